@@ -1,0 +1,176 @@
+"""Named boilerplate rules, grouped in packs, and the function that strips a text with them.
+
+Stripping decides what gets compared, so every removal is recorded with the rule that made
+it: the cluster output counts them and later views can show them. Rules work on lines
+because news furniture (captions, "Read more:" links, video slugs) comes one per line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .model import Removal
+
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named pattern for one kind of boilerplate line, or a block that starts with one.
+
+    A line rule removes each line its `pattern` matches (searched, case-insensitive). With
+    `first_line_only` it looks only at the first non-blank line (photo captions lead a page).
+    With `takes_title_above` it also removes a short title line just above the match (a
+    video's title above its "04:19 - Source: CNN" slug). A block rule (`block_max_words`)
+    removes the matched line and the lines after it while they are blank or at most that many
+    words long: the shape of a bullet list such as "Story highlights".
+    """
+
+    name: str
+    description: str
+    pattern: str
+    first_line_only: bool = False
+    min_words: int = 0
+    takes_title_above: bool = False
+    block_max_words: int = 0
+
+    def __post_init__(self) -> None:
+        try:
+            re.compile(self.pattern)
+        except re.error as error:
+            raise ValueError(f"rule {self.name!r}: invalid pattern {self.pattern!r}: {error}") from None
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        return _compiled(self.pattern)
+
+
+_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+def _compiled(pattern: str) -> re.Pattern[str]:
+    regex = _CACHE.get(pattern)
+    if regex is None:
+        regex = _CACHE[pattern] = re.compile(pattern, re.IGNORECASE)
+    return regex
+
+
+NEWS_RULES: tuple[Rule, ...] = (
+    Rule(
+        "read-more",
+        'Links to other stories: "Read more: ...", "READ MORE: ...".',
+        r"^\s*read more\s*:",
+    ),
+    Rule(
+        "photo-caption",
+        'A long first line describing a photo, dated "on January 15, 2013".',
+        rf"\bon (?:{_MONTHS}) \d{{1,2}}, \d{{4}}\b",
+        first_line_only=True,
+        min_words=15,
+    ),
+    Rule(
+        "video-source",
+        'A video slug ("04:19 - Source: CNN") and the short video title above it.',
+        r"^\s*(?:\d{1,2}:)?\d{1,2}:\d{2}\s*[-–—]\s*source\s*:\s*\S.*$",
+        takes_title_above=True,
+    ),
+    Rule(
+        "story-highlights",
+        'The "Story highlights" heading and the short bullet lines under it.',
+        r"^\s*story highlights\s*$",
+        block_max_words=25,
+    ),
+    Rule(
+        "archive-note",
+        '"This article is from the archive of our partner ..." notes.',
+        r"^\s*this article is from the archive of our partner\b",
+    ),
+    Rule(
+        "contributor",
+        "\"CNN's ... contributed to this report.\" lines.",
+        r"^.{0,200}\bcontributed to this report\W*$",
+    ),
+)
+
+PACKS: dict[str, tuple[Rule, ...]] = {"news": NEWS_RULES, "none": ()}
+DEFAULT_PACK = "news"
+_TITLE_MAX_WORDS = 12
+
+
+@dataclass(frozen=True)
+class Stripped:
+    text: str
+    removals: tuple[Removal, ...]
+
+
+def rules_for_pack(pack: str) -> tuple[Rule, ...]:
+    try:
+        return PACKS[pack]
+    except KeyError:
+        raise ValueError(f"unknown rule pack {pack!r}; choose one of: {', '.join(sorted(PACKS))}") from None
+
+
+def strip(text: str, rules: Sequence[Rule]) -> Stripped:
+    """Remove the lines the rules match; return the remaining text and what each rule took.
+
+    The kept lines are joined with single newlines, so the stripped text does not depend on
+    how many blank lines the removed furniture left behind.
+    """
+    lines = text.splitlines()
+    removed_by: dict[int, str] = {}
+    first_content = next((index for index, line in enumerate(lines) if line.strip()), None)
+    for rule in rules:
+        for index in _matching_lines(lines, rule, first_content):
+            if index in removed_by:
+                continue
+            removed_by[index] = rule.name
+            if rule.takes_title_above:
+                above = _title_above(lines, index, removed_by)
+                if above is not None:
+                    removed_by[above] = rule.name
+            if rule.block_max_words:
+                for following in range(index + 1, len(lines)):
+                    line = lines[following]
+                    if line.strip() and len(line.split()) > rule.block_max_words:
+                        break
+                    if line.strip():
+                        removed_by.setdefault(following, rule.name)
+    kept = [line for index, line in enumerate(lines) if index not in removed_by and line.strip()]
+    removals = tuple(
+        Removal(rule=removed_by[index], line_number=index + 1, text=lines[index]) for index in sorted(removed_by)
+    )
+    return Stripped(text="\n".join(line.strip() for line in kept), removals=removals)
+
+
+def _matching_lines(lines: Sequence[str], rule: Rule, first_content: int | None) -> Iterable[int]:
+    regex = rule.regex
+    candidates: Iterable[int] = range(len(lines))
+    if rule.first_line_only:
+        candidates = () if first_content is None else (first_content,)
+    for index in candidates:
+        line = lines[index]
+        if rule.min_words and len(line.split()) < rule.min_words:
+            continue
+        if regex.search(line):
+            yield index
+
+
+def _title_above(lines: Sequence[str], index: int, removed_by: dict[int, str]) -> int | None:
+    for above in range(index - 1, -1, -1):
+        line = lines[above].strip()
+        if not line:
+            continue
+        if above in removed_by:
+            return None
+        looks_like_title = len(line.split()) <= _TITLE_MAX_WORDS and not line.endswith((".", "?", "!", '"', "”"))
+        return above if looks_like_title else None
+    return None
+
+
+def count_by_rule(removals: Iterable[Removal]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for removal in removals:
+        counts[removal.rule] = counts.get(removal.rule, 0) + 1
+    return counts

@@ -1,0 +1,276 @@
+"""The storydiff command line: parse options, build Settings, call the pipeline, render, exit.
+
+Exit codes: 0 on success (whether or not duplicates were found), 2 on usage or input
+errors, 130 when interrupted with Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+from .errors import StorydiffError
+from .render import OutputFormat
+from .settings import (
+    DEFAULT_CONTAINMENT,
+    DEFAULT_CONTEXT_WORDS,
+    DEFAULT_NGRAM,
+    DEFAULT_NUM_PERM,
+    DEFAULT_SEED,
+    DEFAULT_THRESHOLD,
+    KEEP_POLICIES,
+    Settings,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+
+
+def _fraction(_ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not 0.0 < value <= 1.0:
+        raise click.BadParameter(f"must be greater than 0 and at most 1, got {value}")
+    return value
+
+
+def similarity_options(function: F) -> F:
+    """Options that decide what counts as a near-duplicate; shared by every command that compares."""
+    options = [
+        click.option(
+            "--threshold",
+            type=float,
+            default=DEFAULT_THRESHOLD,
+            show_default=True,
+            callback=_fraction,
+            help="Jaccard similarity of shingle sets at or above which two texts are near-duplicates.",
+        ),
+        click.option(
+            "--containment",
+            type=float,
+            default=DEFAULT_CONTAINMENT,
+            show_default=True,
+            callback=_fraction,
+            help="Share of the shorter text's shingles found in the longer one at or above which they are "
+            "near-duplicates (only for texts of 50 shingles or more).",
+        ),
+        click.option(
+            "--ngram",
+            type=click.IntRange(min=1),
+            default=DEFAULT_NGRAM,
+            show_default=True,
+            help="Words per shingle.",
+        ),
+        click.option(
+            "--num-perm",
+            type=click.IntRange(min=2),
+            default=DEFAULT_NUM_PERM,
+            show_default=True,
+            help="MinHash permutations per signature.",
+        ),
+        click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="MinHash seed."),
+        click.option("--no-strip", is_flag=True, help="Compare the files as they are, without removing boilerplate."),
+        click.option("--glob", default="*.txt", show_default=True, help="Which files to read in directories."),
+        click.option("--exclude", multiple=True, metavar="PATTERN", help="Skip files or directories matching this."),
+        click.option(
+            "--encoding",
+            default=None,
+            metavar="CODEC",
+            help="Encoding to try for files that are not valid UTF-8 (e.g. cp1252); without it they are skipped.",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _settings(**values: Any) -> Settings:
+    try:
+        return Settings(**values)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="storydiff")
+def cli() -> None:
+    """Find near-duplicate texts in a corpus and show exactly how the copies differ.
+
+    \b
+    Exit codes: 0 success (with or without duplicates), 2 usage or input error,
+    130 interrupted.
+    """
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@similarity_options
+@click.option(
+    "--keep",
+    type=click.Choice(KEEP_POLICIES),
+    default="longest",
+    show_default=True,
+    help="Which member represents a cluster (the others are diffed against it).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice([item.value for item in OutputFormat]),
+    default=OutputFormat.TEXT.value,
+    show_default=True,
+    help="text for reading, json for one document, jsonl for one record per line.",
+)
+@click.option(
+    "--context",
+    type=click.IntRange(min=0),
+    default=DEFAULT_CONTEXT_WORDS,
+    show_default=True,
+    help="Unchanged words shown around each edit in text output.",
+)
+def cluster(
+    paths: tuple[str, ...],
+    threshold: float,
+    containment: float,
+    ngram: int,
+    num_perm: int,
+    seed: int,
+    no_strip: bool,
+    glob: str,
+    exclude: tuple[str, ...],
+    encoding: str | None,
+    keep: str,
+    output_format: str,
+    context: int,
+) -> None:
+    """Cluster the near-duplicate texts under PATHS and show how each copy differs.
+
+    PATHS are directories (searched recursively for --glob) or files.
+
+    \b
+    Examples:
+      storydiff cluster examples/seeds
+      storydiff cluster corpus/ --format json > clusters.json
+      storydiff cluster corpus/ --threshold 0.8 --exclude 'drafts/*'
+    """
+    from .pipeline import run_cluster
+    from .render.json import render_json, render_jsonl
+    from .render.text import render_text, summary_line
+
+    settings = _settings(
+        glob=glob,
+        exclude=exclude,
+        strip=not no_strip,
+        ngram=ngram,
+        num_perm=num_perm,
+        seed=seed,
+        threshold=threshold,
+        containment=containment,
+        keep=keep,
+        encoding=encoding,
+        context_words=context,
+    )
+    _check_encoding(encoding)
+    errors = _stderr_console()
+    with _progress(errors) as progress:
+        report = run_cluster(list(paths), settings, progress)
+    for item in report.skipped:
+        errors.print(f"storydiff: skipped {item.path}: {item.reason}", markup=False, highlight=False)
+
+    chosen = OutputFormat(output_format)
+    if chosen is OutputFormat.JSON:
+        sys.stdout.write(render_json(report))
+    elif chosen is OutputFormat.JSONL:
+        for line in render_jsonl(report):
+            sys.stdout.write(line)
+    else:
+        from rich.console import Console
+
+        render_text(report, Console(highlight=False), context)
+    sys.stdout.flush()
+    errors.print(summary_line(report), markup=False, highlight=False, style="dim")
+
+
+def _check_encoding(encoding: str | None) -> None:
+    if encoding is None:
+        return
+    import codecs
+
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise click.BadParameter(f"unknown encoding {encoding!r}", param_hint="--encoding") from None
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+class _RichProgress:
+    """A progress bar on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self, console: Any) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
+        )
+        self._task: Any = None
+
+    def __enter__(self) -> _RichProgress:
+        self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._bar.__exit__(None, None, None)
+
+    def start(self, stage: str, total: int) -> None:
+        if self._task is not None:
+            self._bar.remove_task(self._task)
+        self._task = self._bar.add_task(stage, total=total)
+
+    def advance(self, amount: int = 1) -> None:
+        if self._task is not None:
+            self._bar.advance(self._task, amount)
+
+
+def _progress(console: Any) -> _RichProgress:
+    return _RichProgress(console)
+
+
+def main() -> None:
+    """Console-script entry point: maps errors, Ctrl-C and closed pipes to exit codes."""
+    try:
+        cli.main(standalone_mode=False, prog_name="storydiff")
+    except click.exceptions.Abort:
+        click.echo("storydiff: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except KeyboardInterrupt:
+        click.echo("\nstorydiff: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except StorydiffError as error:
+        click.echo(f"storydiff: error: {error}", err=True)
+        sys.exit(error.exit_code)
+    except BrokenPipeError:
+        # The reader went away (`storydiff ... | head`): stop quietly, without a traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(EXIT_BROKEN_PIPE)

@@ -1,0 +1,124 @@
+"""Plain, frozen data passed between the pipeline stages.
+
+Every stage takes and returns these (or numpy arrays), never open files or consoles, so the
+same stage functions run in one process, in a process pool or as Dask tasks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+DiffOp = Literal["equal", "insert", "delete"]
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file found by discovery: where to read it and how to name it to the user."""
+
+    path: str  # as the user would type it from the current directory
+    fs_path: str  # what to open (same as path unless the name needed re-encoding)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file left out of the run, with a reason the user can act on."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Document:
+    """A file's decoded text, and a hash of its bytes to notice later changes."""
+
+    path: str
+    fs_path: str
+    text: str
+    content_hash: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class Removal:
+    """One line that a boilerplate rule removed (line numbers count from 1)."""
+
+    rule: str
+    line_number: int
+    text: str
+
+
+@dataclass(frozen=True)
+class CleanedDocument:
+    """A document after boilerplate stripping: the text that gets compared and diffed."""
+
+    document: Document
+    text: str
+    removals: tuple[Removal, ...] = ()
+
+
+@dataclass(frozen=True)
+class SignedDocument:
+    """What the clustering stages need of a document: its MinHash signature, not its text."""
+
+    path: str
+    fs_path: str
+    content_hash: str
+    size_bytes: int
+    word_count: int
+    shingle_count: int
+    signature: npt.NDArray[np.uint64] = field(compare=False, repr=False)
+    boilerplate: tuple[tuple[str, int], ...] = ()  # (rule name, lines removed)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Two documents (indices into the run's document list, left < right) and their exact similarity."""
+
+    left: int
+    right: int
+    jaccard: float
+    containment: float
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of a word diff: text kept, inserted in the member, or deleted from the representative."""
+
+    op: DiffOp
+    text: str
+
+
+@dataclass(frozen=True)
+class MemberDiff:
+    """How one cluster member differs from the cluster's representative."""
+
+    path: str
+    jaccard: float
+    containment: float
+    added_words: int
+    removed_words: int
+    segments: tuple[Segment, ...]
+    is_representative: bool = False
+
+
+@dataclass(frozen=True)
+class Cluster:
+    id: int
+    representative: str
+    members: tuple[MemberDiff, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything a renderer needs; renderers never go back to the files."""
+
+    settings: dict[str, object]
+    documents: int
+    clusters: tuple[Cluster, ...]
+    singletons: tuple[str, ...]
+    skipped: tuple[Skipped, ...]
+    boilerplate: tuple[tuple[str, int], ...] = ()
