@@ -54,8 +54,13 @@ def main() -> None:
         jaccard = count / union
         containment = count / min(sizes[left], sizes[right])
         if jaccard >= args.min_jaccard or containment >= 0.5:
-            print(f"{files[left]}\t{files[right]}\t{jaccard:.4f}\t{containment:.4f}\t{sizes[left]}\t{sizes[right]}")
-    print(f"{len(files)} files, {len(shared)} sharing pairs, {time.perf_counter() - started:.1f}s", file=sys.stderr)
+            print(
+                f"{files[left]}\t{files[right]}\t{jaccard:.4f}\t{containment:.4f}\t{sizes[left]}\t{sizes[right]}"
+            )
+    print(
+        f"{len(files)} files, {len(shared)} sharing pairs, {time.perf_counter() - started:.1f}s",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

@@ -89,7 +89,7 @@ NEWS_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "contributor",
-        "\"CNN's ... contributed to this report.\" lines.",
+        '"CNN\'s ... contributed to this report." lines.',
         r"^.{0,200}\bcontributed to this report\W*$",
     ),
 )
@@ -139,7 +139,8 @@ def strip(text: str, rules: Sequence[Rule]) -> Stripped:
                         removed_by.setdefault(following, rule.name)
     kept = [line for index, line in enumerate(lines) if index not in removed_by and line.strip()]
     removals = tuple(
-        Removal(rule=removed_by[index], line_number=index + 1, text=lines[index]) for index in sorted(removed_by)
+        Removal(rule=removed_by[index], line_number=index + 1, text=lines[index])
+        for index in sorted(removed_by)
     )
     return Stripped(text="\n".join(line.strip() for line in kept), removals=removals)
 
@@ -164,7 +165,9 @@ def _title_above(lines: Sequence[str], index: int, removed_by: dict[int, str]) -
             continue
         if above in removed_by:
             return None
-        looks_like_title = len(line.split()) <= _TITLE_MAX_WORDS and not line.endswith((".", "?", "!", '"', "”"))
+        looks_like_title = len(line.split()) <= _TITLE_MAX_WORDS and not line.endswith(
+            (".", "?", "!", '"', "”")
+        )
         return above if looks_like_title else None
     return None
 

@@ -75,14 +75,21 @@ def similarity_options(function: F) -> F:
             help="MinHash permutations per signature.",
         ),
         click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="MinHash seed."),
-        click.option("--no-strip", is_flag=True, help="Compare the files as they are, without removing boilerplate."),
-        click.option("--glob", default="*.txt", show_default=True, help="Which files to read in directories."),
-        click.option("--exclude", multiple=True, metavar="PATTERN", help="Skip files or directories matching this."),
+        click.option(
+            "--no-strip", is_flag=True, help="Compare the files as they are, without removing boilerplate."
+        ),
+        click.option(
+            "--glob", default="*.txt", show_default=True, help="Which files to read in directories."
+        ),
+        click.option(
+            "--exclude", multiple=True, metavar="PATTERN", help="Skip files or directories matching this."
+        ),
         click.option(
             "--encoding",
             default=None,
             metavar="CODEC",
-            help="Encoding to try for files that are not valid UTF-8 (e.g. cp1252); without it they are skipped.",
+            help="Encoding to try for files that are not valid UTF-8 (e.g. cp1252); "
+            "without it such files are skipped.",
         ),
     ]
     for option in reversed(options):
@@ -97,7 +104,29 @@ def _settings(**values: Any) -> Settings:
         raise click.UsageError(str(error)) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class UserError(click.ClickException):
+    """A StorydiffError as click shows it: one line on stderr, exit code 2."""
+
+    exit_code = EXIT_USAGE
+
+    def format_message(self) -> str:
+        return self.message
+
+
+class StorydiffGroup(click.Group):
+    """Maps the core's exceptions and Ctrl-C to messages and exit codes, in one place."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StorydiffError as error:
+            raise UserError(str(error)) from None
+        except KeyboardInterrupt:
+            click.echo("\nstorydiff: interrupted", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+
+
+@click.group(cls=StorydiffGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="storydiff")
 def cli() -> None:
     """Find near-duplicate texts in a corpus and show exactly how the copies differ.
@@ -180,7 +209,9 @@ def cluster(
     with _progress(errors) as progress:
         report = run_cluster(list(paths), settings, progress)
     for item in report.skipped:
-        errors.print(f"storydiff: skipped {item.path}: {item.reason}", markup=False, highlight=False)
+        errors.print(
+            f"storydiff: skipped {item.path}: {item.reason}", markup=False, highlight=False, soft_wrap=True
+        )
 
     chosen = OutputFormat(output_format)
     if chosen is OutputFormat.JSON:
@@ -193,7 +224,7 @@ def cluster(
 
         render_text(report, Console(highlight=False), context)
     sys.stdout.flush()
-    errors.print(summary_line(report), markup=False, highlight=False, style="dim")
+    errors.print(summary_line(report), markup=False, highlight=False, soft_wrap=True, style="dim")
 
 
 def _check_encoding(encoding: str | None) -> None:
@@ -252,25 +283,11 @@ def _progress(console: Any) -> _RichProgress:
 
 
 def main() -> None:
-    """Console-script entry point: maps errors, Ctrl-C and closed pipes to exit codes."""
+    """Console-script entry point; also stops quietly when the reader of stdout goes away."""
     try:
-        cli.main(standalone_mode=False, prog_name="storydiff")
-    except click.exceptions.Abort:
-        click.echo("storydiff: interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except KeyboardInterrupt:
-        click.echo("\nstorydiff: interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except click.exceptions.Exit as done:
-        sys.exit(done.exit_code)
-    except click.ClickException as error:
-        error.show()
-        sys.exit(error.exit_code)
-    except StorydiffError as error:
-        click.echo(f"storydiff: error: {error}", err=True)
-        sys.exit(error.exit_code)
+        cli(prog_name="storydiff")
     except BrokenPipeError:
-        # The reader went away (`storydiff ... | head`): stop quietly, without a traceback.
+        # `storydiff ... | head`: point stdout at /dev/null so the final flush cannot fail again.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(EXIT_BROKEN_PIPE)

@@ -33,7 +33,7 @@ def candidate_pairs(
         lsh.insert(index, to_minhash(signatures[index], settings.seed), check_duplication=False)
     pairs: set[tuple[int, int]] = set()
     for table in lsh.hashtables:
-        for key in table.keys():
+        for key in table.keys():  # noqa: SIM118 (a datasketch storage, not a dict)
             members = sorted(table.get(key))
             for position, left in enumerate(members):
                 pairs.update((left, right) for right in members[position + 1 :])
@@ -57,9 +57,10 @@ def likely_pairs(
     smaller = np.minimum(sizes_left, sizes_right)
     containment = shared / np.maximum(smaller, 1)
     keep = (jaccard >= settings.threshold - ESTIMATE_MARGIN) | (
-        (containment >= settings.containment - ESTIMATE_MARGIN) & (smaller >= settings.min_containment_shingles)
+        (containment >= settings.containment - ESTIMATE_MARGIN)
+        & (smaller >= settings.min_containment_shingles)
     )
-    return [pairs[index] for index in np.flatnonzero(keep)]
+    return [pairs[int(index)] for index in np.flatnonzero(keep)]
 
 
 def similarity(left: npt.NDArray[np.uint64], right: npt.NDArray[np.uint64]) -> tuple[float, float]:

@@ -49,10 +49,11 @@ def discover(
         if not os.path.lexists(given):
             raise InputError(f"{given}: no such file or directory")
         if os.path.isdir(given):
-            before = len(found)
+            matched = 0
             for source in _walk(given, glob, exclude, skipped):
+                matched += 1
                 _add_once(found, seen_files, source)
-            if len(found) == before:
+            if not matched:
                 raise InputError(f"{given}: no files matching {glob!r} (use --glob to choose other files)")
         else:
             _add_once(found, seen_files, SourceFile(path=display_path(given), fs_path=given))
@@ -123,7 +124,9 @@ def decode(data: bytes, encoding: str | None = None) -> str:
             try:
                 return data.decode(codec)
             except UnicodeDecodeError as error:
-                raise ValueError(f"not valid {codec.upper()} at byte {error.start} despite its byte-order mark") from None
+                raise ValueError(
+                    f"not valid {codec.upper()} at byte {error.start} despite its byte-order mark"
+                ) from None
     if b"\x00" in data:
         raise ValueError("binary file (contains NUL bytes)")
     try:

@@ -70,7 +70,7 @@ class SignedDocument:
     size_bytes: int
     word_count: int
     shingle_count: int
-    signature: npt.NDArray[np.uint64] = field(compare=False, repr=False)
+    signature: npt.NDArray[np.uint32] = field(compare=False, repr=False)
     boilerplate: tuple[tuple[str, int], ...] = ()  # (rule name, lines removed)
 
 

@@ -70,7 +70,7 @@ def sign_batch(sources: Sequence[SourceFile], settings: Settings) -> list[Signed
     word_lists = [shingles.tokens(item.text) for item in texts]
     hashes, offsets = shingles.batch_shingle_hashes(word_lists, settings.ngram)
     signed: dict[int, SignedDocument] = {}
-    for position, (item, words) in enumerate(zip(texts, word_lists)):
+    for position, (item, words) in enumerate(zip(texts, word_lists, strict=True)):
         document_shingles = np.unique(hashes[offsets[position] : offsets[position + 1]])
         signed[id(item)] = SignedDocument(
             path=item.document.path,
@@ -146,12 +146,12 @@ def run_cluster(
     vanished: set[int] = set()
     for start in range(0, len(needed), BATCH_SIZE):
         chunk = needed[start : start + BATCH_SIZE]
-        for index, result in zip(chunk, load_batch([documents[i] for i in chunk], settings)):
-            if isinstance(result, Skipped):
-                skipped.append(result)
+        for index, outcome in zip(chunk, load_batch([documents[i] for i in chunk], settings), strict=True):
+            if isinstance(outcome, Skipped):
+                skipped.append(outcome)
                 vanished.add(index)
             else:
-                loaded[index] = result
+                loaded[index] = outcome
         progress.advance(len(chunk))
     verified = cluster.verified_pairs(
         (pair for pair in likely if not vanished.intersection(pair)),

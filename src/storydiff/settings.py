@@ -49,7 +49,9 @@ class Settings:
         if not 0.0 < self.containment <= 1.0:
             raise ValueError(f"containment must be in (0, 1], got {self.containment}")
         if not 1 <= self.lsh_bands <= self.num_perm:
-            raise ValueError(f"lsh_bands must be between 1 and num_perm ({self.num_perm}), got {self.lsh_bands}")
+            raise ValueError(
+                f"lsh_bands must be between 1 and num_perm ({self.num_perm}), got {self.lsh_bands}"
+            )
         if self.keep not in KEEP_POLICIES:
             raise ValueError(f"keep must be one of {', '.join(KEEP_POLICIES)}, got {self.keep!r}")
         if self.context_words < 0:

@@ -70,7 +70,8 @@ def _mix64(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     values = values * _U64(0xBF58476D1CE4E5B9)
     values = values ^ (values >> _U64(27))
     values = values * _U64(0x94D049BB133111EB)
-    return values ^ (values >> _U64(31))
+    mixed: npt.NDArray[np.uint64] = values ^ (values >> _U64(31))
+    return mixed
 
 
 def shingle_hashes(hashes: npt.NDArray[np.uint64], ngram: int) -> npt.NDArray[np.uint64]:
@@ -95,7 +96,8 @@ def shingle_hashes(hashes: npt.NDArray[np.uint64], ngram: int) -> npt.NDArray[np
 
 def shingle_set(text: str, ngram: int, seed: int = 0) -> npt.NDArray[np.uint64]:
     """The sorted, distinct shingle hashes of a text: the set that Jaccard is computed on."""
-    return np.unique(shingle_hashes(token_hashes(tokens(text), seed), ngram))
+    distinct: npt.NDArray[np.uint64] = np.unique(shingle_hashes(token_hashes(tokens(text), seed), ngram))
+    return distinct
 
 
 def batch_shingle_hashes(

@@ -59,7 +59,9 @@ def _collapsed(text: str, context: int, first: bool, last: bool) -> list[tuple[s
     pieces: list[tuple[str, str]] = []
     if head:
         pieces.append((head.rstrip(), ""))
-    pieces.append(((" " if head else "") + f"⋯ {hidden} unchanged words ⋯" + ("\n" if tail else ""), MARKER_STYLE))
+    pieces.append(
+        ((" " if head else "") + f"⋯ {hidden} unchanged words ⋯" + ("\n" if tail else ""), MARKER_STYLE)
+    )
     if tail:
         pieces.append((tail.lstrip(), ""))
     return pieces

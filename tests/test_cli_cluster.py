@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from click.testing import CliRunner
+from tests.conftest import SEED_000, SEED_001, SEED_002
+
+from storydiff.cli import cli
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_text_output_shows_the_cluster_and_the_real_edits(seeds_dir: Path) -> None:
+    code, out, err = run("cluster", str(seeds_dir))
+    assert code == 0
+    out = " ".join(out.split())  # undo the wrapping at the console width
+    assert "Cluster 1 · 2 documents" in out
+    assert f"representative: {seeds_dir / SEED_000}" in out
+    # CliRunner's output is not a terminal, so edits carry wdiff's markers.
+    assert "[-Col. Mohammed Yerima, a spokesman for the Nigerian army, told CNN that 190" in out
+    assert "{+The Nigerian army said it plans to deploy 900 soldiers within 10 days" in out
+    assert "French President Francois Hollande said his nation" in out
+    # Stripped furniture is not shown as an edit.
+    assert "Story highlights" not in out and "Read more" not in out and "Sagai tank" not in out
+    assert "1 not duplicated" in out and str(seeds_dir / SEED_002) in out
+    assert "3 documents: 1 clusters holding 2 documents, 1 not duplicated, 0 skipped" in err
+
+
+def test_json_has_the_documented_schema(seeds_dir: Path) -> None:
+    code, out, _ = run("cluster", str(seeds_dir), "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) == {
+        "schema_version",
+        "storydiff_version",
+        "settings",
+        "documents",
+        "clusters",
+        "singletons",
+        "skipped",
+        "boilerplate",
+    }
+    assert data["schema_version"] == 1 and data["documents"] == 3
+    assert data["singletons"] == [str(seeds_dir / SEED_002)]
+    (cluster,) = data["clusters"]
+    assert cluster["id"] == 1 and cluster["representative"] == str(seeds_dir / SEED_000)
+    representative, copy = cluster["members"]
+    assert representative == {
+        "path": str(seeds_dir / SEED_000),
+        "jaccard": 1.0,
+        "containment": 1.0,
+        "added_words": 0,
+        "removed_words": 0,
+        "diff": [],
+    }
+    assert copy["path"] == str(seeds_dir / SEED_001)
+    assert 0.5 <= copy["jaccard"] < 0.9 and copy["containment"] > 0.8
+    ops = {op for op, _ in copy["diff"]}
+    assert ops == {"equal", "insert", "delete"}
+    assert any(op == "insert" and "900 soldiers within 10 days" in text for op, text in copy["diff"])
+    assert data["boilerplate"]["read-more"] == 8
+    assert data["settings"]["threshold"] == 0.5
+
+
+def test_json_is_byte_identical_across_runs(seeds_dir: Path) -> None:
+    assert (
+        run("cluster", str(seeds_dir), "--format", "json")[1]
+        == run("cluster", str(seeds_dir), "--format", "json")[1]
+    )
+
+
+def test_jsonl_streams_typed_records(seeds_dir: Path) -> None:
+    code, out, _ = run("cluster", str(seeds_dir), "--format", "jsonl")
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert [record["type"] for record in records] == ["run", "cluster", "summary"]
+    assert records[2]["documents"] == 3 and records[2]["singletons"] == [str(seeds_dir / SEED_002)]
+
+
+def test_paths_are_relative_to_where_the_user_stands(seeds_dir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(seeds_dir.parent)
+    data = json.loads(run("cluster", "seeds", "--format", "json")[1])
+    assert data["clusters"][0]["representative"] == os.path.join("seeds", SEED_000)
+
+
+def test_no_strip_compares_the_raw_files(seeds_dir: Path) -> None:
+    data = json.loads(run("cluster", str(seeds_dir), "--format", "json", "--no-strip")[1])
+    copy = data["clusters"][0]["members"][1]
+    assert data["boilerplate"] == {}
+    assert any(op == "delete" and "Story highlights" in text for op, text in copy["diff"])
+
+
+def test_bad_files_are_skipped_and_the_run_goes_on(corpus: Path) -> None:
+    (corpus / "latin1.txt").write_bytes("Caf\xe9 au lait".encode("latin-1"))
+    (corpus / "blank.txt").write_text("\n\n")
+    code, out, err = run("cluster", str(corpus), "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["documents"] == 3 and len(data["clusters"]) == 1
+    assert data["skipped"] == [
+        {"path": str(corpus / "blank.txt"), "reason": "empty file"},
+        {
+            "path": str(corpus / "latin1.txt"),
+            "reason": "not valid UTF-8 at byte 3 (use --encoding cp1252 or latin-1 to read such files)",
+        },
+    ]
+    assert f"storydiff: skipped {corpus / 'latin1.txt'}: not valid UTF-8 at byte 3" in err
+    with_encoding = json.loads(run("cluster", str(corpus), "--format", "json", "--encoding", "cp1252")[1])
+    assert with_encoding["documents"] == 4
+
+
+def test_missing_and_empty_directories_exit_2_with_one_line(tmp_path: Path) -> None:
+    code, out, err = run("cluster", str(tmp_path / "nope"))
+    assert (code, out) == (2, "")
+    assert err == f"Error: {tmp_path / 'nope'}: no such file or directory\n"
+    code, _, err = run("cluster", str(tmp_path))
+    assert (
+        code == 2
+        and err == f"Error: {tmp_path}: no files matching '*.txt' (use --glob to choose other files)\n"
+    )
+
+
+def test_bad_options_exit_2(seeds_dir: Path) -> None:
+    assert run("cluster", str(seeds_dir), "--threshold", "0")[0] == 2
+    assert run("cluster", str(seeds_dir), "--encoding", "klingon")[0] == 2
+    assert run("cluster")[0] == 2
+
+
+def test_keep_shortest_makes_the_trimmed_version_representative(seeds_dir: Path) -> None:
+    data = json.loads(run("cluster", str(seeds_dir), "--format", "json", "--keep", "shortest")[1])
+    assert data["clusters"][0]["representative"] == str(seeds_dir / SEED_001)
+
+
+def test_help_has_examples_and_exit_codes() -> None:
+    code, out, _ = run("cluster", "--help")
+    assert code == 0 and "storydiff cluster examples/seeds" in out
+    assert "Exit codes: 0 success" in run("--help")[1]
+
+
+def test_ctrl_c_exits_130_without_traceback(seeds_dir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("storydiff.pipeline.run_cluster", interrupted)
+    code, out, err = run("cluster", str(seeds_dir))
+    assert code == 130 and out == "" and err.strip() == "storydiff: interrupted"

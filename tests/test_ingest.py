@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import codecs
+import os
+from pathlib import Path
+
+import pytest
+
+from storydiff import ingest
+from storydiff.errors import InputError
+from storydiff.model import Document, Skipped, SourceFile
+
+
+def write(path: Path, data: bytes | str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    path.write_bytes(data)
+    return path
+
+
+def test_walks_recursively_sorted_and_filtered(tmp_path: Path) -> None:
+    write(tmp_path / "b.txt", "b")
+    write(tmp_path / "a" / "c.txt", "c")
+    write(tmp_path / "a" / "notes.md", "md")
+    write(tmp_path / "drafts" / "d.txt", "d")
+    sources, skipped = ingest.discover([str(tmp_path)], exclude=["drafts"])
+    assert [Path(s.path).relative_to(tmp_path).as_posix() for s in sources] == ["a/c.txt", "b.txt"]
+    assert skipped == []
+
+
+def test_paths_are_as_the_user_typed_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path / "corpus" / "x.txt", "x")
+    monkeypatch.chdir(tmp_path)
+    sources, _ = ingest.discover(["./corpus/"])
+    assert [s.path for s in sources] == [os.path.join("corpus", "x.txt")]
+
+
+def test_symlink_loop_is_not_followed_twice(tmp_path: Path) -> None:
+    write(tmp_path / "root" / "a.txt", "a")
+    os.symlink(tmp_path / "root", tmp_path / "root" / "loop")
+    sources, _ = ingest.discover([str(tmp_path / "root")])
+    assert len(sources) == 1
+
+
+def test_same_file_twice_is_read_once(tmp_path: Path) -> None:
+    file = write(tmp_path / "a.txt", "a")
+    sources, _ = ingest.discover([str(file), str(tmp_path), str(file)])
+    assert len(sources) == 1
+
+
+def test_missing_and_empty_directories_are_input_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file or directory"):
+        ingest.discover([str(tmp_path / "missing")])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no files matching"):
+        ingest.discover([str(tmp_path / "empty")])
+
+
+@pytest.mark.parametrize(
+    ("data", "text"),
+    [
+        (codecs.BOM_UTF8 + "Café".encode(), "Café"),
+        (codecs.BOM_UTF16_LE + "Café".encode("utf-16-le"), "Café"),
+        (codecs.BOM_UTF16_BE + "Café".encode("utf-16-be"), "Café"),
+        ("plain “quotes”".encode(), "plain “quotes”"),
+    ],
+)
+def test_decodes_utf8_and_bom_marked_text(data: bytes, text: str) -> None:
+    assert ingest.decode(data) == text
+
+
+def test_invalid_utf8_names_the_byte_and_the_remedy() -> None:
+    with pytest.raises(ValueError, match=r"not valid UTF-8 at byte 3 \(use --encoding"):
+        ingest.decode(b"Caf" + b"\xe9 au lait")
+    assert ingest.decode(b"Caf\xe9", encoding="cp1252") == "Café"
+
+
+def test_nul_bytes_mean_binary() -> None:
+    with pytest.raises(ValueError, match="binary"):
+        ingest.decode(b"\x89PNG\r\n\x1a\n\x00\x00")
+
+
+def test_read_document_reports_problems_as_skipped(tmp_path: Path) -> None:
+    good = write(tmp_path / "good.txt", "Mali news")
+    bad = write(tmp_path / "bad.txt", b"\xc3\x28 Mali")
+    empty = write(tmp_path / "empty.txt", "  \n ")
+    document = ingest.read_document(SourceFile(str(good), str(good)))
+    assert isinstance(document, Document) and document.text == "Mali news" and document.size_bytes == 9
+    assert ingest.read_document(SourceFile(str(bad), str(bad))) == Skipped(
+        str(bad), "not valid UTF-8 at byte 0 (use --encoding cp1252 or latin-1 to read such files)"
+    )
+    assert ingest.read_document(SourceFile(str(empty), str(empty))) == Skipped(str(empty), "empty file")
+    gone = ingest.read_document(SourceFile("gone.txt", str(tmp_path / "gone.txt")))
+    assert isinstance(gone, Skipped) and gone.reason.startswith("cannot read")

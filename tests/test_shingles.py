@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from storydiff import shingles
+
+
+def test_normalise_folds_case_quotes_and_punctuation() -> None:
+    assert shingles.normalise("As Islamists “open the Gates of hell,” — they’re   here.") == (
+        "as islamists open the gates of hell theyre here"
+    )
+
+
+def test_nfkc_makes_compatibility_forms_equal() -> None:
+    assert shingles.tokens("ﬁnal ＦＵＬＬ") == ["final", "full"]
+
+
+def test_straight_and_curly_quotes_give_the_same_shingles() -> None:
+    curly = "“We’ve had a number of requests for support from the French,” Nuland said."
+    straight = '"We\'ve had a number of requests for support from the French," Nuland said.'
+    assert np.array_equal(shingles.shingle_set(curly, 5), shingles.shingle_set(straight, 5))
+
+
+def test_word_order_matters() -> None:
+    assert not np.array_equal(
+        shingles.shingle_set("troops arrive in mali", 2), shingles.shingle_set("mali in arrive troops", 2)
+    )
+
+
+def test_short_text_gives_one_shingle_and_empty_text_none() -> None:
+    assert len(shingles.shingle_set("Nigeria sends troops", 5)) == 1
+    assert len(shingles.shingle_set("  ...  ", 5)) == 0
+
+
+def test_batch_matches_one_at_a_time(seed_texts: dict[str, str]) -> None:
+    texts = [*seed_texts.values(), "", "two words", "one"]
+    word_lists = [shingles.tokens(text) for text in texts]
+    hashes, offsets = shingles.batch_shingle_hashes(word_lists, 5)
+    for index, words in enumerate(word_lists):
+        alone = shingles.shingle_hashes(shingles.token_hashes(words), 5)
+        assert np.array_equal(hashes[offsets[index] : offsets[index + 1]], alone)
+
+
+words = st.lists(st.sampled_from(["mali", "troops", "France", "U.S.", "190", "don’t", "hell,"]), max_size=30)
+
+
+@given(st.text())
+def test_normalise_is_idempotent(text: str) -> None:
+    once = shingles.normalise(text)
+    assert shingles.normalise(once) == once
+
+
+@given(words, st.sampled_from([" ", "\n", "\t\t", "  \n\n "]))
+def test_shingles_ignore_whitespace(word_list: list[str], separator: str) -> None:
+    assert np.array_equal(
+        shingles.shingle_set(" ".join(word_list), 3), shingles.shingle_set(separator.join(word_list), 3)
+    )
