@@ -19,8 +19,10 @@ import numpy as np
 from storydiff import boilerplate, shingles
 
 
-def exact_pairs(texts: list[str], ngram: int, max_posting: int = 5000) -> dict[tuple[int, int], int]:
-    """Shared-shingle counts for every pair that shares at least one shingle."""
+def exact_pairs(
+    texts: list[str], ngram: int, max_posting: int = 5000
+) -> tuple[dict[tuple[int, int], int], list[int]]:
+    """Shared-shingle counts for every pair that shares at least one shingle, and each set's size."""
     sets = [shingles.shingle_set(text, ngram) for text in texts]
     owners = np.repeat(np.arange(len(sets)), [len(s) for s in sets])
     values = np.concatenate(sets) if sets else np.empty(0, dtype=np.uint64)
@@ -34,7 +36,7 @@ def exact_pairs(texts: list[str], ngram: int, max_posting: int = 5000) -> dict[t
             for i, left in enumerate(members):
                 for right in members[i + 1 :]:
                     shared[(left, right)] += 1
-    return {pair: count for pair, count in shared.items()}, [len(s) for s in sets]  # type: ignore[return-value]
+    return dict(shared), [len(s) for s in sets]
 
 
 def main() -> None:
