@@ -68,3 +68,39 @@ def test_verified_pairs_never_fall_below_the_thresholds() -> None:
     verified = cluster.verified_pairs(everything, sets, settings)
     assert [(pair.left, pair.right) for pair in verified] == [(0, 1)]
     assert all(pair.jaccard >= settings.threshold for pair in verified)
+
+
+def test_numpy_banding_finds_what_datasketch_minhashlsh_finds() -> None:
+    from datasketch import MinHashLSH
+
+    from storydiff import signatures
+
+    rng = np.random.default_rng(5)
+    base = [rng.integers(0, 2**63, size=120, dtype=np.uint64) for _ in range(30)]
+    variants = [
+        np.concatenate([values[: 60 + 2 * index], rng.integers(0, 2**63, 20, dtype=np.uint64)])
+        for index, values in enumerate(base)
+    ]
+    rows = np.stack([signatures.signature(values, 64, 3) for values in base + variants])
+    pairs = cluster.candidate_pairs(rows, np.ones(len(rows), bool), np.full(len(rows), 100), 16, 4)
+
+    lsh = MinHashLSH(num_perm=64, params=(16, 4))
+    for index, row in enumerate(rows):
+        lsh.insert(index, signatures.to_minhash(row, 3))
+    expected = {
+        (min(index, other), max(index, other))
+        for index, row in enumerate(rows)
+        for other in lsh.query(signatures.to_minhash(row, 3))
+        if other != index
+    }
+    assert {tuple(pair) for pair in pairs.tolist()} == expected
+    assert len(expected) >= 20
+
+
+def test_a_huge_bucket_does_not_go_quadratic() -> None:
+    count = 5000
+    rows = np.zeros((count, 8), dtype=np.uint32)  # a template shared by every document
+    sizes = np.arange(count, dtype=np.int64)
+    pairs = cluster.candidate_pairs(rows, np.ones(count, bool), sizes, 4, 2)
+    assert len(pairs) == sum(count - step for step in range(1, cluster.BUCKET_WINDOW + 1))
+    assert len(cluster.connected_components(count, [Pair(a, b, 1.0, 1.0) for a, b in pairs.tolist()])) == 1

@@ -35,12 +35,25 @@ def test_short_text_gives_one_shingle_and_empty_text_none() -> None:
 
 
 def test_batch_matches_one_at_a_time(seed_texts: dict[str, str]) -> None:
-    texts = [*seed_texts.values(), "", "two words", "one"]
-    word_lists = [shingles.tokens(text) for text in texts]
-    hashes, offsets = shingles.batch_shingle_hashes(word_lists, 5)
-    for index, words in enumerate(word_lists):
-        alone = shingles.shingle_hashes(shingles.token_hashes(words), 5)
-        assert np.array_equal(hashes[offsets[index] : offsets[index + 1]], alone)
+    texts = [*seed_texts.values(), "", "two words", "one", "Mali troops arrive"]
+    batch = shingles.batch_shingles(texts, 5)
+    assert batch.word_counts.tolist()[3:] == [0, 2, 1, 3]
+    for index, text in enumerate(texts):
+        assert np.array_equal(np.unique(batch.of(index)), shingles.shingle_set(text, 5))
+
+
+def test_shingles_never_cross_text_boundaries() -> None:
+    batch = shingles.batch_shingles(["a b c", "d e f"], 2)
+    joined = shingles.shingle_set("a b c d e f", 2)
+    assert len(batch.hashes) == 4 and len(joined) == 5
+    assert set(batch.hashes.tolist()) < set(joined.tolist())
+
+
+def test_seed_changes_every_hash() -> None:
+    text = "France said it has committed about 1,700 troops to the effort"
+    assert not set(shingles.shingle_set(text, 3, seed=1).tolist()) & set(
+        shingles.shingle_set(text, 3, seed=2).tolist()
+    )
 
 
 words = st.lists(st.sampled_from(["mali", "troops", "France", "U.S.", "190", "don’t", "hell,"]), max_size=30)

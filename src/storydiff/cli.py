@@ -97,6 +97,16 @@ def similarity_options(function: F) -> F:
     return function
 
 
+def jobs_option(function: F) -> F:
+    return click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Worker processes [default: all cores]. Output does not depend on it.",
+    )(function)
+
+
 def _settings(**values: Any) -> Settings:
     try:
         return Settings(**values)
@@ -162,6 +172,7 @@ def cli() -> None:
     show_default=True,
     help="Unchanged words shown around each edit in text output.",
 )
+@jobs_option
 def cluster(
     paths: tuple[str, ...],
     threshold: float,
@@ -176,6 +187,7 @@ def cluster(
     keep: str,
     output_format: str,
     context: int,
+    jobs: int | None,
 ) -> None:
     """Cluster the near-duplicate texts under PATHS and show how each copy differs.
 
@@ -187,6 +199,7 @@ def cluster(
       storydiff cluster corpus/ --format json > clusters.json
       storydiff cluster corpus/ --threshold 0.8 --exclude 'drafts/*'
     """
+    from .engines.local import LocalEngine
     from .pipeline import run_cluster
     from .render.json import render_json, render_jsonl
     from .render.text import render_text, summary_line
@@ -206,8 +219,8 @@ def cluster(
     )
     _check_encoding(encoding)
     errors = _stderr_console()
-    with _progress(errors) as progress:
-        report = run_cluster(list(paths), settings, progress)
+    with _progress(errors) as progress, LocalEngine(jobs) as engine:
+        report = run_cluster(list(paths), settings, progress, engine)
     for item in report.skipped:
         errors.print(
             f"storydiff: skipped {item.path}: {item.reason}", markup=False, highlight=False, soft_wrap=True

@@ -15,12 +15,16 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .model import DiffOp, Segment
 
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*|\.{2,}|[^\w\s]|\s+")
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "‟": '"'})
 _SURROGATES = range(0xD800, 0xE000)
+_NO_DEADLINE = 10.0**9
+_SENTENCE_END = frozenset(".!?…")
+_CLOSING = frozenset({'"', "'", ")", "]"})
 
 
 def diff_tokens(text: str) -> list[str]:
@@ -28,6 +32,7 @@ def diff_tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+@lru_cache(maxsize=1 << 16)
 def _key(token: str) -> str:
     if token.isspace():
         return " "
@@ -54,8 +59,17 @@ def word_diff(old: str, new: str) -> WordDiff:
 
     def encode(tokens: Sequence[str]) -> str:
         chars = []
+        after_sentence = False
         for token in tokens:
             key = _key(token)
+            if key == " " and after_sentence:
+                # The space after a sentence becomes a newline, so diff-match-patch's line
+                # mode diffs sentence by sentence first and words only inside changed ones.
+                chars.append("\n")
+                after_sentence = False
+                continue
+            if key != " ":
+                after_sentence = key[-1] in _SENTENCE_END or (after_sentence and key in _CLOSING)
             code = codes.get(key)
             if code is None:
                 number = len(codes) + 0x100
@@ -66,8 +80,10 @@ def word_diff(old: str, new: str) -> WordDiff:
         return "".join(chars)
 
     matcher = diff_match_patch()
-    matcher.Diff_Timeout = 0  # a deadline would make the result depend on machine load
-    diffs = matcher.diff_main(encode(old_tokens), encode(new_tokens), checklines=False)
+    # A deadline that is never reached: a real one would make the result depend on machine
+    # load, and no deadline at all (0) also turns off diff-match-patch's half-match speed-up.
+    matcher.Diff_Timeout = _NO_DEADLINE
+    diffs = matcher.diff_main(encode(old_tokens), encode(new_tokens), checklines=True)
     matcher.diff_cleanupSemantic(diffs)
 
     segments: list[Segment] = []

@@ -61,17 +61,25 @@ class CleanedDocument:
 
 
 @dataclass(frozen=True)
-class SignedDocument:
-    """What the clustering stages need of a document: its MinHash signature, not its text."""
+class SignedBatch:
+    """What the clustering stages need of a batch of documents: signatures, not text.
 
-    path: str
-    fs_path: str
-    content_hash: str
-    size_bytes: int
-    word_count: int
-    shingle_count: int
-    signature: npt.NDArray[np.uint32] = field(compare=False, repr=False)
-    boilerplate: tuple[tuple[str, int], ...] = ()  # (rule name, lines removed)
+    Row i of every array describes document i of `paths`. Kept as arrays rather than one
+    object per document so that a million documents cost a few hundred bytes each.
+    """
+
+    paths: tuple[str, ...]
+    fs_paths: tuple[str, ...]
+    content_hashes: tuple[str, ...]
+    sizes: npt.NDArray[np.int64]
+    word_counts: npt.NDArray[np.int64]
+    shingle_counts: npt.NDArray[np.int64]
+    signatures: npt.NDArray[np.uint32] = field(repr=False)
+    skipped: tuple[Skipped, ...] = ()
+    boilerplate: tuple[tuple[str, int], ...] = ()  # (rule name, lines removed) over the batch
+
+    def __len__(self) -> int:
+        return len(self.paths)
 
 
 @dataclass(frozen=True)

@@ -1,27 +1,38 @@
-"""Normalisation, tokens and word n-gram shingle hashes.
+"""Normalisation, tokens and word n-gram shingle hashes, for many texts at once.
 
 Two copies of a story should produce the same shingles when they differ only in Unicode
-form, case, quote style, punctuation or whitespace. Token hashes come from xxhash, computed
-once per distinct token of a text; everything after that is numpy over whole arrays, so no
-Python code runs per shingle.
+form, case, quote style, punctuation or whitespace. The work is done on whole batches with
+numpy: each text is folded with C-level string methods, the batch is encoded once, token
+boundaries and token hashes come from vectorised passes over the bytes, and n-gram hashes
+from shifted combinations of token hashes. No Python code runs per token or per shingle.
+
+Token hash: a polynomial hash of the token's UTF-8 bytes modulo 2**64, computed from prefix
+sums (so every token is hashed in the same few array passes), mixed with the token length
+and the seed and finished with the splitmix64 finaliser. It is not cryptographic; for natural
+text its collision rate is that of a 64-bit hash.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import xxhash
 
 # Apostrophes and quotes vanish so "don't", "don’t" and "dont" are one token; every other
 # character that is neither a letter, a digit nor a combining mark separates tokens.
 _DELETED = frozenset("'\"`´‘’‚‛“”„‟′″‹›«»")
+_SPACE = 0x20
 _U64 = np.uint64
 _MIX_MULTIPLIER = _U64(0x9E3779B97F4A7C15)
+_LENGTH_MULTIPLIER = _U64(0xC2B2AE3D27D4EB4F)
+_BASE = 0x100000001B3  # odd, so it has an inverse modulo 2**64
+_BASE_INVERSE = pow(_BASE, -1, 1 << 64)
 
 
-class _TokenTable(dict[int, "int | None"]):
+class _FoldTable(dict[int, "int | None"]):
     """A str.translate table filled on first sight of each character.
 
     Building it for all of Unicode up front costs a third of a second at start-up; most
@@ -33,112 +44,162 @@ class _TokenTable(dict[int, "int | None"]):
         mapped: int | None
         if char in _DELETED:
             mapped = None
-        elif unicodedata.category(char)[0] in "PSZC" and not char.isspace():
-            mapped = 0x20
+        elif char.isspace() or unicodedata.category(char)[0] in "PSZC":
+            mapped = _SPACE
         else:
             mapped = codepoint
         self[codepoint] = mapped
         return mapped
 
 
-_TABLE = _TokenTable()
+_FOLD = _FoldTable()
+
+
+def fold(text: str) -> str:
+    """NFKC, case-folded, quotes removed, everything that is not part of a word a space."""
+    return unicodedata.normalize("NFKC", text).casefold().translate(_FOLD)
 
 
 def normalise(text: str) -> str:
-    """NFKC, case-folded, quotes removed, other punctuation turned to spaces, whitespace collapsed."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return " ".join(folded.translate(_TABLE).split())
+    """The text as it is compared: folded, with single spaces between tokens."""
+    return " ".join(fold(text).split())
 
 
 def tokens(text: str) -> list[str]:
-    """The words of a text as compared: normalised and split on whitespace."""
-    return normalise(text).split()
-
-
-def token_hashes(words: list[str], seed: int = 0) -> npt.NDArray[np.uint64]:
-    """64-bit xxhash of each token, hashing each distinct token once."""
-    distinct = dict.fromkeys(words)
-    hasher = xxhash.xxh3_64_intdigest
-    for word in distinct:
-        distinct[word] = hasher(word.encode("utf-8"), seed)
-    return np.fromiter(map(distinct.__getitem__, words), dtype=_U64, count=len(words))
+    return fold(text).split()
 
 
 def _mix64(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    """The splitmix64 finaliser, so that combined n-gram hashes are well spread again."""
-    values = values ^ (values >> _U64(30))
-    values = values * _U64(0xBF58476D1CE4E5B9)
-    values = values ^ (values >> _U64(27))
-    values = values * _U64(0x94D049BB133111EB)
-    mixed: npt.NDArray[np.uint64] = values ^ (values >> _U64(31))
+    """The splitmix64 finaliser: spreads structured 64-bit values over all 64 bits."""
+    with np.errstate(over="ignore"):
+        values = values ^ (values >> _U64(30))
+        values = values * _U64(0xBF58476D1CE4E5B9)
+        values = values ^ (values >> _U64(27))
+        values = values * _U64(0x94D049BB133111EB)
+        mixed: npt.NDArray[np.uint64] = values ^ (values >> _U64(31))
     return mixed
 
 
-def shingle_hashes(hashes: npt.NDArray[np.uint64], ngram: int) -> npt.NDArray[np.uint64]:
-    """Hashes of every run of `ngram` consecutive tokens, in order (duplicates kept).
+def mix64(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    return _mix64(values)
+
+
+class _Powers:
+    """BASE**k and BASE**-k modulo 2**64 for k up to the longest batch seen, grown on demand."""
+
+    def __init__(self) -> None:
+        self.forward = np.ones(1, dtype=_U64)
+        self.inverse = np.ones(1, dtype=_U64)
+
+    def ensure(self, length: int) -> None:
+        if len(self.forward) >= length:
+            return
+        size = max(length, 2 * len(self.forward))
+        with np.errstate(over="ignore"):
+            self.forward = np.cumprod(np.full(size, _BASE, dtype=_U64)) * _U64(_BASE_INVERSE)
+            self.inverse = np.cumprod(np.full(size, _BASE_INVERSE, dtype=_U64)) * _U64(_BASE)
+
+
+_POWERS = _Powers()
+
+
+@dataclass(frozen=True)
+class ShingleBatch:
+    """Shingle hashes of many texts: text i owns ``hashes[offsets[i]:offsets[i + 1]]``.
+
+    Hashes are in text order and may repeat within a text (a repeated sentence); the set
+    that Jaccard is computed on is their distinct values. `word_counts` counts tokens.
+    """
+
+    hashes: npt.NDArray[np.uint64]
+    offsets: npt.NDArray[np.int64]
+    word_counts: npt.NDArray[np.int64]
+
+    def of(self, index: int) -> npt.NDArray[np.uint64]:
+        return self.hashes[self.offsets[index] : self.offsets[index + 1]]
+
+
+def token_hashes(texts: Sequence[str], seed: int = 0) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+    """The hash of every token of every text, in order, and the number of tokens of each text."""
+    encoded = [fold(text).encode("utf-8", "surrogatepass") for text in texts]
+    buffer = np.frombuffer(b" ".join(encoded) + b" ", dtype=np.uint8)
+    in_token = np.concatenate(([False], buffer != _SPACE, [False]))
+    edges = np.flatnonzero(in_token[1:] != in_token[:-1])
+    starts, ends = edges[0::2], edges[1::2]
+
+    text_starts = np.zeros(len(texts), dtype=np.int64)
+    if texts:
+        np.cumsum([len(item) + 1 for item in encoded[:-1]], out=text_starts[1:])
+    owners = np.searchsorted(text_starts, starts, side="right") - 1
+    counts = np.bincount(owners, minlength=len(texts)).astype(np.int64)
+
+    _POWERS.ensure(len(buffer) + 1)
+    with np.errstate(over="ignore"):
+        prefix = np.zeros(len(buffer) + 1, dtype=_U64)
+        np.cumsum(buffer.astype(_U64) * _POWERS.forward[: len(buffer)], out=prefix[1:])
+        raw = (prefix[ends] - prefix[starts]) * _POWERS.inverse[starts]
+        lengths = (ends - starts).astype(_U64)
+        seeded = (
+            raw ^ (lengths * _LENGTH_MULTIPLIER) ^ _mix64(np.array([seed & 0xFFFFFFFFFFFFFFFF], dtype=_U64))
+        )
+    return _mix64(seeded), counts
+
+
+def _ngrams(hashes: npt.NDArray[np.uint64], counts: npt.NDArray[np.int64], ngram: int) -> ShingleBatch:
+    """Combine the token hashes of each text into n-gram hashes that never cross a text boundary.
 
     A text shorter than `ngram` tokens yields one shingle of all its tokens, so short texts
     still compare (two identical one-line texts are duplicates); an empty text yields none.
     """
     if ngram < 1:
         raise ValueError(f"ngram must be at least 1, got {ngram}")
-    count = len(hashes)
-    if count == 0:
-        return np.empty(0, dtype=_U64)
-    width = min(ngram, count)
-    combined = np.zeros(count - width + 1, dtype=_U64)
-    with np.errstate(over="ignore"):
-        for offset in range(width):
-            # Multiply-then-rotate keeps the combination order-sensitive ("a b" != "b a").
-            combined = (combined * _MIX_MULTIPLIER) ^ hashes[offset : offset + len(combined)]
-        return _mix64(combined + _U64(width))
+    starts = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=starts[1:])
+    shingle_counts = np.where(counts >= ngram, counts - ngram + 1, np.minimum(counts, 1))
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(shingle_counts, out=offsets[1:])
+
+    result = np.empty(int(offsets[-1]), dtype=_U64)
+    total_windows = max(len(hashes) - ngram + 1, 0)
+    long_texts = np.flatnonzero(counts >= ngram)
+    if total_windows and len(long_texts):
+        combined = np.zeros(total_windows, dtype=_U64)
+        with np.errstate(over="ignore"):
+            for offset in range(ngram):
+                # Multiply, then xor: order-sensitive, so "a b" and "b a" differ.
+                combined = (combined * _MIX_MULTIPLIER) ^ hashes[offset : offset + total_windows]
+            windows = _mix64(combined + _U64(ngram))
+        # A window belongs to a text when it starts at most `ngram` tokens before its end.
+        boundary = np.zeros(total_windows + 1, dtype=np.int64)
+        np.add.at(boundary, starts[long_texts], 1)
+        np.add.at(boundary, starts[long_texts] + counts[long_texts] - ngram + 1, -1)
+        inside = np.cumsum(boundary[:-1]) > 0
+        short_slot = np.zeros(len(result), dtype=bool)
+        short_slot[offsets[np.flatnonzero((counts > 0) & (counts < ngram))]] = True
+        result[~short_slot] = windows[inside]
+    for index in np.flatnonzero((counts > 0) & (counts < ngram)):
+        width = int(counts[index])
+        start = int(starts[index])
+        combined_short = _U64(0)
+        with np.errstate(over="ignore"):
+            for token in hashes[start : start + width]:
+                combined_short = (combined_short * _MIX_MULTIPLIER) ^ token
+            result[offsets[index]] = _mix64(np.array([combined_short + _U64(width)], dtype=_U64))[0]
+    return ShingleBatch(result, offsets, counts)
+
+
+def batch_shingles(texts: Sequence[str], ngram: int, seed: int = 0) -> ShingleBatch:
+    """Shingle hashes of many texts at once (see ShingleBatch)."""
+    hashes, counts = token_hashes(texts, seed)
+    return _ngrams(hashes, counts, ngram)
 
 
 def shingle_set(text: str, ngram: int, seed: int = 0) -> npt.NDArray[np.uint64]:
-    """The sorted, distinct shingle hashes of a text: the set that Jaccard is computed on."""
-    distinct: npt.NDArray[np.uint64] = np.unique(shingle_hashes(token_hashes(tokens(text), seed), ngram))
+    """The sorted, distinct shingle hashes of one text: the set that Jaccard is computed on."""
+    distinct: npt.NDArray[np.uint64] = np.unique(batch_shingles([text], ngram, seed).hashes)
     return distinct
 
 
-def batch_shingle_hashes(
-    word_lists: list[list[str]], ngram: int, seed: int = 0
-) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
-    """Shingle hashes of many texts at once, as one array and the offsets of each text in it.
-
-    Text i owns ``hashes[offsets[i]:offsets[i + 1]]``, equal (in order) to what
-    `shingle_hashes` gives for it alone. Working on the concatenation keeps numpy's per-call
-    overhead per batch rather than per document, which matters for short news items.
-    """
-    if ngram < 1:
-        raise ValueError(f"ngram must be at least 1, got {ngram}")
-    lengths = np.fromiter(map(len, word_lists), dtype=np.int64, count=len(word_lists))
-    all_words = [word for words in word_lists for word in words]
-    hashes = token_hashes(all_words, seed)
-    starts = np.zeros(len(word_lists) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=starts[1:])
-    shingle_counts = np.where(lengths >= ngram, lengths - ngram + 1, np.minimum(lengths, 1))
-    offsets = np.zeros(len(word_lists) + 1, dtype=np.int64)
-    np.cumsum(shingle_counts, out=offsets[1:])
-
-    total_windows = max(len(hashes) - ngram + 1, 0)
-    combined = np.zeros(total_windows, dtype=_U64)
-    with np.errstate(over="ignore"):
-        for offset in range(ngram if total_windows else 0):
-            combined = (combined * _MIX_MULTIPLIER) ^ hashes[offset : offset + total_windows]
-        windows = _mix64(combined + _U64(ngram))
-    # Keep the windows that lie inside one text: those starting at most at its end - ngram.
-    long_texts = np.flatnonzero(lengths >= ngram)
-    boundary = np.zeros(total_windows + 1, dtype=np.int64)
-    np.add.at(boundary, starts[long_texts], 1)
-    np.add.at(boundary, starts[long_texts] + lengths[long_texts] - ngram + 1, -1)
-    inside = np.cumsum(boundary[:-1]) > 0
-
-    result = np.empty(int(offsets[-1]), dtype=_U64)
-    short_texts = np.flatnonzero((lengths > 0) & (lengths < ngram))
-    short_slot = np.zeros(len(result), dtype=bool)
-    short_slot[offsets[short_texts]] = True
-    result[~short_slot] = windows[inside]
-    for index in short_texts:
-        start = int(starts[index])
-        result[offsets[index]] = shingle_hashes(hashes[start : start + int(lengths[index])], ngram)[0]
-    return result, offsets
+def shingle_sets(texts: Sequence[str], ngram: int, seed: int = 0) -> list[npt.NDArray[np.uint64]]:
+    batch = batch_shingles(texts, ngram, seed)
+    return [np.unique(batch.of(index)) for index in range(len(texts))]

@@ -1,0 +1,1 @@
+"""Engines run the pipeline's per-batch stage functions: in this process, or in a pool."""

@@ -1,0 +1,73 @@
+"""The local engine: stage functions over batches, in a process pool when there is enough work.
+
+Results come back in submission order, so output never depends on which worker finished
+first. With one job, or a single batch, everything runs in this process: no pool start-up
+for small corpora such as examples/seeds.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# Batches kept in flight per worker: enough to hide the parent's consumption, few enough
+# that memory stays bounded by a handful of batches whatever the corpus size.
+_IN_FLIGHT_PER_WORKER = 3
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class LocalEngine:
+    """Maps a stage function over batches, in order, on `jobs` processes."""
+
+    def __init__(self, jobs: int | None = None) -> None:
+        self.jobs = jobs or default_jobs()
+        self._pool: Executor | None = None
+
+    def __enter__(self) -> LocalEngine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def map(self, function: Callable[..., R], batches: Sequence[T], *args: Any) -> Iterator[R]:
+        """`function(batch, *args)` for each batch, yielded in the order of `batches`."""
+        if self.jobs == 1 or len(batches) <= 1:
+            for batch in batches:
+                yield function(batch, *args)
+            return
+        if self._pool is None:
+            # forkserver: workers never inherit a copy of this process's threads (the
+            # progress bar's) mid-lock, as plain fork could.
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context)
+        yield from _bounded_map(self._pool, function, batches, args, self.jobs * _IN_FLIGHT_PER_WORKER)
+
+
+def _bounded_map(
+    pool: Executor, function: Callable[..., R], batches: Iterable[T], args: tuple[Any, ...], window: int
+) -> Iterator[R]:
+    pending: list[Any] = []
+    for batch in batches:
+        pending.append(pool.submit(function, batch, *args))
+        if len(pending) >= window:
+            yield pending.pop(0).result()
+    for future in pending:
+        yield future.result()

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from storydiff import pipeline
+from storydiff.cli import cli
+from storydiff.engines.local import LocalEngine
+
+
+def double(batch: list[int], offset: int) -> list[int]:
+    return [2 * item + offset for item in batch]
+
+
+def test_results_come_back_in_submission_order() -> None:
+    batches = [[index, index + 1] for index in range(0, 40, 2)]
+    with LocalEngine(jobs=2) as engine:
+        results = list(engine.map(double, batches, 1))
+    assert [item for batch in results for item in batch] == [2 * index + 1 for index in range(40)]
+
+
+def test_output_does_not_depend_on_jobs_or_batch_size(
+    tmp_path: Path, seeds_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = tmp_path / "corpus"
+    for copy in range(4):
+        shutil.copytree(seeds_dir, corpus / f"site{copy}")
+    (corpus / "site2" / "000_6cbf83f250581d03.txt").write_text(
+        (seeds_dir / "000_6cbf83f250581d03.txt").read_text().replace("190", "250"), encoding="utf-8"
+    )
+    outputs = []
+    for jobs, batch in [(1, 512), (2, 2), (2, 3)]:
+        monkeypatch.setattr(pipeline, "SIGN_BATCH_FILES", batch)
+        monkeypatch.setattr(pipeline, "LOAD_BATCH_FILES", batch)
+        monkeypatch.setattr(pipeline, "DIFF_BATCH_PAIRS", batch)
+        result = CliRunner().invoke(cli, ["cluster", str(corpus), "--format", "json", "--jobs", str(jobs)])
+        assert result.exit_code == 0, result.output
+        outputs.append(result.stdout)
+    assert outputs[0] == outputs[1] == outputs[2]
+    data = json.loads(outputs[0])
+    assert [len(c["members"]) for c in data["clusters"]] == [8, 4]
