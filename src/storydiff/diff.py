@@ -13,18 +13,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from .model import DiffOp, Segment
 
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*|\.{2,}|[^\w\s]|\s+")
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "‟": '"'})
 _SURROGATES = range(0xD800, 0xE000)
-_NO_DEADLINE = 10.0**9
-_SENTENCE_END = frozenset(".!?…")
-_CLOSING = frozenset({'"', "'", ")", "]"})
 
 
 def diff_tokens(text: str) -> list[str]:
@@ -32,11 +27,21 @@ def diff_tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-@lru_cache(maxsize=1 << 16)
-def _key(token: str) -> str:
-    if token.isspace():
-        return " "
-    return unicodedata.normalize("NFKC", token).translate(_QUOTES)
+_WHITESPACE = re.compile(r"\s+")
+_SENTENCE = re.compile(r"[^\n]*\n|[^\n]+")
+# The space after a sentence (its final mark, perhaps a closing quote or bracket) becomes a
+# newline in the comparison keys, so diff-match-patch's line mode diffs sentence by sentence
+# first and word by word only inside the sentences that changed.
+_SENTENCE_BREAK = re.compile(r"([.!?…][\"')\]]?) ")
+
+
+def _comparison_keys(text: str) -> list[str]:
+    """One key per token of `text`: quotes straightened, whitespace " " or (after a sentence) "\n"."""
+    return _TOKEN.findall(_SENTENCE_BREAK.sub("\\1\n", _WHITESPACE.sub(" ", text.translate(_QUOTES))))
+
+
+def _canonical(key: str) -> str:
+    return key if key in (" ", "\n") else unicodedata.normalize("NFKC", key)
 
 
 def _is_word(token: str) -> bool:
@@ -50,40 +55,97 @@ class WordDiff:
     removed_words: int
 
 
+def _opcodes(old: str, new: str) -> list[tuple[str, int, int, int, int]]:
+    from rapidfuzz.distance import Indel
+
+    return [tuple(opcode) for opcode in Indel.opcodes(old, new)]  # type: ignore[misc]
+
+
+def _align(old_code: str, new_code: str) -> list[tuple[int, str]]:
+    """A token alignment in diff-match-patch's format: [(-1|0|1, code characters)].
+
+    Two levels: sentences first (each distinct sentence one character), then tokens, only
+    inside runs of sentences that changed. rapidfuzz's bit-parallel LCS (Hyyrö) does each
+    level in C++; splitting by sentence keeps the second level small, so a long article with
+    a few edited sentences costs about as much as the edited sentences.
+    """
+    old_sentences = _SENTENCE.findall(old_code)  # each with its closing "\n", if any
+    new_sentences = _SENTENCE.findall(new_code)
+    sentence_code: dict[str, str] = {}
+    for sentence in dict.fromkeys(old_sentences + new_sentences):
+        sentence_code[sentence] = _character(len(sentence_code))
+    old_outline = "".join(map(sentence_code.__getitem__, old_sentences))
+    new_outline = "".join(map(sentence_code.__getitem__, new_sentences))
+
+    def text_of(sentences: list[str], start: int, end: int) -> str:
+        return "".join(sentences[start:end])
+
+    diffs: list[tuple[int, str]] = []
+    pending_old = pending_new = ""
+
+    def flush() -> None:
+        nonlocal pending_old, pending_new
+        if pending_old and pending_new:
+            for tag, old_start, old_end, new_start, new_end in _opcodes(pending_old, pending_new):
+                if tag == "equal":
+                    diffs.append((0, pending_old[old_start:old_end]))
+                else:
+                    if old_end > old_start:
+                        diffs.append((-1, pending_old[old_start:old_end]))
+                    if new_end > new_start:
+                        diffs.append((1, pending_new[new_start:new_end]))
+        elif pending_old:
+            diffs.append((-1, pending_old))
+        elif pending_new:
+            diffs.append((1, pending_new))
+        pending_old = pending_new = ""
+
+    for tag, old_start, old_end, new_start, new_end in _opcodes(old_outline, new_outline):
+        if tag == "equal":
+            flush()
+            diffs.append((0, text_of(old_sentences, old_start, old_end)))
+        else:
+            pending_old += text_of(old_sentences, old_start, old_end)
+            pending_new += text_of(new_sentences, new_start, new_end)
+    flush()
+    return [(operation, text) for operation, text in diffs if text]
+
+
+def _character(number: int) -> str:
+    """The number-th code character, skipping "\n" and the surrogate range."""
+    number += 0x100
+    if number >= _SURROGATES.start:
+        number += len(_SURROGATES)
+    return chr(number)
+
+
 def word_diff(old: str, new: str) -> WordDiff:
     """Segments that turn `old` into `new`: equal text is taken from `old`."""
     from diff_match_patch import diff_match_patch
 
     old_tokens, new_tokens = diff_tokens(old), diff_tokens(new)
-    codes: dict[str, str] = {}
+    old_keys, new_keys = _comparison_keys(old), _comparison_keys(new)
+    if len(old_keys) != len(old_tokens) or len(new_keys) != len(new_tokens):
+        old_keys, new_keys = old_tokens, new_tokens  # keys could not be aligned: compare as is
+    if old_keys == new_keys:
+        return WordDiff((Segment("equal", old),) if old else (), 0, 0)
 
-    def encode(tokens: Sequence[str]) -> str:
-        chars = []
-        after_sentence = False
-        for token in tokens:
-            key = _key(token)
-            if key == " " and after_sentence:
-                # The space after a sentence becomes a newline, so diff-match-patch's line
-                # mode diffs sentence by sentence first and words only inside changed ones.
-                chars.append("\n")
-                after_sentence = False
-                continue
-            if key != " ":
-                after_sentence = key[-1] in _SENTENCE_END or (after_sentence and key in _CLOSING)
-            code = codes.get(key)
-            if code is None:
-                number = len(codes) + 0x100
-                if number >= _SURROGATES.start:
-                    number += len(_SURROGATES)
-                code = codes[key] = chr(number)
-            chars.append(code)
-        return "".join(chars)
+    # Each distinct key becomes one character (NFKC-equal keys share it), so the character
+    # diff below is a token diff. "\n" stays itself for line mode.
+    by_canonical: dict[str, str] = {"\n": "\n"}
+    code_of: dict[str, str] = {}
+    for key in dict.fromkeys(old_keys + new_keys):
+        canonical = _canonical(key)
+        code = by_canonical.get(canonical)
+        if code is None:
+            code = by_canonical[canonical] = _character(len(by_canonical))
+        code_of[key] = code
+    old_code = "".join(map(code_of.__getitem__, old_keys))
+    new_code = "".join(map(code_of.__getitem__, new_keys))
 
+    diffs = _align(old_code, new_code)
     matcher = diff_match_patch()
-    # A deadline that is never reached: a real one would make the result depend on machine
-    # load, and no deadline at all (0) also turns off diff-match-patch's half-match speed-up.
-    matcher.Diff_Timeout = _NO_DEADLINE
-    diffs = matcher.diff_main(encode(old_tokens), encode(new_tokens), checklines=True)
+    matcher.diff_cleanupMerge(diffs)  # one deletion then one insertion per changed stretch
     matcher.diff_cleanupSemantic(diffs)
 
     segments: list[Segment] = []

@@ -1,0 +1,203 @@
+"""End-to-end speed, memory and accuracy of `storydiff cluster`, beside plain datasketch.
+
+Run on a corpus written by generate_corpus.py (its docs/ and truth_pairs.tsv):
+
+    python benchmarks/generate_corpus.py ../shared/corpora/reuters-21578 /tmp/corpus-100k --documents 100000
+    python benchmarks/bench_cluster.py /tmp/corpus-100k
+
+Every tool runs as its own process, one after the other, on a warm page cache; each is
+timed from start to exit, and its peak memory is the largest sum of the resident sets of
+the process and its workers, sampled every 20 ms. The "read floor" is a plain Python loop
+that reads every file. Accuracy counts document pairs: a pair is found when both documents
+are in one cluster (storydiff) or are an LSH candidate pair (baselines).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+READ_FLOOR = """
+import os, sys
+total = 0
+for directory, _, names in os.walk(sys.argv[1]):
+    for name in names:
+        with open(os.path.join(directory, name), 'rb') as handle:
+            total += len(handle.read())
+print(total)
+"""
+
+
+def _tree_rss_kb(pid: int) -> int:
+    """Resident memory of a process and all its descendants, from /proc (Linux)."""
+    total = 0
+    stack = [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            with open(f"/proc/{current}/status") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+                        break
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    stack.extend(int(child) for child in children.read().split())
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total
+
+
+def measure(command: list[str], stdout_path: str | None = None) -> tuple[float, float, int]:
+    """Run a command; return (wall seconds, peak tree RSS in MB, exit code)."""
+    out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL  # noqa: SIM115
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss_kb(process.pid))
+            done.wait(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    code = process.wait()
+    elapsed = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if stdout_path:
+        out.close()  # type: ignore[union-attr]
+    return elapsed, peak / 1024, code
+
+
+def truth_pairs(corpus: Path) -> set[tuple[str, str]]:
+    pairs = set()
+    with open(corpus / "truth_pairs.tsv", encoding="utf-8") as handle:
+        for line in handle:
+            left, right = line.rstrip("\n").split("\t")[:2]
+            pairs.add((min(left, right), max(left, right)))
+    return pairs
+
+
+def cluster_pairs(report_path: str, corpus: Path) -> set[tuple[str, str]]:
+    with open(report_path, encoding="utf-8") as handle:
+        report = json.load(handle)
+    pairs = set()
+    for cluster in report["clusters"]:
+        members = sorted(os.path.relpath(member["path"], corpus) for member in cluster["members"])
+        pairs.update((left, right) for i, left in enumerate(members) for right in members[i + 1 :])
+    return pairs
+
+
+def score(found: set[tuple[str, str]], truth: set[tuple[str, str]]) -> tuple[float, float]:
+    hits = len(found & truth)
+    return hits / len(truth) if truth else 1.0, hits / len(found) if found else 1.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("corpus", type=Path, help="a directory written by generate_corpus.py")
+    parser.add_argument("--jobs", type=int, nargs="+", default=[2], help="storydiff --jobs values to run")
+    parser.add_argument(
+        "--no-default-baseline", action="store_true", help="skip datasketch with SHA-1 (slow)"
+    )
+    parser.add_argument("--no-baselines", action="store_true", help="storydiff and the read floor only")
+    args = parser.parse_args()
+    docs = args.corpus / "docs"
+    truth = truth_pairs(args.corpus)
+    work = Path(tempfile.mkdtemp(prefix="storydiff-bench-"))
+
+    subprocess.run(
+        [sys.executable, "-c", READ_FLOOR, str(docs)], check=True, capture_output=True
+    )  # warm cache
+    total_bytes = int(
+        subprocess.run(
+            [sys.executable, "-c", READ_FLOOR, str(docs)], capture_output=True, check=True, text=True
+        ).stdout
+    )
+    documents = sum(len(names) for _, _, names in os.walk(docs))
+    rows: list[tuple[str, float, float, float | None, float | None]] = []
+
+    floor_seconds, floor_rss, _ = measure([sys.executable, "-c", READ_FLOOR, str(docs)])
+    rows.append(("read floor (plain Python)", floor_seconds, floor_rss, None, None))
+
+    outputs = []
+    for jobs in args.jobs:
+        report = str(work / f"storydiff-j{jobs}.json")
+        seconds, rss, code = measure(
+            [
+                sys.executable,
+                "-m",
+                "storydiff",
+                "cluster",
+                str(docs),
+                "--format",
+                "json",
+                "--jobs",
+                str(jobs),
+            ],
+            report,
+        )
+        if code != 0:
+            sys.exit(f"storydiff exited {code}")
+        recall, precision = score(
+            cluster_pairs(report, docs), {(f"{a}", f"{b}") for a, b in _strip_docs(truth)}
+        )
+        rows.append((f"storydiff --jobs {jobs}", seconds, rss, recall, precision))
+        outputs.append(Path(report).read_bytes())
+    identical = all(output == outputs[0] for output in outputs)
+
+    kinds = (
+        []
+        if args.no_baselines
+        else ["datasketch-xxhash"] + ([] if args.no_default_baseline else ["datasketch-default"])
+    )
+    for kind in kinds:
+        result_path = str(work / f"{kind}.json")
+        seconds, rss, code = measure(
+            [sys.executable, str(HERE / "baselines.py"), kind, str(docs)], result_path
+        )
+        with open(result_path, encoding="utf-8") as handle:
+            found = {tuple(sorted(pair)) for pair in json.load(handle)["pairs"]}
+        recall, precision = score(found, set(_strip_docs(truth)))  # type: ignore[arg-type]
+        rows.append((kind, seconds, rss, recall, precision))
+
+    megabytes = total_bytes / 1e6
+    best = min(seconds for name, seconds, *_ in rows if name.startswith("storydiff"))
+    print(f"corpus: {docs}  {documents:,} documents, {megabytes:.1f} MB, {len(truth):,} true pairs")
+    print(
+        f"{'tool':<28}{'wall s':>9}{'docs/s':>10}{'MB/s':>8}{'peak MB':>9}{'recall':>8}{'precision':>10}"
+        f"{'× floor':>9}{'× storydiff':>12}"
+    )
+    for name, seconds, rss, recall, precision in rows:
+        recall_text = f"{recall:.4f}" if recall is not None else "-"
+        precision_text = f"{precision:.4f}" if precision is not None else "-"
+        print(
+            f"{name:<28}{seconds:>9.2f}{documents / seconds:>10,.0f}{megabytes / seconds:>8.1f}{rss:>9.0f}"
+            f"{recall_text:>8}{precision_text:>10}{seconds / floor_seconds:>9.2f}{seconds / best:>12.2f}"
+        )
+    if len(outputs) > 1:
+        print(f"storydiff JSON identical across --jobs {args.jobs}: {identical}")
+
+
+def _strip_docs(pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Truth paths are relative to the corpus directory; tools see paths relative to docs/."""
+    prefix = "docs" + os.sep
+    return {(a.removeprefix(prefix), b.removeprefix(prefix)) for a, b in pairs}
+
+
+if __name__ == "__main__":
+    main()

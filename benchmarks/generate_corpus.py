@@ -1,0 +1,666 @@
+"""Write a benchmark corpus of N news documents with known near-duplicates, and its ground truth.
+
+    python benchmarks/generate_corpus.py ../shared/corpora/reuters-21578 /tmp/corpus-100k --documents 100000
+
+Base documents are 1-3 real source articles (every *.txt under SOURCE_DIR, read in sorted
+order) joined by blank lines. About --duplicate-rate of the documents are variants: copies of
+a base with 1-3 recorded edits (dropped or inserted sentences, changed figures, other quote
+marks, boilerplate lines, a trimmed end). Speed benchmarks run on docs/; recall and precision
+benchmarks compare against truth_pairs.tsv (see `load_truth_pairs`). The same arguments and
+--seed give the same corpus.
+
+OUT_DIR receives:
+
+    docs/<shard>/<id>.txt  documents in random order, at most 1000 per shard (docs/0000/000123.txt)
+    truth.jsonl            one record per document: path, group (shared by a base and its
+                           variants, null for documents without variants), base, edits, and the
+                           variant's jaccard and containment against its base (null for bases)
+    truth_pairs.tsv        every expected near-duplicate pair (all pairs within a group): two
+                           paths relative to OUT_DIR, tab-separated, sorted
+
+"Near-duplicate" throughout means 5-word shingles (lowercase, words = \\w+) with Jaccard >= 0.6
+or containment (of the smaller set in the larger) >= 0.85. The truth stays clean because:
+
+1. Source articles that are near-duplicates of an earlier kept one are dropped first (Reuters
+   re-issues stories): an article goes if it shares >= 30% of the smaller shingle set with an
+   earlier kept article, found through an inverted index from shingle to articles. Articles with
+   fewer than 10 shingles (bare one-line notices) are dropped too.
+2. A group (a base and its variants) is built from articles that no other document uses, so a
+   variant can only be close to its own group. Every variant is checked against its base and the
+   earlier variants of its group; failing edits are redrawn, fewer each time, until it passes.
+3. When the sources are enough, each plain base document also uses articles of its own: nothing
+   is shared at all. Otherwise (roughly N > 9,000 for Reuters) articles must be reused, which is
+   unavoidable: 100,000 documents of ~1.6 KB are ten times the Reuters text. Then every plain base
+   document is 2-3 articles of similar size, each at most half of the document's shingles, no two
+   documents share more than one article, and articles are reused least-used first (in rounds).
+   Two plain documents therefore share at most one article that is at most half of each: their
+   containment is at most ~0.5 and their Jaccard at most ~1/3, far from near-duplicate, but such
+   partial overlaps are common; the summary counts them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import json
+import re
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import chain, combinations, pairwise
+from pathlib import Path
+from random import Random
+from typing import Any
+
+import numpy as np
+
+NGRAM = 5
+NEAR_JACCARD = 0.6
+NEAR_CONTAINMENT = 0.85
+SOURCE_DUPLICATE_CONTAINMENT = 0.3
+MIN_SOURCE_SHINGLES = 10
+# Groups need enough text that trimming or dropping a sentence still leaves a near-duplicate.
+MIN_GROUP_SHINGLES = 100
+# Without reuse, base documents take 1, 2 or 3 articles with these weights: a mean of 1.8
+# Reuters articles (~890 bytes each) gives the ~1.6 KB average document.
+ARTICLE_COUNT_WEIGHTS = (0.4, 0.4, 0.2)
+# With reuse, most documents pair two articles of near-equal size (a 50/50 split); the rest are
+# triples of similar sizes, which also take articles too large to find an equal partner.
+TRIPLE_SHARE = 0.2
+MAX_SHARE = 0.5
+# Tiny reused documents (two dividend notices) can overlap mostly through shared template phrases.
+MIN_REUSED_DOCUMENT_SHINGLES = 50
+PAIR_SIZE_SLACK = 4  # shingles; the article boundary adds NGRAM - 1 shingles to a document
+TRIPLE_SIZE_RANGE = (0.75, 1.33)
+PARTNER_TRIES = 16
+VARIANT_TRIES = 12
+GROUP_TRIES = 10
+DOCS_PER_SHARD = 1000
+
+_WORD = re.compile(r"\w+")
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"']?\s+(?=[\"'(]?[A-Z])")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_CURLY = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"})
+REPORTERS = ("Jane Doe", "Ana Silva", "Kenji Sato", "Priya Nair", "Tom Becker", "Lena Fischer")
+EDITORS = ("John Smith", "Maria Rossi", "David Chen", "Sara Jones", "Omar Haddad")
+FIXED_BOILERPLATE = (
+    "Copyright 2026 Example News. All rights reserved.",
+    "Sign up for our morning briefing at example.com/newsletter.",
+    "This story has not been edited by Example News staff.",
+)
+EDIT_ORDER = (
+    "trim_end",
+    "drop_sentences",
+    "insert_sentence",
+    "change_figures",
+    "swap_quotes",
+    "add_boilerplate",
+)
+
+Edit = dict[str, Any]
+
+
+def shingle_set(text: str) -> set[int]:
+    """Hashes of the 5-word shingles of a text (lowercase \\w+ words).
+
+    Python's hash of the word tuple changes between processes, but only set sizes and
+    intersections are used, so the output does not depend on it.
+    """
+    words = _WORD.findall(text.lower())
+    return set(map(hash, zip(*(words[offset:] for offset in range(NGRAM)), strict=False)))
+
+
+def similarity(left: set[int], right: set[int]) -> tuple[float, float]:
+    """Jaccard and containment (shared shingles over the smaller set) of two shingle sets."""
+    shared = len(left & right)
+    union = len(left) + len(right) - shared
+    smaller = min(len(left), len(right))
+    return (shared / union if union else 0.0, shared / smaller if smaller else 0.0)
+
+
+def is_near_duplicate(jaccard: float, containment: float) -> bool:
+    return jaccard >= NEAR_JACCARD or containment >= NEAR_CONTAINMENT
+
+
+@dataclass
+class Article:
+    name: str
+    text: str
+    shingles: set[int]
+
+    @property
+    def headline(self) -> str:
+        return self.text.split("\n", 1)[0].strip()
+
+
+def load_articles(source_dir: Path) -> tuple[list[Article], int]:
+    """Every *.txt under source_dir in sorted order, and how many were too short to use."""
+    articles = []
+    too_short = 0
+    for path in sorted(source_dir.rglob("*.txt")):
+        text = path.read_text(encoding="utf-8", errors="replace").strip()
+        shingles = shingle_set(text)
+        if len(shingles) < MIN_SOURCE_SHINGLES:
+            too_short += 1
+            continue
+        articles.append(Article(path.relative_to(source_dir).as_posix(), text, shingles))
+    return articles, too_short
+
+
+def drop_near_duplicate_sources(articles: list[Article]) -> list[Article]:
+    """The articles that share < 30% of the smaller shingle set with every earlier kept article.
+
+    The inverted index is the shingle hashes sorted with their owners: each run of one hash is
+    that shingle's posting list, and every pair within a run shares it. Posting lists are short
+    (the longest in Reuters has ~600 articles), so counting all sharing pairs is cheap.
+    """
+    count = len(articles)
+    sizes = np.array([len(article.shingles) for article in articles], dtype=np.int64)
+    values = np.fromiter(
+        chain.from_iterable(article.shingles for article in articles), dtype=np.int64, count=int(sizes.sum())
+    )
+    owners = np.repeat(np.arange(count, dtype=np.int64), sizes)
+    order = np.argsort(values, kind="stable")  # stable: owners stay ascending within a run
+    values, owners = values[order], owners[order]
+    run_starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    run_lengths = np.diff(np.r_[run_starts, len(values)])
+    pair_keys = []
+    for length in np.unique(run_lengths[run_lengths > 1]).tolist():
+        members = owners[run_starts[run_lengths == length][:, None] + np.arange(length)]
+        earlier, later = np.triu_indices(length, 1)
+        pair_keys.append(members[:, earlier].ravel() * count + members[:, later].ravel())
+    keys, shared = np.unique(np.concatenate(pair_keys or [np.empty(0, np.int64)]), return_counts=True)
+    earlier_ids, later_ids = keys // count, keys % count
+    containment = shared / np.minimum(sizes[earlier_ids], sizes[later_ids])
+    duplicate = containment >= SOURCE_DUPLICATE_CONTAINMENT
+    dropped = np.zeros(count, dtype=bool)
+    # Sorted by the later article, so an earlier article's fate is settled before it is consulted.
+    for later, earlier in sorted(
+        zip(later_ids[duplicate].tolist(), earlier_ids[duplicate].tolist(), strict=True)
+    ):
+        if not dropped[earlier]:
+            dropped[later] = True
+    return [article for article, gone in zip(articles, dropped.tolist(), strict=True) if not gone]
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentence-like pieces that join back to the text, each keeping its trailing whitespace."""
+    bounds = [0, *(match.end() for match in _SENTENCE_BREAK.finditer(text)), len(text)]
+    return [text[start:end] for start, end in pairwise(bounds) if end > start]
+
+
+class VariantError(RuntimeError):
+    """No variant passed the near-duplicate check."""
+
+
+class VariantMaker:
+    """Applies recorded edits to a base text; each edit returns None where it cannot apply."""
+
+    def __init__(self, articles: list[Article], rng: Random) -> None:
+        self.articles = articles
+        self.rng = rng
+        # Light edits (used after failed attempts) trim less, drop and change less, add one line.
+        self.light = False
+
+    def other_article(self, exclude: set[int]) -> Article:
+        while True:
+            index = self.rng.randrange(len(self.articles))
+            if index not in exclude:
+                return self.articles[index]
+
+    def trim_end(self, text: str, exclude: set[int]) -> tuple[str, Edit] | None:
+        cut = text.rfind(" ", 0, int(len(text) * self.rng.uniform(0.85 if self.light else 0.70, 0.90)))
+        if cut <= 0:
+            return None
+        trimmed = text[:cut].rstrip() + "\n"
+        return trimmed, {"type": "trim_end", "keep": round(len(trimmed) / len(text), 3)}
+
+    def drop_sentences(self, text: str, exclude: set[int]) -> tuple[str, Edit] | None:
+        sentences = split_sentences(text)
+        if len(sentences) < 4:
+            return None
+        # The first piece holds the headline; keep it.
+        dropped = set(self.rng.sample(range(1, len(sentences)), 1 if self.light else self.rng.randint(1, 2)))
+        kept = "".join(sentence for index, sentence in enumerate(sentences) if index not in dropped)
+        return kept, {"type": "drop_sentences", "count": len(dropped)}
+
+    def insert_sentence(self, text: str, exclude: set[int]) -> tuple[str, Edit] | None:
+        sentences = split_sentences(text)
+        if len(sentences) < 2:
+            return None
+        for _ in range(5):
+            source = self.other_article(exclude)
+            candidates = [
+                " ".join(sentence.split())
+                for sentence in split_sentences(source.text.partition("\n\n")[2])
+                if 6 <= len(sentence.split()) <= 60
+            ]
+            if candidates:
+                position = self.rng.randrange(1, len(sentences))
+                inserted = self.rng.choice(candidates)
+                sentences.insert(position, inserted + " ")
+                return "".join(sentences), {"type": "insert_sentence", "source": source.name}
+        return None
+
+    def change_figures(self, text: str, exclude: set[int]) -> tuple[str, Edit] | None:
+        numbers = list(_NUMBER.finditer(text))
+        if not numbers:
+            return None
+        chosen = sorted(
+            self.rng.sample(numbers, min(len(numbers), 1 if self.light else self.rng.randint(1, 3))),
+            key=lambda m: m.start(),
+        )
+        changes = []
+        for match in reversed(chosen):
+            old = match.group()
+            new = old
+            while new == old:
+                new = "".join(self.rng.choice("0123456789") if char.isdigit() else char for char in old)
+                if len(old) > 1 and old[0] != "0" and new[0] == "0":
+                    new = str(self.rng.randint(1, 9)) + new[1:]
+            text = text[: match.start()] + new + text[match.end() :]
+            changes.append([old, new])
+        return text, {"type": "change_figures", "count": len(changes), "changes": changes[::-1]}
+
+    def swap_quotes(self, text: str, exclude: set[int]) -> tuple[str, Edit] | None:
+        if any(mark in text for mark in "“”‘’"):
+            return text.translate(_CURLY), {"type": "swap_quotes", "to": "straight"}
+        if '"' not in text and "'" not in text:
+            return None
+        pieces = []
+        opening = True
+        for index, char in enumerate(text):
+            if char == '"':
+                pieces.append("“" if opening else "”")
+                opening = not opening
+            elif char == "'":
+                # An apostrophe or closing mark follows a word; an opening mark precedes one.
+                opens = (index == 0 or not text[index - 1].isalnum()) and text[
+                    index + 1 : index + 2
+                ].isalnum()
+                pieces.append("‘" if opens else "’")
+            else:
+                pieces.append(char)
+        return "".join(pieces), {"type": "swap_quotes", "to": "curly"}
+
+    def add_boilerplate(self, text: str, exclude: set[int]) -> tuple[str, Edit] | None:
+        options = [
+            f"Read more: {self.other_article(exclude).headline}",
+            f"(Reporting by {self.rng.choice(REPORTERS)}; Editing by {self.rng.choice(EDITORS)})",
+            *FIXED_BOILERPLATE,
+        ]
+        lines = self.rng.sample(options, 1 if self.light else self.rng.randint(1, 2))
+        return text.rstrip() + "\n\n" + "\n\n".join(lines) + "\n", {"type": "add_boilerplate", "lines": lines}
+
+    def edit(self, text: str, kinds: Iterable[str], exclude: set[int]) -> tuple[str, list[Edit]] | None:
+        """The text after the given kinds of edit, in EDIT_ORDER; None if one cannot apply."""
+        wanted = set(kinds)
+        edits = []
+        for kind in EDIT_ORDER:
+            if kind in wanted:
+                result = getattr(self, kind)(text, exclude)
+                if result is None:
+                    return None
+                text, record = result
+                edits.append(record)
+        return text, edits
+
+    def make(
+        self, base: str, base_shingles: set[int], siblings: list[tuple[str, set[int]]], exclude: set[int]
+    ) -> tuple[str, list[Edit], float, float]:
+        """A variant that is a near-duplicate of the base and of every earlier sibling.
+
+        Failed attempts are redrawn with fewer and then lighter edits. The last resorts change
+        no shingle (quote marks) or only add a few (one boilerplate line), so a variant that is
+        as close to every sibling as the base is practically always found.
+        """
+        last_resorts = [["swap_quotes"]] * 3 + [["add_boilerplate"]] * 10 + [["change_figures"]] * 5
+        for attempt in range(VARIANT_TRIES + len(last_resorts)):
+            self.light = attempt >= VARIANT_TRIES // 2
+            if attempt < VARIANT_TRIES:
+                most = 3 if attempt < 4 else 2 if attempt < 8 else 1
+                kinds = self.rng.sample(EDIT_ORDER, self.rng.randint(1, most))
+            else:
+                kinds = last_resorts[attempt - VARIANT_TRIES]
+            result = self.edit(base, kinds, exclude)
+            if result is None:
+                continue
+            text, edits = result
+            if text == base or any(text == sibling for sibling, _ in siblings):
+                continue
+            shingles = shingle_set(text)
+            jaccard, containment = similarity(base_shingles, shingles)
+            if is_near_duplicate(jaccard, containment) and all(
+                is_near_duplicate(*similarity(sibling_shingles, shingles)) for _, sibling_shingles in siblings
+            ):
+                return text, edits, jaccard, containment
+        raise VariantError("no variant passed the near-duplicate check")
+
+
+def make_group_variants(
+    maker: VariantMaker, base: str, count: int, exclude: set[int]
+) -> list[tuple[str, list[Edit], float, float]]:
+    """Variants that are all near-duplicates of the base and of each other.
+
+    An early variant that is only just near the base can leave no room for a later one; then
+    the whole group is redrawn.
+    """
+    base_shingles = shingle_set(base)
+    for _ in range(GROUP_TRIES):
+        variants: list[tuple[str, list[Edit], float, float]] = []
+        siblings: list[tuple[str, set[int]]] = []
+        try:
+            for _ in range(count):
+                variant = maker.make(base, base_shingles, siblings, exclude)
+                siblings.append((variant[0], shingle_set(variant[0])))
+                variants.append(variant)
+        except VariantError:
+            continue
+        return variants
+    raise VariantError(
+        f"could not make {count} near-duplicate variants of a base of {len(base_shingles)} shingles"
+    )
+
+
+class CorpusWriter:
+    """Writes documents under random ids (so groups are scattered) and collects their truth."""
+
+    def __init__(self, out_dir: Path, total: int, rng: Random) -> None:
+        self.out_dir = out_dir
+        self.slots = list(range(total))
+        rng.shuffle(self.slots)
+        self.id_width = max(6, len(str(total - 1)))
+        self.shard_width = max(4, len(str((total - 1) // DOCS_PER_SHARD)))
+        self.records: list[dict[str, Any] | None] = [None] * total
+        self.written = 0
+        self.bytes = 0
+        self.shards: set[int] = set()
+
+    def add(
+        self,
+        text: str,
+        group: int | None,
+        base: bool,
+        edits: list[Edit],
+        jaccard: float | None = None,
+        containment: float | None = None,
+    ) -> str:
+        doc_id = self.slots[self.written]
+        self.written += 1
+        shard = doc_id // DOCS_PER_SHARD
+        path = f"docs/{shard:0{self.shard_width}d}/{doc_id:0{self.id_width}d}.txt"
+        if shard not in self.shards:
+            (self.out_dir / path).parent.mkdir(parents=True, exist_ok=True)
+            self.shards.add(shard)
+        data = text.encode("utf-8")
+        (self.out_dir / path).write_bytes(data)
+        self.bytes += len(data)
+        self.records[doc_id] = {
+            "path": path,
+            "group": group,
+            "base": base,
+            "edits": edits,
+            "jaccard": None if jaccard is None else round(jaccard, 4),
+            "containment": None if containment is None else round(containment, 4),
+        }
+        return path
+
+
+@dataclass
+class BalancedComposer:
+    """Chooses reused articles for plain base documents so that overlaps stay partial.
+
+    Each document takes a first article plus 1-2 partners of similar size, with every article at
+    most MAX_SHARE of the document's shingles, and no pair of articles used twice: so two
+    documents share at most one article, and it is at most half of either.
+    """
+
+    articles: list[Article]
+    pool: list[int]
+    rng: Random
+    uses: dict[int, int] = field(default_factory=dict)
+    used_pairs: set[int] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.by_size = sorted(self.pool, key=lambda index: (len(self.articles[index].shingles), index))
+        self.sizes = [len(self.articles[index].shingles) for index in self.by_size]
+        self.uses = dict.fromkeys(self.pool, 0)
+
+    def pair_key(self, left: int, right: int) -> int:
+        return min(left, right) * len(self.articles) + max(left, right)
+
+    def acceptable(self, combo: tuple[int, ...]) -> bool:
+        """Whether the document is large enough and no article is more than MAX_SHARE of it."""
+        sets = [self.articles[index].shingles for index in combo]
+        document_size = len(set().union(*sets)) + (NGRAM - 1) * (len(combo) - 1)
+        largest = max(len(shingles) for shingles in sets)
+        return document_size >= MIN_REUSED_DOCUMENT_SHINGLES and largest <= MAX_SHARE * document_size
+
+    def compose(self, first: int, round_number: int) -> tuple[int, ...] | None:
+        sizes = (3, 2) if self.rng.random() < TRIPLE_SHARE else (2, 3)
+        for size in sizes:
+            combo = self.try_compose(first, size, round_number)
+            if combo is not None:
+                for left, right in combinations(combo, 2):
+                    self.used_pairs.add(self.pair_key(left, right))
+                for index in combo:
+                    self.uses[index] += 1
+                combo_list = list(combo)
+                self.rng.shuffle(combo_list)
+                return tuple(combo_list)
+        return None
+
+    def try_compose(self, first: int, size: int, round_number: int) -> tuple[int, ...] | None:
+        shingles = len(self.articles[first].shingles)
+        if size == 2:
+            low, high = shingles - PAIR_SIZE_SLACK, shingles + PAIR_SIZE_SLACK
+        else:
+            low, high = int(shingles * TRIPLE_SIZE_RANGE[0]), int(shingles * TRIPLE_SIZE_RANGE[1]) + 1
+        start, stop = bisect.bisect_left(self.sizes, low), bisect.bisect_right(self.sizes, high)
+        if stop - start < size:
+            return None
+        for attempt in range(PARTNER_TRIES):
+            # Prefer partners not yet used this round; relax that for the second half of the tries.
+            most_uses = round_number + (attempt >= PARTNER_TRIES // 2)
+            partners = [self.by_size[self.rng.randrange(start, stop)] for _ in range(size - 1)]
+            combo = (first, *partners)
+            if len(set(combo)) < size or any(self.uses[partner] > most_uses for partner in partners):
+                continue
+            if any(self.pair_key(left, right) in self.used_pairs for left, right in combinations(combo, 2)):
+                continue
+            if self.acceptable(combo):
+                return combo
+        return None
+
+
+def join_articles(articles: list[Article], indices: Iterable[int]) -> str:
+    return "\n\n".join(articles[index].text for index in indices) + "\n"
+
+
+def plan_groups(documents: int, duplicate_rate: float, rng: Random) -> list[int]:
+    """The number of variants of each group: 1-4 each, about duplicate_rate * documents in all."""
+    variants = round(documents * duplicate_rate)
+    sizes: list[int] = []
+    while sum(sizes) < variants:
+        sizes.append(min(rng.randint(1, 4), variants - sum(sizes)))
+    if len(sizes) + variants > documents:
+        raise SystemExit(f"--duplicate-rate {duplicate_rate} leaves no room for the bases of the variants")
+    return sizes
+
+
+@dataclass
+class Summary:
+    plain: int = 0
+    reuse: bool = False
+    reuse_counts: list[int] = field(default_factory=list)
+
+
+def generate(
+    articles: list[Article], writer: CorpusWriter, documents: int, duplicate_rate: float, rng: Random
+) -> tuple[list[list[str]], Summary]:
+    """Writes all documents; returns the paths of each group and what the summary reports."""
+    group_sizes = plan_groups(documents, duplicate_rate, rng)
+    plain_count = documents - len(group_sizes) - sum(group_sizes)
+    article_counts = rng.choices((1, 2, 3), weights=ARTICLE_COUNT_WEIGHTS, k=len(group_sizes) + plain_count)
+    # A group base may take up to two extra articles to reach MIN_GROUP_SHINGLES.
+    reuse = sum(article_counts) + 2 * len(group_sizes) > len(articles)
+    summary = Summary(plain=plain_count, reuse=reuse)
+    fresh = list(range(len(articles)))
+    rng.shuffle(fresh)
+    next_fresh = 0
+    group_articles: list[list[int]] = []
+    if reuse:
+        # Groups take one large article each and leave the rest for reuse.
+        large = [index for index in fresh if len(articles[index].shingles) >= MIN_GROUP_SHINGLES]
+        if len(large) < len(group_sizes):
+            raise SystemExit(
+                f"only {len(large)} source articles are long enough for {len(group_sizes)} groups"
+            )
+        group_articles = [[index] for index in large[: len(group_sizes)]]
+    else:
+        for count in article_counts[: len(group_sizes)]:
+            chosen = fresh[next_fresh : next_fresh + count]
+            next_fresh += count
+            while sum(len(articles[i].shingles) for i in chosen) < MIN_GROUP_SHINGLES and len(chosen) < 3:
+                chosen.append(fresh[next_fresh])
+                next_fresh += 1
+            group_articles.append(chosen)
+
+    variant_maker = VariantMaker(articles, rng)
+    group_paths = []
+    for group, (chosen, variant_count) in enumerate(zip(group_articles, group_sizes, strict=True)):
+        base = join_articles(articles, chosen)
+        variants = make_group_variants(variant_maker, base, variant_count, set(chosen))
+        paths = [writer.add(base, group, True, [])]
+        paths += [writer.add(text, group, False, *details) for text, *details in variants]
+        group_paths.append(paths)
+
+    if not reuse:
+        for count in article_counts[len(group_sizes) :]:
+            writer.add(join_articles(articles, fresh[next_fresh : next_fresh + count]), None, True, [])
+            next_fresh += count
+        return group_paths, summary
+
+    taken = {index for chosen in group_articles for index in chosen}
+    composer = BalancedComposer(
+        articles, [index for index in range(len(articles)) if index not in taken], rng
+    )
+    made = 0
+    round_number = 0
+    while made < plain_count:
+        order = list(composer.pool)
+        rng.shuffle(order)
+        made_before = made
+        for first in order:
+            if made == plain_count:
+                break
+            if composer.uses[first] > round_number:
+                continue
+            combo = composer.compose(first, round_number)
+            if combo is not None:
+                writer.add(join_articles(articles, combo), None, True, [])
+                made += 1
+        if made == made_before:
+            raise SystemExit(f"the sources give only {made} plain documents under the reuse rules")
+        round_number += 1
+    summary.reuse_counts = list(composer.uses.values())
+    return group_paths, summary
+
+
+def write_truth(out_dir: Path, writer: CorpusWriter, group_paths: list[list[str]]) -> int:
+    """Writes truth.jsonl and truth_pairs.tsv; returns the number of expected pairs."""
+    with (out_dir / "truth.jsonl").open("w", encoding="utf-8") as truth:
+        for record in writer.records:
+            truth.write(json.dumps(record, ensure_ascii=False) + "\n")
+    pairs = sorted(pair for paths in group_paths for pair in combinations(sorted(paths), 2))
+    with (out_dir / "truth_pairs.tsv").open("w", encoding="utf-8") as pair_file:
+        pair_file.writelines(f"{left}\t{right}\n" for left, right in pairs)
+    return len(pairs)
+
+
+def load_truth_pairs(out_dir: str | Path) -> set[tuple[str, str]]:
+    """The expected near-duplicate pairs of a generated corpus, as sorted (path, path) tuples.
+
+    Paths are relative to out_dir ("docs/0000/000123.txt"), as in truth.jsonl.
+    """
+    pairs = set()
+    with (Path(out_dir) / "truth_pairs.tsv").open(encoding="utf-8") as pair_file:
+        for line in pair_file:
+            if line.strip():
+                left, right = line.rstrip("\n").split("\t")
+                pairs.add((left, right) if left <= right else (right, left))
+    return pairs
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return value
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "source_dir", type=Path, help="directory of source articles (*.txt, searched recursively)"
+    )
+    parser.add_argument("out_dir", type=Path, help="where docs/, truth.jsonl and truth_pairs.tsv go")
+    parser.add_argument("--documents", type=int, required=True, help="number of documents to write")
+    parser.add_argument(
+        "--duplicate-rate", type=_fraction, default=0.1, help="share of documents that are variants"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=7, help="random seed; the same seed gives the same corpus"
+    )
+    args = parser.parse_args(argv)
+    if args.documents < 1:
+        parser.error("--documents must be at least 1")
+    if (args.out_dir / "docs").exists() or (args.out_dir / "truth.jsonl").exists():
+        parser.error(f"{args.out_dir} already holds a corpus; remove it or choose another OUT_DIR")
+
+    started = time.perf_counter()
+    rng = Random(args.seed)
+    loaded, too_short = load_articles(args.source_dir)
+    articles = drop_near_duplicate_sources(loaded)
+    log(
+        f"sources: {len(loaded) + too_short} files, {too_short} dropped as too short "
+        f"(< {MIN_SOURCE_SHINGLES} shingles), {len(loaded) - len(articles)} dropped as near-duplicates "
+        f"of an earlier article, {len(articles)} used"
+    )
+    if not articles:
+        raise SystemExit("no usable source articles")
+
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    writer = CorpusWriter(args.out_dir, args.documents, rng)
+    group_paths, summary = generate(articles, writer, args.documents, args.duplicate_rate, rng)
+    pair_count = write_truth(args.out_dir, writer, group_paths)
+
+    variants = sum(len(paths) - 1 for paths in group_paths)
+    log(
+        f"documents: {writer.written} ({summary.plain} plain bases, {len(group_paths)} group bases, "
+        f"{variants} variants)"
+    )
+    log(f"bytes: {writer.bytes:,} ({writer.bytes / max(writer.written, 1):,.0f} per document)")
+    log(f"groups: {len(group_paths)}, expected pairs: {pair_count}")
+    if summary.reuse:
+        counts = summary.reuse_counts
+        overlapping = sum(count * (count - 1) // 2 for count in counts)
+        log(
+            f"reuse: {len(counts)} articles in plain documents, used {min(counts)}-{max(counts)} times "
+            f"(mean {sum(counts) / len(counts):.1f}); {overlapping:,} plain-document pairs share one "
+            f"article (containment <= ~{MAX_SHARE})"
+        )
+    else:
+        log("reuse: none; every source article is in at most one document")
+    log(f"seconds: {time.perf_counter() - started:.1f}")
+
+
+if __name__ == "__main__":
+    main()
