@@ -26,16 +26,19 @@ or containment (of the smaller set in the larger) >= 0.85. The truth stays clean
    earlier kept article, found through an inverted index from shingle to articles. Articles with
    fewer than 10 shingles (bare one-line notices) are dropped too.
 2. A group (a base and its variants) is built from articles that no other document uses, so a
-   variant can only be close to its own group. Every variant is checked against its base and the
-   earlier variants of its group; failing edits are redrawn, fewer each time, until it passes.
+   variant can only be close to its own group. Group bases have at least 100 shingles. Every
+   variant must be a near-duplicate of its base and of the earlier variants of its group, and
+   keep at least 60% of its base's shingles (so it is no mere excerpt); failing edits are redrawn,
+   fewer and lighter each time, and in the rare dead end the group's variants are redrawn.
 3. When the sources are enough, each plain base document also uses articles of its own: nothing
-   is shared at all. Otherwise (roughly N > 9,000 for Reuters) articles must be reused, which is
-   unavoidable: 100,000 documents of ~1.6 KB are ten times the Reuters text. Then every plain base
-   document is 2-3 articles of similar size, each at most half of the document's shingles, no two
-   documents share more than one article, and articles are reused least-used first (in rounds).
-   Two plain documents therefore share at most one article that is at most half of each: their
-   containment is at most ~0.5 and their Jaccard at most ~1/3, far from near-duplicate, but such
-   partial overlaps are common; the summary counts them.
+   is shared at all. Otherwise (roughly N > 10,000 for Reuters) articles must be reused, which is
+   unavoidable: 100,000 documents of ~1.6 KB are ten times the Reuters text. Then each group base
+   is a single article, and every plain base document is 2-3 articles of similar size, each at
+   most half of the document's shingles, with at least 50 shingles in all; no two documents share
+   more than one article (no pair of articles is used twice), and articles are reused least-used
+   first, in rounds. Two plain documents therefore share at most one article that is at most half
+   of each: containment ~0.5 and Jaccard ~1/3 at most (plus chance phrases in common), far from
+   near-duplicate. Such partial overlaps are common, though; the summary counts them.
 """
 
 from __future__ import annotations
@@ -58,6 +61,9 @@ import numpy as np
 NGRAM = 5
 NEAR_JACCARD = 0.6
 NEAR_CONTAINMENT = 0.85
+# Containment alone would accept a short excerpt (trim plus two dropped sentences of a short
+# story); a variant must also keep this share of its base's shingles.
+MIN_KEPT = 0.6
 SOURCE_DUPLICATE_CONTAINMENT = 0.3
 MIN_SOURCE_SHINGLES = 10
 # Groups need enough text that trimming or dropping a sentence still leaves a near-duplicate.
@@ -331,8 +337,14 @@ class VariantMaker:
                 continue
             shingles = shingle_set(text)
             jaccard, containment = similarity(base_shingles, shingles)
-            if is_near_duplicate(jaccard, containment) and all(
-                is_near_duplicate(*similarity(sibling_shingles, shingles)) for _, sibling_shingles in siblings
+            kept = len(base_shingles & shingles) / len(base_shingles)
+            if (
+                kept >= MIN_KEPT
+                and is_near_duplicate(jaccard, containment)
+                and all(
+                    is_near_duplicate(*similarity(sibling_shingles, shingles))
+                    for _, sibling_shingles in siblings
+                )
             ):
                 return text, edits, jaccard, containment
         raise VariantError("no variant passed the near-duplicate check")
@@ -533,7 +545,8 @@ def generate(
         base = join_articles(articles, chosen)
         variants = make_group_variants(variant_maker, base, variant_count, set(chosen))
         paths = [writer.add(base, group, True, [])]
-        paths += [writer.add(text, group, False, *details) for text, *details in variants]
+        for text, edits, jaccard, containment in variants:
+            paths.append(writer.add(text, group, False, edits, jaccard, containment))
         group_paths.append(paths)
 
     if not reuse:
