@@ -35,8 +35,8 @@ def test_output_does_not_depend_on_jobs_or_batch_size(
     outputs = []
     for jobs, batch in [(1, 512), (2, 2), (2, 3)]:
         monkeypatch.setattr(pipeline, "SIGN_BATCH_FILES", batch)
-        monkeypatch.setattr(pipeline, "LOAD_BATCH_FILES", batch)
-        monkeypatch.setattr(pipeline, "DIFF_BATCH_PAIRS", batch)
+        monkeypatch.setattr(pipeline, "VERIFY_BATCH_PAIRS", batch)
+        monkeypatch.setattr(pipeline, "DIFF_BATCH_CLUSTERS", batch)
         result = CliRunner().invoke(cli, ["cluster", str(corpus), "--format", "json", "--jobs", str(jobs)])
         assert result.exit_code == 0, result.output
         outputs.append(result.stdout)

@@ -56,48 +56,65 @@ def candidate_pairs(
     bands: int,
     rows: int,
 ) -> PairArray:
-    """Pairs of document indices that share a band bucket; only `comparable` documents take part."""
+    """Pairs of document indices that share a band bucket; only `comparable` documents take part.
+
+    Vectorised per band: keys are sorted, runs of equal keys are buckets, and buckets of
+    the same size are expanded together. Pairs are kept as sorted distinct codes
+    (left * count + right), merged now and then, so memory follows the distinct pairs.
+    """
     members = np.flatnonzero(comparable).astype(np.int64)
-    codes: list[npt.NDArray[np.int64]] = []
     count = len(signatures)
+    found = np.empty(0, dtype=np.int64)
+    pending: list[npt.NDArray[np.int64]] = []
+    pending_size = 0
+    member_signatures = signatures[members]
     for band in range(bands):
-        keys = _band_keys(signatures[members], band, rows)
+        keys = _band_keys(member_signatures, band, rows)
         order = np.argsort(keys, kind="stable")
         sorted_keys = keys[order]
         same_as_next = sorted_keys[1:] == sorted_keys[:-1]
         if not same_as_next.any():
             continue
-        # Runs of equal keys: starts where a run begins, lengths of each run (>= 2 only).
         boundaries = np.flatnonzero(np.concatenate(([True], ~same_as_next, [True])))
         run_starts, run_lengths = boundaries[:-1], np.diff(boundaries)
-        pairs_of_two = run_starts[run_lengths == 2]
-        left = members[order[pairs_of_two]]
-        right = members[order[pairs_of_two + 1]]
-        codes.append(np.minimum(left, right) * count + np.maximum(left, right))
-        for start, length in zip(
-            run_starts[run_lengths > 2].tolist(), run_lengths[run_lengths > 2].tolist(), strict=True
-        ):
-            bucket = members[order[start : start + length]]
-            codes.append(_bucket_pairs(bucket, sizes, count))
-    if not codes:
-        return np.empty((0, 2), dtype=np.int64)
-    unique = np.unique(np.concatenate(codes))
-    return np.stack((unique // count, unique % count), axis=1) if count else np.empty((0, 2), dtype=np.int64)
+        ordered_members = members[order]
+        for length in np.flatnonzero(np.bincount(run_lengths)[2:]) + 2:
+            starts = run_starts[run_lengths == length]
+            buckets = ordered_members[starts[:, None] + np.arange(length)]  # one bucket per row
+            codes = _bucket_codes(buckets, sizes, count)
+            pending.append(codes)
+            pending_size += len(codes)
+        if pending_size > 1 << 22:
+            found = _sorted_distinct(np.concatenate([found, *pending]))
+            pending, pending_size = [], 0
+    if pending:
+        found = _sorted_distinct(np.concatenate([found, *pending]))
+    return np.stack((found // max(count, 1), found % max(count, 1)), axis=1)
 
 
-def _bucket_pairs(
-    bucket: npt.NDArray[np.int64], sizes: npt.NDArray[np.int64], count: int
-) -> npt.NDArray[np.int64]:
-    if len(bucket) <= MAX_BUCKET:
-        left, right = np.triu_indices(len(bucket), k=1)
-        first, second = bucket[left], bucket[right]
+def _sorted_distinct(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """np.unique by sorting (numpy 2's hash-based unique is several times slower on big arrays)."""
+    values = np.sort(values)
+    if len(values) == 0:
+        return values
+    keep = np.empty(len(values), dtype=bool)
+    keep[0] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
+
+
+def _bucket_codes(buckets: npt.NDArray[np.int64], sizes: npt.NDArray[np.int64], count: int) -> npt.NDArray[np.int64]:
+    """Pair codes for buckets of one size (a 2-D array, one bucket per row)."""
+    length = buckets.shape[1]
+    if length <= MAX_BUCKET:
+        left, right = np.triu_indices(length, k=1)
+        first, second = buckets[:, left].ravel(), buckets[:, right].ravel()
     else:
-        ordered = bucket[np.lexsort((bucket, sizes[bucket]))]
-        firsts, seconds = [], []
-        for step in range(1, BUCKET_WINDOW + 1):
-            firsts.append(ordered[:-step])
-            seconds.append(ordered[step:])
-        first, second = np.concatenate(firsts), np.concatenate(seconds)
+        by_size = np.lexsort((buckets, sizes[buckets]), axis=1)
+        ordered = np.take_along_axis(buckets, by_size, axis=1)
+        steps = range(1, min(BUCKET_WINDOW, length - 1) + 1)
+        first = np.concatenate([ordered[:, :-step].ravel() for step in steps])
+        second = np.concatenate([ordered[:, step:].ravel() for step in steps])
     return np.minimum(first, second) * count + np.maximum(first, second)
 
 
@@ -139,6 +156,19 @@ def is_near_duplicate(jaccard: float, containment: float, smaller_size: int, set
     if jaccard >= settings.threshold:
         return True
     return containment >= settings.containment and smaller_size >= settings.min_containment_shingles
+
+
+def near_duplicate_mask(
+    jaccard: npt.NDArray[np.float64],
+    containment: npt.NDArray[np.float64],
+    smaller_size: npt.NDArray[np.int64],
+    settings: Settings,
+) -> npt.NDArray[np.bool_]:
+    """`is_near_duplicate` over arrays."""
+    mask: npt.NDArray[np.bool_] = (jaccard >= settings.threshold) | (
+        (containment >= settings.containment) & (smaller_size >= settings.min_containment_shingles)
+    )
+    return mask
 
 
 def verified_pairs(

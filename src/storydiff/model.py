@@ -75,6 +75,8 @@ class SignedBatch:
     word_counts: npt.NDArray[np.int64]
     shingle_counts: npt.NDArray[np.int64]
     signatures: npt.NDArray[np.uint32] = field(repr=False)
+    set_file: str = ""  # where the batch's exact shingle sets were spilled (see spill.py)
+    set_offsets: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(1, np.int64), repr=False)
     skipped: tuple[Skipped, ...] = ()
     boilerplate: tuple[tuple[str, int], ...] = ()  # (rule name, lines removed) over the batch
 

@@ -1,10 +1,11 @@
 """The cluster pipeline: files → documents → cleaned text → shingles → signatures →
 candidate pairs → verified pairs → clusters → diffs → report.
 
-`run_cluster` wires the stages together. The heavy per-file work is done by three batch
-functions (`sign_batch`, `load_batch`, `diff_batch`) that take and return picklable values,
-so an engine can run them in this process, in a process pool or on a Dask cluster. Signing
-keeps no text; only the documents that turn out to be candidates are read again.
+`run_cluster` wires the stages together. The heavy work is done by three batch functions
+(`sign_batch`, `verify_batch`, `diff_batch`) that take and return picklable values, so an
+engine can run them in this process, in a process pool or on a Dask cluster. Signing keeps
+no text: it spills each document's exact shingle set to a temporary file for verification,
+and only the documents that end up in a cluster are read again, for their diffs.
 """
 
 from __future__ import annotations
@@ -17,15 +18,15 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from . import boilerplate, cluster, ingest, shingles
-from .diff import WordDiff, word_diff
-from .model import CleanedDocument, Cluster, MemberDiff, Report, SignedBatch, Skipped, SourceFile
+from . import boilerplate, cluster, ingest, shingles, spill
+from .diff import word_diff
+from .model import CleanedDocument, Cluster, MemberDiff, Pair, Report, SignedBatch, Skipped, SourceFile
 from .settings import Settings
 from .signatures import batch_signatures
 
 SIGN_BATCH_FILES = 512
-LOAD_BATCH_FILES = 256
-DIFF_BATCH_PAIRS = 64
+VERIFY_BATCH_PAIRS = 8192
+DIFF_BATCH_CLUSTERS = 32
 
 
 class Progress(Protocol):
@@ -61,11 +62,13 @@ def clean(source: SourceFile, settings: Settings) -> CleanedDocument | Skipped:
     return CleanedDocument(document=document, text=stripped.text, removals=stripped.removals)
 
 
-def sign_batch(sources: Sequence[SourceFile], settings: Settings) -> SignedBatch:
-    """Read, clean, shingle and sign a batch of files; no text leaves this function."""
+def sign_batch(job: tuple[str, Sequence[SourceFile]], settings: Settings, spill_to: str) -> SignedBatch:
+    """Read, clean, shingle and sign a batch of files; the exact sets go to a file in `spill_to`."""
+    name, sources = job
     cleaned = [clean(source, settings) for source in sources]
     kept = [item for item in cleaned if isinstance(item, CleanedDocument)]
     batch = shingles.batch_shingles([item.text for item in kept], settings.ngram, settings.seed)
+    set_values, set_offsets = shingles.distinct_sets(batch)
     totals: Counter[str] = Counter()
     for item in kept:
         totals.update(removal.rule for removal in item.removals)
@@ -75,42 +78,94 @@ def sign_batch(sources: Sequence[SourceFile], settings: Settings) -> SignedBatch
         content_hashes=tuple(item.document.content_hash for item in kept),
         sizes=np.array([item.document.size_bytes for item in kept], dtype=np.int64),
         word_counts=batch.word_counts,
-        # Windows, not distinct windows: an estimate for candidate filtering only (repeats
-        # are rare in prose); verification counts the exact sets.
-        shingle_counts=np.diff(batch.offsets),
+        shingle_counts=np.diff(set_offsets),
         signatures=batch_signatures(batch, settings.num_perm, settings.seed),
+        set_file=spill.write_sets(spill_to, name, set_values),
+        set_offsets=set_offsets,
         skipped=tuple(item for item in cleaned if isinstance(item, Skipped)),
         boilerplate=tuple(sorted(totals.items())),
     )
 
 
 @dataclass(frozen=True)
-class LoadedDocument:
-    """A document's cleaned text and exact shingle set, loaded again for verification and diffs."""
+class VerifyJob:
+    """Candidate pairs and where each side's exact set lies in the spilled files."""
 
-    text: str
-    shingle_set: npt.NDArray[np.uint64]
-
-
-def load_batch(items: Sequence[tuple[str, str, str]], settings: Settings) -> list[LoadedDocument | Skipped]:
-    """Re-read (path, fs_path, content_hash) items; a file whose bytes changed since signing is skipped."""
-    cleaned: list[CleanedDocument | Skipped] = []
-    for path, fs_path, content_hash in items:
-        result = clean(SourceFile(path, fs_path), settings)
-        if isinstance(result, CleanedDocument) and result.document.content_hash != content_hash:
-            result = Skipped(path, "changed while storydiff was reading it (run again)")
-        cleaned.append(result)
-    texts = [item.text for item in cleaned if isinstance(item, CleanedDocument)]
-    sets = iter(shingles.shingle_sets(texts, settings.ngram, settings.seed))
-    return [
-        LoadedDocument(item.text, next(sets)) if isinstance(item, CleanedDocument) else item
-        for item in cleaned
-    ]
+    pairs: npt.NDArray[np.int64]
+    files: tuple[str, ...]
+    left: npt.NDArray[np.int64]  # rows of (file index, start, end)
+    right: npt.NDArray[np.int64]
 
 
-def diff_batch(pairs: Sequence[tuple[str, str]]) -> list[WordDiff]:
-    """Word diffs of (representative text, member text) pairs."""
-    return [word_diff(old, new) for old, new in pairs]
+def verify_batch(job: VerifyJob) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """Exact Jaccard, containment and smaller set size of each pair."""
+    reader = spill.SetReader()
+    count = len(job.pairs)
+    jaccard = np.zeros(count)
+    containment = np.zeros(count)
+    smaller = np.zeros(count, dtype=np.int64)
+    for index in range(count):
+        file_left, start_left, end_left = job.left[index].tolist()
+        file_right, start_right, end_right = job.right[index].tolist()
+        left = reader.read(job.files[file_left], start_left, end_left)
+        right = reader.read(job.files[file_right], start_right, end_right)
+        jaccard[index], containment[index] = cluster.similarity(left, right)
+        smaller[index] = min(len(left), len(right))
+    return jaccard, containment, smaller
+
+
+@dataclass(frozen=True)
+class DiffTask:
+    """One cluster to diff: its representative and other members, as (path, fs_path, content hash)."""
+
+    representative: tuple[str, str, str]
+    members: tuple[tuple[str, str, str], ...]
+
+
+def diff_batch(tasks: Sequence[DiffTask], settings: Settings) -> list[list[MemberDiff | Skipped]]:
+    """Read each cluster's texts again and diff every member against the representative.
+
+    The first item of each result is the representative (or why it could not be read again).
+    """
+    results: list[list[MemberDiff | Skipped]] = []
+    for task in tasks:
+        texts: list[CleanedDocument | Skipped] = []
+        for path, fs_path, content_hash in (task.representative, *task.members):
+            item = clean(SourceFile(path, fs_path), settings)
+            if isinstance(item, CleanedDocument) and item.document.content_hash != content_hash:
+                item = Skipped(path, "changed while storydiff was reading it (run again)")
+            texts.append(item)
+        base = texts[0]
+        if isinstance(base, Skipped):
+            results.append([base])
+            continue
+        sets = iter(
+            shingles.shingle_sets(
+                [item.text for item in texts if isinstance(item, CleanedDocument)], settings.ngram, settings.seed
+            )
+        )
+        base_set = next(sets)
+        outcome: list[MemberDiff | Skipped] = [
+            MemberDiff(base.document.path, 1.0, 1.0, 0, 0, (), is_representative=True)
+        ]
+        for item in texts[1:]:
+            if isinstance(item, Skipped):
+                outcome.append(item)
+                continue
+            jaccard, containment = cluster.similarity(base_set, next(sets))
+            change = word_diff(base.text, item.text)
+            outcome.append(
+                MemberDiff(
+                    path=item.document.path,
+                    jaccard=jaccard,
+                    containment=containment,
+                    added_words=change.added_words,
+                    removed_words=change.removed_words,
+                    segments=change.segments,
+                )
+            )
+        results.append(outcome)
+    return results
 
 
 def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
@@ -127,18 +182,32 @@ class _Corpus:
     word_counts: npt.NDArray[np.int64]
     shingle_counts: npt.NDArray[np.int64]
     signatures: npt.NDArray[np.uint32]
+    set_files: tuple[str, ...]
+    set_locations: npt.NDArray[np.int64]  # rows of (file index, start, end)
+
+    def source(self, index: int) -> tuple[str, str, str]:
+        return self.paths[index], self.fs_paths[index], self.content_hashes[index]
 
 
 def _join(batches: Sequence[SignedBatch], num_perm: int) -> _Corpus:
+    def joined(arrays: list[npt.NDArray[Any]], empty: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        return np.concatenate(arrays) if arrays else empty
+
+    locations = [
+        np.stack((np.full(len(batch), index), batch.set_offsets[:-1], batch.set_offsets[1:]), axis=1)
+        for index, batch in enumerate(batches)
+    ]
     return _Corpus(
         paths=tuple(path for batch in batches for path in batch.paths),
         fs_paths=tuple(path for batch in batches for path in batch.fs_paths),
         content_hashes=tuple(value for batch in batches for value in batch.content_hashes),
-        word_counts=np.concatenate([batch.word_counts for batch in batches] or [np.empty(0, np.int64)]),
-        shingle_counts=np.concatenate([batch.shingle_counts for batch in batches] or [np.empty(0, np.int64)]),
-        signatures=np.concatenate(
-            [batch.signatures for batch in batches] or [np.empty((0, num_perm), np.uint32)]
-        ).reshape(-1, num_perm),
+        word_counts=joined([batch.word_counts for batch in batches], np.empty(0, np.int64)),
+        shingle_counts=joined([batch.shingle_counts for batch in batches], np.empty(0, np.int64)),
+        signatures=joined([batch.signatures for batch in batches], np.empty((0, num_perm), np.uint32)).reshape(
+            -1, num_perm
+        ),
+        set_files=tuple(batch.set_file for batch in batches),
+        set_locations=joined(locations, np.empty((0, 3), np.int64)).astype(np.int64),
     )
 
 
@@ -158,63 +227,53 @@ def run_cluster(
 
     sources, walk_problems = ingest.discover(paths, settings.glob, settings.exclude)
     skipped: list[Skipped] = list(walk_problems)
+    with spill.spill_directory() as spill_to:
+        progress.start("Signing", len(sources))
+        batches: list[SignedBatch] = []
+        totals: Counter[str] = Counter()
+        jobs = [(f"{number:06d}", chunk) for number, chunk in enumerate(_chunks(sources, SIGN_BATCH_FILES))]
+        for signed in engine.map(sign_batch, jobs, settings, spill_to):
+            batches.append(signed)
+            skipped.extend(signed.skipped)
+            totals.update(dict(signed.boilerplate))
+            progress.advance(len(signed) + len(signed.skipped))
+        corpus = _join(batches, settings.num_perm)
+        del batches
 
-    progress.start("Signing", len(sources))
-    batches: list[SignedBatch] = []
-    totals: Counter[str] = Counter()
-    for signed in engine.map(sign_batch, _chunks(sources, SIGN_BATCH_FILES), settings):
-        batches.append(signed)
-        skipped.extend(signed.skipped)
-        totals.update(dict(signed.boilerplate))
-        progress.advance(len(signed) + len(signed.skipped))
-    corpus = _join(batches, settings.num_perm)
-    del batches
+        progress.start("Finding candidates", 1)
+        candidates = cluster.candidate_pairs(
+            corpus.signatures,
+            corpus.shingle_counts > 0,
+            corpus.shingle_counts,
+            settings.lsh_bands,
+            settings.rows_per_band,
+        )
+        likely = cluster.likely_pairs(candidates, corpus.signatures, corpus.shingle_counts, settings)
+        del candidates
+        progress.advance()
 
-    progress.start("Finding candidates", 1)
-    candidates = cluster.candidate_pairs(
-        corpus.signatures,
-        corpus.shingle_counts > 0,
-        corpus.shingle_counts,
-        settings.lsh_bands,
-        settings.rows_per_band,
-    )
-    likely = cluster.likely_pairs(candidates, corpus.signatures, corpus.shingle_counts, settings)
-    progress.advance()
-
-    needed = np.unique(likely).tolist()
-    progress.start("Verifying", len(needed))
-    loaded: dict[int, LoadedDocument] = {}
-    vanished: set[int] = set()
-    requests = [(corpus.paths[i], corpus.fs_paths[i], corpus.content_hashes[i]) for i in needed]
-    chunks = _chunks(needed, LOAD_BATCH_FILES)
-    for chunk, results in zip(
-        chunks, engine.map(load_batch, _chunks(requests, LOAD_BATCH_FILES), settings), strict=True
-    ):
-        for index, outcome in zip(chunk, results, strict=True):
-            if isinstance(outcome, Skipped):
-                skipped.append(outcome)
-                vanished.add(index)
-            else:
-                loaded[index] = outcome
-        progress.advance(len(chunk))
-    verified = cluster.verified_pairs(
-        [pair for pair in likely.tolist() if pair[0] not in vanished and pair[1] not in vanished],
-        {index: item.shingle_set for index, item in loaded.items()},
-        settings,
-    )
+        progress.start("Verifying", len(likely))
+        verified: list[Pair] = []
+        verify_jobs = [
+            VerifyJob(chunk, corpus.set_files, corpus.set_locations[chunk[:, 0]], corpus.set_locations[chunk[:, 1]])
+            for chunk in _chunks(likely, VERIFY_BATCH_PAIRS)
+        ]
+        for job, (jaccard, containment, smaller) in zip(verify_jobs, engine.map(verify_batch, verify_jobs), strict=True):
+            keep = np.flatnonzero(cluster.near_duplicate_mask(jaccard, containment, smaller, settings))
+            verified.extend(
+                Pair(int(job.pairs[i, 0]), int(job.pairs[i, 1]), float(jaccard[i]), float(containment[i])) for i in keep
+            )
+            progress.advance(len(job.pairs))
     components = cluster.connected_components(len(corpus.paths), verified)
 
-    clusters = _diff_clusters(components, corpus, loaded, settings, engine, progress)
-    clustered = {index for members in components for index in members}
+    clusters, vanished = _diff_clusters(components, corpus, settings, engine, progress)
+    skipped.extend(item for item in vanished.values())
+    clustered = {path for item in clusters for path in (member.path for member in item.members)}
     return Report(
         settings=settings.as_dict(),
         documents=len(corpus.paths) - len(vanished),
         clusters=tuple(clusters),
-        singletons=tuple(
-            path
-            for index, path in enumerate(corpus.paths)
-            if index not in clustered and index not in vanished
-        ),
+        singletons=tuple(path for path in corpus.paths if path not in clustered and path not in vanished),
         skipped=tuple(sorted(skipped, key=lambda item: item.path)),
         boilerplate=tuple(sorted(totals.items())),
     )
@@ -223,51 +282,31 @@ def run_cluster(
 def _diff_clusters(
     components: Sequence[Sequence[int]],
     corpus: _Corpus,
-    loaded: dict[int, LoadedDocument],
     settings: Settings,
     engine: Engine,
     progress: Progress,
-) -> list[Cluster]:
+) -> tuple[list[Cluster], dict[str, Skipped]]:
+    """Diff every cluster; returns the clusters in output order and the files that vanished."""
     word_counts = corpus.word_counts.tolist()
-    plans = []
-    jobs: list[tuple[str, str]] = []
+    tasks = []
     for component in components:
         representative = cluster.choose_representative(component, word_counts, settings.keep)
-        others = [member for member in component if member != representative]
-        plans.append((representative, others))
-        jobs.extend((loaded[representative].text, loaded[member].text) for member in others)
+        others = tuple(corpus.source(member) for member in component if member != representative)
+        tasks.append(DiffTask(corpus.source(representative), others))
 
-    progress.start("Diffing", len(jobs))
-    diffs: list[WordDiff] = []
-    for results in engine.map(diff_batch, _chunks(jobs, DIFF_BATCH_PAIRS)):
-        diffs.extend(results)
-        progress.advance(len(results))
-
+    progress.start("Diffing", sum(len(task.members) for task in tasks))
+    vanished: dict[str, Skipped] = {}
     clusters = []
-    position = 0
-    for representative, others in plans:
-        members: list[MemberDiff] = [
-            MemberDiff(corpus.paths[representative], 1.0, 1.0, 0, 0, (), is_representative=True),
-        ]
-        for member in others:
-            jaccard, containment = cluster.similarity(
-                loaded[representative].shingle_set, loaded[member].shingle_set
-            )
-            change = diffs[position]
-            position += 1
-            members.append(
-                MemberDiff(
-                    path=corpus.paths[member],
-                    jaccard=jaccard,
-                    containment=containment,
-                    added_words=change.added_words,
-                    removed_words=change.removed_words,
-                    segments=change.segments,
-                )
-            )
-        members[1:] = sorted(members[1:], key=lambda item: item.path)
-        clusters.append(Cluster(id=0, representative=corpus.paths[representative], members=tuple(members)))
+    for results in engine.map(diff_batch, _chunks(tasks, DIFF_BATCH_CLUSTERS), settings):
+        for outcome in results:
+            progress.advance(len(outcome) - 1)
+            for item in outcome:
+                if isinstance(item, Skipped):
+                    vanished[item.path] = item
+            members = [item for item in outcome if isinstance(item, MemberDiff)]
+            if isinstance(outcome[0], MemberDiff) and len(members) > 1:
+                members[1:] = sorted(members[1:], key=lambda item: item.path)
+                clusters.append(Cluster(id=0, representative=members[0].path, members=tuple(members)))
     clusters.sort(key=lambda item: (-len(item.members), item.members[0].path))
-    return [
-        Cluster(number, item.representative, item.members) for number, item in enumerate(clusters, start=1)
-    ]
+    numbered = [Cluster(number, item.representative, item.members) for number, item in enumerate(clusters, start=1)]
+    return numbered, vanished

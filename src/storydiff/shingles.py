@@ -196,10 +196,22 @@ def batch_shingles(texts: Sequence[str], ngram: int, seed: int = 0) -> ShingleBa
 
 def shingle_set(text: str, ngram: int, seed: int = 0) -> npt.NDArray[np.uint64]:
     """The sorted, distinct shingle hashes of one text: the set that Jaccard is computed on."""
-    distinct: npt.NDArray[np.uint64] = np.unique(batch_shingles([text], ngram, seed).hashes)
-    return distinct
+    return shingle_sets([text], ngram, seed)[0]
+
+
+def distinct_sets(batch: ShingleBatch) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+    """Each text's shingle hashes sorted and distinct, concatenated, with the new offsets."""
+    count = len(batch.offsets) - 1
+    owners = np.repeat(np.arange(count, dtype=np.int64), np.diff(batch.offsets))
+    order = np.lexsort((batch.hashes, owners))
+    values, owners = batch.hashes[order], owners[order]
+    keep = np.ones(len(values), dtype=bool)
+    keep[1:] = (values[1:] != values[:-1]) | (owners[1:] != owners[:-1])
+    offsets = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owners[keep], minlength=count), out=offsets[1:])
+    return values[keep], offsets
 
 
 def shingle_sets(texts: Sequence[str], ngram: int, seed: int = 0) -> list[npt.NDArray[np.uint64]]:
-    batch = batch_shingles(texts, ngram, seed)
-    return [np.unique(batch.of(index)) for index in range(len(texts))]
+    values, offsets = distinct_sets(batch_shingles(texts, ngram, seed))
+    return [values[offsets[index] : offsets[index + 1]] for index in range(len(texts))]
