@@ -144,11 +144,15 @@ def likely_pairs(
 
 
 def similarity(left: npt.NDArray[np.uint64], right: npt.NDArray[np.uint64]) -> tuple[float, float]:
-    """Exact Jaccard and containment (of the smaller set in the larger) of two sorted sets."""
+    """Exact Jaccard and containment (of the smaller set in the larger) of two sorted distinct sets."""
     if len(left) == 0 or len(right) == 0:
         return 0.0, 0.0
-    shared = len(np.intersect1d(left, right, assume_unique=True))
-    return shared / (len(left) + len(right) - shared), shared / min(len(left), len(right))
+    if len(left) > len(right):
+        left, right = right, left
+    positions = np.searchsorted(right, left)
+    positions[positions == len(right)] = 0
+    shared = int(np.count_nonzero(right[positions] == left))
+    return shared / (len(left) + len(right) - shared), shared / len(left)
 
 
 def is_near_duplicate(jaccard: float, containment: float, smaller_size: int, settings: Settings) -> bool:

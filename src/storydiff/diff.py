@@ -27,21 +27,87 @@ def diff_tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-_WHITESPACE = re.compile(r"\s+")
 _SENTENCE = re.compile(r"[^\n]*\n|[^\n]+")
-# The space after a sentence (its final mark, perhaps a closing quote or bracket) becomes a
-# newline in the comparison keys, so diff-match-patch's line mode diffs sentence by sentence
-# first and word by word only inside the sentences that changed.
-_SENTENCE_BREAK = re.compile(r"([.!?…][\"')\]]?) ")
+_SENTENCE_ENDS = ".!?…"
+_CLOSERS = frozenset({'"', "'", ")", "]"})
 
 
-def _comparison_keys(text: str) -> list[str]:
-    """One key per token of `text`: quotes straightened, whitespace " " or (after a sentence) "\n"."""
-    return _TOKEN.findall(_SENTENCE_BREAK.sub("\\1\n", _WHITESPACE.sub(" ", text.translate(_QUOTES))))
+class _CodeTable(dict[str, str]):
+    """Token → one code character, shared by all diffs in a process, filled on first sight.
+
+    Tokens that are equal for comparison (same NFKC form with straightened quotes; any
+    whitespace) share a code, so a character diff over codes is a token diff. Code points that
+    are whitespace to Python are never used, so diff-match-patch's cleanup, which looks at
+    whitespace, sees the same thing whatever order the table was filled in; that keeps diffs
+    independent of which worker computed them.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_canonical: dict[str, str] = {}
+        self.next_number = 0x100
+        self.sentence_ends: set[str] = set()
+        self.closers: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+
+    def __missing__(self, token: str) -> str:
+        canonical = " " if token.isspace() else unicodedata.normalize("NFKC", token).translate(_QUOTES)
+        code = self.by_canonical.get(canonical)
+        if code is None:
+            code = self.by_canonical[canonical] = self._fresh()
+            if canonical != " " and canonical[-1] in _SENTENCE_ENDS:
+                self.sentence_ends.add(code)
+                self._pattern = None
+            elif canonical in _CLOSERS:
+                self.closers.add(code)
+                self._pattern = None
+        self[token] = code
+        return code
+
+    def _fresh(self) -> str:
+        while True:
+            number = self.next_number
+            self.next_number += 1
+            if number in _SURROGATES:
+                continue
+            char = chr(number)
+            if not char.isspace():
+                return char
+
+    def sentence_break(self) -> re.Pattern[str]:
+        """Matches a sentence end (and a closing quote) followed by whitespace."""
+        if self._pattern is None:
+            space = self[" "]
+            ends = "".join(sorted(self.sentence_ends)) or space
+            closers = "".join(sorted(self.closers)) or space
+            self._pattern = re.compile(f"([{re.escape(ends)}][{re.escape(closers)}]?){re.escape(space)}")
+        return self._pattern
 
 
-def _canonical(key: str) -> str:
-    return key if key in (" ", "\n") else unicodedata.normalize("NFKC", key)
+_CODES = _CodeTable()
+_MAX_CODES = 1 << 19
+
+
+@dataclass(frozen=True)
+class Tokenized:
+    """A text cut into tokens, and their codes with "\n" for the space after each sentence."""
+
+    text: str
+    tokens: list[str]
+    code: str
+
+
+def tokenize(text: str) -> Tokenized:
+    """Tokens and codes of a text; prepare a representative once for all its members' diffs."""
+    global _CODES
+    if len(_CODES.by_canonical) > _MAX_CODES:
+        _CODES = _CodeTable()
+    tokens = diff_tokens(text)
+    code = "".join(map(_CODES.__getitem__, tokens))
+    # The space after a sentence becomes "\n" so that the alignment can go sentence by
+    # sentence; it is still one character for one token.
+    code = _CODES.sentence_break().sub("\\1\n", code)
+    return Tokenized(text, tokens, code)
 
 
 def _is_word(token: str) -> bool:
@@ -112,36 +178,23 @@ def _align(old_code: str, new_code: str) -> list[tuple[int, str]]:
 
 
 def _character(number: int) -> str:
-    """The number-th code character, skipping "\n" and the surrogate range."""
+    """The number-th sentence code character (skipping the surrogate range)."""
     number += 0x100
     if number >= _SURROGATES.start:
         number += len(_SURROGATES)
     return chr(number)
 
 
-def word_diff(old: str, new: str) -> WordDiff:
+def word_diff(old: str | Tokenized, new: str | Tokenized) -> WordDiff:
     """Segments that turn `old` into `new`: equal text is taken from `old`."""
     from diff_match_patch import diff_match_patch
 
-    old_tokens, new_tokens = diff_tokens(old), diff_tokens(new)
-    old_keys, new_keys = _comparison_keys(old), _comparison_keys(new)
-    if len(old_keys) != len(old_tokens) or len(new_keys) != len(new_tokens):
-        old_keys, new_keys = old_tokens, new_tokens  # keys could not be aligned: compare as is
-    if old_keys == new_keys:
-        return WordDiff((Segment("equal", old),) if old else (), 0, 0)
-
-    # Each distinct key becomes one character (NFKC-equal keys share it), so the character
-    # diff below is a token diff. "\n" stays itself for line mode.
-    by_canonical: dict[str, str] = {"\n": "\n"}
-    code_of: dict[str, str] = {}
-    for key in dict.fromkeys(old_keys + new_keys):
-        canonical = _canonical(key)
-        code = by_canonical.get(canonical)
-        if code is None:
-            code = by_canonical[canonical] = _character(len(by_canonical))
-        code_of[key] = code
-    old_code = "".join(map(code_of.__getitem__, old_keys))
-    new_code = "".join(map(code_of.__getitem__, new_keys))
+    old_text = old if isinstance(old, Tokenized) else tokenize(old)
+    new_text = new if isinstance(new, Tokenized) else tokenize(new)
+    old_tokens, new_tokens = old_text.tokens, new_text.tokens
+    old_code, new_code = old_text.code, new_text.code
+    if old_code == new_code:
+        return WordDiff((Segment("equal", old_text.text),) if old_text.text else (), 0, 0)
 
     diffs = _align(old_code, new_code)
     matcher = diff_match_patch()

@@ -11,7 +11,8 @@ from __future__ import annotations
 import codecs
 import fnmatch
 import os
-from collections.abc import Iterable, Iterator, Sequence
+import re
+from collections.abc import Iterator, Sequence
 
 import xxhash
 
@@ -50,22 +51,29 @@ def discover(
             raise InputError(f"{given}: no such file or directory")
         if os.path.isdir(given):
             matched = 0
-            for source in _walk(given, glob, exclude, skipped):
+            for source, identity in _walk(given, glob, exclude, skipped):
                 matched += 1
-                _add_once(found, seen_files, source)
+                _add_once(found, seen_files, source, identity)
             if not matched:
                 raise InputError(f"{given}: no files matching {glob!r} (use --glob to choose other files)")
         else:
-            _add_once(found, seen_files, SourceFile(path=display_path(given), fs_path=given))
+            _add_once(found, seen_files, SourceFile(path=display_path(given), fs_path=given), None)
     return sorted(found.values(), key=lambda source: source.path), skipped
 
 
-def _add_once(found: dict[str, SourceFile], seen_files: set[tuple[int, int]], source: SourceFile) -> None:
-    try:
-        status = os.stat(source.fs_path)
-        identity = (status.st_dev, status.st_ino)
-    except OSError:
-        identity = None
+def _add_once(
+    found: dict[str, SourceFile],
+    seen_files: set[tuple[int, int]],
+    source: SourceFile,
+    identity: tuple[int, int] | None,
+) -> None:
+    """Keep the first of the paths that lead to one file (by device and inode)."""
+    if identity is None:
+        try:
+            status = os.stat(source.fs_path)
+            identity = (status.st_dev, status.st_ino)
+        except OSError:
+            identity = None
     if identity is not None:
         if identity in seen_files:
             return
@@ -73,41 +81,44 @@ def _add_once(found: dict[str, SourceFile], seen_files: set[tuple[int, int]], so
     found.setdefault(source.path, source)
 
 
-def _walk(root: str, glob: str, exclude: Sequence[str], skipped: list[Skipped]) -> Iterator[SourceFile]:
+def _walk(
+    root: str, glob: str, exclude: Sequence[str], skipped: list[Skipped]
+) -> Iterator[tuple[SourceFile, tuple[int, int] | None]]:
+    """Matching files below `root` with their (device, inode), or None when a stat is needed."""
+    matches_glob = re.compile(fnmatch.translate(glob)).match
+    excluded = [re.compile(fnmatch.translate(pattern)).match for pattern in exclude]
     visited: set[tuple[int, int]] = set()
-    stack = [root]
+    stack = [(root, display_path(root), "")]  # (path to open, path to show, path below root)
     while stack:
-        directory = stack.pop()
+        directory, shown, relative = stack.pop()
         try:
             status = os.stat(directory)
+            device, identity = status.st_dev, (status.st_dev, status.st_ino)
         except OSError as error:
-            skipped.append(Skipped(display_path(directory), f"cannot open directory: {error.strerror}"))
+            skipped.append(Skipped(shown, f"cannot open directory: {error.strerror}"))
             continue
-        identity = (status.st_dev, status.st_ino)
         if identity in visited:
             continue
         visited.add(identity)
         try:
-            entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+            with os.scandir(directory) as listing:
+                entries = list(listing)
         except OSError as error:
-            skipped.append(Skipped(display_path(directory), f"cannot list directory: {error.strerror}"))
+            skipped.append(Skipped(shown, f"cannot list directory: {error.strerror}"))
             continue
         for entry in entries:
-            relative = os.path.relpath(entry.path, root)
-            if _excluded(entry.name, relative, exclude):
+            below = relative + entry.name
+            if excluded and any(match(entry.name) or match(below) for match in excluded):
                 continue
             try:
                 is_dir = entry.is_dir()
             except OSError:
                 is_dir = False
             if is_dir:
-                stack.append(entry.path)
-            elif fnmatch.fnmatchcase(entry.name, glob) and _is_file(entry):
-                yield SourceFile(path=display_path(entry.path), fs_path=entry.path)
-
-
-def _excluded(name: str, relative: str, patterns: Iterable[str]) -> bool:
-    return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(relative, p) for p in patterns)
+                stack.append((entry.path, os.path.join(shown, entry.name), below + "/"))
+            elif matches_glob(entry.name) and _is_file(entry):
+                file_identity = None if entry.is_symlink() else (device, entry.inode())
+                yield SourceFile(path=os.path.join(shown, entry.name), fs_path=entry.path), file_identity
 
 
 def _is_file(entry: os.DirEntry[str]) -> bool:

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import boilerplate, cluster, ingest, shingles, spill
-from .diff import word_diff
+from .diff import tokenize, word_diff
 from .model import CleanedDocument, Cluster, MemberDiff, Pair, Report, SignedBatch, Skipped, SourceFile
 from .settings import Settings
 from .signatures import batch_signatures
@@ -145,6 +145,7 @@ def diff_batch(tasks: Sequence[DiffTask], settings: Settings) -> list[list[Membe
             )
         )
         base_set = next(sets)
+        base_tokens = tokenize(base.text)
         outcome: list[MemberDiff | Skipped] = [
             MemberDiff(base.document.path, 1.0, 1.0, 0, 0, (), is_representative=True)
         ]
@@ -153,7 +154,7 @@ def diff_batch(tasks: Sequence[DiffTask], settings: Settings) -> list[list[Membe
                 outcome.append(item)
                 continue
             jaccard, containment = cluster.similarity(base_set, next(sets))
-            change = word_diff(base.text, item.text)
+            change = word_diff(base_tokens, item.text)
             outcome.append(
                 MemberDiff(
                     path=item.document.path,

@@ -203,8 +203,12 @@ def distinct_sets(batch: ShingleBatch) -> tuple[npt.NDArray[np.uint64], npt.NDAr
     """Each text's shingle hashes sorted and distinct, concatenated, with the new offsets."""
     count = len(batch.offsets) - 1
     owners = np.repeat(np.arange(count, dtype=np.int64), np.diff(batch.offsets))
-    order = np.lexsort((batch.hashes, owners))
-    values, owners = batch.hashes[order], owners[order]
+    # One np.sort per text: numpy has no segmented sort, and this beats lexsort or argsort
+    # on (owner, hash) several times over for batches of a few hundred texts.
+    bounds = batch.offsets.tolist()
+    values = np.concatenate(
+        [np.sort(batch.hashes[bounds[i] : bounds[i + 1]]) for i in range(count)] or [np.empty(0, np.uint64)]
+    )
     keep = np.ones(len(values), dtype=bool)
     keep[1:] = (values[1:] != values[:-1]) | (owners[1:] != owners[:-1])
     offsets = np.zeros(count + 1, dtype=np.int64)

@@ -72,7 +72,8 @@ def report_object(report: Report) -> dict[str, Any]:
 
 
 def render_json(report: Report) -> str:
-    return json.dumps(report_object(report), ensure_ascii=False, indent=2) + "\n"
+    """Compact, one line: json's C encoder only runs without indentation, and output is often large."""
+    return json.dumps(report_object(report), ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def render_jsonl(report: Report) -> Iterator[str]:
