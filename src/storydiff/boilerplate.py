@@ -123,13 +123,15 @@ def rules_for_pack(pack: str) -> tuple[Rule, ...]:
         raise ValueError(f"unknown rule pack {pack!r}; choose one of: {', '.join(sorted(PACKS))}") from None
 
 
-def strip(text: str, rules: Sequence[Rule]) -> Stripped:
+def strip(text: str, rules: Sequence[Rule], tidy: bool = True) -> Stripped:
     """Remove the lines the rules match; return the remaining text and what each rule took.
 
     Lines are split on newlines (CR LF and lone CR count as newlines). The kept lines are
     stripped of surrounding spaces and joined with single newlines, without blank lines, so
     the stripped text does not depend on how many blank lines the removed furniture left.
-    Most texts match no rule; for them this is a few C-level string passes.
+    Most texts match no rule; for them this is a few C-level string passes. With
+    `tidy=False` a text that matched no rule comes back as it was: signing only needs the
+    words, and skipping the line clean-up there saves a third of its cost.
     """
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -147,7 +149,9 @@ def strip(text: str, rules: Sequence[Rule]) -> Stripped:
                 continue
             if lowered_lines is None:
                 lowered_lines = lowered.split("\n")  # casefold never adds or removes newlines
-            candidates = [i for i, line in enumerate(lowered_lines) if any(hint in line for hint in rule.hints)]
+            candidates = [
+                i for i, line in enumerate(lowered_lines) if any(hint in line for hint in rule.hints)
+            ]
         else:
             candidates = range(len(lines))
         for index in _matching_lines(lines, rule, candidates):
@@ -160,12 +164,15 @@ def strip(text: str, rules: Sequence[Rule]) -> Stripped:
                     removed_by[above] = rule.name
             if rule.block_max_words:
                 _take_block(lines, index, rule, removed_by)
+    if not removed_by and not tidy:
+        return Stripped(text=text, removals=())
     if removed_by:
         kept: Iterable[str] = (line.strip() for index, line in enumerate(lines) if index not in removed_by)
     else:
         kept = map(str.strip, lines)
     removals = tuple(
-        Removal(rule=removed_by[index], line_number=index + 1, text=lines[index]) for index in sorted(removed_by)
+        Removal(rule=removed_by[index], line_number=index + 1, text=lines[index])
+        for index in sorted(removed_by)
     )
     return Stripped(text="\n".join(filter(None, kept)), removals=removals)
 

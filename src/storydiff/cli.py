@@ -173,6 +173,7 @@ def cli() -> None:
     help="Unchanged words shown around each edit in text output.",
 )
 @jobs_option
+@click.option("--timings", is_flag=True, help="Print how long each stage took, on stderr.")
 def cluster(
     paths: tuple[str, ...],
     threshold: float,
@@ -188,6 +189,7 @@ def cluster(
     output_format: str,
     context: int,
     jobs: int | None,
+    timings: bool,
 ) -> None:
     """Cluster the near-duplicate texts under PATHS and show how each copy differs.
 
@@ -221,6 +223,9 @@ def cluster(
     errors = _stderr_console()
     with _progress(errors) as progress, LocalEngine(jobs) as engine:
         report = run_cluster(list(paths), settings, progress, engine)
+    if timings:
+        for stage, seconds in progress.timings:
+            errors.print(f"{stage}: {seconds:.2f} s", markup=False, highlight=False, soft_wrap=True)
     for item in report.skipped:
         errors.print(
             f"storydiff: skipped {item.path}: {item.reason}", markup=False, highlight=False, soft_wrap=True
@@ -258,9 +263,14 @@ def _stderr_console() -> Any:
 
 
 class _RichProgress:
-    """A progress bar on stderr, drawn only when stderr is a terminal."""
+    """A progress bar on stderr, drawn only when stderr is a terminal; also times the stages."""
 
     def __init__(self, console: Any) -> None:
+        import time
+
+        self._clock = time.perf_counter
+        self.timings: list[tuple[str, float]] = []
+        self._stage_started = self._clock()
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self._bar = Progress(
@@ -279,9 +289,19 @@ class _RichProgress:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self._close_stage()
         self._bar.__exit__(None, None, None)
 
+    def _close_stage(self) -> None:
+        now = self._clock()
+        if self.timings:
+            stage, _ = self.timings[-1]
+            self.timings[-1] = (stage, now - self._stage_started)
+        self._stage_started = now
+
     def start(self, stage: str, total: int) -> None:
+        self._close_stage()
+        self.timings.append((stage, 0.0))
         if self._task is not None:
             self._bar.remove_task(self._task)
         self._task = self._bar.add_task(stage, total=total)

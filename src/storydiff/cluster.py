@@ -20,9 +20,10 @@ import numpy.typing as npt
 from .model import Pair
 from .settings import KeepPolicy, Settings
 
-# How far below a threshold a signature's estimate may fall and still go to exact
-# verification: about three standard errors of a 128-permutation estimate near 0.5.
-ESTIMATE_MARGIN = 0.15
+# How many standard errors below a threshold a signature's estimate may fall and still go to
+# exact verification. Measured on a generated 100,000-document corpus with 20,032 true
+# pairs among 1.4 million LSH candidates: 3 keeps 92,706 candidates and loses no true pair.
+ESTIMATE_Z = 3.0
 # A band bucket larger than this (a template shared by thousands of files) is not expanded
 # into all its pairs: its members are sorted by size and each is paired with the next
 # BUCKET_WINDOW, which keeps the work linear while near-duplicates, being of similar size,
@@ -103,7 +104,9 @@ def _sorted_distinct(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     return values[keep]
 
 
-def _bucket_codes(buckets: npt.NDArray[np.int64], sizes: npt.NDArray[np.int64], count: int) -> npt.NDArray[np.int64]:
+def _bucket_codes(
+    buckets: npt.NDArray[np.int64], sizes: npt.NDArray[np.int64], count: int
+) -> npt.NDArray[np.int64]:
     """Pair codes for buckets of one size (a 2-D array, one bucket per row)."""
     length = buckets.shape[1]
     if length <= MAX_BUCKET:
@@ -124,20 +127,28 @@ def likely_pairs(
     shingle_counts: npt.NDArray[np.int64],
     settings: Settings,
 ) -> PairArray:
-    """The candidates whose estimated Jaccard or containment comes near the thresholds."""
+    """The candidates whose estimated Jaccard or containment could reach the thresholds.
+
+    The Jaccard estimate is the share of equal signature positions, with standard error
+    sqrt(J(1 - J) / num_perm); containment is derived from it and the exact set sizes, its
+    error scaled by the derivative of that formula. A pair stays when either estimate plus
+    ESTIMATE_Z standard errors reaches its threshold.
+    """
     if len(pairs) == 0:
         return pairs
+    num_perm = signatures.shape[1]
     left, right = pairs[:, 0], pairs[:, 1]
     keep = np.zeros(len(pairs), dtype=bool)
     for start in range(0, len(pairs), 65536):  # bounded memory for the row comparisons
         part = slice(start, start + 65536)
         jaccard = np.mean(signatures[left[part]] == signatures[right[part]], axis=1)
-        sizes_left, sizes_right = shingle_counts[left[part]], shingle_counts[right[part]]
-        shared = jaccard * (sizes_left + sizes_right) / (1.0 + jaccard)
-        smaller = np.minimum(sizes_left, sizes_right)
-        containment = shared / np.maximum(smaller, 1)
-        keep[part] = (jaccard >= settings.threshold - ESTIMATE_MARGIN) | (
-            (containment >= settings.containment - ESTIMATE_MARGIN)
+        error = np.sqrt(np.maximum(jaccard * (1 - jaccard), 0.01) / num_perm)
+        sizes = shingle_counts[left[part]] + shingle_counts[right[part]]
+        smaller = np.maximum(np.minimum(shingle_counts[left[part]], shingle_counts[right[part]]), 1)
+        containment = jaccard * sizes / ((1 + jaccard) * smaller)
+        containment_error = error * sizes / (smaller * (1 + jaccard) ** 2)
+        keep[part] = (jaccard + ESTIMATE_Z * error >= settings.threshold) | (
+            (containment + ESTIMATE_Z * containment_error >= settings.containment)
             & (smaller >= settings.min_containment_shingles)
         )
     return pairs[keep]

@@ -53,19 +53,19 @@ def rules_for(settings: Settings) -> tuple[boilerplate.Rule, ...]:
     return boilerplate.rules_for_pack(settings.pack) if settings.strip else ()
 
 
-def clean(source: SourceFile, settings: Settings) -> CleanedDocument | Skipped:
-    """Read one file and strip its boilerplate."""
+def clean(source: SourceFile, settings: Settings, tidy: bool = True) -> CleanedDocument | Skipped:
+    """Read one file and strip its boilerplate (`tidy`: see boilerplate.strip)."""
     document = ingest.read_document(source, settings.encoding)
     if isinstance(document, Skipped):
         return document
-    stripped = boilerplate.strip(document.text, rules_for(settings))
+    stripped = boilerplate.strip(document.text, rules_for(settings), tidy)
     return CleanedDocument(document=document, text=stripped.text, removals=stripped.removals)
 
 
 def sign_batch(job: tuple[str, Sequence[SourceFile]], settings: Settings, spill_to: str) -> SignedBatch:
     """Read, clean, shingle and sign a batch of files; the exact sets go to a file in `spill_to`."""
     name, sources = job
-    cleaned = [clean(source, settings) for source in sources]
+    cleaned = [clean(source, settings, tidy=False) for source in sources]
     kept = [item for item in cleaned if isinstance(item, CleanedDocument)]
     batch = shingles.batch_shingles([item.text for item in kept], settings.ngram, settings.seed)
     set_values, set_offsets = shingles.distinct_sets(batch)
@@ -97,7 +97,9 @@ class VerifyJob:
     right: npt.NDArray[np.int64]
 
 
-def verify_batch(job: VerifyJob) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+def verify_batch(
+    job: VerifyJob,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
     """Exact Jaccard, containment and smaller set size of each pair."""
     reader = spill.SetReader()
     count = len(job.pairs)
@@ -141,7 +143,9 @@ def diff_batch(tasks: Sequence[DiffTask], settings: Settings) -> list[list[Membe
             continue
         sets = iter(
             shingles.shingle_sets(
-                [item.text for item in texts if isinstance(item, CleanedDocument)], settings.ngram, settings.seed
+                [item.text for item in texts if isinstance(item, CleanedDocument)],
+                settings.ngram,
+                settings.seed,
             )
         )
         base_set = next(sets)
@@ -204,9 +208,9 @@ def _join(batches: Sequence[SignedBatch], num_perm: int) -> _Corpus:
         content_hashes=tuple(value for batch in batches for value in batch.content_hashes),
         word_counts=joined([batch.word_counts for batch in batches], np.empty(0, np.int64)),
         shingle_counts=joined([batch.shingle_counts for batch in batches], np.empty(0, np.int64)),
-        signatures=joined([batch.signatures for batch in batches], np.empty((0, num_perm), np.uint32)).reshape(
-            -1, num_perm
-        ),
+        signatures=joined(
+            [batch.signatures for batch in batches], np.empty((0, num_perm), np.uint32)
+        ).reshape(-1, num_perm),
         set_files=tuple(batch.set_file for batch in batches),
         set_locations=joined(locations, np.empty((0, 3), np.int64)).astype(np.int64),
     )
@@ -256,13 +260,18 @@ def run_cluster(
         progress.start("Verifying", len(likely))
         verified: list[Pair] = []
         verify_jobs = [
-            VerifyJob(chunk, corpus.set_files, corpus.set_locations[chunk[:, 0]], corpus.set_locations[chunk[:, 1]])
+            VerifyJob(
+                chunk, corpus.set_files, corpus.set_locations[chunk[:, 0]], corpus.set_locations[chunk[:, 1]]
+            )
             for chunk in _chunks(likely, VERIFY_BATCH_PAIRS)
         ]
-        for job, (jaccard, containment, smaller) in zip(verify_jobs, engine.map(verify_batch, verify_jobs), strict=True):
+        for job, (jaccard, containment, smaller) in zip(
+            verify_jobs, engine.map(verify_batch, verify_jobs), strict=True
+        ):
             keep = np.flatnonzero(cluster.near_duplicate_mask(jaccard, containment, smaller, settings))
             verified.extend(
-                Pair(int(job.pairs[i, 0]), int(job.pairs[i, 1]), float(jaccard[i]), float(containment[i])) for i in keep
+                Pair(int(job.pairs[i, 0]), int(job.pairs[i, 1]), float(jaccard[i]), float(containment[i]))
+                for i in keep
             )
             progress.advance(len(job.pairs))
     components = cluster.connected_components(len(corpus.paths), verified)
@@ -309,5 +318,7 @@ def _diff_clusters(
                 members[1:] = sorted(members[1:], key=lambda item: item.path)
                 clusters.append(Cluster(id=0, representative=members[0].path, members=tuple(members)))
     clusters.sort(key=lambda item: (-len(item.members), item.members[0].path))
-    numbered = [Cluster(number, item.representative, item.members) for number, item in enumerate(clusters, start=1)]
+    numbered = [
+        Cluster(number, item.representative, item.members) for number, item in enumerate(clusters, start=1)
+    ]
     return numbered, vanished
