@@ -263,7 +263,10 @@ def run_cluster(
             VerifyJob(
                 chunk, corpus.set_files, corpus.set_locations[chunk[:, 0]], corpus.set_locations[chunk[:, 1]]
             )
-            for chunk in _chunks(likely, VERIFY_BATCH_PAIRS)
+            for chunk in (
+                likely[start : start + VERIFY_BATCH_PAIRS]
+                for start in range(0, len(likely), VERIFY_BATCH_PAIRS)
+            )
         ]
         for job, (jaccard, containment, smaller) in zip(
             verify_jobs, engine.map(verify_batch, verify_jobs), strict=True
