@@ -56,3 +56,51 @@ def test_equal_and_deleted_segments_rebuild_the_old_text(old: list[str], new: li
     old_string, new_string = "".join(old), "".join(new)
     result = word_diff(old_string, new_string)
     assert old_text(result.segments) == old_string
+
+
+def segments_of(old: str, new: str) -> list[tuple[str, str]]:
+    return [(s.op, s.text) for s in word_diff(old, new).segments]
+
+
+def test_diffs_do_not_depend_on_what_the_process_diffed_before(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Workers fill the code table in different orders; the diff must not notice."""
+    from storydiff import diff
+
+    old = "Banks must make their bids by 1400 GMT on Tuesday, a central bank spokesman said today."
+    new = "Banks must make bids by 1000 GMT on Tuesday, the central bank spokesman said."
+    outcomes = set()
+    for earlier_words in range(0, 1200, 50):
+        monkeypatch.setattr(diff, "_CODES", diff._CodeTable())
+        diff.tokenize(" ".join(f"filler{number}" for number in range(earlier_words)))
+        outcomes.add(tuple(segments_of(old, new)))
+    assert len(outcomes) == 1
+
+
+def test_a_renewed_code_table_does_not_mix_old_and_new_codes(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from storydiff import diff
+
+    monkeypatch.setattr(diff, "_MAX_CODES", 10)
+    representative = diff.tokenize("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu")
+    member = "nu xi omicron pi rho sigma tau upsilon phi chi psi omega"
+    assert [s.op for s in word_diff(representative, member).segments] == ["delete", "insert"]
+
+
+def test_a_long_stretch_without_sentence_ends_is_diffed_in_bounded_memory(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from storydiff import diff
+
+    monkeypatch.setattr(diff, "_MAX_LCS_CELLS", 1 << 12)  # as if the texts were a thousand times longer
+    body = " ".join(f"w{number % 97}" for number in range(400))
+    old, new = f"Start {body} end", f"Begin {body} finish"
+    result = word_diff(old, new)
+    assert old_text(result.segments) == old
+    assert "".join(s.text for s in result.segments if s.op in ("equal", "insert")) == new
+    unchanged = "".join(s.text for s in result.segments if s.op == "equal")
+    assert unchanged == "" or unchanged.isspace()  # the whole middle is replaced, not aligned
+    small = segments_of("Start w1 w2 w3 end", "Begin w1 w2 w3 finish")  # within the budget: aligned
+    assert small == [
+        ("delete", "Start"),
+        ("insert", "Begin"),
+        ("equal", " w1 w2 w3 "),
+        ("delete", "end"),
+        ("insert", "finish"),
+    ]

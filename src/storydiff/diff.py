@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .model import DiffOp, Segment
 
@@ -36,10 +36,11 @@ class _CodeTable(dict[str, str]):
     """Token → one code character, shared by all diffs in a process, filled on first sight.
 
     Tokens that are equal for comparison (same NFKC form with straightened quotes; any
-    whitespace) share a code, so a character diff over codes is a token diff. Code points that
-    are whitespace to Python are never used, so diff-match-patch's cleanup, which looks at
-    whitespace, sees the same thing whatever order the table was filled in; that keeps diffs
-    independent of which worker computed them.
+    whitespace) share a code, so a character diff over codes is a token diff. Only code points
+    that are neither whitespace nor alphanumeric to Python are used: diff-match-patch's
+    cleanup scores edit boundaries by those two properties, so every code must look the same
+    to it whatever order the table was filled in; that keeps diffs independent of which
+    worker computed them and of what it diffed before.
     """
 
     def __init__(self) -> None:
@@ -71,7 +72,7 @@ class _CodeTable(dict[str, str]):
             if number in _SURROGATES:
                 continue
             char = chr(number)
-            if not char.isspace():
+            if not char.isspace() and not char.isalnum():
                 return char
 
     def sentence_break(self) -> re.Pattern[str]:
@@ -95,6 +96,7 @@ class Tokenized:
     text: str
     tokens: list[str]
     code: str
+    table: _CodeTable = field(repr=False, compare=False)  # whose codes these are
 
 
 def tokenize(text: str) -> Tokenized:
@@ -102,12 +104,15 @@ def tokenize(text: str) -> Tokenized:
     global _CODES
     if len(_CODES.by_canonical) > _MAX_CODES:
         _CODES = _CodeTable()
-    tokens = diff_tokens(text)
-    code = "".join(map(_CODES.__getitem__, tokens))
+    return _encode(text, diff_tokens(text), _CODES)
+
+
+def _encode(text: str, tokens: list[str], table: _CodeTable) -> Tokenized:
+    code = "".join(map(table.__getitem__, tokens))
     # The space after a sentence becomes "\n" so that the alignment can go sentence by
     # sentence; it is still one character for one token.
-    code = _CODES.sentence_break().sub("\\1\n", code)
-    return Tokenized(text, tokens, code)
+    code = table.sentence_break().sub("\\1\n", code)
+    return Tokenized(text, tokens, code, table)
 
 
 def _is_word(token: str) -> bool:
@@ -121,10 +126,39 @@ class WordDiff:
     removed_words: int
 
 
+# rapidfuzz's LCS keeps one bit per pair of characters left after their common start and end
+# are cut off: 2**30 cells are 128 MB and about half a second.
+_MAX_LCS_CELLS = 1 << 30
+
+
 def _opcodes(old: str, new: str) -> list[tuple[str, int, int, int, int]]:
     from rapidfuzz.distance import Indel
 
+    if len(old) * len(new) > _MAX_LCS_CELLS:
+        start = _common_prefix(old, new)
+        end = _common_prefix(old[start:][::-1], new[start:][::-1])
+        if (len(old) - start - end) * (len(new) - start - end) > _MAX_LCS_CELLS:
+            # Too long a changed stretch to align (long texts without sentence ends, edited
+            # near both ends): keep the common start and end, replace the middle whole.
+            coarse = [
+                ("equal", 0, start, 0, start),
+                ("replace", start, len(old) - end, start, len(new) - end),
+                ("equal", len(old) - end, len(old), len(new) - end, len(new)),
+            ]
+            return [item for item in coarse if item[2] > item[1] or item[4] > item[3]]
     return [tuple(opcode) for opcode in Indel.opcodes(old, new)]  # type: ignore[misc]
+
+
+def _common_prefix(old: str, new: str) -> int:
+    """Length of the common start, by bisection on slices (C-level comparisons)."""
+    low, high = 0, min(len(old), len(new))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if old[:middle] == new[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def _align(old_code: str, new_code: str) -> list[tuple[int, str]]:
@@ -191,6 +225,12 @@ def word_diff(old: str | Tokenized, new: str | Tokenized) -> WordDiff:
 
     old_text = old if isinstance(old, Tokenized) else tokenize(old)
     new_text = new if isinstance(new, Tokenized) else tokenize(new)
+    # A text coded before the table was renewed (see tokenize) is coded again: in a new
+    # table the same code character stands for another token.
+    if old_text.table is not _CODES:
+        old_text = _encode(old_text.text, old_text.tokens, _CODES)
+    if new_text.table is not _CODES:
+        new_text = _encode(new_text.text, new_text.tokens, _CODES)
     old_tokens, new_tokens = old_text.tokens, new_text.tokens
     old_code, new_code = old_text.code, new_text.code
     if old_code == new_code:
