@@ -93,3 +93,15 @@ def test_read_document_reports_problems_as_skipped(tmp_path: Path) -> None:
     assert ingest.read_document(SourceFile(str(empty), str(empty))) == Skipped(str(empty), "empty file")
     gone = ingest.read_document(SourceFile("gone.txt", str(tmp_path / "gone.txt")))
     assert isinstance(gone, Skipped) and gone.reason.startswith("cannot read")
+
+
+def test_files_over_max_bytes_are_skipped_without_being_read(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.txt"
+    with open(huge, "wb") as handle:
+        handle.truncate(8 << 30)  # sparse: 8 GiB long, no disk used; reading it would take minutes
+    assert ingest.read_document(SourceFile("huge.txt", str(huge)), max_bytes=16 << 20) == Skipped(
+        "huge.txt", "too large: 8,589,934,592 bytes, over --max-bytes 16,777,216 (raise it to read this file)"
+    )
+    small = write(tmp_path / "small.txt", "Mali news")
+    assert isinstance(ingest.read_document(SourceFile("small.txt", str(small)), max_bytes=9), Document)
+    assert isinstance(ingest.read_document(SourceFile("small.txt", str(small)), max_bytes=8), Skipped)

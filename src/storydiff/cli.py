@@ -7,6 +7,7 @@ errors, 130 when interrupted with Ctrl-C.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -19,6 +20,7 @@ from .render import OutputFormat
 from .settings import (
     DEFAULT_CONTAINMENT,
     DEFAULT_CONTEXT_WORDS,
+    DEFAULT_MAX_BYTES,
     DEFAULT_NGRAM,
     DEFAULT_NUM_PERM,
     DEFAULT_SEED,
@@ -38,6 +40,26 @@ def _fraction(_ctx: click.Context, param: click.Parameter, value: float) -> floa
     if not 0.0 < value <= 1.0:
         raise click.BadParameter(f"must be greater than 0 and at most 1, got {value}")
     return value
+
+
+_SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+def _byte_size(_ctx: click.Context, _param: click.Parameter, value: str | int) -> int:
+    """A number of bytes, with an optional binary unit: 500000, 64K, 16M, 1G."""
+    if isinstance(value, int):
+        return value
+    match = re.fullmatch(r"\s*(\d+)\s*([kmg]?)(?:i?b)?\s*", value, re.IGNORECASE)
+    if match is None or int(match[1]) == 0:
+        raise click.BadParameter(f"expected a size such as 500000, 64K, 16M or 1G, got {value!r}")
+    return int(match[1]) * _SIZE_UNITS[match[2].lower()]
+
+
+def _size_text(size: int) -> str:
+    for unit in ("g", "m", "k"):
+        if size % _SIZE_UNITS[unit] == 0:
+            return f"{size // _SIZE_UNITS[unit]}{unit.upper()}"
+    return str(size)
 
 
 def similarity_options(function: F) -> F:
@@ -90,6 +112,14 @@ def similarity_options(function: F) -> F:
             metavar="CODEC",
             help="Encoding to try for files that are not valid UTF-8 (e.g. cp1252); "
             "without it such files are skipped.",
+        ),
+        click.option(
+            "--max-bytes",
+            metavar="SIZE",
+            default=_size_text(DEFAULT_MAX_BYTES),
+            show_default=True,
+            callback=_byte_size,
+            help="Skip files larger than this, unread (K, M and G are binary units).",
         ),
     ]
     for option in reversed(options):
@@ -185,6 +215,7 @@ def cluster(
     glob: str,
     exclude: tuple[str, ...],
     encoding: str | None,
+    max_bytes: int,
     keep: str,
     output_format: str,
     context: int,
@@ -217,6 +248,7 @@ def cluster(
         containment=containment,
         keep=keep,
         encoding=encoding,
+        max_bytes=max_bytes,
         context_words=context,
     )
     _check_encoding(encoding)

@@ -3,7 +3,8 @@
 Encoding policy: bytes are decoded as UTF-8 (a BOM is dropped). A file that starts with a
 UTF-16 or UTF-32 BOM is decoded as such. A file that is not valid UTF-8 is decoded with the
 `encoding` setting when one is given (e.g. cp1252 or latin-1), and otherwise skipped with a
-reason that says so. Files holding NUL bytes are treated as binary and skipped.
+reason that says so. Files holding NUL bytes are treated as binary and skipped. Files larger than
+`max_bytes` are skipped unread.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import codecs
 import fnmatch
 import os
 import re
+import stat
 from collections.abc import Iterator, Sequence
 
 import xxhash
 
 from .errors import InputError
 from .model import Document, Skipped, SourceFile
+from .settings import DEFAULT_MAX_BYTES
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -157,13 +160,25 @@ def content_hash(data: bytes) -> str:
     return xxhash.xxh3_128_hexdigest(data)
 
 
-def read_document(source: SourceFile, encoding: str | None = None) -> Document | Skipped:
-    """Read and decode one file; every failure becomes a Skipped with the reason."""
+def read_document(
+    source: SourceFile, encoding: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+) -> Document | Skipped:
+    """Read and decode one file; every failure becomes a Skipped with the reason.
+
+    A file over `max_bytes` is not read at all, so one huge file cannot exhaust memory.
+    """
     try:
         with open(source.fs_path, "rb") as handle:
+            status = os.fstat(handle.fileno())
+            if not stat.S_ISREG(status.st_mode):
+                return Skipped(source.path, "not a regular file")
+            if status.st_size > max_bytes:
+                return Skipped(source.path, too_large(status.st_size, max_bytes))
             data = handle.read()
     except OSError as error:
         return Skipped(source.path, f"cannot read: {error.strerror or error}")
+    if len(data) > max_bytes:  # it grew after the size was taken
+        return Skipped(source.path, too_large(len(data), max_bytes))
     try:
         text = decode(data, encoding)
     except ValueError as error:
@@ -177,3 +192,7 @@ def read_document(source: SourceFile, encoding: str | None = None) -> Document |
         content_hash=content_hash(data),
         size_bytes=len(data),
     )
+
+
+def too_large(size: int, max_bytes: int) -> str:
+    return f"too large: {size:,} bytes, over --max-bytes {max_bytes:,} (raise it to read this file)"

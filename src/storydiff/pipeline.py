@@ -20,11 +20,24 @@ import numpy.typing as npt
 
 from . import boilerplate, cluster, ingest, shingles, spill
 from .diff import tokenize, word_diff
-from .model import CleanedDocument, Cluster, MemberDiff, Pair, Report, SignedBatch, Skipped, SourceFile
+from .model import (
+    CleanedDocument,
+    Cluster,
+    MemberDiff,
+    Pair,
+    Report,
+    SignedBatch,
+    Skipped,
+    SourceFile,
+)
 from .settings import Settings
 from .signatures import batch_signatures
 
 SIGN_BATCH_FILES = 512
+# Shingling holds about 40 bytes per character of the texts it is given at once, so a batch
+# of large files is shingled in parts of at most this many characters (a single larger file
+# is a part of its own; --max-bytes bounds it).
+SIGN_PART_CHARS = 8 << 20
 VERIFY_BATCH_PAIRS = 8192
 DIFF_BATCH_CLUSTERS = 32
 
@@ -55,7 +68,7 @@ def rules_for(settings: Settings) -> tuple[boilerplate.Rule, ...]:
 
 def clean(source: SourceFile, settings: Settings, tidy: bool = True) -> CleanedDocument | Skipped:
     """Read one file and strip its boilerplate (`tidy`: see boilerplate.strip)."""
-    document = ingest.read_document(source, settings.encoding)
+    document = ingest.read_document(source, settings.encoding, settings.max_bytes)
     if isinstance(document, Skipped):
         return document
     stripped = boilerplate.strip(document.text, rules_for(settings), tidy)
@@ -63,26 +76,58 @@ def clean(source: SourceFile, settings: Settings, tidy: bool = True) -> CleanedD
 
 
 def sign_batch(job: tuple[str, Sequence[SourceFile]], settings: Settings, spill_to: str) -> SignedBatch:
-    """Read, clean, shingle and sign a batch of files; the exact sets go to a file in `spill_to`."""
+    """Read, clean, shingle and sign a batch of files; the exact sets go to a file in `spill_to`.
+
+    Texts are shingled in parts of about SIGN_PART_CHARS characters and dropped after, so
+    memory follows the part, not the batch, when the files are large.
+    """
     name, sources = job
-    cleaned = [clean(source, settings, tidy=False) for source in sources]
-    kept = [item for item in cleaned if isinstance(item, CleanedDocument)]
-    batch = shingles.batch_shingles([item.text for item in kept], settings.ngram, settings.seed)
-    set_values, set_offsets = shingles.distinct_sets(batch)
+    documents: list[tuple[str, str, str, int]] = []  # path, fs_path, content hash, size: no text
+    skipped: list[Skipped] = []
     totals: Counter[str] = Counter()
-    for item in kept:
+    parts: list[
+        tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64], npt.NDArray[np.int64], npt.NDArray[np.uint32]]
+    ] = []
+    texts: list[str] = []
+    characters = 0
+
+    def sign_part() -> None:
+        nonlocal texts, characters
+        batch = shingles.batch_shingles(texts, settings.ngram, settings.seed)
+        set_values, set_offsets = shingles.distinct_sets(batch)
+        signatures = batch_signatures(batch, settings.num_perm, settings.seed)
+        parts.append((batch.word_counts, set_values, set_offsets, signatures))
+        texts, characters = [], 0
+
+    for source in sources:
+        item = clean(source, settings, tidy=False)
+        if isinstance(item, Skipped):
+            skipped.append(item)
+            continue
+        document = item.document
+        documents.append((document.path, document.fs_path, document.content_hash, document.size_bytes))
         totals.update(removal.rule for removal in item.removals)
+        if texts and characters + len(item.text) > SIGN_PART_CHARS:
+            sign_part()
+        texts.append(item.text)
+        characters += len(item.text)
+    if texts or not parts:
+        sign_part()
+    set_values = np.concatenate([part[1] for part in parts])
+    set_offsets = np.zeros(len(documents) + 1, dtype=np.int64)
+    np.cumsum(np.concatenate([np.diff(part[2]) for part in parts]), out=set_offsets[1:])
+    paths, fs_paths, content_hashes, sizes = zip(*documents, strict=True) if documents else ((), (), (), ())
     return SignedBatch(
-        paths=tuple(item.document.path for item in kept),
-        fs_paths=tuple(item.document.fs_path for item in kept),
-        content_hashes=tuple(item.document.content_hash for item in kept),
-        sizes=np.array([item.document.size_bytes for item in kept], dtype=np.int64),
-        word_counts=batch.word_counts,
+        paths=tuple(paths),
+        fs_paths=tuple(fs_paths),
+        content_hashes=tuple(content_hashes),
+        sizes=np.array(sizes, dtype=np.int64),
+        word_counts=np.concatenate([part[0] for part in parts]),
         shingle_counts=np.diff(set_offsets),
-        signatures=batch_signatures(batch, settings.num_perm, settings.seed),
+        signatures=np.concatenate([part[3] for part in parts]).reshape(-1, settings.num_perm),
         set_file=spill.write_sets(spill_to, name, set_values),
         set_offsets=set_offsets,
-        skipped=tuple(item for item in cleaned if isinstance(item, Skipped)),
+        skipped=tuple(skipped),
         boilerplate=tuple(sorted(totals.items())),
     )
 
