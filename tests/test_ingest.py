@@ -95,6 +95,27 @@ def test_read_document_reports_problems_as_skipped(tmp_path: Path) -> None:
     assert isinstance(gone, Skipped) and gone.reason.startswith("cannot read")
 
 
+def test_utf8_bom_is_dropped_and_nul_bytes_after_it_still_mean_binary() -> None:
+    assert ingest.decode(codecs.BOM_UTF8 + b"Mali") == "Mali"
+    with pytest.raises(ValueError, match="binary"):
+        ingest.decode(codecs.BOM_UTF8 + b"Mali\x00\x00")
+
+
+def test_a_broken_utf16_file_names_the_byte() -> None:
+    with pytest.raises(ValueError, match="not valid UTF-16 at byte 4 despite its byte-order mark"):
+        ingest.decode(codecs.BOM_UTF16_LE + b"M\x00\x00\xdc")  # a lone low surrogate
+
+
+def test_utf16_without_a_bom_is_binary_with_a_hint_unless_the_encoding_is_given() -> None:
+    data = "Nigeria sends troops to Mali".encode("utf-16-le")
+    with pytest.raises(ValueError, match=r"UTF-16 without a byte-order mark\? use --encoding utf-16-le"):
+        ingest.decode(data)
+    assert ingest.decode(data, encoding="utf-16-le") == "Nigeria sends troops to Mali"
+    # An encoding that reads the NULs as NUL characters does not make a binary file text.
+    with pytest.raises(ValueError, match=r"^binary file \(contains NUL bytes\)$"):
+        ingest.decode(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", encoding="latin-1")
+
+
 def test_files_over_max_bytes_are_skipped_without_being_read(tmp_path: Path) -> None:
     huge = tmp_path / "huge.txt"
     with open(huge, "wb") as handle:

@@ -3,7 +3,8 @@
 Encoding policy: bytes are decoded as UTF-8 (a BOM is dropped). A file that starts with a
 UTF-16 or UTF-32 BOM is decoded as such. A file that is not valid UTF-8 is decoded with the
 `encoding` setting when one is given (e.g. cp1252 or latin-1), and otherwise skipped with a
-reason that says so. Files holding NUL bytes are treated as binary and skipped. Files larger than
+reason that says so. Files holding NUL bytes are treated as binary and skipped, unless the
+`encoding` reads them as text without NULs (UTF-16 without a BOM). Files larger than
 `max_bytes` are skipped unread.
 """
 
@@ -22,10 +23,11 @@ from .errors import InputError
 from .model import Document, Skipped, SourceFile
 from .settings import DEFAULT_MAX_BYTES
 
+# UTF-32 before UTF-16: the UTF-32-LE mark starts with the UTF-16-LE one. A UTF-8 BOM is
+# handled with plain UTF-8, so that such files get the same NUL and validity checks.
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
@@ -142,18 +144,39 @@ def decode(data: bytes, encoding: str | None = None) -> str:
                     f"not valid {codec.upper()} at byte {error.start} despite its byte-order mark"
                 ) from None
     if b"\x00" in data:
-        raise ValueError("binary file (contains NUL bytes)")
+        return _decode_with_nuls(data, encoding)
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         if encoding is None:
             raise ValueError(
                 f"not valid UTF-8 at byte {error.start} (use --encoding cp1252 or latin-1 to read such files)"
             ) from None
         try:
-            return data.decode(encoding)
+            text = data.decode(encoding)
         except UnicodeDecodeError as fallback_error:
             raise ValueError(f"not valid UTF-8, nor {encoding} at byte {fallback_error.start}") from None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def _decode_with_nuls(data: bytes, encoding: str | None) -> str:
+    """NUL bytes mean binary, unless `encoding` reads the bytes as text without NULs."""
+    if encoding is not None:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            pass
+        else:
+            if "\x00" not in text:
+                return text
+    half = len(data) // 2
+    if half and data[1::2].count(0) > half // 2 and not data[0::2].count(0):
+        hint = "; UTF-16 without a byte-order mark? use --encoding utf-16-le"
+    elif half and data[0::2].count(0) > half // 2 and not data[1::2].count(0):
+        hint = "; UTF-16 without a byte-order mark? use --encoding utf-16-be"
+    else:
+        hint = ""
+    raise ValueError(f"binary file (contains NUL bytes{hint})")
 
 
 def content_hash(data: bytes) -> str:
