@@ -5,7 +5,7 @@ UTF-16 or UTF-32 BOM is decoded as such. A file that is not valid UTF-8 is decod
 `encoding` setting when one is given (e.g. cp1252 or latin-1), and otherwise skipped with a
 reason that says so. Files holding NUL bytes are treated as binary and skipped, unless the
 `encoding` reads them as text without NULs (UTF-16 without a BOM). Files larger than
-`max_bytes` are skipped unread.
+`max_bytes` are skipped unread, and so are special files (FIFOs, devices) named directly.
 """
 
 from __future__ import annotations
@@ -45,11 +45,16 @@ def discover(
 
     Directories are walked recursively; symbolic links to directories are followed, but no
     directory is entered twice (so links that form a loop end). Files named directly are
-    taken whatever their name; files found in directories must match `glob` and none of the
+    taken whatever their name, unless they are not regular files (a FIFO would block, a
+    device might never end); files found in directories must match `glob` and none of the
     `exclude` patterns (matched against the name and the path below the directory).
+
+    The result does not depend on the order in which the file system lists a directory:
+    subdirectories are entered in name order, and a file reached by several paths (links,
+    or a directory named twice) is kept under the smallest of them.
     """
     found: dict[str, SourceFile] = {}
-    seen_files: set[tuple[int, int]] = set()
+    kept_path: dict[tuple[int, int], str] = {}
     skipped: list[Skipped] = []
     for given in paths:
         if not os.path.lexists(given):
@@ -58,21 +63,32 @@ def discover(
             matched = 0
             for source, identity in _walk(given, glob, exclude, skipped):
                 matched += 1
-                _add_once(found, seen_files, source, identity)
+                _add_once(found, kept_path, source, identity)
             if not matched:
                 raise InputError(f"{given}: no files matching {glob!r} (use --glob to choose other files)")
+            continue
+        source = SourceFile(path=display_path(given), fs_path=given)
+        try:
+            status = os.stat(given)
+        except OSError:
+            _add_once(found, kept_path, source, None)  # reading it will say why it cannot be read
+            continue
+        if stat.S_ISREG(status.st_mode):
+            _add_once(found, kept_path, source, (status.st_dev, status.st_ino))
         else:
-            _add_once(found, seen_files, SourceFile(path=display_path(given), fs_path=given), None)
+            skipped.append(Skipped(source.path, "not a regular file"))
     return sorted(found.values(), key=lambda source: source.path), skipped
 
 
 def _add_once(
     found: dict[str, SourceFile],
-    seen_files: set[tuple[int, int]],
+    kept_path: dict[tuple[int, int], str],
     source: SourceFile,
     identity: tuple[int, int] | None,
 ) -> None:
-    """Keep the first of the paths that lead to one file (by device and inode)."""
+    """Keep one path per file (by device and inode): the smallest, whatever the walk order."""
+    if source.path in found:
+        return
     if identity is None:
         try:
             status = os.stat(source.fs_path)
@@ -80,10 +96,13 @@ def _add_once(
         except OSError:
             identity = None
     if identity is not None:
-        if identity in seen_files:
-            return
-        seen_files.add(identity)
-    found.setdefault(source.path, source)
+        kept = kept_path.get(identity)
+        if kept is not None:
+            if kept <= source.path:
+                return
+            del found[kept]
+        kept_path[identity] = source.path
+    found[source.path] = source
 
 
 def _walk(
@@ -111,6 +130,7 @@ def _walk(
         except OSError as error:
             skipped.append(Skipped(shown, f"cannot list directory: {error.strerror}"))
             continue
+        subdirectories = []
         for entry in entries:
             below = relative + entry.name
             if excluded and any(match(entry.name) or match(below) for match in excluded):
@@ -120,10 +140,14 @@ def _walk(
             except OSError:
                 is_dir = False
             if is_dir:
-                stack.append((entry.path, os.path.join(shown, entry.name), below + "/"))
+                subdirectories.append((entry.name, entry.path, os.path.join(shown, entry.name), below + "/"))
             elif matches_glob(entry.name) and _is_file(entry):
                 file_identity = None if entry.is_symlink() else (device, entry.inode())
                 yield SourceFile(path=os.path.join(shown, entry.name), fs_path=entry.path), file_identity
+        # Popped in name order: which of two paths to one directory is walked must not
+        # depend on the order of the listing.
+        subdirectories.sort(reverse=True)
+        stack.extend(item[1:] for item in subdirectories)
 
 
 def _is_file(entry: os.DirEntry[str]) -> bool:
