@@ -160,7 +160,9 @@ class StorydiffGroup(click.Group):
         try:
             return super().invoke(ctx)
         except StorydiffError as error:
-            raise UserError(str(error)) from None
+            from .render.text import visible_path
+
+            raise UserError(visible_path(str(error))) from None
         except KeyboardInterrupt:
             click.echo("\nstorydiff: interrupted", err=True)
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
@@ -235,7 +237,7 @@ def cluster(
     from .engines.local import LocalEngine
     from .pipeline import run_cluster
     from .render.json import render_json, render_jsonl
-    from .render.text import render_text, summary_line
+    from .render.text import render_text, summary_line, visible_path
 
     settings = _settings(
         glob=glob,
@@ -257,11 +259,9 @@ def cluster(
         report = run_cluster(list(paths), settings, progress, engine)
     if timings:
         for stage, seconds in progress.timings:
-            errors.print(f"{stage}: {seconds:.2f} s", markup=False, highlight=False, soft_wrap=True)
+            errors.print(f"{stage}: {seconds:.2f} s", soft_wrap=True)
     for item in report.skipped:
-        errors.print(
-            f"storydiff: skipped {item.path}: {item.reason}", markup=False, highlight=False, soft_wrap=True
-        )
+        errors.print(f"storydiff: skipped {visible_path(item.path)}: {item.reason}", soft_wrap=True)
 
     chosen = OutputFormat(output_format)
     if chosen is OutputFormat.JSON:
@@ -272,9 +272,9 @@ def cluster(
     else:
         from rich.console import Console
 
-        render_text(report, Console(highlight=False), context)
+        render_text(report, Console(highlight=False, emoji=False), context)
     sys.stdout.flush()
-    errors.print(summary_line(report), markup=False, highlight=False, soft_wrap=True, style="dim")
+    errors.print(summary_line(report), soft_wrap=True, style="dim")
 
 
 def _check_encoding(encoding: str | None) -> None:
@@ -289,9 +289,10 @@ def _check_encoding(encoding: str | None) -> None:
 
 
 def _stderr_console() -> Any:
+    """Chatter on stderr; its lines hold file names, so no markup, highlighting or :emoji: codes."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, markup=False, highlight=False, emoji=False)
 
 
 class _RichProgress:

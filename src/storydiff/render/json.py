@@ -1,17 +1,25 @@
 """JSON and JSON Lines output: the schema scripts rely on (see README, "JSON output").
 
 Strings from files and file names pass through `json_safe`, so the output is valid UTF-8
-JSON even when a file name is not valid UTF-8 (its undecodable bytes appear as U+FFFD).
+JSON even when a file name is not valid UTF-8 (its undecodable bytes appear as U+FFFD). So
+that such a name can still be found, a record with a `path` then also has `path_bytes`, the
+name's bytes in base64, and `singletons_path_bytes` does the same for `singletons`.
+Characters that could take over a terminal showing the JSON (see render.UNSAFE) are written
+as \\u escapes, as json already does for C0 controls; parsers read them back unchanged.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from .. import __version__
 from ..model import Cluster, MemberDiff, Report, Skipped
+from . import UNSAFE
 
 SCHEMA_VERSION = 1
 _DIGITS = 4
@@ -29,9 +37,29 @@ def json_safe(text: str) -> str:
     return text
 
 
+def path_bytes(path: str) -> str | None:
+    """The base64 of a file name's bytes when it is not valid UTF-8 (its `path` is lossy)."""
+    if json_safe(path) == path:
+        return None
+    return base64.b64encode(os.fsencode(path)).decode("ascii")
+
+
+def _path_fields(path: str) -> dict[str, str]:
+    raw = path_bytes(path)
+    return {"path": json_safe(path)} if raw is None else {"path": json_safe(path), "path_bytes": raw}
+
+
+def _singletons(report: Report) -> dict[str, list[Any]]:
+    fields: dict[str, list[Any]] = {"singletons": [json_safe(path) for path in report.singletons]}
+    raw = [path_bytes(path) for path in report.singletons]
+    if any(raw):
+        fields["singletons_path_bytes"] = raw
+    return fields
+
+
 def member_record(member: MemberDiff) -> dict[str, Any]:
     return {
-        "path": json_safe(member.path),
+        **_path_fields(member.path),
         "jaccard": round(member.jaccard, _DIGITS),
         "containment": round(member.containment, _DIGITS),
         "added_words": member.added_words,
@@ -49,7 +77,7 @@ def cluster_record(cluster: Cluster) -> dict[str, Any]:
 
 
 def skipped_record(item: Skipped) -> dict[str, Any]:
-    return {"path": json_safe(item.path), "reason": item.reason}
+    return {**_path_fields(item.path), "reason": json_safe(item.reason)}
 
 
 def _header(report: Report) -> dict[str, Any]:
@@ -65,7 +93,7 @@ def report_object(report: Report) -> dict[str, Any]:
         **_header(report),
         "documents": report.documents,
         "clusters": [cluster_record(cluster) for cluster in report.clusters],
-        "singletons": [json_safe(path) for path in report.singletons],
+        **_singletons(report),
         "skipped": [skipped_record(item) for item in report.skipped],
         "boilerplate": dict(report.boilerplate),
     }
@@ -73,7 +101,7 @@ def report_object(report: Report) -> dict[str, Any]:
 
 def render_json(report: Report) -> str:
     """Compact, one line: json's C encoder only runs without indentation, and output is often large."""
-    return json.dumps(report_object(report), ensure_ascii=False, separators=(",", ":")) + "\n"
+    return _line(report_object(report))
 
 
 def render_jsonl(report: Report) -> Iterator[str]:
@@ -88,12 +116,22 @@ def render_jsonl(report: Report) -> Iterator[str]:
             "type": "summary",
             "documents": report.documents,
             "clusters": len(report.clusters),
-            "singletons": [json_safe(path) for path in report.singletons],
+            **_singletons(report),
             "skipped": len(report.skipped),
             "boilerplate": dict(report.boilerplate),
         }
     )
 
 
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code > 0xFFFF:  # JSON escapes astral characters as a surrogate pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
 def _line(record: dict[str, Any]) -> str:
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+    # The unsafe characters can only occur inside strings (JSON's own syntax is ASCII), where
+    # a \\u escape stands for the same character.
+    return UNSAFE.sub(_escaped, json.dumps(record, ensure_ascii=False, separators=(",", ":"))) + "\n"

@@ -1,7 +1,8 @@
 """Terminal output with rich: per cluster, each member's word diff against the representative.
 
 File text is data: it goes into `rich.text.Text` objects, never through markup, and control
-characters are made visible first, so a file cannot restyle or take over the terminal.
+characters are made visible first, so a file cannot restyle or take over the terminal. File
+names get the same treatment, and their tabs and newlines are shown too.
 """
 
 from __future__ import annotations
@@ -15,16 +16,30 @@ from rich.text import Text
 
 from ..diff import diff_tokens
 from ..model import Cluster, MemberDiff, Report, Segment
+from . import UNSAFE, UNSAFE_CHARACTERS
 
-_INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_UNSAFE_IN_NAMES = re.compile(f"[\t\n{UNSAFE_CHARACTERS}]")
 DELETE_STYLE = "bold red strike"
 INSERT_STYLE = "bold green"
 MARKER_STYLE = "dim"
 
 
+def _shown(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not valid UTF-8, kept by surrogateescape
+        return f"<0x{code - 0xDC00:02X}>"
+    return f"<U+{code:04X}>"
+
+
 def visible(text: str) -> str:
     """Control, bidi and zero-width characters shown as inert escapes such as <U+001B>."""
-    return _INVISIBLE.sub(lambda match: f"<U+{ord(match.group()):04X}>", text)
+    return UNSAFE.sub(_shown, text)
+
+
+def visible_path(path: str) -> str:
+    """A file name as inert text on one line: also its tabs and newlines escaped, and the
+    bytes that were not UTF-8 shown as <0xE9>."""
+    return _UNSAFE_IN_NAMES.sub(_shown, path)
 
 
 def _is_word(token: str) -> bool:
@@ -83,7 +98,7 @@ def diff_text(segments: Sequence[Segment], context: int, markers: bool) -> Text:
 
 
 def member_header(member: MemberDiff) -> Text:
-    header = Text(visible(member.path), style="bold")
+    header = Text(visible_path(member.path), style="bold")
     header.append(
         f"\nJaccard {member.jaccard:.2f} · containment {member.containment:.2f} · ", style=MARKER_STYLE
     )
@@ -98,7 +113,7 @@ def cluster_renderable(cluster: Cluster, context: int, markers: bool) -> Rendera
     title = Text(f"Cluster {cluster.id} · {len(cluster.members)} documents", style="bold")
     parts: list[RenderableType] = [Rule(title, align="left")]
     representative = Text("representative: ", style=MARKER_STYLE)
-    representative.append(visible(cluster.representative), style="bold")
+    representative.append(visible_path(cluster.representative), style="bold")
     parts.append(representative)
     for member in cluster.members:
         if member.is_representative:
@@ -121,7 +136,7 @@ def render_text(report: Report, console: Console, context: int) -> None:
     if report.singletons:
         console.print(Rule(Text(f"{len(report.singletons)} not duplicated", style="bold"), align="left"))
         for path in report.singletons:
-            console.print(Text(visible(path)))
+            console.print(Text(visible_path(path)))
 
 
 def summary_line(report: Report) -> str:
