@@ -82,3 +82,49 @@ def test_file_names_that_are_not_utf8(tmp_path: Path) -> None:
     ]
     code, out, _ = run("cluster", str(tmp_path))
     assert code == 0 and "caf<0xE9>.txt" in out and "<0xFF><0xFE>.txt" in out
+
+
+OTHER = (
+    "Tuareg rebels, who had sought independence for decades, took advantage of the power vacuum and "
+    "seized swaths of land. A power struggle then erupted in the north between the Tuaregs and local "
+    "radicals, who wound up in control of a large area as the Tuaregs retreated. The United Nations says "
+    "amputations, floggings and public executions have become common in areas controlled by radicals."
+)
+
+
+def test_files_that_vanish_or_change_during_the_run(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from storydiff import ingest, pipeline
+
+    write(tmp_path / "x1.txt", ARTICLE + " Two British aircraft will help with the deployment.")
+    write(tmp_path / "x2.txt", ARTICLE)
+    write(tmp_path / "x3.txt", ARTICLE.replace("190", "900"))
+    write(tmp_path / "y1.txt", OTHER)
+    write(tmp_path / "y2.txt", OTHER)
+    write(tmp_path / "z.txt", "Gone before it was read.")
+    discover, sign_batch = ingest.discover, pipeline.sign_batch
+
+    def discover_then_delete(*args: object, **kwargs: object) -> object:
+        found = discover(*args, **kwargs)  # type: ignore[arg-type]
+        (tmp_path / "z.txt").unlink()
+        return found
+
+    def sign_then_change(*args: object, **kwargs: object) -> object:
+        signed = sign_batch(*args, **kwargs)  # type: ignore[arg-type]
+        (tmp_path / "x1.txt").unlink()  # the representative of x1, x2, x3
+        write(tmp_path / "y2.txt", OTHER.replace("decades", "years"))
+        return signed
+
+    monkeypatch.setattr(ingest, "discover", discover_then_delete)
+    monkeypatch.setattr(pipeline, "sign_batch", sign_then_change)
+    data, err = cluster_json(str(tmp_path))
+    assert data["skipped"] == [
+        {"path": str(tmp_path / "x1.txt"), "reason": "cannot read: No such file or directory"},
+        {"path": str(tmp_path / "y2.txt"), "reason": "changed while storydiff was reading it (run again)"},
+        {"path": str(tmp_path / "z.txt"), "reason": "cannot read: No such file or directory"},
+    ]
+    # x2 and x3 are still near-duplicates of each other: clustered again without x1.
+    assert [[member["path"] for member in item["members"]] for item in data["clusters"]] == [
+        [str(tmp_path / "x2.txt"), str(tmp_path / "x3.txt")]
+    ]
+    assert data["singletons"] == [str(tmp_path / "y1.txt")] and data["documents"] == 3
+    assert "3 documents: 1 clusters holding 2 documents, 1 not duplicated, 3 skipped" in err

@@ -322,9 +322,7 @@ def run_cluster(
                 for i in keep
             )
             progress.advance(len(job.pairs))
-    components = cluster.connected_components(len(corpus.paths), verified)
-
-    clusters, vanished = _diff_clusters(components, corpus, settings, engine, progress)
+    clusters, vanished = _diff_clusters(verified, corpus, settings, engine, progress)
     skipped.extend(item for item in vanished.values())
     clustered = {path for item in clusters for path in (member.path for member in item.members)}
     return Report(
@@ -338,33 +336,47 @@ def run_cluster(
 
 
 def _diff_clusters(
-    components: Sequence[Sequence[int]],
+    verified: Sequence[Pair],
     corpus: _Corpus,
     settings: Settings,
     engine: Engine,
     progress: Progress,
 ) -> tuple[list[Cluster], dict[str, Skipped]]:
-    """Diff every cluster; returns the clusters in output order and the files that vanished."""
-    word_counts = corpus.word_counts.tolist()
-    tasks = []
-    for component in components:
-        representative = cluster.choose_representative(component, word_counts, settings.keep)
-        others = tuple(corpus.source(member) for member in component if member != representative)
-        tasks.append(DiffTask(corpus.source(representative), others))
+    """Diff every cluster; returns the clusters in output order and the files that vanished.
 
-    progress.start("Diffing", sum(len(task.members) for task in tasks))
+    A member that vanished or changed since it was signed is skipped, and the rest of its
+    cluster is clustered again from the verified pairs that do not involve it (it may have
+    been what joined them), until every cluster was diffed whole.
+    """
+    word_counts = corpus.word_counts.tolist()
+    components = cluster.connected_components(len(corpus.paths), verified)
+    progress.start("Diffing", sum(len(component) - 1 for component in components))
     vanished: dict[str, Skipped] = {}
     clusters = []
-    for results in engine.map(diff_batch, _chunks(tasks, DIFF_BATCH_CLUSTERS), settings):
-        for outcome in results:
+    while components:
+        tasks = []
+        for component in components:
+            representative = cluster.choose_representative(component, word_counts, settings.keep)
+            others = tuple(corpus.source(member) for member in component if member != representative)
+            tasks.append(DiffTask(corpus.source(representative), others))
+        outcomes = (
+            outcome
+            for results in engine.map(diff_batch, _chunks(tasks, DIFF_BATCH_CLUSTERS), settings)
+            for outcome in results
+        )
+        survivors: set[int] = set()
+        for component, outcome in zip(components, outcomes, strict=True):
             progress.advance(len(outcome) - 1)
-            for item in outcome:
-                if isinstance(item, Skipped):
-                    vanished[item.path] = item
+            lost = {item.path: item for item in outcome if isinstance(item, Skipped)}
+            if lost:
+                vanished.update(lost)
+                survivors.update(member for member in component if corpus.paths[member] not in lost)
+                continue
             members = [item for item in outcome if isinstance(item, MemberDiff)]
-            if isinstance(outcome[0], MemberDiff) and len(members) > 1:
-                members[1:] = sorted(members[1:], key=lambda item: item.path)
-                clusters.append(Cluster(id=0, representative=members[0].path, members=tuple(members)))
+            members[1:] = sorted(members[1:], key=lambda item: item.path)
+            clusters.append(Cluster(id=0, representative=members[0].path, members=tuple(members)))
+        remaining = [pair for pair in verified if pair.left in survivors and pair.right in survivors]
+        components = cluster.connected_components(len(corpus.paths), remaining)
     clusters.sort(key=lambda item: (-len(item.members), item.members[0].path))
     numbered = [
         Cluster(number, item.representative, item.members) for number, item in enumerate(clusters, start=1)
