@@ -1,7 +1,8 @@
 """The storydiff command line: parse options, build Settings, call the pipeline, render, exit.
 
 Exit codes: 0 on success (whether or not duplicates were found), 2 on usage or input
-errors, 130 when interrupted with Ctrl-C.
+errors, 130 when interrupted with Ctrl-C, 141 (silently) when the reader of stdout goes
+away, as in `storydiff cluster corpus | head`.
 """
 
 from __future__ import annotations
@@ -154,7 +155,7 @@ class UserError(click.ClickException):
 
 
 class StorydiffGroup(click.Group):
-    """Maps the core's exceptions and Ctrl-C to messages and exit codes, in one place."""
+    """Maps the core's exceptions, Ctrl-C and a closed stdout to messages and exit codes, in one place."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -164,8 +165,25 @@ class StorydiffGroup(click.Group):
 
             raise UserError(visible_path(str(error))) from None
         except KeyboardInterrupt:
+            # The pipeline's workers ignore Ctrl-C and the engine has waited for them, so this
+            # is the only line printed. The newline ends the terminal's "^C".
             click.echo("\nstorydiff: interrupted", err=True)
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+        except BrokenPipeError:
+            # `storydiff ... | head`: the reader has all it wants. Say nothing, and point stdout
+            # at /dev/null so that the flush at exit cannot fail again.
+            _discard_stdout()
+            raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
+
+
+def _discard_stdout() -> None:
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (tests capture it)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, descriptor)
+    os.close(devnull)
 
 
 @click.group(cls=StorydiffGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -264,16 +282,15 @@ def cluster(
         errors.print(f"storydiff: skipped {visible_path(item.path)}: {item.reason}", soft_wrap=True)
 
     chosen = OutputFormat(output_format)
+    out = _stdout()
     if chosen is OutputFormat.JSON:
-        sys.stdout.write(render_json(report))
+        out.write(render_json(report))
     elif chosen is OutputFormat.JSONL:
         for line in render_jsonl(report):
-            sys.stdout.write(line)
+            out.write(line)
     else:
-        from rich.console import Console
-
-        render_text(report, Console(highlight=False, emoji=False), context)
-    sys.stdout.flush()
+        render_text(report, _stdout_console(out), context)
+    out.flush()
     errors.print(summary_line(report), soft_wrap=True, style="dim")
 
 
@@ -286,6 +303,63 @@ def _check_encoding(encoding: str | None) -> None:
         codecs.lookup(encoding)
     except LookupError:
         raise click.BadParameter(f"unknown encoding {encoding!r}", param_hint="--encoding") from None
+
+
+class _Stdout:
+    """Output to stdout's file descriptor in UTF-8, every byte written or an error raised.
+
+    sys.stdout's buffered writer can take a pipe's short write for the whole of a large
+    write: when the reader stops early (`| head`), the rest of the output was dropped without
+    an error and the run "succeeded". os.write in a loop sees the broken pipe. UTF-8 whatever
+    the locale, as JSON requires.
+    """
+
+    encoding = "utf-8"
+    _FLUSH_AT = 1 << 16
+
+    def __init__(self, descriptor: int) -> None:
+        self._descriptor = descriptor
+        self._pending: list[bytes] = []
+        self._size = 0
+
+    def write(self, text: str) -> int:
+        data = text.encode("utf-8", "replace")
+        self._pending.append(data)
+        self._size += len(data)
+        if self._size >= self._FLUSH_AT:
+            self.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        view = memoryview(b"".join(self._pending))
+        self._pending, self._size = [], 0
+        while view:
+            view = view[os.write(self._descriptor, view) :]
+
+    def isatty(self) -> bool:
+        return os.isatty(self._descriptor)
+
+    def fileno(self) -> int:
+        return self._descriptor
+
+
+def _stdout() -> Any:
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (tests capture it)
+        return sys.stdout
+    sys.stdout.flush()
+    return _Stdout(descriptor)
+
+
+def _stdout_console(out: Any) -> Any:
+    from rich.console import Console
+
+    class StdoutConsole(Console):
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError  # handled with the others (Rich would exit with status 1)
+
+    return StdoutConsole(file=out, highlight=False, emoji=False)
 
 
 def _stderr_console() -> Any:
@@ -349,11 +423,5 @@ def _progress(console: Any) -> _RichProgress:
 
 
 def main() -> None:
-    """Console-script entry point; also stops quietly when the reader of stdout goes away."""
-    try:
-        cli(prog_name="storydiff")
-    except BrokenPipeError:
-        # `storydiff ... | head`: point stdout at /dev/null so the final flush cannot fail again.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(EXIT_BROKEN_PIPE)
+    """Console-script entry point."""
+    cli(prog_name="storydiff")

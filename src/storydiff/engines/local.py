@@ -3,12 +3,18 @@
 Results come back in submission order, so output never depends on which worker finished
 first. With one job, or a single batch, everything runs in this process: no pool start-up
 for small corpora such as examples/seeds.
+
+Ctrl-C is the parent's business: workers ignore SIGINT (a terminal sends it to the whole
+process group, and each worker would print its own KeyboardInterrupt traceback). When the
+parent is interrupted, or a batch fails, the batches not yet started are cancelled and the
+engine waits only for the ones in progress (at most one per worker).
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any, TypeVar
@@ -42,6 +48,11 @@ class LocalEngine:
         self.close()
 
     def close(self) -> None:
+        """Cancel the batches not yet started and wait only for those the workers are in.
+
+        Workers are not killed: one killed while sending a result leaves the pool's manager
+        thread reading half a message forever, and the process could not exit.
+        """
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -57,8 +68,20 @@ class LocalEngine:
             # progress bar's) mid-lock, as plain fork could.
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
-            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context)
-        yield from _bounded_map(self._pool, function, batches, args, self.jobs * _IN_FLIGHT_PER_WORKER)
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.jobs, mp_context=context, initializer=_leave_interrupts_to_the_parent
+            )
+        try:
+            yield from _bounded_map(self._pool, function, batches, args, self.jobs * _IN_FLIGHT_PER_WORKER)
+        except BaseException:
+            # Now, before the caller's clean-up (such as removing the directory the workers
+            # write to) runs, not after.
+            self.close()
+            raise
+
+
+def _leave_interrupts_to_the_parent() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _bounded_map(
