@@ -128,3 +128,148 @@ def test_files_that_vanish_or_change_during_the_run(tmp_path: Path, monkeypatch)
     ]
     assert data["singletons"] == [str(tmp_path / "y1.txt")] and data["documents"] == 3
     assert "3 documents: 1 clusters holding 2 documents, 1 not duplicated, 3 skipped" in err
+
+
+def reasons(data: dict, root: Path) -> dict[str, str]:  # type: ignore[type-arg]
+    return {str(Path(item["path"]).relative_to(root)): item["reason"] for item in data["skipped"]}
+
+
+def test_binary_invalid_and_legacy_encodings(tmp_path: Path) -> None:
+    write(tmp_path / "article.txt", ARTICLE)
+    write(tmp_path / "image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00")
+    write(tmp_path / "broken.txt", ARTICLE.encode() + b" \xc3\x28")
+    write(tmp_path / "latin1.txt", ARTICLE.replace("Mali", "Malí").encode("latin-1"))
+    write(tmp_path / "cp1252.txt", ARTICLE.replace("Bamako.", "Bamako \u2014 the capital.").encode("cp1252"))
+    write(tmp_path / "utf16.txt", b"\xff\xfe" + ARTICLE.encode("utf-16-le"))
+    write(tmp_path / "utf32.txt", ARTICLE.encode("utf-32"))  # with its BOM
+    write(tmp_path / "utf8-bom.txt", "\ufeff" + ARTICLE)
+    write(tmp_path / "utf16-no-bom.txt", ARTICLE.encode("utf-16-le"))
+    data, err = cluster_json(str(tmp_path))
+    remedy = "(use --encoding cp1252 or latin-1 to read such files)"
+    assert reasons(data, tmp_path) == {
+        "broken.txt": f"not valid UTF-8 at byte {len(ARTICLE) + 1} {remedy}",
+        "cp1252.txt": f"not valid UTF-8 at byte {ARTICLE.index('Bamako') + 7} {remedy}",
+        "image.txt": "binary file (contains NUL bytes)",
+        "latin1.txt": f"not valid UTF-8 at byte {ARTICLE.index('Mali') + 3} {remedy}",
+        "utf16-no-bom.txt": "binary file (contains NUL bytes; UTF-16 without a byte-order mark? "
+        "use --encoding utf-16-le)",
+    }
+    assert f"storydiff: skipped {tmp_path / 'image.txt'}: binary file" in err
+    (members,) = [[Path(m["path"]).name for m in item["members"]] for item in data["clusters"]]
+    assert sorted(members) == ["article.txt", "utf16.txt", "utf32.txt", "utf8-bom.txt"]
+
+    data, _ = cluster_json(str(tmp_path), "--encoding", "cp1252")
+    assert set(reasons(data, tmp_path)) == {"image.txt", "utf16-no-bom.txt"}  # still binary
+    text = {Path(m["path"]).name: m for m in data["clusters"][0]["members"]}
+    assert ["insert", "Malí"] in text["latin1.txt"]["diff"]
+    assert data["clusters"][0]["representative"] == str(tmp_path / "cp1252.txt")  # the longest
+    assert ["delete", " \u2014 the capital"] in text["article.txt"]["diff"]
+    assert ["insert", " \u00c3("] in text["broken.txt"]["diff"]  # cp1252 reads it, if wrongly
+    data, _ = cluster_json(str(tmp_path), "--encoding", "utf-16-le")
+    assert "utf16-no-bom.txt" not in reasons(data, tmp_path)
+
+
+def test_line_endings_do_not_matter(tmp_path: Path) -> None:
+    lines = [
+        "Nigeria sends troops to Mali.",
+        "Read more: elsewhere",
+        "France said it has committed about 1,700 troops to the effort.",
+        "The United Nations said preparations are under way.",
+    ]
+    write(tmp_path / "unix.txt", "\n".join(lines) + "\n")
+    write(tmp_path / "windows.txt", "\r\n".join(lines) + "\r\n")
+    write(tmp_path / "old-mac.txt", "\r".join(lines) + "\r")
+    write(tmp_path / "mixed.txt", f"{lines[0]}\r\n{lines[1]}\r{lines[2]}\n\n{lines[3]}\r\n")
+    data, _ = cluster_json(str(tmp_path))
+    (cluster,) = data["clusters"]
+    assert sorted(Path(m["path"]).name for m in cluster["members"]) == [
+        "mixed.txt",
+        "old-mac.txt",
+        "unix.txt",
+        "windows.txt",
+    ]
+    assert {m["jaccard"] for m in cluster["members"]} == {1.0}
+    assert {op for m in cluster["members"] for op, _ in m["diff"]} == {"equal"}  # no edits
+    assert data["boilerplate"] == {"read-more": 4}  # the rule sees lines whatever ends them
+    _, out, _ = run("cluster", str(tmp_path))
+    assert out.count("(same text after normalisation)") == 3 and "\r" not in out
+
+
+def test_empty_wordless_and_one_word_files(tmp_path: Path) -> None:
+    write(tmp_path / "article.txt", ARTICLE + " Mali")
+    write(tmp_path / "empty.txt", "")
+    write(tmp_path / "blank.txt", " \n\t\r\n\u3000\n")
+    write(tmp_path / "dots.txt", "... --- !!!")
+    write(tmp_path / "furniture.txt", "Read more: elsewhere\n")
+    write(tmp_path / "mali.txt", "Mali\n")
+    write(tmp_path / "MALI.txt", "MALI")
+    write(tmp_path / "bamako.txt", "Bamako")
+    data, _ = cluster_json(str(tmp_path))
+    assert reasons(data, tmp_path) == {"blank.txt": "empty file", "empty.txt": "empty file"}
+    # One-word files compare (two identical ones are duplicates), but never match an article
+    # that contains the word: containment counts only for texts of 50 shingles or more.
+    assert [[Path(m["path"]).name for m in item["members"]] for item in data["clusters"]] == [
+        ["MALI.txt", "mali.txt"]
+    ]
+    assert ["delete", "MALI"] in data["clusters"][0]["members"][1]["diff"]  # the diff keeps case
+    assert sorted(Path(path).name for path in data["singletons"]) == [
+        "article.txt",
+        "bamako.txt",
+        "dots.txt",  # no words, no shingles: never a duplicate
+        "furniture.txt",  # nothing left after stripping
+    ]
+
+
+def test_files_over_max_bytes_are_skipped_unread(tmp_path: Path) -> None:
+    write(tmp_path / "article.txt", ARTICLE)
+    with open(tmp_path / "huge.txt", "wb") as handle:
+        handle.truncate(64 << 30)  # sparse: reading 64 GiB would take minutes and all memory
+    data, _ = cluster_json(str(tmp_path))
+    assert reasons(data, tmp_path) == {
+        "huge.txt": "too large: 68,719,476,736 bytes, over --max-bytes 16,777,216 "
+        "(raise it to read this file)"
+    }
+    data, _ = cluster_json(str(tmp_path), "--max-bytes", "100")
+    assert set(reasons(data, tmp_path)) == {"article.txt", "huge.txt"}
+    assert run("cluster", str(tmp_path), "--max-bytes", "lots")[0] == 2
+
+
+def test_unreadable_files_are_skipped_and_the_run_goes_on(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import errno
+
+    from storydiff import ingest
+
+    write(tmp_path / "a.txt", ARTICLE)
+    write(tmp_path / "b.txt", ARTICLE)
+    secret = write(tmp_path / "secret.txt", ARTICLE)
+    secret.chmod(0)
+    if os.access(secret, os.R_OK):  # root reads it anyway: make open() fail as it would
+        real_open = open
+
+        def denied(path: str, *args: object) -> object:
+            if path == str(secret):
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+            return real_open(path, *args)  # type: ignore[call-overload]
+
+        monkeypatch.setattr(ingest, "open", denied, raising=False)
+    data, _ = cluster_json(str(tmp_path))
+    assert reasons(data, tmp_path) == {"secret.txt": "cannot read: Permission denied"}
+    assert len(data["clusters"][0]["members"]) == 2
+
+
+def test_links_loops_and_paths_named_twice(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    write(corpus / "a.txt", ARTICLE)
+    write(corpus / "sub" / "b.txt", ARTICLE.replace("190", "900"))
+    os.symlink(corpus, corpus / "sub" / "loop")  # a directory loop
+    os.symlink("self.txt", corpus / "self.txt")  # a link to itself
+    os.link(corpus / "a.txt", corpus / "hardlink.txt")
+    arguments = [str(corpus), str(corpus / "a.txt"), str(corpus), str(corpus / "sub"), f"{corpus}/./a.txt"]
+    data, _ = cluster_json(*arguments, str(corpus / "self.txt"), os.devnull)
+    assert data["documents"] == 2
+    (cluster,) = data["clusters"]
+    assert [m["path"] for m in cluster["members"]] == [str(corpus / "a.txt"), str(corpus / "sub" / "b.txt")]
+    assert data["skipped"] == [
+        {"path": os.devnull, "reason": "not a regular file"},
+        {"path": str(corpus / "self.txt"), "reason": "cannot read: Too many levels of symbolic links"},
+    ]
