@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import click
 
 from . import __version__
+from .boilerplate import DEFAULT_PACK, PACK_DESCRIPTIONS, PACKS
+from .config import RulesConfig, find_config, load_config
 from .errors import StorydiffError
 from .render import OutputFormat
 from .settings import (
@@ -32,6 +35,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
+# The settings that decide what `storydiff strip` removes, as its JSON reports them.
+STRIP_SETTINGS = (
+    "glob",
+    "exclude",
+    "pack",
+    "rules",
+    "repeated_lines",
+    "repeated_min_words",
+    "repeated_min_documents",
+    "repeated_min_share",
+    "encoding",
+)
 
 
 def _fraction(_ctx: click.Context, param: click.Parameter, value: float) -> float:
@@ -78,6 +93,15 @@ def similarity_options(function: F) -> F:
         click.option(
             "--no-strip", is_flag=True, help="Compare the files as they are, without removing boilerplate."
         ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def input_options(function: F) -> F:
+    """Which files to read and how to decode them."""
+    options = [
         click.option(
             "--glob", default="*.txt", show_default=True, help="Which files to read in directories."
         ),
@@ -95,6 +119,47 @@ def similarity_options(function: F) -> F:
     for option in reversed(options):
         function = option(function)
     return function
+
+
+def rules_options(function: F) -> F:
+    """Which boilerplate rules to strip with."""
+    options = [
+        click.option(
+            "--pack",
+            type=click.Choice(sorted(PACKS)),
+            default=None,
+            help=f"Boilerplate rule pack [default: the configuration's, else {DEFAULT_PACK}].",
+        ),
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(exists=True, dir_okay=False, path_type=str),
+            default=None,
+            help="Configuration file with boilerplate rules [default: .storydiff.toml or "
+            "pyproject.toml with [tool.storydiff], searched upward from the corpus].",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _rules_config(paths: Sequence[str], config_path: str | None) -> RulesConfig:
+    """The configuration that applies to a corpus (the defaults if there is none)."""
+    found = config_path or find_config(paths)
+    return load_config(found) if found else RulesConfig()
+
+
+def _rules_settings(rules_config: RulesConfig, pack: str | None) -> dict[str, Any]:
+    """Settings fields for boilerplate stripping, from the configuration and --pack."""
+    return {
+        "pack": pack or rules_config.pack,
+        "rules": rules_config.resolve(pack),
+        "repeated_lines": rules_config.repeated_lines,
+        "repeated_min_words": rules_config.repeated_min_words,
+        "repeated_min_documents": rules_config.repeated_min_documents,
+        "repeated_min_share": rules_config.repeated_min_share,
+    }
 
 
 def jobs_option(function: F) -> F:
@@ -150,6 +215,8 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @similarity_options
+@rules_options
+@input_options
 @click.option(
     "--keep",
     type=click.Choice(KEEP_POLICIES),
@@ -182,6 +249,8 @@ def cluster(
     num_perm: int,
     seed: int,
     no_strip: bool,
+    pack: str | None,
+    config_path: str | None,
     glob: str,
     exclude: tuple[str, ...],
     encoding: str | None,
@@ -206,10 +275,12 @@ def cluster(
     from .render.json import render_json, render_jsonl
     from .render.text import render_text, summary_line
 
+    rules_config = _rules_config(paths, config_path)
     settings = _settings(
         glob=glob,
         exclude=exclude,
         strip=not no_strip,
+        **_rules_settings(rules_config, pack),
         ngram=ngram,
         num_perm=num_perm,
         seed=seed,
@@ -221,6 +292,7 @@ def cluster(
     )
     _check_encoding(encoding)
     errors = _stderr_console()
+    _say_config(errors, rules_config, settings.strip)
     with _progress(errors) as progress, LocalEngine(jobs) as engine:
         report = run_cluster(list(paths), settings, progress, engine)
     if timings:
@@ -243,6 +315,174 @@ def cluster(
         render_text(report, Console(highlight=False), context)
     sys.stdout.flush()
     errors.print(summary_line(report), markup=False, highlight=False, soft_wrap=True, style="dim")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@rules_options
+@input_options
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice([OutputFormat.TEXT.value, OutputFormat.JSON.value]),
+    default=OutputFormat.TEXT.value,
+    show_default=True,
+    help="text to read the files with their removed lines struck through; json for the removed lines.",
+)
+@click.option("--removed-only", is_flag=True, help="In text output, show only the removed lines.")
+@jobs_option
+def strip(
+    paths: tuple[str, ...],
+    pack: str | None,
+    config_path: str | None,
+    glob: str,
+    exclude: tuple[str, ...],
+    encoding: str | None,
+    output_format: str,
+    removed_only: bool,
+    jobs: int | None,
+) -> None:
+    """Show what boilerplate stripping removes from the files under PATHS, and why.
+
+    Each removed line is struck through, with the name of the rule that removed it in the
+    margin (see `storydiff rules`). Lines repeated across unrelated files are found among
+    the files given, so give the whole corpus to see them.
+
+    \b
+    Examples:
+      storydiff strip examples/seeds
+      storydiff strip corpus/ --removed-only
+      storydiff strip corpus/ --format json > removed.json
+    """
+    from rich.console import Console
+
+    from .engines.local import LocalEngine
+    from .model import Skipped, StrippedFile
+    from .pipeline import run_strip
+    from .render.json import render_strip_json
+    from .render.text import strip_summary, stripped_file_renderable
+
+    rules_config = _rules_config(paths, config_path)
+    settings = _settings(glob=glob, exclude=exclude, encoding=encoding, **_rules_settings(rules_config, pack))
+    _check_encoding(encoding)
+    errors = _stderr_console()
+    _say_config(errors, rules_config, True)
+    as_json = OutputFormat(output_format) is OutputFormat.JSON
+    console = Console(highlight=False)
+    markers = console.no_color or console.color_system is None
+    files: list[StrippedFile] = []  # kept for JSON only; text output is printed file by file
+    skipped: list[Skipped] = []
+    file_count = 0
+    counts: Counter[str] = Counter()
+    with _progress(errors) as progress, LocalEngine(jobs) as engine:
+        for item in run_strip(list(paths), settings, progress, engine, keep_text=not as_json):
+            if isinstance(item, Skipped):
+                skipped.append(item)
+                continue
+            file_count += 1
+            counts.update(span.rule for span in item.removed)
+            if as_json:
+                files.append(item)
+            else:
+                console.print(stripped_file_renderable(item, markers, removed_only))
+    for problem in skipped:
+        errors.print(
+            f"storydiff: skipped {problem.path}: {problem.reason}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    if as_json:
+        shown = {key: value for key, value in settings.as_dict().items() if key in STRIP_SETTINGS}
+        sys.stdout.write(render_strip_json(shown, files, skipped, dict(counts)))
+    sys.stdout.flush()
+    summary = strip_summary(file_count, dict(counts), len(skipped))
+    errors.print(summary, markup=False, highlight=False, soft_wrap=True, style="dim")
+
+
+@cli.command()
+@click.argument("path", required=False, default=".", type=click.Path(path_type=str))
+@rules_options
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice([OutputFormat.TEXT.value, OutputFormat.JSON.value]),
+    default=OutputFormat.TEXT.value,
+    show_default=True,
+    help="text for reading, json for scripts.",
+)
+def rules(path: str, pack: str | None, config_path: str | None, output_format: str) -> None:
+    """List the boilerplate rule packs and their rules, and the rules in use for PATH.
+
+    PATH (default: the current directory) decides which configuration file applies:
+    .storydiff.toml, or pyproject.toml with a [tool.storydiff] table, searched upward.
+
+    \b
+    Examples:
+      storydiff rules
+      storydiff rules corpus/ --format json
+    """
+    from rich.console import Console
+
+    from .render.json import rule_record
+    from .render.text import RulesInUse, rules_renderable
+
+    rules_config = _rules_config([path], config_path)
+    active = rules_config.resolve(pack)
+    repeated = (
+        f"A line of {rules_config.repeated_min_words} or more words found in"
+        f" {rules_config.repeated_min_documents} or more groups of documents and in"
+        f" {rules_config.repeated_min_share:.0%} of all groups, where each cluster of near-duplicates"
+        " is one group."
+    )
+    disabled = list(rules_config.disable)
+    if OutputFormat(output_format) is OutputFormat.JSON:
+        import json
+
+        document = {
+            "default_pack": DEFAULT_PACK,
+            "packs": [
+                {
+                    "name": name,
+                    "description": PACK_DESCRIPTIONS[name],
+                    "rules": [rule_record(r) for r in rules],
+                }
+                for name, rules in PACKS.items()
+            ],
+            "repeated_lines": {
+                "enabled": rules_config.repeated_lines,
+                "min_words": rules_config.repeated_min_words,
+                "min_documents": rules_config.repeated_min_documents,
+                "min_share": rules_config.repeated_min_share,
+            },
+            "config": rules_config.source,
+            "pack": pack or rules_config.pack,
+            "rules": [rule_record(rule) for rule in active],
+            "disabled": disabled,
+        }
+        sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+        return
+    packs = [(name, PACK_DESCRIPTIONS[name], rules) for name, rules in PACKS.items()]
+    in_use = RulesInUse(
+        path=path,
+        pack=pack or rules_config.pack,
+        rules=active,
+        disabled=tuple(disabled),
+        repeated_lines=rules_config.repeated_lines,
+        config_source=rules_config.source,
+    )
+    Console(highlight=False).print(rules_renderable(packs, DEFAULT_PACK, repeated, in_use))
+
+
+def _say_config(errors: Any, rules_config: RulesConfig, strip: bool) -> None:
+    if rules_config.source and strip:
+        errors.print(
+            f"storydiff: boilerplate rules from {rules_config.source}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+            style="dim",
+        )
 
 
 def _check_encoding(encoding: str | None) -> None:

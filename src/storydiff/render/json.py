@@ -7,11 +7,13 @@ JSON even when a file name is not valid UTF-8 (its undecodable bytes appear as U
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import fields
 from typing import Any
 
 from .. import __version__
-from ..model import Cluster, MemberDiff, Report, Skipped
+from ..boilerplate import Rule
+from ..model import Cluster, MemberDiff, Report, Skipped, StrippedFile
 
 SCHEMA_VERSION = 1
 _DIGITS = 4
@@ -97,3 +99,48 @@ def render_jsonl(report: Report) -> Iterator[str]:
 
 def _line(record: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def stripped_file_record(file: StrippedFile) -> dict[str, Any]:
+    return {
+        "path": json_safe(file.path),
+        "lines": file.line_count,
+        "removed": [
+            {
+                "rule": span.rule,
+                "line": span.line_number,
+                "start": span.start,
+                "end": span.end,
+                "text": json_safe(span.text),
+            }
+            for span in file.removed
+        ],
+    }
+
+
+def render_strip_json(
+    settings: dict[str, object],
+    files: Sequence[StrippedFile],
+    skipped: Sequence[Skipped],
+    boilerplate: dict[str, int],
+) -> str:
+    """`storydiff strip --format json`: per file, the removed lines located and named."""
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "storydiff_version": __version__,
+        "settings": settings,
+        "files": [stripped_file_record(file) for file in files],
+        "skipped": [skipped_record(item) for item in skipped],
+        "boilerplate": dict(sorted(boilerplate.items())),
+    }
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def rule_record(rule: Rule) -> dict[str, Any]:
+    """A rule as in the configuration file: its name, description, pattern and every option set."""
+    record: dict[str, Any] = {}
+    for item in fields(rule):
+        value = getattr(rule, item.name)
+        if item.name in ("name", "description", "pattern") or value != item.default:
+            record[item.name.replace("_", "-")] = list(value) if isinstance(value, tuple) else value
+    return record

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from rich.console import Console, Group, RenderableType
 from rich.rule import Rule
+from rich.table import Table
 from rich.text import Text
 
+from ..boilerplate import Rule as BoilerplateRule
 from ..diff import diff_tokens
-from ..model import Cluster, MemberDiff, Report, Segment
+from ..model import Cluster, MemberDiff, Report, Segment, StrippedFile
 
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 DELETE_STYLE = "bold red strike"
@@ -130,3 +133,105 @@ def summary_line(report: Report) -> str:
         f"{report.documents} documents: {len(report.clusters)} clusters holding {clustered} documents, "
         f"{len(report.singletons)} not duplicated, {len(report.skipped)} skipped"
     )
+
+
+STRUCK_STYLE = "red strike"
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def stripped_file_renderable(file: StrippedFile, markers: bool, removed_only: bool = False) -> RenderableType:
+    """One file for `storydiff strip`: its lines, the removed ones struck through with the
+    rule's name in the margin. With `markers` (no colour) removed text is also wrapped in [-…-]."""
+    count = len(file.removed)
+    title = Text(visible(file.path), style="bold")
+    title.append(f" · {count} of {file.line_count} lines removed", style=MARKER_STYLE)
+    rule_of = {span.line_number: span.rule for span in file.removed}
+    margin = max((len(span.rule) for span in file.removed), default=0)
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(justify="right", no_wrap=True, style=MARKER_STYLE, min_width=margin)
+    grid.add_column(justify="right", no_wrap=True, style=MARKER_STYLE)
+    grid.add_column(overflow="fold")
+    if removed_only:
+        rows = [(span.line_number, span.text) for span in file.removed]
+    else:
+        lines = _LINE_BREAK.split(file.text)
+        if len(lines) > 1 and lines[-1] == "":
+            lines.pop()  # the break that ends the last line does not start another
+        rows = list(enumerate(lines, start=1))
+    for number, line in rows:
+        rule = rule_of.get(number)
+        content = visible(line)
+        if rule is None:
+            grid.add_row("", str(number), Text(content))
+        else:
+            grid.add_row(
+                rule, str(number), Text(f"[-{content}-]" if markers else content, style=STRUCK_STYLE)
+            )
+    return Group(Rule(title, align="left"), grid, Text())
+
+
+def strip_summary(files: int, counts: dict[str, int], skipped: int) -> str:
+    removed = sum(counts.values())
+    by_rule = ", ".join(f"{rule} {count}" for rule, count in sorted(counts.items()))
+    head = f"{files} file{'' if files == 1 else 's'}: {removed} line{'' if removed == 1 else 's'} removed"
+    return head + (f" ({by_rule})" if by_rule else "") + f", {skipped} skipped"
+
+
+def rules_renderable(
+    packs: Sequence[tuple[str, str, Sequence[BoilerplateRule]]],
+    default_pack: str,
+    repeated_description: str,
+    in_use: RulesInUse,
+) -> RenderableType:
+    """`storydiff rules`: every pack and its rules, then what a run at a path would use."""
+    parts: list[RenderableType] = []
+    for name, description, rules in packs:
+        title = Text(f"Pack {name}" + (" (default)" if name == default_pack else ""), style="bold")
+        title.append(f" · {description}", style=MARKER_STYLE)
+        parts.append(Rule(title, align="left"))
+        parts.append(_rule_table([(rule.name, rule.description, "") for rule in rules]))
+        parts.append(Text())
+    parts.append(Rule(Text("Corpus-wide", style="bold"), align="left"))
+    parts.append(_rule_table([("repeated-line", repeated_description, "")]))
+    parts.append(Text())
+    title = Text(f"In use for {visible(in_use.path)}", style="bold")
+    parts.append(Rule(title, align="left"))
+    source = f"configuration {in_use.config_source}" if in_use.config_source else "no configuration file"
+    parts.append(
+        Text(
+            f"pack {in_use.pack} · {visible(source)} · {len(in_use.rules)} rules · "
+            f"repeated-line {'on' if in_use.repeated_lines else 'off'}"
+        )
+    )
+    builtin = {rule.name: rule for _, _, rules in packs for rule in rules}
+    rows = [
+        (rule.name, rule.description, "replaced" if rule.name in builtin else "added")
+        for rule in in_use.rules
+        if builtin.get(rule.name) != rule
+    ]
+    rows.extend((name, "", "disabled") for name in in_use.disabled)
+    if rows:
+        parts.append(_rule_table(rows))
+    return Group(*parts)
+
+
+@dataclass(frozen=True)
+class RulesInUse:
+    path: str
+    pack: str
+    rules: tuple[BoilerplateRule, ...]
+    disabled: tuple[str, ...]
+    repeated_lines: bool
+    config_source: str | None
+
+
+def _rule_table(rows: Sequence[tuple[str, str, str]]) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(no_wrap=True, style="bold")
+    table.add_column(overflow="fold")
+    for name, description, note in rows:
+        text = Text(visible(description))
+        if note:
+            text.append(f" ({note})" if description else note, style=MARKER_STYLE)
+        table.add_row(visible(name), text)
+    return table
