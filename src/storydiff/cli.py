@@ -239,6 +239,11 @@ def cli() -> None:
     show_default=True,
     help="Unchanged words shown around each edit in text output.",
 )
+@click.option(
+    "--show-stripped",
+    is_flag=True,
+    help="Show the lines stripping removed in each diff, dimmed, with the rule that removed them.",
+)
 @jobs_option
 @click.option("--timings", is_flag=True, help="Print how long each stage took, on stderr.")
 def cluster(
@@ -257,6 +262,7 @@ def cluster(
     keep: str,
     output_format: str,
     context: int,
+    show_stripped: bool,
     jobs: int | None,
     timings: bool,
 ) -> None:
@@ -269,6 +275,7 @@ def cluster(
       storydiff cluster examples/seeds
       storydiff cluster corpus/ --format json > clusters.json
       storydiff cluster corpus/ --threshold 0.8 --exclude 'drafts/*'
+      storydiff cluster corpus/ --show-stripped
     """
     from .engines.local import LocalEngine
     from .pipeline import run_cluster
@@ -289,6 +296,7 @@ def cluster(
         keep=keep,
         encoding=encoding,
         context_words=context,
+        show_stripped=show_stripped,
     )
     _check_encoding(encoding)
     errors = _stderr_console()

@@ -132,8 +132,24 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class StrippedLine:
+    """A line stripping removed, and where it stood: `offset` in the cleaned text (the start of
+    the next kept line, or the text's length when none followed)."""
+
+    offset: int
+    rule: str
+    text: str
+
+
+@dataclass(frozen=True)
 class MemberDiff:
-    """How one cluster member differs from the cluster's representative."""
+    """How one cluster member differs from the cluster's representative.
+
+    With `show_stripped` set, the lines stripping removed from the representative and from
+    this member travel along, so the diff can show them in place: the representative's
+    offsets count in its cleaned text (the `equal` and `delete` texts joined), the member's
+    in the member's side of the diff (the `equal` and `insert` texts joined).
+    """
 
     path: str
     jaccard: float
@@ -142,6 +158,8 @@ class MemberDiff:
     removed_words: int
     segments: tuple[Segment, ...]
     is_representative: bool = False
+    representative_stripped: tuple[StrippedLine, ...] = ()
+    member_stripped: tuple[StrippedLine, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ and only the documents that end up in a cluster are read again, for their diffs.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
 import re
@@ -23,18 +24,21 @@ import numpy.typing as npt
 
 from . import boilerplate, cluster, ingest, shingles, spill
 from .boilerplate import REPEATED_LINE, RepeatedLines
-from .diff import tokenize, word_diff
+from .diff import diff_tokens, tokenize, word_diff
 from .model import (
     CleanedDocument,
     Cluster,
     MemberDiff,
     Pair,
+    Removal,
     RemovedSpan,
     Report,
+    Segment,
     SignedBatch,
     Skipped,
     SourceFile,
     StrippedFile,
+    StrippedLine,
 )
 from .settings import Settings
 from .signatures import batch_signatures
@@ -204,6 +208,12 @@ def diff_batch(
                     added_words=change.added_words,
                     removed_words=change.removed_words,
                     segments=change.segments,
+                    representative_stripped=stripped_lines(base) if settings.show_stripped else (),
+                    member_stripped=(
+                        on_member_side(stripped_lines(item), item.text, change.segments)
+                        if settings.show_stripped
+                        else ()
+                    ),
                 )
             )
         results.append(outcome)
@@ -274,6 +284,62 @@ def run_strip(
     for results in engine.map(strip_batch, _chunks(sources, SIGN_BATCH_FILES), settings, repeated, keep_text):
         progress.advance(len(results))
         yield from results
+
+
+def stripped_lines(item: CleanedDocument) -> tuple[StrippedLine, ...]:
+    """The document's removed lines with the offsets in its cleaned text where they stood.
+
+    The cleaned text is the kept non-blank lines, stripped, joined by newlines (see
+    boilerplate.strip), so each kept line starts one past the end of the one before.
+    """
+    if not item.removals:
+        return ()
+    text = item.document.text
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n") if "\r" in text else text.split("\n")
+    removed_at = {removal.line_number - 1: removal for removal in item.removals}
+    placed: list[StrippedLine] = []
+    waiting: list[Removal] = []
+    offset = 0
+    for index, line in enumerate(lines):
+        if index in removed_at:
+            waiting.append(removed_at[index])
+            continue
+        kept = line.strip()
+        if not kept:
+            continue
+        placed.extend(StrippedLine(offset, removal.rule, removal.text.strip()) for removal in waiting)
+        waiting = []
+        offset += len(kept) + 1
+    placed.extend(StrippedLine(len(item.text), removal.rule, removal.text.strip()) for removal in waiting)
+    return tuple(placed)
+
+
+def on_member_side(
+    lines: tuple[StrippedLine, ...], text: str, segments: Sequence[Segment]
+) -> tuple[StrippedLine, ...]:
+    """Member offsets moved from the member's cleaned text to the member's side of the diff.
+
+    The diff's `equal` segments hold the representative's wording, which may differ from
+    the member's in whitespace, quote style or Unicode form, so the member's side of the
+    diff (its `equal` and `insert` texts joined) is not the member's text character for
+    character; it is token for token, and a stripped line always stands at a token start.
+    """
+    if not lines:
+        return lines
+    token_starts = [0]
+    for token in diff_tokens(text):
+        token_starts.append(token_starts[-1] + len(token))
+    side_starts = [0]
+    for segment in segments:
+        if segment.op != "delete":
+            for token in diff_tokens(segment.text):
+                side_starts.append(side_starts[-1] + len(token))
+    if len(side_starts) != len(token_starts):  # not expected; keep the offsets, within the side
+        return tuple(dataclasses.replace(line, offset=min(line.offset, side_starts[-1])) for line in lines)
+    return tuple(
+        dataclasses.replace(line, offset=side_starts[bisect.bisect_left(token_starts, line.offset)])
+        for line in lines
+    )
 
 
 def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:

@@ -51,6 +51,7 @@ class Settings:
     keep: KeepPolicy = "longest"
     encoding: str | None = None
     context_words: int = DEFAULT_CONTEXT_WORDS
+    show_stripped: bool = False  # carry each member's removed lines into its diff, for display
 
     def __post_init__(self) -> None:
         if self.ngram < 1:

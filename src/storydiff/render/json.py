@@ -32,7 +32,7 @@ def json_safe(text: str) -> str:
 
 
 def member_record(member: MemberDiff) -> dict[str, Any]:
-    return {
+    record = {
         "path": json_safe(member.path),
         "jaccard": round(member.jaccard, _DIGITS),
         "containment": round(member.containment, _DIGITS),
@@ -40,6 +40,15 @@ def member_record(member: MemberDiff) -> dict[str, Any]:
         "removed_words": member.removed_words,
         "diff": [[segment.op, json_safe(segment.text)] for segment in member.segments],
     }
+    if member.representative_stripped or member.member_stripped:  # only with --show-stripped
+        record["stripped"] = {
+            side: [[line.offset, line.rule, json_safe(line.text)] for line in lines]
+            for side, lines in (
+                ("representative", member.representative_stripped),
+                ("member", member.member_stripped),
+            )
+        }
+    return record
 
 
 def cluster_record(cluster: Cluster) -> dict[str, Any]:

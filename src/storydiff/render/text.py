@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from rich.console import Console, Group, RenderableType
 from rich.rule import Rule
@@ -17,10 +18,11 @@ from rich.text import Text
 
 from ..boilerplate import Rule as BoilerplateRule
 from ..diff import diff_tokens
-from ..model import Cluster, MemberDiff, Report, Segment, StrippedFile
+from ..model import Cluster, MemberDiff, Report, Segment, StrippedFile, StrippedLine
 
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 DELETE_STYLE = "bold red strike"
+STRIPPED_STYLE = "dim"
 INSERT_STYLE = "bold green"
 MARKER_STYLE = "dim"
 
@@ -70,18 +72,119 @@ def _collapsed(text: str, context: int, first: bool, last: bool) -> list[tuple[s
     return pieces
 
 
-def diff_text(segments: Sequence[Segment], context: int, markers: bool) -> Text:
-    """One member's diff as styled text; with `markers`, wdiff's [-deleted-] and {+inserted+}."""
+@dataclass(frozen=True)
+class StrippedMark:
+    """A stripped line placed in a diff: removed from both texts, or from one of them only."""
+
+    side: Literal["both", "representative", "member"]
+    rule: str
+    text: str
+
+
+def place_stripped(
+    segments: Sequence[Segment],
+    representative: Sequence[StrippedLine] = (),
+    member: Sequence[StrippedLine] = (),
+) -> list[Segment | StrippedMark]:
+    """The diff's segments with the stripped lines of both texts put where they stood.
+
+    A representative's line is placed before the character of the representative's cleaned
+    text at its offset (so inside an `equal` or `delete` segment), a member's inside an
+    `equal` or `insert` segment. Where the two texts run equal and both had the same line
+    removed at the same place, it is shown once, as removed from both.
+    """
+    pending_representative = sorted(representative, key=lambda line: line.offset)
+    pending_member = sorted(member, key=lambda line: line.offset)
+    items: list[Segment | StrippedMark] = []
+    representative_at = member_at = 0  # offsets in the two cleaned texts at the segment's start
+    for segment in segments:
+        length = len(segment.text)
+        cuts: dict[int, list[StrippedMark]] = {}
+        if segment.op in ("equal", "delete"):
+            while pending_representative and pending_representative[0].offset < representative_at + length:
+                line = pending_representative.pop(0)
+                cuts.setdefault(max(line.offset - representative_at, 0), []).append(
+                    StrippedMark("representative", line.rule, line.text)
+                )
+        if segment.op in ("equal", "insert"):
+            while pending_member and pending_member[0].offset < member_at + length:
+                line = pending_member.pop(0)
+                at = max(line.offset - member_at, 0)
+                marks = cuts.setdefault(at, [])
+                twin = next(
+                    (
+                        index
+                        for index, mark in enumerate(marks)
+                        if segment.op == "equal"
+                        and mark.side == "representative"
+                        and (mark.rule, mark.text) == (line.rule, line.text)
+                    ),
+                    None,
+                )
+                if twin is None:
+                    marks.append(StrippedMark("member", line.rule, line.text))
+                else:
+                    marks[twin] = StrippedMark("both", line.rule, line.text)
+        start = 0
+        for at in sorted(cuts):
+            if at > start:
+                items.append(Segment(segment.op, segment.text[start:at]))
+            items.extend(cuts[at])
+            start = at
+        if start < length or not cuts:
+            items.append(Segment(segment.op, segment.text[start:]))
+        if segment.op in ("equal", "delete"):
+            representative_at += length
+        if segment.op in ("equal", "insert"):
+            member_at += length
+    # Lines removed after the last kept line of a text.
+    ends = [StrippedMark("representative", line.rule, line.text) for line in pending_representative]
+    for line in pending_member:
+        twin = next(
+            (
+                index
+                for index, mark in enumerate(ends)
+                if mark.side == "representative" and (mark.rule, mark.text) == (line.rule, line.text)
+            ),
+            None,
+        )
+        if twin is None:
+            ends.append(StrippedMark("member", line.rule, line.text))
+        else:
+            ends[twin] = StrippedMark("both", line.rule, line.text)
+    items.extend(ends)
+    return items
+
+
+_SIDE_NOTES = {"both": "", "representative": ", representative only", "member": ", this copy only"}
+
+
+def diff_text(segments: Sequence[Segment | StrippedMark], context: int, markers: bool) -> Text:
+    """One member's diff as styled text; with `markers`, wdiff's [-deleted-] and {+inserted+}.
+
+    Stripped lines (from `place_stripped`) appear dimmed on lines of their own, with the
+    rule that removed them and whether both texts or only one had them.
+    """
     text = Text()
+    at_line_start = True
     for index, segment in enumerate(segments):
+        if isinstance(segment, StrippedMark):
+            note = f"✂ {segment.rule}{_SIDE_NOTES[segment.side]}: {visible(segment.text)}\n"
+            text.append(note if at_line_start else "\n" + note, style=STRIPPED_STYLE)
+            at_line_start = True
+            continue
         content = visible(segment.text)
+        if not content:
+            continue
         if segment.op == "equal":
-            for piece, style in _collapsed(content, context, index == 0, index == len(segments) - 1):
+            first, last = index == 0, index == len(segments) - 1
+            for piece, style in _collapsed(content, context, first, last):
                 text.append(piece, style=style)
         elif segment.op == "delete":
             text.append(f"[-{content}-]" if markers else content, style=DELETE_STYLE)
         else:
             text.append(f"{{+{content}+}}" if markers else content, style=INSERT_STYLE)
+        at_line_start = content.endswith("\n")
     return text
 
 
@@ -108,9 +211,12 @@ def cluster_renderable(cluster: Cluster, context: int, markers: bool) -> Rendera
             continue
         parts.append(Text())
         parts.append(member_header(member))
-        if member.segments and any(segment.op != "equal" for segment in member.segments):
-            parts.append(diff_text(member.segments, context, markers))
-        else:
+        edited = any(segment.op != "equal" for segment in member.segments)
+        stripped = member.representative_stripped or member.member_stripped
+        if edited or stripped:
+            items = place_stripped(member.segments, member.representative_stripped, member.member_stripped)
+            parts.append(diff_text(items, context, markers))
+        if not edited:
             parts.append(Text("(same text after normalisation)", style=MARKER_STYLE))
     parts.append(Text())
     return Group(*parts)
