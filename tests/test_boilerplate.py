@@ -252,6 +252,8 @@ def test_unknown_pack_and_bad_rules_are_value_errors() -> None:
         Rule("broken", "a broken rule", "(unclosed")
     with pytest.raises(ValueError, match="invalid hint 'Read'"):
         Rule("upper", "an upper-case hint", "read", hints=("Read",))
+    with pytest.raises(ValueError, match="an opening hint starts after the line's spaces"):
+        Rule("spaced", "a spaced opening hint", "read", hints=("^ read",))
     with pytest.raises(ValueError, match="invalid name 'Bad Name'"):
         Rule("Bad Name", "a bad name", "x")
     with pytest.raises(ValueError, match="needs block_max_lines"):

@@ -80,6 +80,8 @@ class Rule:
             bare = hint[1:] if hint.startswith("^") else hint
             if not bare or "\n" in bare or bare != bare.casefold():
                 raise ValueError(f"invalid hint {hint!r}: hints are non-empty lower-case text on one line")
+            if hint.startswith("^") and bare[0] in " \t":
+                raise ValueError(f"invalid hint {hint!r}: an opening hint starts after the line's spaces")
         if self.first_line_only and self.last_line_only:
             raise ValueError("first_line_only and last_line_only exclude each other")
         if self.block_max_words and self.end:
