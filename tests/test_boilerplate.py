@@ -241,6 +241,24 @@ def test_repeated_lines_are_removed_after_the_rules() -> None:
     assert boilerplate.line_key("Too short here", 4) is None
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.text(alphabet="ab Cß\té\u00a0", max_size=14), max_size=6),
+    st.sampled_from([" ", "\t", "  \t"]),
+)
+def test_line_keys_ignore_case_and_the_amount_of_space(lines: list[str], space: str) -> None:
+    """Detection (`line_keys`, a whole text at once) and removal (`line_key`, line by line)
+    must agree, or a line counted as repeated would not be removed."""
+    text = "\n".join(lines)
+    per_line = [boilerplate.line_key(line, 2) for line in lines]
+    assert boilerplate.line_keys(text, 2) == {key for key in per_line if key is not None}
+    for line, key in zip(lines, per_line, strict=True):
+        words = line.split()
+        assert (key is None) == (len(words) < 2)
+        if key is not None:
+            assert boilerplate.line_key(f"{space}{space.join(words).upper()}{space}", 2) == key
+
+
 def test_no_pack_strips_nothing(seed_texts: dict[str, str]) -> None:
     assert boilerplate.strip(seed_texts[SEED_001], boilerplate.rules_for_pack("none")).removals == ()
 

@@ -325,30 +325,37 @@ def rules_for_pack(pack: str) -> tuple[Rule, ...]:
 
 
 def line_key(line: str, min_words: int) -> int | None:
-    """The key under which a line is counted for repeated-line detection, or None if too short.
+    """The key under which a line is counted for repeated-line detection, or None if it has
+    fewer than `min_words` words.
 
-    Lines compare case-folded, without surrounding whitespace and with runs of spaces and
-    tabs inside made single spaces; a line needs `min_words` words (separated by those).
+    Lines compare case-folded, with every run of whitespace made one space and none around
+    them (as `" ".join(line.split())`); words are what `split()` finds.
     """
-    line = line.casefold().strip()
-    if "  " in line or "\t" in line:
-        line = " ".join(line.split())
-    if not line or line.count(" ") + 1 < min_words:
+    normal = _normal_line(line.casefold())
+    if not normal or normal.count(" ") + 1 < min_words:
         return None
-    return int(xxhash.xxh3_64_intdigest(line.encode("utf-8", "surrogatepass")))
+    return int(xxhash.xxh3_64_intdigest(normal.encode("utf-8", "surrogatepass")))
 
 
 def line_keys(text: str, min_words: int) -> set[int]:
-    """The keys of a text's lines, each once: `line_key` for a whole text, in fewer steps."""
+    """The keys of a text's lines (see `line_key`), each once; one pass over a whole text."""
     shortest = 2 * min_words - 1  # min_words words need at least this many characters
-    keys: set[int] = set()
     spaces = min_words - 1
-    for line in [line for line in map(str.strip, text.casefold().split("\n")) if len(line) >= shortest]:
-        if "  " in line or "\t" in line:
-            line = " ".join(line.split())
-        if line.count(" ") >= spaces:
-            keys.add(xxhash.xxh3_64_intdigest(line.encode("utf-8", "surrogatepass")))
+    keys: set[int] = set()
+    for line in text.casefold().split("\n"):
+        if len(line) >= shortest:
+            normal = _normal_line(line)
+            if normal.count(" ") >= spaces and normal:
+                keys.add(xxhash.xxh3_64_intdigest(normal.encode("utf-8", "surrogatepass")))
     return keys
+
+
+def _normal_line(line: str) -> str:
+    """`" ".join(line.split())`, without the split for the common plain-ASCII line."""
+    line = line.strip()
+    if line.isascii() and "  " not in line and "\t" not in line and "\x0b" not in line and "\x0c" not in line:
+        return line
+    return " ".join(line.split())
 
 
 def strip(
