@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from itertools import accumulate
 from dataclasses import dataclass
 
 from .model import DiffOp, Segment
 
+_WORD = re.compile(r"\w+(?:['’]\w+)*")  # the word alternative of _TOKEN
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*|\.{2,}|[^\w\s]|\s+")
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "‟": '"'})
 _SURROGATES = range(0xD800, 0xE000)
@@ -95,6 +97,7 @@ class Tokenized:
     text: str
     tokens: list[str]
     code: str
+    offsets: list[int]  # where each token starts in `text`, and the text's length last
 
 
 def tokenize(text: str) -> Tokenized:
@@ -107,11 +110,7 @@ def tokenize(text: str) -> Tokenized:
     # The space after a sentence becomes "\n" so that the alignment can go sentence by
     # sentence; it is still one character for one token.
     code = _CODES.sentence_break().sub("\\1\n", code)
-    return Tokenized(text, tokens, code)
-
-
-def _is_word(token: str) -> bool:
-    return bool(token) and (token[0].isalnum() or token[0] == "_")
+    return Tokenized(text, tokens, code, list(accumulate(map(len, tokens), initial=0)))
 
 
 @dataclass(frozen=True)
@@ -204,23 +203,24 @@ def word_diff(old: str | Tokenized, new: str | Tokenized) -> WordDiff:
     segments: list[Segment] = []
     old_at = new_at = 0
     added = removed = 0
+    old_offsets, new_offsets = old_text.offsets, new_text.offsets
     for operation, chars in diffs:
         length = len(chars)
         op: DiffOp
         if operation == 0:
-            op, piece = "equal", old_tokens[old_at : old_at + length]
+            op, piece = "equal", old_text.text[old_offsets[old_at] : old_offsets[old_at + length]]
             old_at += length
             new_at += length
         elif operation < 0:
-            op, piece = "delete", old_tokens[old_at : old_at + length]
+            op, piece = "delete", old_text.text[old_offsets[old_at] : old_offsets[old_at + length]]
             old_at += length
-            removed += sum(map(_is_word, piece))
+            removed += len(_WORD.findall(piece))
         else:
-            op, piece = "insert", new_tokens[new_at : new_at + length]
+            op, piece = "insert", new_text.text[new_offsets[new_at] : new_offsets[new_at + length]]
             new_at += length
-            added += sum(map(_is_word, piece))
+            added += len(_WORD.findall(piece))
         if segments and segments[-1].op == op:
-            segments[-1] = Segment(op, segments[-1].text + "".join(piece))
+            segments[-1] = Segment(op, segments[-1].text + piece)
         else:
-            segments.append(Segment(op, "".join(piece)))
+            segments.append(Segment(op, piece))
     return WordDiff(tuple(segments), added_words=added, removed_words=removed)

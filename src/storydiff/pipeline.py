@@ -118,10 +118,12 @@ def verify_batch(
 
 @dataclass(frozen=True)
 class DiffTask:
-    """One cluster to diff: its representative and other members, as (path, fs_path, content hash)."""
+    """One cluster to diff: its representative and other members, as (path, fs_path, content hash),
+    and where each one's exact shingle set was spilled, as (file, start, end), in the same order."""
 
     representative: tuple[str, str, str]
     members: tuple[tuple[str, str, str], ...]
+    sets: tuple[tuple[str, int, int], ...]
 
 
 def diff_batch(tasks: Sequence[DiffTask], settings: Settings) -> list[list[MemberDiff | Skipped]]:
@@ -129,6 +131,7 @@ def diff_batch(tasks: Sequence[DiffTask], settings: Settings) -> list[list[Membe
 
     The first item of each result is the representative (or why it could not be read again).
     """
+    reader = spill.SetReader()
     results: list[list[MemberDiff | Skipped]] = []
     for task in tasks:
         texts: list[CleanedDocument | Skipped] = []
@@ -141,23 +144,16 @@ def diff_batch(tasks: Sequence[DiffTask], settings: Settings) -> list[list[Membe
         if isinstance(base, Skipped):
             results.append([base])
             continue
-        sets = iter(
-            shingles.shingle_sets(
-                [item.text for item in texts if isinstance(item, CleanedDocument)],
-                settings.ngram,
-                settings.seed,
-            )
-        )
-        base_set = next(sets)
+        sets = [reader.read(*location) for location in task.sets]
         base_tokens = tokenize(base.text)
         outcome: list[MemberDiff | Skipped] = [
             MemberDiff(base.document.path, 1.0, 1.0, 0, 0, (), is_representative=True)
         ]
-        for item in texts[1:]:
+        for item, member_set in zip(texts[1:], sets[1:], strict=True):
             if isinstance(item, Skipped):
                 outcome.append(item)
                 continue
-            jaccard, containment = cluster.similarity(base_set, next(sets))
+            jaccard, containment = cluster.similarity(sets[0], member_set)
             change = word_diff(base_tokens, item.text)
             outcome.append(
                 MemberDiff(
@@ -192,6 +188,10 @@ class _Corpus:
 
     def source(self, index: int) -> tuple[str, str, str]:
         return self.paths[index], self.fs_paths[index], self.content_hashes[index]
+
+    def set_location(self, index: int) -> tuple[str, int, int]:
+        file, start, end = self.set_locations[index].tolist()
+        return self.set_files[file], start, end
 
 
 def _join(batches: Sequence[SignedBatch], num_perm: int) -> _Corpus:
@@ -277,9 +277,8 @@ def run_cluster(
                 for i in keep
             )
             progress.advance(len(job.pairs))
-    components = cluster.connected_components(len(corpus.paths), verified)
-
-    clusters, vanished = _diff_clusters(components, corpus, settings, engine, progress)
+        components = cluster.connected_components(len(corpus.paths), verified)
+        clusters, vanished = _diff_clusters(components, corpus, settings, engine, progress)
     skipped.extend(item for item in vanished.values())
     clustered = {path for item in clusters for path in (member.path for member in item.members)}
     return Report(
@@ -304,8 +303,14 @@ def _diff_clusters(
     tasks = []
     for component in components:
         representative = cluster.choose_representative(component, word_counts, settings.keep)
-        others = tuple(corpus.source(member) for member in component if member != representative)
-        tasks.append(DiffTask(corpus.source(representative), others))
+        others = [member for member in component if member != representative]
+        tasks.append(
+            DiffTask(
+                corpus.source(representative),
+                tuple(corpus.source(member) for member in others),
+                tuple(corpus.set_location(member) for member in (representative, *others)),
+            )
+        )
 
     progress.start("Diffing", sum(len(task.members) for task in tasks))
     vanished: dict[str, Skipped] = {}
