@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from itertools import accumulate
 from dataclasses import dataclass
+from itertools import accumulate
 
 from .model import DiffOp, Segment
 
@@ -190,7 +190,6 @@ def word_diff(old: str | Tokenized, new: str | Tokenized) -> WordDiff:
 
     old_text = old if isinstance(old, Tokenized) else tokenize(old)
     new_text = new if isinstance(new, Tokenized) else tokenize(new)
-    old_tokens, new_tokens = old_text.tokens, new_text.tokens
     old_code, new_code = old_text.code, new_text.code
     if old_code == new_code:
         return WordDiff((Segment("equal", old_text.text),) if old_text.text else (), 0, 0)
