@@ -143,7 +143,9 @@ def token_hashes(texts: Sequence[str], seed: int = 0) -> tuple[npt.NDArray[np.ui
         np.cumsum(weighted, out=weighted)
         raw = (weighted[ends - 1] - weighted[starts - 1]) * _POWERS.inverse[starts]
         lengths = (ends - starts).astype(_U64)
-        seeded = raw ^ (lengths * _LENGTH_MULTIPLIER) ^ _mix64(np.array([seed & 0xFFFFFFFFFFFFFFFF], dtype=_U64))
+        seeded = (
+            raw ^ (lengths * _LENGTH_MULTIPLIER) ^ _mix64(np.array([seed & 0xFFFFFFFFFFFFFFFF], dtype=_U64))
+        )
     return _mix64(seeded), counts
 
 
