@@ -136,6 +136,16 @@ def test_keep_shortest_makes_the_trimmed_version_representative(seeds_dir: Path)
     assert data["clusters"][0]["representative"] == str(seeds_dir / SEED_001)
 
 
+def test_keep_newest_and_oldest_follow_the_modification_times(corpus: Path) -> None:
+    os.utime(corpus / SEED_000, ns=(1_600_000_000_000_000_000,) * 2)
+    os.utime(corpus / SEED_001, ns=(1_700_000_000_000_000_000,) * 2)
+    newest = json.loads(run("cluster", str(corpus), "--format", "json", "--keep", "newest")[1])
+    oldest = json.loads(run("cluster", str(corpus), "--format", "json", "--keep", "oldest")[1])
+    assert newest["clusters"][0]["representative"] == str(corpus / SEED_001)
+    assert oldest["clusters"][0]["representative"] == str(corpus / SEED_000)
+    assert newest["settings"]["keep"] == "newest"
+
+
 def test_help_has_examples_and_exit_codes() -> None:
     code, out, _ = run("cluster", "--help")
     assert code == 0 and "storydiff cluster examples/seeds" in out

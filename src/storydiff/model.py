@@ -40,6 +40,7 @@ class Document:
     text: str
     content_hash: str
     size_bytes: int
+    mtime_ns: int = 0  # modification time, for the newest/oldest keep policies
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class SignedBatch:
     fs_paths: tuple[str, ...]
     content_hashes: tuple[str, ...]
     sizes: npt.NDArray[np.int64]
+    mtimes: npt.NDArray[np.int64]  # modification times in nanoseconds
     word_counts: npt.NDArray[np.int64]
     shingle_counts: npt.NDArray[np.int64]
     signatures: npt.NDArray[np.uint32] = field(repr=False)
