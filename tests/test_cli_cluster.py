@@ -4,6 +4,7 @@ import json
 import os
 from pathlib import Path
 
+import xxhash
 from click.testing import CliRunner
 from tests.conftest import SEED_000, SEED_001, SEED_002
 
@@ -44,8 +45,19 @@ def test_json_has_the_documented_schema(seeds_dir: Path) -> None:
         "singletons",
         "skipped",
         "boilerplate",
+        "inputs",
+        "files",
     }
     assert data["schema_version"] == 1 and data["documents"] == 3
+    assert data["inputs"] == [str(seeds_dir)]
+    assert data["files"] == [
+        {
+            "path": str(seeds_dir / name),
+            "content_hash": xxhash.xxh3_128_hexdigest((seeds_dir / name).read_bytes()),
+            "bytes": size,
+        }
+        for name, size in ((SEED_000, 6798), (SEED_001, 5536), (SEED_002, 2478))
+    ]
     assert data["singletons"] == [str(seeds_dir / SEED_002)]
     (cluster,) = data["clusters"]
     assert cluster["id"] == 1 and cluster["representative"] == str(seeds_dir / SEED_000)

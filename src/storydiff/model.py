@@ -125,6 +125,15 @@ class Cluster:
 
 
 @dataclass(frozen=True)
+class FileRecord:
+    """A document's bytes as the run read them: enough to tell later whether the file changed."""
+
+    path: str
+    content_hash: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything a renderer needs; renderers never go back to the files."""
 
@@ -134,3 +143,5 @@ class Report:
     singletons: tuple[str, ...]
     skipped: tuple[Skipped, ...]
     boilerplate: tuple[tuple[str, int], ...] = ()
+    inputs: tuple[str, ...] = ()  # the paths the run was given, as display paths
+    files: tuple[FileRecord, ...] = ()  # every document in `clusters` and `singletons`, in path order

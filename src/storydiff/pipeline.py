@@ -20,7 +20,17 @@ import numpy.typing as npt
 
 from . import boilerplate, cluster, ingest, shingles, spill
 from .diff import tokenize, word_diff
-from .model import CleanedDocument, Cluster, MemberDiff, Pair, Report, SignedBatch, Skipped, SourceFile
+from .model import (
+    CleanedDocument,
+    Cluster,
+    FileRecord,
+    MemberDiff,
+    Pair,
+    Report,
+    SignedBatch,
+    Skipped,
+    SourceFile,
+)
 from .settings import Settings
 from .signatures import batch_signatures
 
@@ -294,6 +304,12 @@ def run_cluster(
         singletons=tuple(path for path in corpus.paths if path not in clustered and path not in vanished),
         skipped=tuple(sorted(skipped, key=lambda item: item.path)),
         boilerplate=tuple(sorted(totals.items())),
+        inputs=tuple(ingest.display_path(path) for path in paths),
+        files=tuple(
+            FileRecord(path, corpus.content_hashes[index], int(corpus.sizes[index]))
+            for index, path in enumerate(corpus.paths)
+            if path not in vanished
+        ),
     )
 
 
