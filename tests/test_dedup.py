@@ -66,7 +66,7 @@ def test_the_plan_says_what_happens_to_each_file_and_why(dedup_corpus: Path) -> 
         f"keep  {root}/{SEED_002}  (no near-duplicate)",
     ]
     assert dedup.summary_line(plan) == (
-        "5 documents in, 2 out: 1 clusters, 3 copies dropped, 19,132 bytes saved"
+        "5 documents in, 2 out: 1 cluster, 3 copies dropped, 19,132 bytes saved"
     )
 
 
@@ -93,7 +93,7 @@ def test_existing_files_in_the_output_are_never_overwritten(dedup_corpus: Path, 
     (out / "updates").mkdir(parents=True)
     (out / CORRECTED).write_text("mine")
     with pytest.raises(
-        DestinationError, match=re.escape(f"refusing to overwrite 1 existing files: {out / CORRECTED}")
+        DestinationError, match=re.escape(f"refusing to overwrite 1 existing file: {out / CORRECTED}")
     ):
         dedup.check_destinations(plan, str(out), None, None)
     with pytest.raises(DestinationError, match=re.escape(f"refusing to overwrite {out / CORRECTED}")):
@@ -117,7 +117,7 @@ def test_a_move_never_replaces_an_existing_file(dedup_corpus: Path, tmp_path: Pa
     (moved / "wire").mkdir(parents=True)
     (moved / WIRE).write_text("an older duplicate")
     with pytest.raises(
-        DestinationError, match=re.escape(f"refusing to overwrite 1 existing files: {moved / WIRE}")
+        DestinationError, match=re.escape(f"refusing to overwrite 1 existing file: {moved / WIRE}")
     ):
         dedup.check_destinations(plan, None, str(moved), None)
     with pytest.raises(DestinationError, match=re.escape(f"refusing to overwrite {moved / WIRE}")):
@@ -168,6 +168,15 @@ def test_changed_and_vanished_files_are_refused_by_name(dedup_corpus: Path) -> N
         f"{dedup_corpus / SEED_002} (vanished); make a new report with storydiff cluster "
         "(its paths are relative to where it was made)"
     )
+
+
+def test_counts_name_what_they_count() -> None:
+    assert [dedup.count(1, "file"), dedup.count(2, "file"), dedup.count(1, "copy", "copies")] == [
+        "1 file",
+        "2 files",
+        "1 copy",
+    ]
+    assert dedup.count(19043, "document") == "19,043 documents"
 
 
 def test_a_refusal_names_twenty_files_and_counts_the_rest() -> None:

@@ -206,7 +206,8 @@ def check_unchanged(plan: DedupPlan, progress: Progress | None = None) -> None:
     if not problems:
         return
     raise ChangedFilesError(
-        f"refusing to act: {len(problems)} files changed or vanished since the report: {_named(problems)}; "
+        f"refusing to act: {count(len(problems), 'file')} changed or vanished since the report: "
+        f"{_named(problems)}; "
         "make a new report with storydiff cluster (its paths are relative to where it was made)"
     )
 
@@ -247,7 +248,7 @@ def _refuse_existing(targets: Sequence[str]) -> None:
     existing = [target for target in targets if os.path.lexists(target)]
     if existing:
         raise DestinationError(
-            f"refusing to overwrite {len(existing)} existing files: {_named(existing)} "
+            f"refusing to overwrite {count(len(existing), 'existing file')}: {_named(existing)} "
             "(choose an empty directory)"
         )
 
@@ -441,10 +442,15 @@ def summary_counts(plan: DedupPlan) -> dict[str, int]:
 def summary_line(plan: DedupPlan) -> str:
     counts = summary_counts(plan)
     return (
-        f"{counts['documents_in']} documents in, {counts['documents_out']} out: "
-        f"{counts['clusters']} clusters, {counts['dropped']} copies dropped, "
+        f"{count(counts['documents_in'], 'document')} in, {counts['documents_out']:,} out: "
+        f"{count(counts['clusters'], 'cluster')}, {count(counts['dropped'], 'copy', 'copies')} dropped, "
         f"{counts['bytes_saved']:,} bytes saved"
     )
+
+
+def count(number: int, singular: str, plural: str | None = None) -> str:
+    """'1 file', '2 files': messages name what they count."""
+    return f"{number:,} {singular if number == 1 else plural or singular + 's'}"
 
 
 def plan_lines(plan: DedupPlan) -> list[str]:
