@@ -295,3 +295,4 @@ def test_help_has_examples() -> None:
     assert code == 0
     assert "storydiff dedup examples/seeds --out deduped/" in out
     assert "storydiff dedup --from report.json" in out
+    assert "Exit codes: 0 done, 2 usage or input error, or a refusal" in out

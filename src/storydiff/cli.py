@@ -334,6 +334,10 @@ def dedup(
       storydiff cluster corpus/ --format json > report.json
       storydiff dedup --from report.json --out deduped/ --manifest deduped.json
       storydiff dedup corpus/ --move-dropped-to duplicates/
+
+    \b
+    Exit codes: 0 done, 2 usage or input error, or a refusal (a file changed
+    since the report, an output inside the input, a file in the way).
     """
     from . import dedup as core
 
