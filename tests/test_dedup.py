@@ -278,3 +278,37 @@ def test_reports_dedup_cannot_act_on_are_refused(seeds_dir: Path, tmp_path: Path
         dedup.read_report(str(saved))
     with pytest.raises(InputError, match=re.escape("nope.json: cannot read: No such file or directory")):
         dedup.read_report(str(tmp_path / "nope.json"))
+
+
+def test_moving_out_of_a_read_only_directory_is_refused_before_any_move(
+    dedup_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = plan_for(dedup_corpus)
+    read_only = str(dedup_corpus / "wire")
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: path != read_only and real_access(path, mode))
+    with pytest.raises(DestinationError) as refusal:
+        dedup.check_destinations(plan, None, str(tmp_path / "dups"), None)
+    assert str(refusal.value) == (
+        f"cannot move files out of directories that are not writable: {read_only} "
+        "(use --out to copy the kept files instead)"
+    )
+
+
+def test_a_move_that_cannot_remove_the_old_name_leaves_no_new_one(
+    dedup_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = tree_fingerprint(dedup_corpus)
+    source, target = dedup_corpus / SEED_001, tmp_path / SEED_001
+    real_unlink = os.unlink
+
+    def unlink(path: str) -> None:
+        if path == str(source):
+            raise PermissionError(13, "Permission denied")
+        real_unlink(path)
+
+    monkeypatch.setattr(os, "unlink", unlink)
+    with pytest.raises(PermissionError):
+        dedup._move_without_overwriting(str(source), str(target))
+    assert not target.exists()
+    assert tree_fingerprint(dedup_corpus) == before

@@ -100,7 +100,7 @@ def read_report(path: str) -> Report:
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
     except OSError as error:
-        raise InputError(f"{path}: cannot read: {error.strerror or error}") from None
+        raise InputError(f"{path}: cannot read: {_reason(error)}") from None
     except ValueError as error:
         raise InputError(f"{path}: not JSON ({error}); save a report with --format json") from None
     try:
@@ -153,9 +153,7 @@ def _record(records: dict[str, FileRecord], path: str) -> FileRecord:
     try:
         return records[path]
     except KeyError:
-        raise InputError(
-            f"{path}: in the report's clusters but not in its files (a damaged report?)"
-        ) from None
+        raise InputError(f"{path}: listed in the report but not in its files (a damaged report?)") from None
 
 
 def _planned(
@@ -194,7 +192,7 @@ def changed_files(plan: DedupPlan, progress: Progress | None = None) -> list[str
         except FileNotFoundError:
             problems.append(f"{item.path} (vanished)")
         except OSError as error:
-            problems.append(f"{item.path} (cannot read: {error.strerror or error})")
+            problems.append(f"{item.path} (cannot read: {_reason(error)})")
         if progress:
             progress.advance()
     return problems
@@ -234,6 +232,8 @@ def check_destinations(
     for place, targets in ((out_dir, copy_targets), (move_to, move_targets)):
         if place is not None:
             _refuse_existing(targets(plan, place))
+    if move_to is not None:
+        _refuse_unmovable(plan)
 
 
 def copy_targets(plan: DedupPlan, out_dir: str) -> list[str]:
@@ -244,12 +244,27 @@ def move_targets(plan: DedupPlan, move_to: str) -> list[str]:
     return [os.path.join(move_to, item.relative_path) for item in plan.dropped]
 
 
+def _reason(error: OSError) -> str:
+    return error.strerror or str(error)
+
+
 def _refuse_existing(targets: Sequence[str]) -> None:
     existing = [target for target in targets if os.path.lexists(target)]
     if existing:
         raise DestinationError(
             f"refusing to overwrite {count(len(existing), 'existing file')}: {_named(existing)} "
             "(choose an empty directory)"
+        )
+
+
+def _refuse_unmovable(plan: DedupPlan) -> None:
+    """A file can only leave a directory we may write to: find out before the first move."""
+    locked = sorted({os.path.dirname(item.path) or os.curdir for item in plan.dropped})
+    locked = [directory for directory in locked if not os.access(directory, os.W_OK | os.X_OK)]
+    if locked:
+        raise DestinationError(
+            f"cannot move files out of directories that are not writable: {_named(locked)} "
+            "(use --out to copy the kept files instead)"
         )
 
 
@@ -298,9 +313,7 @@ def write_kept(plan: DedupPlan, out_dir: str, progress: Progress | None = None) 
         except FileExistsError:
             raise DestinationError(f"refusing to overwrite {target}") from None
         except OSError as error:
-            raise DestinationError(
-                f"cannot copy {item.path} to {target}: {error.strerror or error}"
-            ) from None
+            raise DestinationError(f"cannot copy {item.path} to {target}: {_reason(error)}") from None
         if progress:
             progress.advance()
     return len(plan.kept)
@@ -318,16 +331,10 @@ def move_dropped(plan: DedupPlan, move_to: str, progress: Progress | None = None
         except FileExistsError:
             raise DestinationError(f"refusing to overwrite {target}") from None
         except OSError as error:
-            raise DestinationError(
-                f"cannot move {item.path} to {target}: {error.strerror or error}"
-            ) from None
+            raise DestinationError(f"cannot move {item.path} to {target}: {_reason(error)}") from None
         if progress:
             progress.advance()
     return len(plan.dropped)
-
-
-def _reason(error: OSError) -> str:
-    return error.strerror or str(error)
 
 
 def _move_without_overwriting(source: str, target: str) -> None:
@@ -335,7 +342,8 @@ def _move_without_overwriting(source: str, target: str) -> None:
 
     os.rename would silently replace an existing target, so the file is hard-linked (which
     fails if the target exists) and then unlinked from its old name. Across filesystems, or
-    where hard links are not allowed, it is copied to a newly created file instead.
+    where hard links are not allowed, it is copied to a newly created file instead. If the
+    old name cannot be removed, the new one is, so a failed move leaves things as they were.
     """
     try:
         os.link(source, target, follow_symlinks=False)
@@ -345,7 +353,11 @@ def _move_without_overwriting(source: str, target: str) -> None:
         with open(source, "rb") as original, open(target, "xb") as copy:
             shutil.copyfileobj(original, copy)
         shutil.copystat(source, target)
-    os.unlink(source)
+    try:
+        os.unlink(source)
+    except OSError:
+        os.unlink(target)  # the new name we just made, never the user's file: the move did not happen
+        raise
 
 
 MANIFEST_FIELDS = (
@@ -426,7 +438,7 @@ def write_manifest(plan: DedupPlan, path: str, manifest_format: ManifestFormat) 
         with open(path, "w", encoding="utf-8", newline="") as handle:
             handle.write(render_manifest(plan, manifest_format))
     except OSError as error:
-        raise DestinationError(f"{path}: cannot write the manifest: {error.strerror or error}") from None
+        raise DestinationError(f"{path}: cannot write the manifest: {_reason(error)}") from None
 
 
 def summary_counts(plan: DedupPlan) -> dict[str, int]:
