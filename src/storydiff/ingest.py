@@ -162,6 +162,7 @@ def read_document(source: SourceFile, encoding: str | None = None) -> Document |
     try:
         with open(source.fs_path, "rb") as handle:
             data = handle.read()
+            mtime_ns = os.fstat(handle.fileno()).st_mtime_ns  # of the open file: no second lookup
     except OSError as error:
         return Skipped(source.path, f"cannot read: {error.strerror or error}")
     try:
@@ -176,4 +177,5 @@ def read_document(source: SourceFile, encoding: str | None = None) -> Document |
         text=text,
         content_hash=content_hash(data),
         size_bytes=len(data),
+        mtime_ns=mtime_ns,
     )

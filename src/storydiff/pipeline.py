@@ -20,7 +20,17 @@ import numpy.typing as npt
 
 from . import boilerplate, cluster, ingest, shingles, spill
 from .diff import tokenize, word_diff
-from .model import CleanedDocument, Cluster, MemberDiff, Pair, Report, SignedBatch, Skipped, SourceFile
+from .model import (
+    CleanedDocument,
+    Cluster,
+    FileRecord,
+    MemberDiff,
+    Pair,
+    Report,
+    SignedBatch,
+    Skipped,
+    SourceFile,
+)
 from .settings import Settings
 from .signatures import batch_signatures
 
@@ -77,6 +87,7 @@ def sign_batch(job: tuple[str, Sequence[SourceFile]], settings: Settings, spill_
         fs_paths=tuple(item.document.fs_path for item in kept),
         content_hashes=tuple(item.document.content_hash for item in kept),
         sizes=np.array([item.document.size_bytes for item in kept], dtype=np.int64),
+        mtimes=np.array([item.document.mtime_ns for item in kept], dtype=np.int64),
         word_counts=batch.word_counts,
         shingle_counts=np.diff(set_offsets),
         signatures=batch_signatures(batch, settings.num_perm, settings.seed),
@@ -180,6 +191,8 @@ class _Corpus:
     paths: tuple[str, ...]
     fs_paths: tuple[str, ...]
     content_hashes: tuple[str, ...]
+    sizes: npt.NDArray[np.int64]
+    mtimes: npt.NDArray[np.int64]
     word_counts: npt.NDArray[np.int64]
     shingle_counts: npt.NDArray[np.int64]
     signatures: npt.NDArray[np.uint32]
@@ -206,6 +219,8 @@ def _join(batches: Sequence[SignedBatch], num_perm: int) -> _Corpus:
         paths=tuple(path for batch in batches for path in batch.paths),
         fs_paths=tuple(path for batch in batches for path in batch.fs_paths),
         content_hashes=tuple(value for batch in batches for value in batch.content_hashes),
+        sizes=joined([batch.sizes for batch in batches], np.empty(0, np.int64)),
+        mtimes=joined([batch.mtimes for batch in batches], np.empty(0, np.int64)),
         word_counts=joined([batch.word_counts for batch in batches], np.empty(0, np.int64)),
         shingle_counts=joined([batch.shingle_counts for batch in batches], np.empty(0, np.int64)),
         signatures=joined(
@@ -288,6 +303,12 @@ def run_cluster(
         singletons=tuple(path for path in corpus.paths if path not in clustered and path not in vanished),
         skipped=tuple(sorted(skipped, key=lambda item: item.path)),
         boilerplate=tuple(sorted(totals.items())),
+        inputs=tuple(ingest.display_path(path) for path in paths),
+        files=tuple(
+            FileRecord(path, corpus.content_hashes[index], int(corpus.sizes[index]))
+            for index, path in enumerate(corpus.paths)
+            if path not in vanished
+        ),
     )
 
 
@@ -299,10 +320,10 @@ def _diff_clusters(
     progress: Progress,
 ) -> tuple[list[Cluster], dict[str, Skipped]]:
     """Diff every cluster; returns the clusters in output order and the files that vanished."""
-    word_counts = corpus.word_counts.tolist()
+    word_counts, mtimes = corpus.word_counts.tolist(), corpus.mtimes.tolist()
     tasks = []
     for component in components:
-        representative = cluster.choose_representative(component, word_counts, settings.keep)
+        representative = cluster.choose_representative(component, settings.keep, word_counts, mtimes)
         others = [member for member in component if member != representative]
         tasks.append(
             DiffTask(

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-KeepPolicy = Literal["longest", "shortest", "first", "last"]
-KEEP_POLICIES: tuple[KeepPolicy, ...] = ("longest", "shortest", "first", "last")
+# Which member of a cluster stands for it (and is the copy `dedup` keeps): by word count, by
+# path, or by the file's modification time.
+KeepPolicy = Literal["longest", "shortest", "first", "last", "newest", "oldest"]
+KEEP_POLICIES: tuple[KeepPolicy, ...] = ("longest", "shortest", "first", "last", "newest", "oldest")
 
 # Defaults chosen by measurement on Reuters-21578 and the seeds; README ("Choosing the
 # defaults") gives the figures behind each.
