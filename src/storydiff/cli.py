@@ -244,7 +244,7 @@ def cluster(
     else:
         from rich.console import Console
 
-        render_text(report, Console(highlight=False), context)
+        render_text(report, Console(highlight=False, emoji=False), context)
     sys.stdout.flush()
     errors.print(summary_line(report), markup=False, highlight=False, soft_wrap=True, style="dim")
 
@@ -428,14 +428,15 @@ def _act(
 ) -> list[str]:
     """Copy, then move, then list: the kept files are read before any dropped one leaves the input."""
     from . import dedup as core
+    from .wording import count
 
     done = []
     if out_dir is not None:
         copied = core.write_kept(plan, out_dir, progress)
-        done.append(f"copied {core.count(copied, 'file')} to {out_dir}")
+        done.append(f"copied {count(copied, 'file')} to {out_dir}")
     if move_to is not None:
         moved = core.move_dropped(plan, move_to, progress)
-        done.append(f"moved {core.count(moved, 'dropped file')} to {move_to}")
+        done.append(f"moved {count(moved, 'dropped file')} to {move_to}")
     if manifest == "-" and manifest_format is not None:
         sys.stdout.write(core.render_manifest(plan, manifest_format))
         sys.stdout.flush()
@@ -447,7 +448,7 @@ def _act(
 
 
 def _would_do(plan: DedupPlan, out_dir: str | None, move_to: str | None, manifest: str | None) -> list[str]:
-    from .dedup import count
+    from .wording import count
 
     lines = []
     if out_dir is not None:
@@ -487,7 +488,7 @@ def _check_encoding(encoding: str | None) -> None:
 def _stderr_console() -> Any:
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, emoji=False)
 
 
 class _RichProgress:

@@ -28,6 +28,7 @@ from .model import Cluster, FileRecord, Report, Skipped
 from .pipeline import Progress
 from .render import ManifestFormat
 from .render.json import json_safe, report_from_object
+from .wording import count
 
 Action = Literal["keep", "drop"]
 
@@ -458,11 +459,6 @@ def summary_line(plan: DedupPlan) -> str:
         f"{count(counts['clusters'], 'cluster')}, {count(counts['dropped'], 'copy', 'copies')} dropped, "
         f"{counts['bytes_saved']:,} bytes saved"
     )
-
-
-def count(number: int, singular: str, plural: str | None = None) -> str:
-    """'1 file', '2 files': messages name what they count."""
-    return f"{number:,} {singular if number == 1 else plural or singular + 's'}"
 
 
 def plan_lines(plan: DedupPlan) -> list[str]:

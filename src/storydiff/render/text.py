@@ -15,6 +15,7 @@ from rich.text import Text
 
 from ..diff import diff_tokens
 from ..model import Cluster, MemberDiff, Report, Segment
+from ..wording import count
 
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 DELETE_STYLE = "bold red strike"
@@ -127,6 +128,7 @@ def render_text(report: Report, console: Console, context: int) -> None:
 def summary_line(report: Report) -> str:
     clustered = sum(len(cluster.members) for cluster in report.clusters)
     return (
-        f"{report.documents} documents: {len(report.clusters)} clusters holding {clustered} documents, "
-        f"{len(report.singletons)} not duplicated, {len(report.skipped)} skipped"
+        f"{count(report.documents, 'document')}: {count(len(report.clusters), 'cluster')} holding "
+        f"{count(clustered, 'document')}, {len(report.singletons):,} not duplicated, "
+        f"{len(report.skipped):,} skipped"
     )
