@@ -68,7 +68,9 @@ def candidate_pairs(
     found = np.empty(0, dtype=np.int64)
     pending: list[npt.NDArray[np.int64]] = []
     pending_size = 0
-    member_signatures = signatures[members]
+    member_signatures = (
+        signatures if len(members) == count else signatures[members]
+    )  # no copy if all take part
     for band in range(bands):
         keys = _band_keys(member_signatures, band, rows)
         order = np.argsort(keys, kind="stable")
