@@ -137,3 +137,14 @@ def test_scheduler_needs_the_dask_engine() -> None:
     result = CliRunner().invoke(cli, ["cluster", str(SEEDS), "--scheduler", "tcp://127.0.0.1:1"])
     assert result.exit_code == 2
     assert "--scheduler needs --engine dask" in result.output
+
+
+def test_a_file_url_gives_the_same_output_apart_from_the_paths(tmp_path: Path, scheduler: str) -> None:
+    corpus = tmp_path / "corpus"
+    write_corpus(corpus, originals=60)
+    url = corpus.as_uri()
+    local = run([str(corpus), "--format", "json", "--jobs", "1"])
+    through_fsspec = run([url, "--format", "json", "--engine", "dask", "--scheduler", scheduler])
+    assert through_fsspec == local.replace(json.dumps(str(corpus))[1:-1], url)
+    assert json.loads(through_fsspec)["inputs"] == [url]
+    assert len(json.loads(through_fsspec)["clusters"]) == 20
