@@ -148,3 +148,17 @@ def test_a_file_url_gives_the_same_output_apart_from_the_paths(tmp_path: Path, s
     assert through_fsspec == local.replace(json.dumps(str(corpus))[1:-1], url)
     assert json.loads(through_fsspec)["inputs"] == [url]
     assert len(json.loads(through_fsspec)["clusters"]) == 20
+
+
+def test_the_scheduler_can_come_from_the_environment(scheduler: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", scheduler)
+    result = CliRunner().invoke(cli, ["cluster", str(SEEDS), "--format", "json", "--engine", "dask"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == run([str(SEEDS), "--format", "json"])
+    assert "storydiff: Dask dashboard at http" in result.stderr
+
+
+def test_a_missing_url_is_an_input_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["cluster", (tmp_path / "absent").as_uri()])
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {(tmp_path / 'absent').as_uri()}: no such file or directory\n"
