@@ -177,6 +177,20 @@ def cli() -> None:
     help="Unchanged words shown around each edit in text output.",
 )
 @jobs_option
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="local: processes on this machine; dask: a Dask cluster (pip install 'storydiff[dask]').",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Dask scheduler to use with --engine dask, e.g. tcp://host:8786 [default: "
+    "$DASK_SCHEDULER_ADDRESS, else a local cluster with --jobs workers].",
+)
 @click.option("--timings", is_flag=True, help="Print how long each stage took, on stderr.")
 def cluster(
     paths: tuple[str, ...],
@@ -193,6 +207,8 @@ def cluster(
     output_format: str,
     context: int,
     jobs: int | None,
+    engine: str,
+    scheduler: str | None,
     timings: bool,
 ) -> None:
     """Cluster the near-duplicate texts under PATHS and show how each copy differs.
@@ -204,8 +220,8 @@ def cluster(
       storydiff cluster examples/seeds
       storydiff cluster corpus/ --format json > clusters.json
       storydiff cluster corpus/ --threshold 0.8 --exclude 'drafts/*'
+      storydiff cluster s3://bucket/news/ --engine dask --scheduler tcp://10.0.0.5:8786
     """
-    from .engines.local import LocalEngine
     from .pipeline import run_cluster
     from .render.json import render_json, render_jsonl
     from .render.text import render_text, summary_line
@@ -224,9 +240,11 @@ def cluster(
         context_words=context,
     )
     _check_encoding(encoding)
+    if scheduler is not None and engine != "dask":
+        raise click.UsageError("--scheduler needs --engine dask")
     errors = _stderr_console()
-    with _progress(errors) as progress, LocalEngine(jobs) as engine:
-        report = run_cluster(list(paths), settings, progress, engine)
+    with _progress(errors) as progress, _engine(engine, jobs, scheduler, errors) as running:
+        report = run_cluster(list(paths), settings, progress, running)
     if timings:
         for stage, seconds in progress.timings:
             errors.print(f"{stage}: {seconds:.2f} s", markup=False, highlight=False, soft_wrap=True)
@@ -247,6 +265,25 @@ def cluster(
         render_text(report, Console(highlight=False, emoji=False), context)
     sys.stdout.flush()
     errors.print(summary_line(report), markup=False, highlight=False, soft_wrap=True, style="dim")
+
+
+def _engine(name: str, jobs: int | None, scheduler: str | None, errors: Any) -> Any:
+    """The engine `cluster` runs on; the Dask dashboard's address goes to stderr."""
+    if name == "dask":
+        from .engines.dask import DaskEngine
+
+        dask_engine = DaskEngine(scheduler=scheduler, workers=jobs)
+        if dask_engine.dashboard_link:
+            errors.print(
+                f"storydiff: Dask dashboard at {dask_engine.dashboard_link}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+        return dask_engine
+    from .engines.local import LocalEngine
+
+    return LocalEngine(jobs)
 
 
 SIMILARITY_OPTIONS = (
