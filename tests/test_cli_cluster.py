@@ -4,6 +4,7 @@ import json
 import os
 from pathlib import Path
 
+import xxhash
 from click.testing import CliRunner
 from tests.conftest import SEED_000, SEED_001, SEED_002
 
@@ -28,7 +29,7 @@ def test_text_output_shows_the_cluster_and_the_real_edits(seeds_dir: Path) -> No
     # Stripped furniture is not shown as an edit.
     assert "Story highlights" not in out and "Read more" not in out and "Sagai tank" not in out
     assert "1 not duplicated" in out and str(seeds_dir / SEED_002) in out
-    assert "3 documents: 1 clusters holding 2 documents, 1 not duplicated, 0 skipped" in err
+    assert "3 documents: 1 cluster holding 2 documents, 1 not duplicated, 0 skipped" in err
 
 
 def test_json_has_the_documented_schema(seeds_dir: Path) -> None:
@@ -44,8 +45,19 @@ def test_json_has_the_documented_schema(seeds_dir: Path) -> None:
         "singletons",
         "skipped",
         "boilerplate",
+        "inputs",
+        "files",
     }
     assert data["schema_version"] == 1 and data["documents"] == 3
+    assert data["inputs"] == [str(seeds_dir)]
+    assert data["files"] == [
+        {
+            "path": str(seeds_dir / name),
+            "content_hash": xxhash.xxh3_128_hexdigest((seeds_dir / name).read_bytes()),
+            "bytes": size,
+        }
+        for name, size in ((SEED_000, 6798), (SEED_001, 5536), (SEED_002, 2478))
+    ]
     assert data["singletons"] == [str(seeds_dir / SEED_002)]
     (cluster,) = data["clusters"]
     assert cluster["id"] == 1 and cluster["representative"] == str(seeds_dir / SEED_000)
@@ -134,6 +146,16 @@ def test_bad_options_exit_2(seeds_dir: Path) -> None:
 def test_keep_shortest_makes_the_trimmed_version_representative(seeds_dir: Path) -> None:
     data = json.loads(run("cluster", str(seeds_dir), "--format", "json", "--keep", "shortest")[1])
     assert data["clusters"][0]["representative"] == str(seeds_dir / SEED_001)
+
+
+def test_keep_newest_and_oldest_follow_the_modification_times(corpus: Path) -> None:
+    os.utime(corpus / SEED_000, ns=(1_600_000_000_000_000_000,) * 2)
+    os.utime(corpus / SEED_001, ns=(1_700_000_000_000_000_000,) * 2)
+    newest = json.loads(run("cluster", str(corpus), "--format", "json", "--keep", "newest")[1])
+    oldest = json.loads(run("cluster", str(corpus), "--format", "json", "--keep", "oldest")[1])
+    assert newest["clusters"][0]["representative"] == str(corpus / SEED_001)
+    assert oldest["clusters"][0]["representative"] == str(corpus / SEED_000)
+    assert newest["settings"]["keep"] == "newest"
 
 
 def test_help_has_examples_and_exit_codes() -> None:

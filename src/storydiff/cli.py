@@ -10,7 +10,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -18,7 +18,7 @@ from . import __version__
 from .boilerplate import DEFAULT_PACK, PACK_DESCRIPTIONS, PACKS
 from .config import RulesConfig, find_config, load_config
 from .errors import StorydiffError
-from .render import OutputFormat
+from .render import ManifestFormat, OutputFormat
 from .settings import (
     DEFAULT_CONTAINMENT,
     DEFAULT_CONTEXT_WORDS,
@@ -29,6 +29,10 @@ from .settings import (
     KEEP_POLICIES,
     Settings,
 )
+
+if TYPE_CHECKING:
+    from .dedup import DedupPlan
+    from .model import Report
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -94,6 +98,7 @@ def similarity_options(function: F) -> F:
             "--no-strip", is_flag=True, help="Compare the files as they are, without removing boilerplate."
         ),
     ]
+    function = input_options(function)
     for option in reversed(options):
         function = option(function)
     return function
@@ -216,7 +221,6 @@ def cli() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @similarity_options
 @rules_options
-@input_options
 @click.option(
     "--keep",
     type=click.Choice(KEEP_POLICIES),
@@ -245,6 +249,20 @@ def cli() -> None:
     help="Show the lines stripping removed in each diff, dimmed, with the rule that removed them.",
 )
 @jobs_option
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="local: processes on this machine; dask: a Dask cluster (pip install 'storydiff[dask]').",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Dask scheduler to use with --engine dask, e.g. tcp://host:8786 [default: "
+    "$DASK_SCHEDULER_ADDRESS, else a local cluster with --jobs workers].",
+)
 @click.option("--timings", is_flag=True, help="Print how long each stage took, on stderr.")
 def cluster(
     paths: tuple[str, ...],
@@ -254,16 +272,18 @@ def cluster(
     num_perm: int,
     seed: int,
     no_strip: bool,
-    pack: str | None,
-    config_path: str | None,
     glob: str,
     exclude: tuple[str, ...],
     encoding: str | None,
+    pack: str | None,
+    config_path: str | None,
     keep: str,
     output_format: str,
     context: int,
     show_stripped: bool,
     jobs: int | None,
+    engine: str,
+    scheduler: str | None,
     timings: bool,
 ) -> None:
     """Cluster the near-duplicate texts under PATHS and show how each copy differs.
@@ -276,8 +296,8 @@ def cluster(
       storydiff cluster corpus/ --format json > clusters.json
       storydiff cluster corpus/ --threshold 0.8 --exclude 'drafts/*'
       storydiff cluster corpus/ --show-stripped
+      storydiff cluster s3://bucket/news/ --engine dask --scheduler tcp://10.0.0.5:8786
     """
-    from .engines.local import LocalEngine
     from .pipeline import run_cluster
     from .render.json import render_json, render_jsonl
     from .render.text import render_text, summary_line
@@ -299,10 +319,12 @@ def cluster(
         show_stripped=show_stripped,
     )
     _check_encoding(encoding)
+    if scheduler is not None and engine != "dask":
+        raise click.UsageError("--scheduler needs --engine dask")
     errors = _stderr_console()
     _say_config(errors, rules_config, settings.strip)
-    with _progress(errors) as progress, LocalEngine(jobs) as engine:
-        report = run_cluster(list(paths), settings, progress, engine)
+    with _progress(errors) as progress, _engine(engine, jobs, scheduler, errors) as running:
+        report = run_cluster(list(paths), settings, progress, running)
     if timings:
         for stage, seconds in progress.timings:
             errors.print(f"{stage}: {seconds:.2f} s", markup=False, highlight=False, soft_wrap=True)
@@ -320,9 +342,262 @@ def cluster(
     else:
         from rich.console import Console
 
-        render_text(report, Console(highlight=False), context)
+        render_text(report, Console(highlight=False, emoji=False), context)
     sys.stdout.flush()
     errors.print(summary_line(report), markup=False, highlight=False, soft_wrap=True, style="dim")
+
+
+def _engine(name: str, jobs: int | None, scheduler: str | None, errors: Any) -> Any:
+    """The engine `cluster` runs on; the Dask dashboard's address goes to stderr."""
+    if name == "dask":
+        from .engines.dask import DaskEngine
+
+        dask_engine = DaskEngine(scheduler=scheduler, workers=jobs)
+        if dask_engine.dashboard_link:
+            errors.print(
+                f"storydiff: Dask dashboard at {dask_engine.dashboard_link}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+        return dask_engine
+    from .engines.local import LocalEngine
+
+    return LocalEngine(jobs)
+
+
+SIMILARITY_OPTIONS = (
+    "threshold",
+    "containment",
+    "ngram",
+    "num_perm",
+    "seed",
+    "no_strip",
+    "glob",
+    "exclude",
+    "encoding",
+)
+
+
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(path_type=str))
+@click.option(
+    "--from",
+    "from_report",
+    metavar="REPORT.json",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Act on a saved `storydiff cluster DIR --format json` report instead of clustering; "
+    "every file is re-hashed first and nothing is done if any changed or vanished.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    metavar="OUTDIR",
+    type=click.Path(file_okay=False, path_type=str),
+    help="Write the kept files here, at their paths below the input directory.",
+)
+@click.option(
+    "--manifest",
+    metavar="PATH",
+    help="Write the list of kept and dropped files, with cluster and reason (- for stdout).",
+)
+@click.option(
+    "--manifest-format",
+    type=click.Choice([item.value for item in ManifestFormat]),
+    default=None,
+    help="json or csv [default: from the --manifest extension; json for -].",
+)
+@click.option(
+    "--move-dropped-to",
+    "move_to",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=str),
+    help="Move the dropped copies out of the input directory into DIR, at the same relative paths. "
+    "Never overwrites; the only option that changes the input directory.",
+)
+@click.option("--dry-run", is_flag=True, help="Print the plan and what would be written; write nothing.")
+@click.option(
+    "--keep",
+    type=click.Choice(KEEP_POLICIES),
+    default=None,
+    help="Which copy of each cluster to keep (newest/oldest: by modification time) "
+    "[default: longest; with --from, the report's].",
+)
+@similarity_options
+@rules_options
+@jobs_option
+def dedup(
+    directory: str | None,
+    from_report: str | None,
+    out_dir: str | None,
+    manifest: str | None,
+    manifest_format: str | None,
+    move_to: str | None,
+    dry_run: bool,
+    keep: str | None,
+    pack: str | None,
+    config_path: str | None,
+    jobs: int | None,
+    **similarity: Any,
+) -> None:
+    """Keep one copy of each near-duplicate: write a deduplicated corpus, a manifest, or both.
+
+    The copy kept from each cluster is its representative (see --keep); every file with no
+    near-duplicate is kept too. Give DIRECTORY to cluster it now, or --from a saved report.
+    The input directory is never changed, except by --move-dropped-to, which moves the
+    dropped copies (never deletes them); no option deletes a file. The summary goes to stderr.
+
+    \b
+    Examples:
+      storydiff dedup examples/seeds --out deduped/
+      storydiff dedup corpus/ --keep newest --manifest plan.csv --dry-run
+      storydiff cluster corpus/ --format json > report.json
+      storydiff dedup --from report.json --out deduped/ --manifest deduped.json
+      storydiff dedup corpus/ --move-dropped-to duplicates/
+
+    \b
+    Exit codes: 0 done, 2 usage or input error, or a refusal (a file changed
+    since the report, an output inside the input, a file in the way).
+    """
+    from . import dedup as core
+
+    _check_dedup_usage(directory, from_report, out_dir, manifest, manifest_format, move_to, dry_run)
+    chosen_format = core.manifest_format_for(manifest, manifest_format) if manifest else None
+    errors = _stderr_console()
+    with _progress(errors) as progress:
+        rules = (pack, config_path)
+        report, root = _dedup_input(directory, from_report, keep, jobs, similarity, rules, progress)
+        plan = core.build_plan(report, root)
+        core.check_destinations(plan, out_dir, move_to, manifest)
+        core.check_unchanged(plan, progress)
+        if dry_run:
+            done = _would_do(plan, out_dir, move_to, manifest)
+        else:
+            done = _act(plan, out_dir, move_to, manifest, chosen_format, progress)
+    for item in plan.skipped:
+        _chatter(errors, f"storydiff: skipped {item.path}: {item.reason} (not copied)")
+    if dry_run:
+        for line in core.plan_lines(plan):
+            click.echo(_printable(line))
+    for line in done:
+        _chatter(errors, line)
+    _chatter(errors, core.summary_line(plan))
+
+
+def _check_dedup_usage(
+    directory: str | None,
+    from_report: str | None,
+    out_dir: str | None,
+    manifest: str | None,
+    manifest_format: str | None,
+    move_to: str | None,
+    dry_run: bool,
+) -> None:
+    if (directory is None) == (from_report is None):
+        raise click.UsageError("give either DIRECTORY or --from REPORT.json")
+    if not (out_dir or manifest or move_to or dry_run):
+        raise click.UsageError("nothing to do: give --out, --manifest, --move-dropped-to or --dry-run")
+    if manifest_format is not None and manifest is None:
+        raise click.UsageError("--manifest-format needs --manifest")
+    if from_report is not None:
+        ctx = click.get_current_context()
+        given = [
+            "--config" if name == "config_path" else f"--{name.replace('_', '-')}"
+            for name in (*SIMILARITY_OPTIONS, "pack", "config_path", "keep")
+            if ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)
+        ]
+        if given:
+            raise click.UsageError(
+                f"{', '.join(given)} cannot be used with --from: the report's settings made its clusters "
+                "(run storydiff cluster again to change them)"
+            )
+
+
+def _dedup_input(
+    directory: str | None,
+    from_report: str | None,
+    keep: str | None,
+    jobs: int | None,
+    similarity: dict[str, Any],
+    rules: tuple[str | None, str | None],
+    progress: _RichProgress,
+) -> tuple[Report, str]:
+    """The report to act on (saved, or made now) and the directory its paths are below."""
+    from . import dedup as core
+    from .engines.local import LocalEngine
+    from .pipeline import run_cluster
+
+    if from_report is not None:
+        report = core.read_report(from_report)
+        core.check_input_directory(report.inputs[0])
+        return report, report.inputs[0]
+    assert directory is not None  # _check_dedup_usage asked for one or the other
+    core.check_input_directory(directory)
+    _check_encoding(similarity["encoding"])
+    options = {name: value for name, value in similarity.items() if name != "no_strip"}
+    pack, config_path = rules
+    rules_settings = _rules_settings(_rules_config([directory], config_path), pack)
+    settings = _settings(
+        **options, **rules_settings, strip=not similarity["no_strip"], keep=keep or "longest"
+    )
+    with LocalEngine(jobs) as engine:
+        return run_cluster([directory], settings, progress, engine), directory
+
+
+def _act(
+    plan: DedupPlan,
+    out_dir: str | None,
+    move_to: str | None,
+    manifest: str | None,
+    manifest_format: ManifestFormat | None,
+    progress: _RichProgress,
+) -> list[str]:
+    """Copy, then move, then list: the kept files are read before any dropped one leaves the input."""
+    from . import dedup as core
+    from .wording import count
+
+    done = []
+    if out_dir is not None:
+        copied = core.write_kept(plan, out_dir, progress)
+        done.append(f"copied {count(copied, 'file')} to {out_dir}")
+    if move_to is not None:
+        moved = core.move_dropped(plan, move_to, progress)
+        done.append(f"moved {count(moved, 'dropped file')} to {move_to}")
+    if manifest == "-" and manifest_format is not None:
+        sys.stdout.write(core.render_manifest(plan, manifest_format))
+        sys.stdout.flush()
+        done.append("wrote the manifest to stdout")
+    elif manifest is not None and manifest_format is not None:
+        core.write_manifest(plan, manifest, manifest_format)
+        done.append(f"wrote the manifest {manifest}")
+    return done
+
+
+def _would_do(plan: DedupPlan, out_dir: str | None, move_to: str | None, manifest: str | None) -> list[str]:
+    from .wording import count
+
+    lines = []
+    if out_dir is not None:
+        lines.append(f"dry run: would copy {count(len(plan.kept), 'file')} to {out_dir}")
+    if move_to is not None:
+        lines.append(f"dry run: would move {count(len(plan.dropped), 'dropped file')} to {move_to}")
+    if manifest is not None:
+        lines.append(f"dry run: would write the manifest {manifest}")
+    lines.append("dry run: nothing was written")
+    return lines
+
+
+def _printable(text: str) -> str:
+    """File names as inert text: control characters made visible, undecodable bytes replaced."""
+    from .render.json import json_safe
+    from .render.text import visible
+
+    return visible(json_safe(text))
+
+
+def _chatter(console: Any, text: str) -> None:
+    """One line on stderr; text holding file names is never read as markup or :emoji: codes."""
+    console.print(_printable(text), markup=False, highlight=False, emoji=False, soft_wrap=True)
 
 
 @cli.command()
@@ -376,7 +651,7 @@ def strip(
     errors = _stderr_console()
     _say_config(errors, rules_config, True)
     as_json = OutputFormat(output_format) is OutputFormat.JSON
-    console = Console(highlight=False)
+    console = Console(highlight=False, emoji=False)
     markers = console.no_color or console.color_system is None
     files: list[StrippedFile] = []  # kept for JSON only; text output is printed file by file
     skipped: list[Skipped] = []
@@ -479,7 +754,7 @@ def rules(path: str, pack: str | None, config_path: str | None, output_format: s
         repeated_lines=rules_config.repeated_lines,
         config_source=rules_config.source,
     )
-    Console(highlight=False).print(rules_renderable(packs, DEFAULT_PACK, repeated, in_use))
+    Console(highlight=False, emoji=False).print(rules_renderable(packs, DEFAULT_PACK, repeated, in_use))
 
 
 def _say_config(errors: Any, rules_config: RulesConfig, strip: bool) -> None:
@@ -507,7 +782,7 @@ def _check_encoding(encoding: str | None) -> None:
 def _stderr_console() -> Any:
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, emoji=False)
 
 
 class _RichProgress:

@@ -84,8 +84,12 @@ class RulesConfig:
 
 def find_config(paths: Sequence[str]) -> str | None:
     """The configuration file for a corpus given as `paths`, searched upward from the
-    directory that holds them all; None if there is none."""
-    directories = [path if os.path.isdir(path) else os.path.dirname(path) or "." for path in paths]
+    directory that holds them all; None if there is none. URLs are not searched from (name
+    the file with --config)."""
+    local = [path for path in paths if "://" not in path]  # URLs (s3://...) have no directory to search
+    if not local:
+        return None
+    directories = [path if os.path.isdir(path) else os.path.dirname(path) or "." for path in local]
     try:
         directory = os.path.commonpath([os.path.abspath(item) for item in directories])
     except ValueError:  # paths on different drives

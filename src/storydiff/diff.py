@@ -14,9 +14,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from itertools import accumulate
 
 from .model import DiffOp, Segment
 
+_WORD = re.compile(r"\w+(?:['’]\w+)*")  # the word alternative of _TOKEN
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*|\.{2,}|[^\w\s]|\s+")
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "‟": '"'})
 _SURROGATES = range(0xD800, 0xE000)
@@ -36,16 +38,18 @@ class _CodeTable(dict[str, str]):
     """Token → one code character, shared by all diffs in a process, filled on first sight.
 
     Tokens that are equal for comparison (same NFKC form with straightened quotes; any
-    whitespace) share a code, so a character diff over codes is a token diff. Code points that
-    are whitespace to Python are never used, so diff-match-patch's cleanup, which looks at
-    whitespace, sees the same thing whatever order the table was filled in; that keeps diffs
-    independent of which worker computed them.
+    whitespace) share a code, so a character diff over codes is a token diff. The code keeps
+    the token's kind as diff-match-patch sees characters — whitespace is " ", a word is a
+    letter, anything else a private-use character (neither a letter nor a space) — so its
+    semantic cleanup puts edit boundaries at spaces and punctuation, and decides the same way
+    whatever order the table was filled in: diffs do not depend on which worker made them.
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.by_canonical: dict[str, str] = {}
-        self.next_number = 0x100
+        self.by_canonical: dict[str, str] = {" ": " "}
+        self.next_word = 0x4E00  # CJK ideographs and on: letters to Python
+        self.next_other = 0xE000  # the private use area: neither letters nor spaces
         self.sentence_ends: set[str] = set()
         self.closers: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
@@ -54,8 +58,10 @@ class _CodeTable(dict[str, str]):
         canonical = " " if token.isspace() else unicodedata.normalize("NFKC", token).translate(_QUOTES)
         code = self.by_canonical.get(canonical)
         if code is None:
-            code = self.by_canonical[canonical] = self._fresh()
-            if canonical != " " and canonical[-1] in _SENTENCE_ENDS:
+            code = self.by_canonical[canonical] = self._fresh(
+                word=canonical[:1].isalnum() or canonical[:1] == "_"
+            )
+            if canonical[-1] in _SENTENCE_ENDS:
                 self.sentence_ends.add(code)
                 self._pattern = None
             elif canonical in _CLOSERS:
@@ -64,20 +70,26 @@ class _CodeTable(dict[str, str]):
         self[token] = code
         return code
 
-    def _fresh(self) -> str:
+    def _fresh(self, word: bool) -> str:
+        if not word:
+            number = self.next_other
+            self.next_other += 1
+            if number > 0xF8FF:
+                number = 0xF0000 + number - 0xF900  # supplementary private use area A
+            return chr(number)
         while True:
-            number = self.next_number
-            self.next_number += 1
+            number = self.next_word
+            self.next_word += 1
             if number in _SURROGATES:
                 continue
             char = chr(number)
-            if not char.isspace():
+            if char.isalnum():
                 return char
 
     def sentence_break(self) -> re.Pattern[str]:
         """Matches a sentence end (and a closing quote) followed by whitespace."""
         if self._pattern is None:
-            space = self[" "]
+            space = " "
             ends = "".join(sorted(self.sentence_ends)) or space
             closers = "".join(sorted(self.closers)) or space
             self._pattern = re.compile(f"([{re.escape(ends)}][{re.escape(closers)}]?){re.escape(space)}")
@@ -85,7 +97,7 @@ class _CodeTable(dict[str, str]):
 
 
 _CODES = _CodeTable()
-_MAX_CODES = 1 << 19
+_MAX_CODES = 100_000  # fewer than the letters available from U+4E00 on (about 120,000)
 
 
 @dataclass(frozen=True)
@@ -95,6 +107,7 @@ class Tokenized:
     text: str
     tokens: list[str]
     code: str
+    offsets: list[int]  # where each token starts in `text`, and the text's length last
 
 
 def tokenize(text: str) -> Tokenized:
@@ -107,11 +120,7 @@ def tokenize(text: str) -> Tokenized:
     # The space after a sentence becomes "\n" so that the alignment can go sentence by
     # sentence; it is still one character for one token.
     code = _CODES.sentence_break().sub("\\1\n", code)
-    return Tokenized(text, tokens, code)
-
-
-def _is_word(token: str) -> bool:
-    return bool(token) and (token[0].isalnum() or token[0] == "_")
+    return Tokenized(text, tokens, code, list(accumulate(map(len, tokens), initial=0)))
 
 
 @dataclass(frozen=True)
@@ -191,7 +200,6 @@ def word_diff(old: str | Tokenized, new: str | Tokenized) -> WordDiff:
 
     old_text = old if isinstance(old, Tokenized) else tokenize(old)
     new_text = new if isinstance(new, Tokenized) else tokenize(new)
-    old_tokens, new_tokens = old_text.tokens, new_text.tokens
     old_code, new_code = old_text.code, new_text.code
     if old_code == new_code:
         return WordDiff((Segment("equal", old_text.text),) if old_text.text else (), 0, 0)
@@ -204,23 +212,24 @@ def word_diff(old: str | Tokenized, new: str | Tokenized) -> WordDiff:
     segments: list[Segment] = []
     old_at = new_at = 0
     added = removed = 0
+    old_offsets, new_offsets = old_text.offsets, new_text.offsets
     for operation, chars in diffs:
         length = len(chars)
         op: DiffOp
         if operation == 0:
-            op, piece = "equal", old_tokens[old_at : old_at + length]
+            op, piece = "equal", old_text.text[old_offsets[old_at] : old_offsets[old_at + length]]
             old_at += length
             new_at += length
         elif operation < 0:
-            op, piece = "delete", old_tokens[old_at : old_at + length]
+            op, piece = "delete", old_text.text[old_offsets[old_at] : old_offsets[old_at + length]]
             old_at += length
-            removed += sum(map(_is_word, piece))
+            removed += len(_WORD.findall(piece))
         else:
-            op, piece = "insert", new_tokens[new_at : new_at + length]
+            op, piece = "insert", new_text.text[new_offsets[new_at] : new_offsets[new_at + length]]
             new_at += length
-            added += sum(map(_is_word, piece))
+            added += len(_WORD.findall(piece))
         if segments and segments[-1].op == op:
-            segments[-1] = Segment(op, segments[-1].text + "".join(piece))
+            segments[-1] = Segment(op, segments[-1].text + piece)
         else:
-            segments.append(Segment(op, "".join(piece)))
+            segments.append(Segment(op, piece))
     return WordDiff(tuple(segments), added_words=added, removed_words=removed)

@@ -40,6 +40,7 @@ class Document:
     text: str
     content_hash: str
     size_bytes: int
+    mtime_ns: int = 0  # modification time, for the newest/oldest keep policies
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class SignedBatch:
     fs_paths: tuple[str, ...]
     content_hashes: tuple[str, ...]
     sizes: npt.NDArray[np.int64]
+    mtimes: npt.NDArray[np.int64]  # modification times in nanoseconds
     word_counts: npt.NDArray[np.int64]
     shingle_counts: npt.NDArray[np.int64]
     signatures: npt.NDArray[np.uint32] = field(repr=False)
@@ -170,6 +172,15 @@ class Cluster:
 
 
 @dataclass(frozen=True)
+class FileRecord:
+    """A document's bytes as the run read them: enough to tell later whether the file changed."""
+
+    path: str
+    content_hash: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything a renderer needs; renderers never go back to the files."""
 
@@ -179,3 +190,5 @@ class Report:
     singletons: tuple[str, ...]
     skipped: tuple[Skipped, ...]
     boilerplate: tuple[tuple[str, int], ...] = ()
+    inputs: tuple[str, ...] = ()  # the paths the run was given, as display paths
+    files: tuple[FileRecord, ...] = ()  # every document in `clusters` and `singletons`, in path order

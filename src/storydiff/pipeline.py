@@ -28,6 +28,7 @@ from .diff import diff_tokens, tokenize, word_diff
 from .model import (
     CleanedDocument,
     Cluster,
+    FileRecord,
     MemberDiff,
     Pair,
     Removal,
@@ -114,6 +115,7 @@ def sign_batch(
         fs_paths=tuple(item.document.fs_path for item in kept),
         content_hashes=tuple(item.document.content_hash for item in kept),
         sizes=np.array([item.document.size_bytes for item in kept], dtype=np.int64),
+        mtimes=np.array([item.document.mtime_ns for item in kept], dtype=np.int64),
         word_counts=batch.word_counts,
         shingle_counts=np.diff(set_offsets),
         signatures=batch_signatures(batch, settings.num_perm, settings.seed),
@@ -157,10 +159,12 @@ def verify_batch(
 
 @dataclass(frozen=True)
 class DiffTask:
-    """One cluster to diff: its representative and other members, as (path, fs_path, content hash)."""
+    """One cluster to diff: its representative and other members, as (path, fs_path, content hash),
+    and where each one's exact shingle set was spilled, as (file, start, end), in the same order."""
 
     representative: tuple[str, str, str]
     members: tuple[tuple[str, str, str], ...]
+    sets: tuple[tuple[str, int, int], ...]
 
 
 def diff_batch(
@@ -170,6 +174,7 @@ def diff_batch(
 
     The first item of each result is the representative (or why it could not be read again).
     """
+    reader = spill.SetReader()
     results: list[list[MemberDiff | Skipped]] = []
     for task in tasks:
         texts: list[CleanedDocument | Skipped] = []
@@ -182,23 +187,16 @@ def diff_batch(
         if isinstance(base, Skipped):
             results.append([base])
             continue
-        sets = iter(
-            shingles.shingle_sets(
-                [item.text for item in texts if isinstance(item, CleanedDocument)],
-                settings.ngram,
-                settings.seed,
-            )
-        )
-        base_set = next(sets)
+        sets = [reader.read(*location) for location in task.sets]
         base_tokens = tokenize(base.text)
         outcome: list[MemberDiff | Skipped] = [
             MemberDiff(base.document.path, 1.0, 1.0, 0, 0, (), is_representative=True)
         ]
-        for item in texts[1:]:
+        for item, member_set in zip(texts[1:], sets[1:], strict=True):
             if isinstance(item, Skipped):
                 outcome.append(item)
                 continue
-            jaccard, containment = cluster.similarity(base_set, next(sets))
+            jaccard, containment = cluster.similarity(sets[0], member_set)
             change = word_diff(base_tokens, item.text)
             outcome.append(
                 MemberDiff(
@@ -353,6 +351,8 @@ class _Corpus:
     paths: tuple[str, ...]
     fs_paths: tuple[str, ...]
     content_hashes: tuple[str, ...]
+    sizes: npt.NDArray[np.int64]
+    mtimes: npt.NDArray[np.int64]
     word_counts: npt.NDArray[np.int64]
     shingle_counts: npt.NDArray[np.int64]
     signatures: npt.NDArray[np.uint32]
@@ -363,6 +363,10 @@ class _Corpus:
 
     def source(self, index: int) -> tuple[str, str, str]:
         return self.paths[index], self.fs_paths[index], self.content_hashes[index]
+
+    def set_location(self, index: int) -> tuple[str, int, int]:
+        file, start, end = self.set_locations[index].tolist()
+        return self.set_files[file], start, end
 
 
 def _join(batches: Sequence[SignedBatch], num_perm: int) -> _Corpus:
@@ -377,6 +381,8 @@ def _join(batches: Sequence[SignedBatch], num_perm: int) -> _Corpus:
         paths=tuple(path for batch in batches for path in batch.paths),
         fs_paths=tuple(path for batch in batches for path in batch.fs_paths),
         content_hashes=tuple(value for batch in batches for value in batch.content_hashes),
+        sizes=joined([batch.sizes for batch in batches], np.empty(0, np.int64)),
+        mtimes=joined([batch.mtimes for batch in batches], np.empty(0, np.int64)),
         word_counts=joined([batch.word_counts for batch in batches], np.empty(0, np.int64)),
         shingle_counts=joined([batch.shingle_counts for batch in batches], np.empty(0, np.int64)),
         signatures=joined(
@@ -423,8 +429,8 @@ def run_cluster(
             if repeated:
                 signed = _strip_repeated(signed, repeated, settings, spill_to, engine, progress)
                 components = _components(signed.corpus, settings, engine, progress)
-    corpus = signed.corpus
-    clusters, vanished = _diff_clusters(components, corpus, settings, engine, progress, repeated)
+        corpus = signed.corpus
+        clusters, vanished = _diff_clusters(components, corpus, settings, engine, progress, repeated)
     skipped = [*walk_problems, *signed.skipped, *vanished.values()]
     clustered = {path for item in clusters for path in (member.path for member in item.members)}
     return Report(
@@ -434,6 +440,12 @@ def run_cluster(
         singletons=tuple(path for path in corpus.paths if path not in clustered and path not in vanished),
         skipped=tuple(sorted(skipped, key=lambda item: item.path)),
         boilerplate=tuple(sorted(signed.boilerplate.items())),
+        inputs=tuple(ingest.display_path(path) for path in paths),
+        files=tuple(
+            FileRecord(path, corpus.content_hashes[index], int(corpus.sizes[index]))
+            for index, path in enumerate(corpus.paths)
+            if path not in vanished
+        ),
     )
 
 
@@ -589,12 +601,18 @@ def _diff_clusters(
     repeated: RepeatedLines,
 ) -> tuple[list[Cluster], dict[str, Skipped]]:
     """Diff every cluster; returns the clusters in output order and the files that vanished."""
-    word_counts = corpus.word_counts.tolist()
+    word_counts, mtimes = corpus.word_counts.tolist(), corpus.mtimes.tolist()
     tasks = []
     for component in components:
-        representative = cluster.choose_representative(component, word_counts, settings.keep)
-        others = tuple(corpus.source(member) for member in component if member != representative)
-        tasks.append(DiffTask(corpus.source(representative), others))
+        representative = cluster.choose_representative(component, settings.keep, word_counts, mtimes)
+        others = [member for member in component if member != representative]
+        tasks.append(
+            DiffTask(
+                corpus.source(representative),
+                tuple(corpus.source(member) for member in others),
+                tuple(corpus.set_location(member) for member in (representative, *others)),
+            )
+        )
 
     progress.start("Diffing", sum(len(task.members) for task in tasks))
     vanished: dict[str, Skipped] = {}

@@ -7,8 +7,10 @@ from typing import Literal
 
 from .boilerplate import Rule, rules_for_pack
 
-KeepPolicy = Literal["longest", "shortest", "first", "last"]
-KEEP_POLICIES: tuple[KeepPolicy, ...] = ("longest", "shortest", "first", "last")
+# Which member of a cluster stands for it (and is the copy `dedup` keeps): by word count, by
+# path, or by the file's modification time.
+KeepPolicy = Literal["longest", "shortest", "first", "last", "newest", "oldest"]
+KEEP_POLICIES: tuple[KeepPolicy, ...] = ("longest", "shortest", "first", "last", "newest", "oldest")
 
 # Defaults chosen by measurement on Reuters-21578 and the seeds; README ("Choosing the
 # defaults") gives the figures behind each.

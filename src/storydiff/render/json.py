@@ -2,6 +2,8 @@
 
 Strings from files and file names pass through `json_safe`, so the output is valid UTF-8
 JSON even when a file name is not valid UTF-8 (its undecodable bytes appear as U+FFFD).
+`report_from_object` reads a saved JSON report back, for `dedup --from`; it lives here so
+that the schema is written down in one module.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from .. import __version__
 from ..boilerplate import Rule
-from ..model import Cluster, MemberDiff, Report, Skipped, StrippedFile
+from ..model import Cluster, FileRecord, MemberDiff, Report, Segment, Skipped, StrippedFile
 
 SCHEMA_VERSION = 1
 _DIGITS = 4
@@ -63,11 +65,16 @@ def skipped_record(item: Skipped) -> dict[str, Any]:
     return {"path": json_safe(item.path), "reason": item.reason}
 
 
+def file_record(item: FileRecord) -> dict[str, Any]:
+    return {"path": json_safe(item.path), "content_hash": item.content_hash, "bytes": item.size_bytes}
+
+
 def _header(report: Report) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "storydiff_version": __version__,
         "settings": report.settings,
+        "inputs": [json_safe(path) for path in report.inputs],
     }
 
 
@@ -79,7 +86,59 @@ def report_object(report: Report) -> dict[str, Any]:
         "singletons": [json_safe(path) for path in report.singletons],
         "skipped": [skipped_record(item) for item in report.skipped],
         "boilerplate": dict(report.boilerplate),
+        "files": [file_record(item) for item in report.files],
     }
+
+
+def report_from_object(data: Any) -> Report:
+    """The Report that `report_object` printed (similarities as rounded there).
+
+    Reports from before `inputs` and `files` existed load with both empty. Raises ValueError,
+    saying what is missing, for anything else that is not a report of this schema.
+    """
+    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+        raise ValueError(f"not a storydiff report with schema_version {SCHEMA_VERSION}")
+    try:
+        return Report(
+            settings=dict(data["settings"]),
+            documents=int(data["documents"]),
+            clusters=tuple(_cluster_from(record) for record in data["clusters"]),
+            singletons=tuple(str(path) for path in data["singletons"]),
+            skipped=tuple(Skipped(str(item["path"]), str(item["reason"])) for item in data["skipped"]),
+            boilerplate=tuple(sorted((str(rule), int(count)) for rule, count in data["boilerplate"].items())),
+            inputs=tuple(str(path) for path in data.get("inputs", ())),
+            files=tuple(
+                FileRecord(str(item["path"]), str(item["content_hash"]), int(item["bytes"]))
+                for item in data.get("files", ())
+            ),
+        )
+    except KeyError as error:
+        raise ValueError(f"malformed storydiff report: no {error} field") from None
+    except (TypeError, ValueError, AttributeError) as error:
+        raise ValueError(f"malformed storydiff report: {error}") from None
+
+
+def _segment(op: Any, text: Any) -> Segment:
+    if op not in ("equal", "insert", "delete"):
+        raise ValueError(f"unknown diff operation {op!r}")
+    return Segment(op, str(text))
+
+
+def _cluster_from(record: dict[str, Any]) -> Cluster:
+    representative = str(record["representative"])
+    members = tuple(
+        MemberDiff(
+            path=str(member["path"]),
+            jaccard=float(member["jaccard"]),
+            containment=float(member["containment"]),
+            added_words=int(member["added_words"]),
+            removed_words=int(member["removed_words"]),
+            segments=tuple(_segment(op, text) for op, text in member["diff"]),
+            is_representative=member["path"] == representative,
+        )
+        for member in record["members"]
+    )
+    return Cluster(id=int(record["id"]), representative=representative, members=members)
 
 
 def render_json(report: Report) -> str:

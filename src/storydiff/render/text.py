@@ -19,6 +19,7 @@ from rich.text import Text
 from ..boilerplate import Rule as BoilerplateRule
 from ..diff import diff_tokens
 from ..model import Cluster, MemberDiff, Report, Segment, StrippedFile, StrippedLine
+from ..wording import count
 
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 DELETE_STYLE = "bold red strike"
@@ -236,8 +237,9 @@ def render_text(report: Report, console: Console, context: int) -> None:
 def summary_line(report: Report) -> str:
     clustered = sum(len(cluster.members) for cluster in report.clusters)
     return (
-        f"{report.documents} documents: {len(report.clusters)} clusters holding {clustered} documents, "
-        f"{len(report.singletons)} not duplicated, {len(report.skipped)} skipped"
+        f"{count(report.documents, 'document')}: {count(len(report.clusters), 'cluster')} holding "
+        f"{count(clustered, 'document')}, {len(report.singletons):,} not duplicated, "
+        f"{len(report.skipped):,} skipped"
     )
 
 
@@ -248,9 +250,8 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 def stripped_file_renderable(file: StrippedFile, markers: bool, removed_only: bool = False) -> RenderableType:
     """One file for `storydiff strip`: its lines, the removed ones struck through with the
     rule's name in the margin. With `markers` (no colour) removed text is also wrapped in [-…-]."""
-    count = len(file.removed)
     title = Text(visible(file.path), style="bold")
-    title.append(f" · {count} of {file.line_count} lines removed", style=MARKER_STYLE)
+    title.append(f" · {len(file.removed):,} of {count(file.line_count, 'line')} removed", style=MARKER_STYLE)
     rule_of = {span.line_number: span.rule for span in file.removed}
     margin = max((len(span.rule) for span in file.removed), default=0)
     grid = Table.grid(padding=(0, 1))
@@ -277,10 +278,9 @@ def stripped_file_renderable(file: StrippedFile, markers: bool, removed_only: bo
 
 
 def strip_summary(files: int, counts: dict[str, int], skipped: int) -> str:
-    removed = sum(counts.values())
-    by_rule = ", ".join(f"{rule} {count}" for rule, count in sorted(counts.items()))
-    head = f"{files} file{'' if files == 1 else 's'}: {removed} line{'' if removed == 1 else 's'} removed"
-    return head + (f" ({by_rule})" if by_rule else "") + f", {skipped} skipped"
+    by_rule = ", ".join(f"{rule} {number:,}" for rule, number in sorted(counts.items()))
+    head = f"{count(files, 'file')}: {count(sum(counts.values()), 'line')} removed"
+    return head + (f" ({by_rule})" if by_rule else "") + f", {skipped:,} skipped"
 
 
 def rules_renderable(
