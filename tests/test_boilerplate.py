@@ -234,11 +234,29 @@ def test_repeated_lines_are_removed_after_the_rules() -> None:
     key = boilerplate.line_key(footer, 4)
     assert key is not None
     repeated = RepeatedLines(frozenset({key}), 4)
-    text = f"Story.\nRead more: elsewhere\n  {footer.upper()}  \nEnd."
+    text = (
+        "The minister said on Monday that talks with the rebels would resume in Bamako.\n"
+        f"Read more: elsewhere\n  {footer.upper()}  \nEnd."
+    )
     result = boilerplate.strip(text, NEWS_RULES, repeated=repeated)
     assert [(r.rule, r.line_number) for r in result.removals] == [("read-more", 2), ("repeated-line", 3)]
-    assert boilerplate.line_keys(text, 4) == {key}  # "Read more: elsewhere" is 3 words: too short
+    assert boilerplate.line_keys(text, 4) == {key, boilerplate.line_key(text.split("\n")[0], 4)}
     assert boilerplate.line_key("Too short here", 4) is None
+
+
+def test_repeated_lines_stay_in_a_document_they_would_mostly_empty() -> None:
+    recurring = ["The minister spoke in Paris on Monday.", "He did not take questions after the speech."]
+    keys = frozenset(key for key in (boilerplate.line_key(line, 4) for line in recurring) if key is not None)
+    repeated = RepeatedLines(keys, 4)
+    # Two of three lines recur elsewhere: a compilation of common text, left whole.
+    mostly = "\n".join([*recurring, "Talks resume on Friday in Bamako, officials said."])
+    assert boilerplate.strip(mostly, NEWS_RULES, repeated=repeated).removals == ()
+    # One recurring line among four: furniture.
+    story = "\n".join(
+        [recurring[1], "Talks resume on Friday.", "Officials said so in Bamako.", "More later."]
+    )
+    result = boilerplate.strip(story, NEWS_RULES, repeated=repeated)
+    assert [(r.rule, r.line_number) for r in result.removals] == [("repeated-line", 1)]
 
 
 @settings(max_examples=200, deadline=None)

@@ -10,7 +10,7 @@ from storydiff.cli import cli
 
 
 def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args), env={"COLUMNS": "200"})
+    result = CliRunner().invoke(cli, list(args), env={"COLUMNS": "250"})
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -24,7 +24,8 @@ def test_lists_every_pack_and_rule_with_its_description(tmp_path: Path) -> None:
     assert any(line.startswith("Pack none · Strips nothing.") for line in lines)
     assert (
         "repeated-line  A line of 4 or more words found in 5 or more groups of documents and in 1% of all "
-        "groups, where each cluster of near-duplicates is one group." in lines
+        "groups, where each cluster of near-duplicates is one group; not taken from a document where "
+        "such lines hold more than 50% of the words." in lines
     )
     assert lines[-1] == "pack news · no configuration file · 20 rules · repeated-line on"
 
@@ -66,7 +67,13 @@ def test_json_gives_each_rule_as_a_configuration_would() -> None:
     assert none == {"name": "none", "description": "Strips nothing.", "rules": []}
     signoff = next(rule for rule in news["rules"] if rule["name"] == "wire-signoff")
     assert signoff["last-line-only"] is True and "hints" not in signoff
-    assert data["repeated_lines"] == {"enabled": True, "min_words": 4, "min_documents": 5, "min_share": 0.01}
+    assert data["repeated_lines"] == {
+        "enabled": True,
+        "min_words": 4,
+        "min_documents": 5,
+        "min_share": 0.01,
+        "max_document_share": 0.5,
+    }
 
 
 def test_help_has_examples() -> None:

@@ -172,15 +172,13 @@ def test_user_rules_reach_worker_processes_and_the_diffs(site: Path, monkeypatch
 
 def test_repeated_line_can_be_disabled_and_tuned(site: Path) -> None:
     (site / ".storydiff.toml").write_text(
-        'disable = ["repeated-line"]\n\n[repeated-lines]\nmin-words = 6\nmin-documents = 3\nmin-share = 0.5\n'
+        'disable = ["repeated-line"]\n\n[repeated-lines]\nmin-words = 6\nmin-documents = 3\n'
+        "min-share = 0.5\nmax-document-share = 0.25\n"
     )
     loaded = config.load_config(str(site / ".storydiff.toml"))
     assert not loaded.repeated_lines
-    assert (loaded.repeated_min_words, loaded.repeated_min_documents, loaded.repeated_min_share) == (
-        6,
-        3,
-        0.5,
-    )
+    assert loaded.repeated_min_words == 6 and loaded.repeated_min_documents == 3
+    assert loaded.repeated_min_share == 0.5 and loaded.repeated_max_document_share == 0.25
 
 
 def test_config_errors_are_storydiff_errors(tmp_path: Path) -> None:

@@ -308,10 +308,16 @@ class Stripped:
 
 @dataclass(frozen=True)
 class RepeatedLines:
-    """Lines found to recur across unrelated documents of a corpus (see `line_key`)."""
+    """Lines found to recur across unrelated documents of a corpus (see `line_key`).
+
+    They are removed from a document only while, together, they hold at most
+    `max_document_share` of the words its rules left: a document made mostly of lines that
+    recur elsewhere (a template report, a compilation) is content, not furniture.
+    """
 
     keys: frozenset[int] = frozenset()
     min_words: int = 4
+    max_document_share: float = 0.5
 
     def __bool__(self) -> bool:
         return bool(self.keys)
@@ -382,9 +388,7 @@ def strip(
             _apply(rules, candidates, lines, removed_by)
     if repeated:
         lines = lines if lines is not None else text.split("\n")
-        for index, line in enumerate(lines):
-            if index not in removed_by and line_key(line, repeated.min_words) in repeated.keys:
-                removed_by[index] = REPEATED_LINE
+        _take_repeated(lines, repeated, removed_by)
     if not removed_by and not tidy:
         return Stripped(text=text, removals=())
     lines = lines if lines is not None else text.split("\n")
@@ -397,6 +401,20 @@ def strip(
         for index in sorted(removed_by)
     )
     return Stripped(text="\n".join(filter(None, kept)), removals=removals)
+
+
+def _take_repeated(lines: Sequence[str], repeated: RepeatedLines, removed_by: dict[int, str]) -> None:
+    found = [
+        index
+        for index, line in enumerate(lines)
+        if index not in removed_by and line_key(line, repeated.min_words) in repeated.keys
+    ]
+    if not found:
+        return
+    words_left = sum(len(line.split()) for index, line in enumerate(lines) if index not in removed_by)
+    if sum(len(lines[index].split()) for index in found) <= repeated.max_document_share * words_left:
+        for index in found:
+            removed_by[index] = REPEATED_LINE
 
 
 def _apply(

@@ -49,6 +49,7 @@ STRIP_SETTINGS = (
     "repeated_min_words",
     "repeated_min_documents",
     "repeated_min_share",
+    "repeated_max_document_share",
     "encoding",
 )
 
@@ -164,6 +165,7 @@ def _rules_settings(rules_config: RulesConfig, pack: str | None) -> dict[str, An
         "repeated_min_words": rules_config.repeated_min_words,
         "repeated_min_documents": rules_config.repeated_min_documents,
         "repeated_min_share": rules_config.repeated_min_share,
+        "repeated_max_document_share": rules_config.repeated_max_document_share,
     }
 
 
@@ -716,7 +718,8 @@ def rules(path: str, pack: str | None, config_path: str | None, output_format: s
         f"A line of {rules_config.repeated_min_words} or more words found in"
         f" {rules_config.repeated_min_documents} or more groups of documents and in"
         f" {rules_config.repeated_min_share:.0%} of all groups, where each cluster of near-duplicates"
-        " is one group."
+        " is one group; not taken from a document where such lines hold more than"
+        f" {rules_config.repeated_max_document_share:.0%} of the words."
     )
     disabled = list(rules_config.disable)
     if OutputFormat(output_format) is OutputFormat.JSON:
@@ -737,6 +740,7 @@ def rules(path: str, pack: str | None, config_path: str | None, output_format: s
                 "min_words": rules_config.repeated_min_words,
                 "min_documents": rules_config.repeated_min_documents,
                 "min_share": rules_config.repeated_min_share,
+                "max_document_share": rules_config.repeated_max_document_share,
             },
             "config": rules_config.source,
             "pack": pack or rules_config.pack,

@@ -29,7 +29,12 @@ from typing import Any
 
 from .boilerplate import PACKS, REPEATED_LINE, Rule
 from .errors import ConfigError
-from .settings import DEFAULT_REPEATED_MIN_DOCUMENTS, DEFAULT_REPEATED_MIN_SHARE, DEFAULT_REPEATED_MIN_WORDS
+from .settings import (
+    DEFAULT_REPEATED_MAX_DOCUMENT_SHARE,
+    DEFAULT_REPEATED_MIN_DOCUMENTS,
+    DEFAULT_REPEATED_MIN_SHARE,
+    DEFAULT_REPEATED_MIN_WORDS,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -51,7 +56,7 @@ _RULE_KEYS = {
     "block_max_lines": int,
 }
 _TOP_KEYS = ("pack", "disable", "rules", "repeated_lines")
-_REPEATED_KEYS = {"min_words": int, "min_documents": int, "min_share": float}
+_REPEATED_KEYS = {"min_words": int, "min_documents": int, "min_share": float, "max_document_share": float}
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ class RulesConfig:
     repeated_min_words: int = DEFAULT_REPEATED_MIN_WORDS
     repeated_min_documents: int = DEFAULT_REPEATED_MIN_DOCUMENTS
     repeated_min_share: float = DEFAULT_REPEATED_MIN_SHARE
+    repeated_max_document_share: float = DEFAULT_REPEATED_MAX_DOCUMENT_SHARE
 
     def resolve(self, pack: str | None = None) -> tuple[Rule, ...]:
         """The rules to strip with: the pack's (less the disabled ones), each user rule
@@ -172,10 +178,16 @@ def load_config(path: str) -> RulesConfig:
     min_words = repeated.get("min_words", DEFAULT_REPEATED_MIN_WORDS)
     min_documents = repeated.get("min_documents", DEFAULT_REPEATED_MIN_DOCUMENTS)
     min_share = float(repeated.get("min_share", DEFAULT_REPEATED_MIN_SHARE))
+    max_document_share = float(repeated.get("max_document_share", DEFAULT_REPEATED_MAX_DOCUMENT_SHARE))
     if min_words < 1 or min_documents < 2 or not 0.0 <= min_share <= 1.0:
         raise ConfigError(
             f"{where}: repeated-lines: need min-words >= 1, min-documents >= 2 and min-share "
             f"between 0 and 1, got {min_words}, {min_documents} and {min_share}"
+        )
+    if not 0.0 < max_document_share <= 1.0:
+        raise ConfigError(
+            f"{where}: repeated-lines: max-document-share must be above 0 and at most 1, "
+            f"got {max_document_share}"
         )
     return RulesConfig(
         source=path,
@@ -185,6 +197,7 @@ def load_config(path: str) -> RulesConfig:
         repeated_min_words=min_words,
         repeated_min_documents=min_documents,
         repeated_min_share=min_share,
+        repeated_max_document_share=max_document_share,
     )
 
 

@@ -515,10 +515,11 @@ def repeated_lines(corpus: _Corpus, components: Sequence[Sequence[int]], setting
     other document a group of its own, so the shared body of two versions of one story
     counts once. A line (of at least `repeated_min_words` words, compared case-folded with
     single spaces) is repeated when it is found in at least `repeated_min_documents` groups
-    and in at least `repeated_min_share` of all groups. Counting per document first is one
+    and in at least `repeated_min_share` of all groups. (Stripping then leaves them in a
+    document they would mostly empty: see RepeatedLines.) Counting per document first is one
     numpy pass; only the few lines that pass on documents are counted again per group.
     """
-    empty = RepeatedLines(min_words=settings.repeated_min_words)
+    empty = RepeatedLines(min_words=settings.repeated_min_words)  # nothing to take
     keys, offsets = corpus.line_keys, corpus.line_key_offsets
     if not len(keys):
         return empty
@@ -541,7 +542,11 @@ def repeated_lines(corpus: _Corpus, components: Sequence[Sequence[int]], setting
     first_in_group[1:] = (line_keys[1:] != line_keys[:-1]) | (line_groups[1:] != line_groups[:-1])
     values, counts = np.unique(line_keys[first_in_group], return_counts=True)
     repeated = values[counts >= needed]
-    return RepeatedLines(frozenset(int(key) for key in repeated), settings.repeated_min_words)
+    return RepeatedLines(
+        frozenset(int(key) for key in repeated),
+        settings.repeated_min_words,
+        settings.repeated_max_document_share,
+    )
 
 
 def _strip_repeated(

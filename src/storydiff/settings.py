@@ -28,6 +28,8 @@ DEFAULT_CONTEXT_WORDS = 8
 DEFAULT_REPEATED_MIN_WORDS = 4
 DEFAULT_REPEATED_MIN_DOCUMENTS = 5
 DEFAULT_REPEATED_MIN_SHARE = 0.01
+# ... removed from a document only while such lines hold at most this share of its words.
+DEFAULT_REPEATED_MAX_DOCUMENT_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class Settings:
     repeated_min_words: int = DEFAULT_REPEATED_MIN_WORDS
     repeated_min_documents: int = DEFAULT_REPEATED_MIN_DOCUMENTS
     repeated_min_share: float = DEFAULT_REPEATED_MIN_SHARE
+    repeated_max_document_share: float = DEFAULT_REPEATED_MAX_DOCUMENT_SHARE
     ngram: int = DEFAULT_NGRAM
     num_perm: int = DEFAULT_NUM_PERM
     seed: int = DEFAULT_SEED
@@ -78,6 +81,11 @@ class Settings:
             raise ValueError("repeated lines need min_words >= 1 and min_documents >= 2")
         if not 0.0 <= self.repeated_min_share <= 1.0:
             raise ValueError(f"repeated_min_share must be between 0 and 1, got {self.repeated_min_share}")
+        if not 0.0 < self.repeated_max_document_share <= 1.0:
+            raise ValueError(
+                "repeated_max_document_share must be above 0 and at most 1, "
+                f"got {self.repeated_max_document_share}"
+            )
 
     @property
     def active_rules(self) -> tuple[Rule, ...]:
