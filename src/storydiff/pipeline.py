@@ -6,6 +6,11 @@ candidate pairs → verified pairs → clusters → diffs → report.
 engine can run them in this process, in a process pool or on a Dask cluster. Signing keeps
 no text: it spills each document's exact shingle set to a temporary file for verification,
 and only the documents that end up in a cluster are read again, for their diffs.
+
+Boilerplate: every stage reads files through `clean`, with the rules in Settings and the
+corpus's repeated lines, so all of them compare the same text. Repeated lines are found
+after a first clustering (`repeated_lines`); only the documents holding one are signed
+again. `run_strip` shows what stripping removes (`storydiff strip`).
 """
 
 from __future__ import annotations
