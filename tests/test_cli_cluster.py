@@ -171,3 +171,39 @@ def test_ctrl_c_exits_130_without_traceback(seeds_dir: Path, monkeypatch) -> Non
     monkeypatch.setattr("storydiff.pipeline.run_cluster", interrupted)
     code, out, err = run("cluster", str(seeds_dir))
     assert code == 130 and out == "" and err.strip() == "storydiff: interrupted"
+
+
+def test_show_stripped_puts_removed_lines_in_the_diff(seeds_dir: Path) -> None:
+    code, out, _ = run("cluster", str(seeds_dir), "--show-stripped")
+    assert code == 0
+    lines = out.splitlines()
+    joined = " ".join(out.split())
+    # The furniture only the first version carried, marked as such ...
+    assert "✂ photo-caption, representative only: French army Legionnaire from the Licorne force" in joined
+    assert "✂ story-highlights, representative only: Story highlights" in lines
+    # ... the links both versions carried, once each, where they stood ...
+    assert sum(line.startswith("✂ read-more: Read more:") for line in lines) == 4
+    assert "result of a coup. ✂ read-more: Read more: Panetta: U.S. could provide" in joined
+    # ... and the credits, which differ.
+    assert "✂ contributor, representative only: CNN’s Antonia Mortensen" in joined
+    assert "✂ contributor, this copy only: CNN's Vlad Duthiers and Chris Lawrence" in joined
+    assert "✂" not in run("cluster", str(seeds_dir))[1]
+
+
+def test_show_stripped_adds_the_lines_to_json(seeds_dir: Path) -> None:
+    data = json.loads(run("cluster", str(seeds_dir), "--format", "json", "--show-stripped")[1])
+    copy = data["clusters"][0]["members"][1]
+    member_text = "".join(text for op, text in copy["diff"] if op != "delete")
+    placed = copy["stripped"]["member"]
+    assert [rule for _, rule, _ in placed] == ["read-more"] * 4 + ["contributor"]
+    offset, _, text = placed[0]
+    assert text == "Read more: Panetta: U.S. could provide logistical, intel support in Mali"
+    assert member_text[offset - 1] == "\n" and member_text[offset:].startswith("No support can go")
+    assert placed[-1][0] == len(member_text)  # the credit ended the text
+    assert [rule for _, rule, _ in copy["stripped"]["representative"]][:3] == [
+        "photo-caption",
+        "video-source",
+        "video-source",
+    ]
+    plain = json.loads(run("cluster", str(seeds_dir), "--format", "json")[1])
+    assert "stripped" not in plain["clusters"][0]["members"][1]

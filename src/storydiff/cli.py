@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from . import __version__
+from .boilerplate import DEFAULT_PACK, PACK_DESCRIPTIONS, PACKS
+from .config import RulesConfig, find_config, load_config
 from .errors import StorydiffError
 from .render import ManifestFormat, OutputFormat
 from .settings import (
@@ -36,6 +39,19 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
+# The settings that decide what `storydiff strip` removes, as its JSON reports them.
+STRIP_SETTINGS = (
+    "glob",
+    "exclude",
+    "pack",
+    "rules",
+    "repeated_lines",
+    "repeated_min_words",
+    "repeated_min_documents",
+    "repeated_min_share",
+    "repeated_max_document_share",
+    "encoding",
+)
 
 
 def _fraction(_ctx: click.Context, param: click.Parameter, value: float) -> float:
@@ -82,6 +98,16 @@ def similarity_options(function: F) -> F:
         click.option(
             "--no-strip", is_flag=True, help="Compare the files as they are, without removing boilerplate."
         ),
+    ]
+    function = input_options(function)
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def input_options(function: F) -> F:
+    """Which files to read and how to decode them."""
+    options = [
         click.option(
             "--glob", default="*.txt", show_default=True, help="Which files to read in directories."
         ),
@@ -99,6 +125,48 @@ def similarity_options(function: F) -> F:
     for option in reversed(options):
         function = option(function)
     return function
+
+
+def rules_options(function: F) -> F:
+    """Which boilerplate rules to strip with."""
+    options = [
+        click.option(
+            "--pack",
+            type=click.Choice(sorted(PACKS)),
+            default=None,
+            help=f"Boilerplate rule pack [default: the configuration's, else {DEFAULT_PACK}].",
+        ),
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(exists=True, dir_okay=False, path_type=str),
+            default=None,
+            help="Configuration file with boilerplate rules [default: .storydiff.toml or "
+            "pyproject.toml with [tool.storydiff], searched upward from the corpus].",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _rules_config(paths: Sequence[str], config_path: str | None) -> RulesConfig:
+    """The configuration that applies to a corpus (the defaults if there is none)."""
+    found = config_path or find_config(paths)
+    return load_config(found) if found else RulesConfig()
+
+
+def _rules_settings(rules_config: RulesConfig, pack: str | None) -> dict[str, Any]:
+    """Settings fields for boilerplate stripping, from the configuration and --pack."""
+    return {
+        "pack": pack or rules_config.pack,
+        "rules": rules_config.resolve(pack),
+        "repeated_lines": rules_config.repeated_lines,
+        "repeated_min_words": rules_config.repeated_min_words,
+        "repeated_min_documents": rules_config.repeated_min_documents,
+        "repeated_min_share": rules_config.repeated_min_share,
+        "repeated_max_document_share": rules_config.repeated_max_document_share,
+    }
 
 
 def jobs_option(function: F) -> F:
@@ -154,6 +222,7 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @similarity_options
+@rules_options
 @click.option(
     "--keep",
     type=click.Choice(KEEP_POLICIES),
@@ -175,6 +244,11 @@ def cli() -> None:
     default=DEFAULT_CONTEXT_WORDS,
     show_default=True,
     help="Unchanged words shown around each edit in text output.",
+)
+@click.option(
+    "--show-stripped",
+    is_flag=True,
+    help="Show the lines stripping removed in each diff, dimmed, with the rule that removed them.",
 )
 @jobs_option
 @click.option(
@@ -203,9 +277,12 @@ def cluster(
     glob: str,
     exclude: tuple[str, ...],
     encoding: str | None,
+    pack: str | None,
+    config_path: str | None,
     keep: str,
     output_format: str,
     context: int,
+    show_stripped: bool,
     jobs: int | None,
     engine: str,
     scheduler: str | None,
@@ -220,16 +297,19 @@ def cluster(
       storydiff cluster examples/seeds
       storydiff cluster corpus/ --format json > clusters.json
       storydiff cluster corpus/ --threshold 0.8 --exclude 'drafts/*'
+      storydiff cluster corpus/ --show-stripped
       storydiff cluster s3://bucket/news/ --engine dask --scheduler tcp://10.0.0.5:8786
     """
     from .pipeline import run_cluster
     from .render.json import render_json, render_jsonl
     from .render.text import render_text, summary_line
 
+    rules_config = _rules_config(paths, config_path)
     settings = _settings(
         glob=glob,
         exclude=exclude,
         strip=not no_strip,
+        **_rules_settings(rules_config, pack),
         ngram=ngram,
         num_perm=num_perm,
         seed=seed,
@@ -238,11 +318,13 @@ def cluster(
         keep=keep,
         encoding=encoding,
         context_words=context,
+        show_stripped=show_stripped,
     )
     _check_encoding(encoding)
     if scheduler is not None and engine != "dask":
         raise click.UsageError("--scheduler needs --engine dask")
     errors = _stderr_console()
+    _say_config(errors, rules_config, settings.strip)
     with _progress(errors) as progress, _engine(engine, jobs, scheduler, errors) as running:
         report = run_cluster(list(paths), settings, progress, running)
     if timings:
@@ -344,6 +426,7 @@ SIMILARITY_OPTIONS = (
     "[default: longest; with --from, the report's].",
 )
 @similarity_options
+@rules_options
 @jobs_option
 def dedup(
     directory: str | None,
@@ -354,6 +437,8 @@ def dedup(
     move_to: str | None,
     dry_run: bool,
     keep: str | None,
+    pack: str | None,
+    config_path: str | None,
     jobs: int | None,
     **similarity: Any,
 ) -> None:
@@ -382,7 +467,8 @@ def dedup(
     chosen_format = core.manifest_format_for(manifest, manifest_format) if manifest else None
     errors = _stderr_console()
     with _progress(errors) as progress:
-        report, root = _dedup_input(directory, from_report, keep, jobs, similarity, progress)
+        rules = (pack, config_path)
+        report, root = _dedup_input(directory, from_report, keep, jobs, similarity, rules, progress)
         plan = core.build_plan(report, root)
         core.check_destinations(plan, out_dir, move_to, manifest)
         core.check_unchanged(plan, progress)
@@ -418,8 +504,8 @@ def _check_dedup_usage(
     if from_report is not None:
         ctx = click.get_current_context()
         given = [
-            f"--{name.replace('_', '-')}"
-            for name in (*SIMILARITY_OPTIONS, "keep")
+            "--config" if name == "config_path" else f"--{name.replace('_', '-')}"
+            for name in (*SIMILARITY_OPTIONS, "pack", "config_path", "keep")
             if ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)
         ]
         if given:
@@ -435,6 +521,7 @@ def _dedup_input(
     keep: str | None,
     jobs: int | None,
     similarity: dict[str, Any],
+    rules: tuple[str | None, str | None],
     progress: _RichProgress,
 ) -> tuple[Report, str]:
     """The report to act on (saved, or made now) and the directory its paths are below."""
@@ -450,7 +537,11 @@ def _dedup_input(
     core.check_input_directory(directory)
     _check_encoding(similarity["encoding"])
     options = {name: value for name, value in similarity.items() if name != "no_strip"}
-    settings = _settings(**options, strip=not similarity["no_strip"], keep=keep or "longest")
+    pack, config_path = rules
+    rules_settings = _rules_settings(_rules_config([directory], config_path), pack)
+    settings = _settings(
+        **options, **rules_settings, strip=not similarity["no_strip"], keep=keep or "longest"
+    )
     with LocalEngine(jobs) as engine:
         return run_cluster([directory], settings, progress, engine), directory
 
@@ -509,6 +600,176 @@ def _printable(text: str) -> str:
 def _chatter(console: Any, text: str) -> None:
     """One line on stderr; text holding file names is never read as markup or :emoji: codes."""
     console.print(_printable(text), markup=False, highlight=False, emoji=False, soft_wrap=True)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@rules_options
+@input_options
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice([OutputFormat.TEXT.value, OutputFormat.JSON.value]),
+    default=OutputFormat.TEXT.value,
+    show_default=True,
+    help="text to read the files with their removed lines struck through; json for the removed lines.",
+)
+@click.option("--removed-only", is_flag=True, help="In text output, show only the removed lines.")
+@jobs_option
+def strip(
+    paths: tuple[str, ...],
+    pack: str | None,
+    config_path: str | None,
+    glob: str,
+    exclude: tuple[str, ...],
+    encoding: str | None,
+    output_format: str,
+    removed_only: bool,
+    jobs: int | None,
+) -> None:
+    """Show what boilerplate stripping removes from the files under PATHS, and why.
+
+    Each removed line is struck through, with the name of the rule that removed it in the
+    margin (see `storydiff rules`). Lines repeated across unrelated files are found among
+    the files given, so give the whole corpus to see them.
+
+    \b
+    Examples:
+      storydiff strip examples/seeds
+      storydiff strip corpus/ --removed-only
+      storydiff strip corpus/ --format json > removed.json
+    """
+    from rich.console import Console
+
+    from .engines.local import LocalEngine
+    from .model import Skipped, StrippedFile
+    from .pipeline import run_strip
+    from .render.json import render_strip_json
+    from .render.text import strip_summary, stripped_file_renderable
+
+    rules_config = _rules_config(paths, config_path)
+    settings = _settings(glob=glob, exclude=exclude, encoding=encoding, **_rules_settings(rules_config, pack))
+    _check_encoding(encoding)
+    errors = _stderr_console()
+    _say_config(errors, rules_config, True)
+    as_json = OutputFormat(output_format) is OutputFormat.JSON
+    console = Console(highlight=False, emoji=False)
+    markers = console.no_color or console.color_system is None
+    files: list[StrippedFile] = []  # kept for JSON only; text output is printed file by file
+    skipped: list[Skipped] = []
+    file_count = 0
+    counts: Counter[str] = Counter()
+    with _progress(errors) as progress, LocalEngine(jobs) as engine:
+        for item in run_strip(list(paths), settings, progress, engine, keep_text=not as_json):
+            if isinstance(item, Skipped):
+                skipped.append(item)
+                continue
+            file_count += 1
+            counts.update(span.rule for span in item.removed)
+            if as_json:
+                files.append(item)
+            else:
+                console.print(stripped_file_renderable(item, markers, removed_only))
+    for problem in skipped:
+        errors.print(
+            f"storydiff: skipped {problem.path}: {problem.reason}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    if as_json:
+        shown = {key: value for key, value in settings.as_dict().items() if key in STRIP_SETTINGS}
+        sys.stdout.write(render_strip_json(shown, files, skipped, dict(counts)))
+    sys.stdout.flush()
+    summary = strip_summary(file_count, dict(counts), len(skipped))
+    errors.print(summary, markup=False, highlight=False, soft_wrap=True, style="dim")
+
+
+@cli.command()
+@click.argument("path", required=False, default=".", type=click.Path(path_type=str))
+@rules_options
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice([OutputFormat.TEXT.value, OutputFormat.JSON.value]),
+    default=OutputFormat.TEXT.value,
+    show_default=True,
+    help="text for reading, json for scripts.",
+)
+def rules(path: str, pack: str | None, config_path: str | None, output_format: str) -> None:
+    """List the boilerplate rule packs and their rules, and the rules in use for PATH.
+
+    PATH (default: the current directory) decides which configuration file applies:
+    .storydiff.toml, or pyproject.toml with a [tool.storydiff] table, searched upward.
+
+    \b
+    Examples:
+      storydiff rules
+      storydiff rules corpus/ --format json
+    """
+    from rich.console import Console
+
+    from .render.json import rule_record
+    from .render.text import RulesInUse, rules_renderable
+
+    rules_config = _rules_config([path], config_path)
+    active = rules_config.resolve(pack)
+    repeated = (
+        f"A line of {rules_config.repeated_min_words} or more words found in"
+        f" {rules_config.repeated_min_documents} or more groups of documents and in"
+        f" {rules_config.repeated_min_share:.0%} of all groups, where each cluster of near-duplicates"
+        " is one group; not taken from a document where such lines hold more than"
+        f" {rules_config.repeated_max_document_share:.0%} of the words."
+    )
+    disabled = list(rules_config.disable)
+    if OutputFormat(output_format) is OutputFormat.JSON:
+        import json
+
+        document = {
+            "default_pack": DEFAULT_PACK,
+            "packs": [
+                {
+                    "name": name,
+                    "description": PACK_DESCRIPTIONS[name],
+                    "rules": [rule_record(r) for r in rules],
+                }
+                for name, rules in PACKS.items()
+            ],
+            "repeated_lines": {
+                "enabled": rules_config.repeated_lines,
+                "min_words": rules_config.repeated_min_words,
+                "min_documents": rules_config.repeated_min_documents,
+                "min_share": rules_config.repeated_min_share,
+                "max_document_share": rules_config.repeated_max_document_share,
+            },
+            "config": rules_config.source,
+            "pack": pack or rules_config.pack,
+            "rules": [rule_record(rule) for rule in active],
+            "disabled": disabled,
+        }
+        sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+        return
+    packs = [(name, PACK_DESCRIPTIONS[name], rules) for name, rules in PACKS.items()]
+    in_use = RulesInUse(
+        path=path,
+        pack=pack or rules_config.pack,
+        rules=active,
+        disabled=tuple(disabled),
+        repeated_lines=rules_config.repeated_lines,
+        config_source=rules_config.source,
+    )
+    Console(highlight=False, emoji=False).print(rules_renderable(packs, DEFAULT_PACK, repeated, in_use))
+
+
+def _say_config(errors: Any, rules_config: RulesConfig, strip: bool) -> None:
+    if rules_config.source and strip:
+        errors.print(
+            f"storydiff: boilerplate rules from {rules_config.source}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+            style="dim",
+        )
 
 
 def _check_encoding(encoding: str | None) -> None:

@@ -9,11 +9,13 @@ that the schema is written down in one module.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import fields
 from typing import Any
 
 from .. import __version__
-from ..model import Cluster, FileRecord, MemberDiff, Report, Segment, Skipped
+from ..boilerplate import Rule
+from ..model import Cluster, FileRecord, MemberDiff, Report, Segment, Skipped, StrippedFile
 
 SCHEMA_VERSION = 1
 _DIGITS = 4
@@ -32,7 +34,7 @@ def json_safe(text: str) -> str:
 
 
 def member_record(member: MemberDiff) -> dict[str, Any]:
-    return {
+    record = {
         "path": json_safe(member.path),
         "jaccard": round(member.jaccard, _DIGITS),
         "containment": round(member.containment, _DIGITS),
@@ -40,6 +42,15 @@ def member_record(member: MemberDiff) -> dict[str, Any]:
         "removed_words": member.removed_words,
         "diff": [[segment.op, json_safe(segment.text)] for segment in member.segments],
     }
+    if member.representative_stripped or member.member_stripped:  # only with --show-stripped
+        record["stripped"] = {
+            side: [[line.offset, line.rule, json_safe(line.text)] for line in lines]
+            for side, lines in (
+                ("representative", member.representative_stripped),
+                ("member", member.member_stripped),
+            )
+        }
+    return record
 
 
 def cluster_record(cluster: Cluster) -> dict[str, Any]:
@@ -156,3 +167,48 @@ def render_jsonl(report: Report) -> Iterator[str]:
 
 def _line(record: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def stripped_file_record(file: StrippedFile) -> dict[str, Any]:
+    return {
+        "path": json_safe(file.path),
+        "lines": file.line_count,
+        "removed": [
+            {
+                "rule": span.rule,
+                "line": span.line_number,
+                "start": span.start,
+                "end": span.end,
+                "text": json_safe(span.text),
+            }
+            for span in file.removed
+        ],
+    }
+
+
+def render_strip_json(
+    settings: dict[str, object],
+    files: Sequence[StrippedFile],
+    skipped: Sequence[Skipped],
+    boilerplate: dict[str, int],
+) -> str:
+    """`storydiff strip --format json`: per file, the removed lines located and named."""
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "storydiff_version": __version__,
+        "settings": settings,
+        "files": [stripped_file_record(file) for file in files],
+        "skipped": [skipped_record(item) for item in skipped],
+        "boilerplate": dict(sorted(boilerplate.items())),
+    }
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def rule_record(rule: Rule) -> dict[str, Any]:
+    """A rule as in the configuration file: its name, description, pattern and every option set."""
+    record: dict[str, Any] = {}
+    for item in fields(rule):
+        value = getattr(rule, item.name)
+        if item.name in ("name", "description", "pattern") or value != item.default:
+            record[item.name.replace("_", "-")] = list(value) if isinstance(value, tuple) else value
+    return record
