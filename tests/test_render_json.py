@@ -3,10 +3,45 @@ from __future__ import annotations
 import base64
 import json
 import os
+from pathlib import Path
 
-from storydiff.model import Cluster, MemberDiff, Report, Segment, Skipped
+import pytest
+
+from storydiff.model import Cluster, FileRecord, MemberDiff, Report, Segment, Skipped
+from storydiff.pipeline import run_cluster
 from storydiff.render import UNSAFE
-from storydiff.render.json import render_json, render_jsonl
+from storydiff.render.json import render_json, render_jsonl, report_from_object, report_object
+from storydiff.settings import Settings
+
+
+def test_a_saved_report_reads_back_to_the_same_json(seeds_dir: Path) -> None:
+    report = run_cluster([str(seeds_dir)], Settings())
+    saved = json.loads(render_json(report))
+    loaded = report_from_object(saved)
+    assert report_object(loaded) == saved
+    assert loaded.files == report.files and loaded.inputs == (str(seeds_dir),)
+    assert [member.is_representative for member in loaded.clusters[0].members] == [True, False]
+
+
+def test_a_report_from_before_content_hashes_loads_without_them(seeds_dir: Path) -> None:
+    saved = json.loads(render_json(run_cluster([str(seeds_dir)], Settings())))
+    del saved["files"], saved["inputs"]
+    loaded = report_from_object(saved)
+    assert (loaded.files, loaded.inputs, loaded.documents) == ((), (), 3)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([], "not a storydiff report with schema_version 1"),
+        ({"schema_version": 2}, "not a storydiff report with schema_version 1"),
+        ({"schema_version": 1, "settings": {}}, "malformed storydiff report: no 'documents' field"),
+    ],
+)
+def test_what_is_not_a_report_is_refused_saying_why(data: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        report_from_object(data)
+
 
 CONTROLS = "\x1b[2J\x9b31m\x7f\u202eevil\u2066\u200b\u2028\U000e0041\r\x08\x07"
 UNDECODABLE = os.fsdecode(b"caf\xe9.txt")  # how Python names a file whose name is not UTF-8
@@ -49,3 +84,22 @@ def test_path_bytes_only_when_needed() -> None:
     data = json.loads(render_json(report()))
     assert "path_bytes" not in data["clusters"][0]["members"][1]
     assert "singletons_path_bytes" not in data and "path_bytes" not in data["skipped"][0]
+
+
+def test_a_saved_report_names_files_that_are_not_utf8_exactly() -> None:
+    """`dedup --from` acts on the files a report names: the lossy `path` is not enough."""
+    original = report(UNDECODABLE, UNDECODABLE, UNDECODABLE)
+    original = Report(
+        original.settings,
+        original.documents,
+        original.clusters,
+        original.singletons,
+        original.skipped,
+        inputs=(UNDECODABLE,),
+        files=(FileRecord(UNDECODABLE, "hash", 10),),
+    )
+    loaded = report_from_object(json.loads(render_json(original)))
+    assert loaded.clusters[0].members[1].path == UNDECODABLE
+    assert loaded.singletons == (UNDECODABLE,) and loaded.skipped[0].path == UNDECODABLE
+    assert loaded.inputs == (UNDECODABLE,) and loaded.files[0].path == UNDECODABLE
+    assert render_json(loaded) == render_json(original)

@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from .model import DiffOp, Segment
 
+_WORD = re.compile(r"\w+(?:['’]\w+)*")  # the word alternative of _TOKEN
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*|\.{2,}|[^\w\s]|\s+")
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "‟": '"'})
 _SURROGATES = range(0xD800, 0xE000)
+_LAST_CODE = 0x10FFFF
 
 
 def diff_tokens(text: str) -> list[str]:
@@ -36,17 +40,18 @@ class _CodeTable(dict[str, str]):
     """Token → one code character, shared by all diffs in a process, filled on first sight.
 
     Tokens that are equal for comparison (same NFKC form with straightened quotes; any
-    whitespace) share a code, so a character diff over codes is a token diff. Only code points
-    that are neither whitespace nor alphanumeric to Python are used: diff-match-patch's
-    cleanup scores edit boundaries by those two properties, so every code must look the same
-    to it whatever order the table was filled in; that keeps diffs independent of which
-    worker computed them and of what it diffed before.
+    whitespace) share a code, so a character diff over codes is a token diff. The code keeps
+    the token's kind as diff-match-patch sees characters — whitespace is " ", a word is a
+    letter, anything else a private-use character (neither a letter nor a space) — so its
+    semantic cleanup puts edit boundaries at spaces and punctuation, and decides the same way
+    whatever order the table was filled in: diffs do not depend on which worker made them.
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.by_canonical: dict[str, str] = {}
-        self.next_number = 0x100
+        self.by_canonical: dict[str, str] = {" ": " "}
+        self.next_word = 0x4E00  # CJK ideographs and on: letters to Python
+        self.next_other = 0xE000  # the private use area: neither letters nor spaces
         self.sentence_ends: set[str] = set()
         self.closers: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
@@ -55,8 +60,10 @@ class _CodeTable(dict[str, str]):
         canonical = " " if token.isspace() else unicodedata.normalize("NFKC", token).translate(_QUOTES)
         code = self.by_canonical.get(canonical)
         if code is None:
-            code = self.by_canonical[canonical] = self._fresh()
-            if canonical != " " and canonical[-1] in _SENTENCE_ENDS:
+            code = self.by_canonical[canonical] = self._fresh(
+                word=canonical[:1].isalnum() or canonical[:1] == "_"
+            )
+            if canonical[-1] in _SENTENCE_ENDS:
                 self.sentence_ends.add(code)
                 self._pattern = None
             elif canonical in _CLOSERS:
@@ -65,28 +72,42 @@ class _CodeTable(dict[str, str]):
         self[token] = code
         return code
 
-    def _fresh(self) -> str:
+    def _fresh(self, word: bool) -> str:
+        if not word:
+            number = self.next_other
+            self.next_other += 1
+            if number > 0xF8FF:
+                number = 0xF0000 + number - 0xF900  # supplementary private use area A
+            if number > _LAST_CODE:
+                raise _CodesExhausted
+            return chr(number)
         while True:
-            number = self.next_number
-            self.next_number += 1
+            number = self.next_word
+            self.next_word += 1
+            if number > _LAST_CODE:
+                raise _CodesExhausted
             if number in _SURROGATES:
                 continue
             char = chr(number)
-            if not char.isspace() and not char.isalnum():
+            if char.isalnum():
                 return char
 
     def sentence_break(self) -> re.Pattern[str]:
         """Matches a sentence end (and a closing quote) followed by whitespace."""
         if self._pattern is None:
-            space = self[" "]
+            space = " "
             ends = "".join(sorted(self.sentence_ends)) or space
             closers = "".join(sorted(self.closers)) or space
             self._pattern = re.compile(f"([{re.escape(ends)}][{re.escape(closers)}]?){re.escape(space)}")
         return self._pattern
 
 
+class _CodesExhausted(Exception):
+    """More distinct tokens than code characters: the texts are diffed coarsely instead."""
+
+
 _CODES = _CodeTable()
-_MAX_CODES = 1 << 19
+_MAX_CODES = 100_000  # fewer than the letters available from U+4E00 on (about 120,000)
 
 
 @dataclass(frozen=True)
@@ -96,27 +117,29 @@ class Tokenized:
     text: str
     tokens: list[str]
     code: str
-    table: _CodeTable = field(repr=False, compare=False)  # whose codes these are
+    offsets: list[int]  # where each token starts in `text`, and the text's length last
+    # Whose codes these are; None when the text has more distinct tokens than there are codes.
+    table: _CodeTable | None = field(repr=False, compare=False)
 
 
 def tokenize(text: str) -> Tokenized:
     """Tokens and codes of a text; prepare a representative once for all its members' diffs."""
     global _CODES
-    if len(_CODES.by_canonical) > _MAX_CODES:
+    tokens = diff_tokens(text)
+    if len(_CODES.by_canonical) + len(tokens) > _MAX_CODES:  # room for every token to be new
         _CODES = _CodeTable()
-    return _encode(text, diff_tokens(text), _CODES)
+    return _encode(text, tokens, _CODES, list(accumulate(map(len, tokens), initial=0)))
 
 
-def _encode(text: str, tokens: list[str], table: _CodeTable) -> Tokenized:
-    code = "".join(map(table.__getitem__, tokens))
+def _encode(text: str, tokens: list[str], table: _CodeTable, offsets: list[int]) -> Tokenized:
+    try:
+        code = "".join(map(table.__getitem__, tokens))
+    except _CodesExhausted:
+        return Tokenized(text, tokens, "", offsets, None)
     # The space after a sentence becomes "\n" so that the alignment can go sentence by
     # sentence; it is still one character for one token.
     code = table.sentence_break().sub("\\1\n", code)
-    return Tokenized(text, tokens, code, table)
-
-
-def _is_word(token: str) -> bool:
-    return bool(token) and (token[0].isalnum() or token[0] == "_")
+    return Tokenized(text, tokens, code, offsets, table)
 
 
 @dataclass(frozen=True)
@@ -149,7 +172,7 @@ def _opcodes(old: str, new: str) -> list[tuple[str, int, int, int, int]]:
     return [tuple(opcode) for opcode in Indel.opcodes(old, new)]  # type: ignore[misc]
 
 
-def _common_prefix(old: str, new: str) -> int:
+def _common_prefix(old: Sequence[str], new: Sequence[str]) -> int:
     """Length of the common start, by bisection on slices (C-level comparisons)."""
     low, high = 0, min(len(old), len(new))
     while low < high:
@@ -227,11 +250,12 @@ def word_diff(old: str | Tokenized, new: str | Tokenized) -> WordDiff:
     new_text = new if isinstance(new, Tokenized) else tokenize(new)
     # A text coded before the table was renewed (see tokenize) is coded again: in a new
     # table the same code character stands for another token.
-    if old_text.table is not _CODES:
-        old_text = _encode(old_text.text, old_text.tokens, _CODES)
-    if new_text.table is not _CODES:
-        new_text = _encode(new_text.text, new_text.tokens, _CODES)
-    old_tokens, new_tokens = old_text.tokens, new_text.tokens
+    if old_text.table is not None and old_text.table is not _CODES:
+        old_text = _encode(old_text.text, old_text.tokens, _CODES, old_text.offsets)
+    if new_text.table is not None and new_text.table is not _CODES:
+        new_text = _encode(new_text.text, new_text.tokens, _CODES, new_text.offsets)
+    if old_text.table is None or new_text.table is None:
+        return _coarse_diff(old_text, new_text)
     old_code, new_code = old_text.code, new_text.code
     if old_code == new_code:
         return WordDiff((Segment("equal", old_text.text),) if old_text.text else (), 0, 0)
@@ -244,23 +268,41 @@ def word_diff(old: str | Tokenized, new: str | Tokenized) -> WordDiff:
     segments: list[Segment] = []
     old_at = new_at = 0
     added = removed = 0
+    old_offsets, new_offsets = old_text.offsets, new_text.offsets
     for operation, chars in diffs:
         length = len(chars)
         op: DiffOp
         if operation == 0:
-            op, piece = "equal", old_tokens[old_at : old_at + length]
+            op, piece = "equal", old_text.text[old_offsets[old_at] : old_offsets[old_at + length]]
             old_at += length
             new_at += length
         elif operation < 0:
-            op, piece = "delete", old_tokens[old_at : old_at + length]
+            op, piece = "delete", old_text.text[old_offsets[old_at] : old_offsets[old_at + length]]
             old_at += length
-            removed += sum(map(_is_word, piece))
+            removed += len(_WORD.findall(piece))
         else:
-            op, piece = "insert", new_tokens[new_at : new_at + length]
+            op, piece = "insert", new_text.text[new_offsets[new_at] : new_offsets[new_at + length]]
             new_at += length
-            added += sum(map(_is_word, piece))
+            added += len(_WORD.findall(piece))
         if segments and segments[-1].op == op:
-            segments[-1] = Segment(op, segments[-1].text + "".join(piece))
+            segments[-1] = Segment(op, segments[-1].text + piece)
         else:
-            segments.append(Segment(op, "".join(piece)))
+            segments.append(Segment(op, piece))
     return WordDiff(tuple(segments), added_words=added, removed_words=removed)
+
+
+def _coarse_diff(old: Tokenized, new: Tokenized) -> WordDiff:
+    """The common start and end of two token lists kept, the middle replaced whole: for texts
+    with more distinct tokens than there are code characters (over 100,000 words)."""
+    start = _common_prefix(old.tokens, new.tokens)
+    end = _common_prefix(old.tokens[start:][::-1], new.tokens[start:][::-1])
+    old_end, new_end = len(old.tokens) - end, len(new.tokens) - end
+    pieces: list[tuple[DiffOp, str]] = [
+        ("equal", old.text[: old.offsets[start]]),
+        ("delete", old.text[old.offsets[start] : old.offsets[old_end]]),
+        ("insert", new.text[new.offsets[start] : new.offsets[new_end]]),
+        ("equal", old.text[old.offsets[old_end] :]),
+    ]
+    removed = len(_WORD.findall(pieces[1][1]))
+    added = len(_WORD.findall(pieces[2][1]))
+    return WordDiff(tuple(Segment(op, text) for op, text in pieces if text), added, removed)

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 
 import xxhash
 
+from . import remote
 from .errors import InputError
 from .model import Document, Skipped, SourceFile
 from .settings import DEFAULT_MAX_BYTES
@@ -35,7 +36,7 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 
 def display_path(path: str) -> str:
     """A path as the user would type it: what they gave, joined with what was found under it."""
-    return os.path.normpath(path)
+    return path if remote.is_url(path) else os.path.normpath(path)
 
 
 def discover(
@@ -57,6 +58,10 @@ def discover(
     kept_path: dict[tuple[int, int], str] = {}
     skipped: list[Skipped] = []
     for given in paths:
+        if remote.is_url(given):  # fsspec: listed by its backend, no inode checks
+            for source in remote.discover(given, glob, exclude):
+                found.setdefault(source.path, source)
+            continue
         if not os.path.lexists(given):
             raise InputError(f"{given}: no such file or directory")
         if os.path.isdir(given):
@@ -215,13 +220,20 @@ def read_document(
     A file over `max_bytes` is not read at all, so one huge file cannot exhaust memory.
     """
     try:
-        with open(source.fs_path, "rb") as handle:
-            status = os.fstat(handle.fileno())
-            if not stat.S_ISREG(status.st_mode):
-                return Skipped(source.path, "not a regular file")
-            if status.st_size > max_bytes:
-                return Skipped(source.path, too_large(status.st_size, max_bytes))
-            data = handle.read()
+        if remote.is_url(source.fs_path):
+            size, mtime_ns = remote.info(source.fs_path)
+            if size is not None and size > max_bytes:
+                return Skipped(source.path, too_large(size, max_bytes))
+            data = remote.read(source.fs_path)
+        else:
+            with open(source.fs_path, "rb") as handle:
+                status = os.fstat(handle.fileno())  # of the open file: no second lookup
+                if not stat.S_ISREG(status.st_mode):
+                    return Skipped(source.path, "not a regular file")
+                if status.st_size > max_bytes:
+                    return Skipped(source.path, too_large(status.st_size, max_bytes))
+                mtime_ns = status.st_mtime_ns
+                data = handle.read()
     except OSError as error:
         return Skipped(source.path, f"cannot read: {error.strerror or error}")
     if len(data) > max_bytes:  # it grew after the size was taken
@@ -238,6 +250,7 @@ def read_document(
         text=text,
         content_hash=content_hash(data),
         size_bytes=len(data),
+        mtime_ns=mtime_ns,
     )
 
 

@@ -12,6 +12,13 @@ class OutputFormat(str, Enum):
     JSONL = "jsonl"
 
 
+class ManifestFormat(str, Enum):
+    """The formats of `storydiff dedup --manifest` (see dedup.MANIFEST_RENDERERS)."""
+
+    JSON = "json"
+    CSV = "csv"
+
+
 # Characters that can make a terminal show something other than themselves, or show nothing:
 # C0 and C1 controls (escape sequences, OSC 8 links, carriage return, backspace, bell),
 # DEL, bidirectional embeddings, overrides, isolates and marks, zero-width and other

@@ -3,9 +3,11 @@
 Strings from files and file names pass through `json_safe`, so the output is valid UTF-8
 JSON even when a file name is not valid UTF-8 (its undecodable bytes appear as U+FFFD). So
 that such a name can still be found, a record with a `path` then also has `path_bytes`, the
-name's bytes in base64, and `singletons_path_bytes` does the same for `singletons`.
+name's bytes in base64, and `singletons_path_bytes` does the same for `singletons`; reading a
+report back (`report_from_object`, for `dedup --from`) uses them to name the very files.
 Characters that could take over a terminal showing the JSON (see render.UNSAFE) are written
 as \\u escapes, as json already does for C0 controls; parsers read them back unchanged.
+`report_from_object` lives here so that the schema is written down in one module.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import base64
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import fields
 from typing import Any
 
 from .. import __version__
-from ..model import Cluster, MemberDiff, Report, Skipped
+from ..boilerplate import Rule
+from ..model import Cluster, FileRecord, MemberDiff, Report, Segment, Skipped, StrippedFile
 from . import UNSAFE
 
 SCHEMA_VERSION = 1
@@ -49,16 +53,31 @@ def _path_fields(path: str) -> dict[str, str]:
     return {"path": json_safe(path)} if raw is None else {"path": json_safe(path), "path_bytes": raw}
 
 
-def _singletons(report: Report) -> dict[str, list[Any]]:
-    fields: dict[str, list[Any]] = {"singletons": [json_safe(path) for path in report.singletons]}
-    raw = [path_bytes(path) for path in report.singletons]
+def _path_list(key: str, paths: Sequence[str]) -> dict[str, list[Any]]:
+    """`key`: the paths; `key`_path_bytes, when a name is not UTF-8: each one's bytes or null."""
+    record: dict[str, list[Any]] = {key: [json_safe(path) for path in paths]}
+    raw = [path_bytes(path) for path in paths]
     if any(raw):
-        fields["singletons_path_bytes"] = raw
-    return fields
+        record[f"{key}_path_bytes"] = raw
+    return record
+
+
+def _path_of(record: dict[str, Any]) -> str:
+    """The exact name a record with `path` (and maybe `path_bytes`) stands for."""
+    raw = record.get("path_bytes")
+    return os.fsdecode(base64.b64decode(raw)) if raw is not None else str(record["path"])
+
+
+def _paths_of(data: dict[str, Any], key: str) -> tuple[str, ...]:
+    raw = data.get(f"{key}_path_bytes") or [None] * len(data.get(key, ()))
+    return tuple(
+        os.fsdecode(base64.b64decode(exact)) if exact is not None else str(path)
+        for path, exact in zip(data.get(key, ()), raw, strict=True)
+    )
 
 
 def member_record(member: MemberDiff) -> dict[str, Any]:
-    return {
+    record = {
         **_path_fields(member.path),
         "jaccard": round(member.jaccard, _DIGITS),
         "containment": round(member.containment, _DIGITS),
@@ -66,6 +85,15 @@ def member_record(member: MemberDiff) -> dict[str, Any]:
         "removed_words": member.removed_words,
         "diff": [[segment.op, json_safe(segment.text)] for segment in member.segments],
     }
+    if member.representative_stripped or member.member_stripped:  # only with --show-stripped
+        record["stripped"] = {
+            side: [[line.offset, line.rule, json_safe(line.text)] for line in lines]
+            for side, lines in (
+                ("representative", member.representative_stripped),
+                ("member", member.member_stripped),
+            )
+        }
+    return record
 
 
 def cluster_record(cluster: Cluster) -> dict[str, Any]:
@@ -80,11 +108,16 @@ def skipped_record(item: Skipped) -> dict[str, Any]:
     return {**_path_fields(item.path), "reason": json_safe(item.reason)}
 
 
+def file_record(item: FileRecord) -> dict[str, Any]:
+    return {**_path_fields(item.path), "content_hash": item.content_hash, "bytes": item.size_bytes}
+
+
 def _header(report: Report) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "storydiff_version": __version__,
         "settings": report.settings,
+        **_path_list("inputs", report.inputs),
     }
 
 
@@ -93,10 +126,64 @@ def report_object(report: Report) -> dict[str, Any]:
         **_header(report),
         "documents": report.documents,
         "clusters": [cluster_record(cluster) for cluster in report.clusters],
-        **_singletons(report),
+        **_path_list("singletons", report.singletons),
         "skipped": [skipped_record(item) for item in report.skipped],
         "boilerplate": dict(report.boilerplate),
+        "files": [file_record(item) for item in report.files],
     }
+
+
+def report_from_object(data: Any) -> Report:
+    """The Report that `report_object` printed (similarities as rounded there).
+
+    Reports from before `inputs` and `files` existed load with both empty. Raises ValueError,
+    saying what is missing, for anything else that is not a report of this schema.
+    """
+    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+        raise ValueError(f"not a storydiff report with schema_version {SCHEMA_VERSION}")
+    try:
+        return Report(
+            settings=dict(data["settings"]),
+            documents=int(data["documents"]),
+            clusters=tuple(_cluster_from(record) for record in data["clusters"]),
+            singletons=_paths_of(data, "singletons"),
+            skipped=tuple(Skipped(_path_of(item), str(item["reason"])) for item in data["skipped"]),
+            boilerplate=tuple(sorted((str(rule), int(count)) for rule, count in data["boilerplate"].items())),
+            inputs=_paths_of(data, "inputs"),
+            files=tuple(
+                FileRecord(_path_of(item), str(item["content_hash"]), int(item["bytes"]))
+                for item in data.get("files", ())
+            ),
+        )
+    except KeyError as error:
+        raise ValueError(f"malformed storydiff report: no {error} field") from None
+    except (TypeError, ValueError, AttributeError) as error:
+        raise ValueError(f"malformed storydiff report: {error}") from None
+
+
+def _segment(op: Any, text: Any) -> Segment:
+    if op not in ("equal", "insert", "delete"):
+        raise ValueError(f"unknown diff operation {op!r}")
+    return Segment(op, str(text))
+
+
+def _cluster_from(record: dict[str, Any]) -> Cluster:
+    members = tuple(
+        MemberDiff(
+            path=_path_of(member),
+            jaccard=float(member["jaccard"]),
+            containment=float(member["containment"]),
+            added_words=int(member["added_words"]),
+            removed_words=int(member["removed_words"]),
+            segments=tuple(_segment(op, text) for op, text in member["diff"]),
+            is_representative=member["path"] == record["representative"],
+        )
+        for member in record["members"]
+    )
+    # The representative's own record has its exact name when the `representative` string is lossy.
+    exact = [member.path for member in members if member.is_representative]
+    representative = exact[0] if exact else str(record["representative"])
+    return Cluster(id=int(record["id"]), representative=representative, members=members)
 
 
 def render_json(report: Report) -> str:
@@ -116,7 +203,7 @@ def render_jsonl(report: Report) -> Iterator[str]:
             "type": "summary",
             "documents": report.documents,
             "clusters": len(report.clusters),
-            **_singletons(report),
+            **_path_list("singletons", report.singletons),
             "skipped": len(report.skipped),
             "boilerplate": dict(report.boilerplate),
         }
@@ -131,7 +218,56 @@ def _escaped(match: re.Match[str]) -> str:
     return f"\\u{code:04x}"
 
 
+def escape_unsafe(document: str) -> str:
+    """JSON text with the unsafe characters written as \\u escapes. They can only occur inside
+    strings (JSON's own syntax is ASCII), where an escape stands for the same character."""
+    return UNSAFE.sub(_escaped, document)
+
+
 def _line(record: dict[str, Any]) -> str:
-    # The unsafe characters can only occur inside strings (JSON's own syntax is ASCII), where
-    # a \\u escape stands for the same character.
-    return UNSAFE.sub(_escaped, json.dumps(record, ensure_ascii=False, separators=(",", ":"))) + "\n"
+    return escape_unsafe(json.dumps(record, ensure_ascii=False, separators=(",", ":"))) + "\n"
+
+
+def stripped_file_record(file: StrippedFile) -> dict[str, Any]:
+    return {
+        **_path_fields(file.path),
+        "lines": file.line_count,
+        "removed": [
+            {
+                "rule": span.rule,
+                "line": span.line_number,
+                "start": span.start,
+                "end": span.end,
+                "text": json_safe(span.text),
+            }
+            for span in file.removed
+        ],
+    }
+
+
+def render_strip_json(
+    settings: dict[str, object],
+    files: Sequence[StrippedFile],
+    skipped: Sequence[Skipped],
+    boilerplate: dict[str, int],
+) -> str:
+    """`storydiff strip --format json`: per file, the removed lines located and named."""
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "storydiff_version": __version__,
+        "settings": settings,
+        "files": [stripped_file_record(file) for file in files],
+        "skipped": [skipped_record(item) for item in skipped],
+        "boilerplate": dict(sorted(boilerplate.items())),
+    }
+    return _line(document)
+
+
+def rule_record(rule: Rule) -> dict[str, Any]:
+    """A rule as in the configuration file: its name, description, pattern and every option set."""
+    record: dict[str, Any] = {}
+    for item in fields(rule):
+        value = getattr(rule, item.name)
+        if item.name in ("name", "description", "pattern") or value != item.default:
+            record[item.name.replace("_", "-")] = list(value) if isinstance(value, tuple) else value
+    return record
