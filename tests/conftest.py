@@ -28,3 +28,11 @@ def corpus(tmp_path: Path) -> Path:
     target = tmp_path / "corpus"
     shutil.copytree(SEEDS, target)
     return target
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own signature cache, never the user's."""
+    path = tmp_path_factory.mktemp("cache") / "signatures.sqlite"
+    monkeypatch.setenv("STORYDIFF_CACHE", str(path))
+    return path

@@ -107,6 +107,49 @@ def jobs_option(function: F) -> F:
     )(function)
 
 
+CACHE_ENVIRONMENT = "STORYDIFF_CACHE"
+CACHE_FILE_NAME = "signatures.sqlite"
+
+
+def default_cache_path() -> str:
+    """$STORYDIFF_CACHE, else signatures.sqlite in the user's application directory for storydiff."""
+    return os.environ.get(CACHE_ENVIRONMENT) or os.path.join(click.get_app_dir("storydiff"), CACHE_FILE_NAME)
+
+
+def cache_options(function: F) -> F:
+    """--cache and --no-cache, for every command that signs documents."""
+    function = click.option(
+        "--no-cache", is_flag=True, help="Sign every file again; neither read nor write the signature cache."
+    )(function)
+    return click.option(
+        "--cache",
+        "cache_path",
+        type=click.Path(dir_okay=False, path_type=str),
+        default=None,
+        help=f"Signature cache file [default: ${CACHE_ENVIRONMENT}, else {CACHE_FILE_NAME} in storydiff's "
+        "application directory; see `storydiff cache info`].",
+    )(function)
+
+
+def _open_cache(cache_path: str | None, no_cache: bool, errors: Any) -> Any:
+    """The signature cache to use, or None; its problems are reported, never fatal."""
+    if no_cache:
+        return None
+    from .cache import SignatureCache
+
+    signature_cache = SignatureCache.open(cache_path or default_cache_path())
+    _print_cache_warnings(signature_cache, errors)
+    return signature_cache
+
+
+def _print_cache_warnings(signature_cache: Any, errors: Any) -> None:
+    if signature_cache is None:
+        return
+    for warning in signature_cache.warnings:
+        errors.print(f"storydiff: {warning}", markup=False, highlight=False, soft_wrap=True)
+    signature_cache.warnings.clear()
+
+
 def _settings(**values: Any) -> Settings:
     try:
         return Settings(**values)
@@ -173,6 +216,7 @@ def cli() -> None:
     help="Unchanged words shown around each edit in text output.",
 )
 @jobs_option
+@cache_options
 @click.option("--timings", is_flag=True, help="Print how long each stage took, on stderr.")
 def cluster(
     paths: tuple[str, ...],
@@ -189,6 +233,8 @@ def cluster(
     output_format: str,
     context: int,
     jobs: int | None,
+    cache_path: str | None,
+    no_cache: bool,
     timings: bool,
 ) -> None:
     """Cluster the near-duplicate texts under PATHS and show how each copy differs.
@@ -221,8 +267,14 @@ def cluster(
     )
     _check_encoding(encoding)
     errors = _stderr_console()
-    with _progress(errors) as progress, LocalEngine(jobs) as engine:
-        report = run_cluster(list(paths), settings, progress, engine)
+    signature_cache = _open_cache(cache_path, no_cache, errors)
+    try:
+        with _progress(errors) as progress, LocalEngine(jobs) as engine:
+            report = run_cluster(list(paths), settings, progress, engine, signature_cache)
+    finally:
+        _print_cache_warnings(signature_cache, errors)
+        if signature_cache is not None:
+            signature_cache.close()
     if timings:
         for stage, seconds in progress.timings:
             errors.print(f"{stage}: {seconds:.2f} s", markup=False, highlight=False, soft_wrap=True)
@@ -243,6 +295,68 @@ def cluster(
         render_text(report, Console(highlight=False), context)
     sys.stdout.flush()
     errors.print(summary_line(report), markup=False, highlight=False, soft_wrap=True, style="dim")
+
+
+@cli.group()
+def cache() -> None:
+    """Inspect or empty the signature cache.
+
+    \b
+    Examples:
+      storydiff cache info
+      storydiff cache clear --cache /tmp/storydiff.sqlite
+    """
+
+
+@cache.command("info")
+@click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=str), default=None)
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def cache_info(cache_path: str | None, output_format: str) -> None:
+    """Show where the cache is, how big, and how many entries each settings fingerprint has.
+
+    \b
+    Example:
+      storydiff cache info --format json
+    """
+    import json
+
+    from .cache import SignatureCache
+
+    errors = _stderr_console()
+    with SignatureCache.open(cache_path or default_cache_path()) as signature_cache:
+        _print_cache_warnings(signature_cache, errors)
+        info = signature_cache.info()
+    if output_format == "json":
+        click.echo(json.dumps(info, sort_keys=True))
+        return
+    click.echo(f"path: {info['path']}")
+    click.echo(f"size: {info['size_bytes']} bytes")
+    click.echo(f"entries: {info['entries']}")
+    click.echo(f"stat rows: {info['stat_rows']}")
+    fingerprints = info["fingerprints"]
+    assert isinstance(fingerprints, dict)
+    for fingerprint, count in fingerprints.items():
+        click.echo(f"fingerprint {fingerprint}: {count} entries")
+
+
+@cache.command("clear")
+@click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=str), default=None)
+def cache_clear(cache_path: str | None) -> None:
+    """Delete every entry of the signature cache.
+
+    \b
+    Example:
+      storydiff cache clear
+    """
+    from .cache import SignatureCache
+
+    errors = _stderr_console()
+    with SignatureCache.open(cache_path or default_cache_path()) as signature_cache:
+        removed = signature_cache.clear()
+        _print_cache_warnings(signature_cache, errors)
+        click.echo(f"removed {removed} entries from {signature_cache.path}")
 
 
 def _check_encoding(encoding: str | None) -> None:

@@ -10,6 +10,8 @@ and only the documents that end up in a cluster are read again, for their diffs.
 
 from __future__ import annotations
 
+import os
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,9 +20,19 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from . import boilerplate, cluster, ingest, shingles, spill
+from . import boilerplate, cache, cluster, ingest, shingles, spill
 from .diff import tokenize, word_diff
-from .model import CleanedDocument, Cluster, MemberDiff, Pair, Report, SignedBatch, Skipped, SourceFile
+from .model import (
+    CleanedDocument,
+    Cluster,
+    Document,
+    MemberDiff,
+    Pair,
+    Report,
+    SignedBatch,
+    Skipped,
+    SourceFile,
+)
 from .settings import Settings
 from .signatures import batch_signatures
 
@@ -62,9 +74,35 @@ def clean(source: SourceFile, settings: Settings, tidy: bool = True) -> CleanedD
     return CleanedDocument(document=document, text=stripped.text, removals=stripped.removals)
 
 
-def sign_batch(job: tuple[str, Sequence[SourceFile]], settings: Settings, spill_to: str) -> SignedBatch:
-    """Read, clean, shingle and sign a batch of files; the exact sets go to a file in `spill_to`."""
+@dataclass(frozen=True)
+class CacheSpec:
+    """Where signing workers look documents up (see cache.py), and whether they need the sets.
+
+    Without `with_sets`, documents found in the cache are spilled with an empty set (their
+    `shingle_counts` are still right): for callers that verify a handful of pairs by reading
+    those files again rather than the whole corpus from the spill.
+    """
+
+    path: str
+    fingerprint: str
+    with_sets: bool = True
+
+
+def sign_batch(
+    job: tuple[str, Sequence[SourceFile]],
+    settings: Settings,
+    spill_to: str,
+    cache_spec: CacheSpec | None = None,
+) -> SignedBatch:
+    """Read, clean, shingle and sign a batch of files; the exact sets go to a file in `spill_to`.
+
+    With a `cache_spec`, documents already in the signature cache are taken from it (without
+    even opening files whose stat is unchanged) and what the cache lacks is returned in
+    `cache_update` for the parent to store: workers only read the cache.
+    """
     name, sources = job
+    if cache_spec is not None:
+        return _sign_with_cache(name, sources, settings, spill_to, cache_spec)
     cleaned = [clean(source, settings, tidy=False) for source in sources]
     kept = [item for item in cleaned if isinstance(item, CleanedDocument)]
     batch = shingles.batch_shingles([item.text for item in kept], settings.ngram, settings.seed)
@@ -84,6 +122,125 @@ def sign_batch(job: tuple[str, Sequence[SourceFile]], settings: Settings, spill_
         set_offsets=set_offsets,
         skipped=tuple(item for item in cleaned if isinstance(item, Skipped)),
         boilerplate=tuple(sorted(totals.items())),
+    )
+
+
+def _stat(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
+
+
+def _sign_with_cache(
+    name: str, sources: Sequence[SourceFile], settings: Settings, spill_to: str, spec: CacheSpec
+) -> SignedBatch:
+    """sign_batch with the cache: stat, look up, read and sign only what is missing, reassemble in order."""
+    statuses = [_stat(source.fs_path) for source in sources]
+    absolute = [os.path.abspath(source.fs_path) for source in sources]
+    reader = cache.CacheReader(spec.path)
+    try:
+        known = reader.hashes_for_stats(
+            [path for path, status in zip(absolute, statuses, strict=True) if status is not None],
+            [status for status in statuses if status is not None],
+        )
+        hashes: list[str | None] = [known.get(path) for path in absolute]
+        entries = reader.entries(spec.fingerprint, [value for value in hashes if value], spec.with_sets)
+        read: dict[int, Document | Skipped] = {
+            index: ingest.read_document(source, settings.encoding)
+            for index, source in enumerate(sources)
+            if hashes[index] not in entries
+        }
+        for index, document in read.items():
+            hashes[index] = document.content_hash if isinstance(document, Document) else None
+        entries.update(
+            reader.entries(
+                spec.fingerprint,
+                [item.content_hash for item in read.values() if isinstance(item, Document)],
+                spec.with_sets,
+            )
+        )
+    finally:
+        reader.close()
+
+    missing = {
+        index: document
+        for index, document in read.items()
+        if isinstance(document, Document) and document.content_hash not in entries
+    }
+    stripped = {
+        index: boilerplate.strip(document.text, rules_for(settings), tidy=False)
+        for index, document in missing.items()
+    }
+    batch = shingles.batch_shingles([item.text for item in stripped.values()], settings.ngram, settings.seed)
+    fresh_values, fresh_offsets = shingles.distinct_sets(batch)
+    fresh_signatures = batch_signatures(batch, settings.num_perm, settings.seed)
+    fresh_row = {index: row for row, index in enumerate(stripped)}
+
+    kept: list[int] = []
+    sets: list[npt.NDArray[np.uint64]] = []
+    signatures: list[npt.NDArray[np.uint32]] = []
+    word_counts: list[int] = []
+    shingle_counts: list[int] = []
+    sizes: list[int] = []
+    totals: Counter[str] = Counter()
+    new_entries: list[cache.NewEntry] = []
+    stat_rows: list[cache.StatRow] = []
+    skipped: list[Skipped] = []
+    now = time.time()
+    for index in range(len(sources)):
+        read_now = read.get(index)
+        if isinstance(read_now, Skipped):
+            skipped.append(read_now)
+            continue
+        content_hash = hashes[index]
+        assert content_hash is not None
+        status = statuses[index]
+        if index in fresh_row:
+            row = fresh_row[index]
+            removals = tuple(sorted(boilerplate.count_by_rule(stripped[index].removals).items()))
+            sets.append(fresh_values[fresh_offsets[row] : fresh_offsets[row + 1]])
+            signatures.append(fresh_signatures[row])
+            word_counts.append(int(batch.word_counts[row]))
+            shingle_counts.append(len(sets[-1]))
+            new_entries.append(cache.NewEntry(len(kept), content_hash, removals))
+        else:
+            entry = entries[content_hash]
+            removals = entry.removals
+            sets.append(entry.shingles if entry.shingles is not None else np.empty(0, np.uint64))
+            signatures.append(entry.signature)
+            word_counts.append(entry.word_count)
+            shingle_counts.append(entry.shingle_count)
+        if read_now is not None:
+            sizes.append(read_now.size_bytes)
+            fresh_stat = (
+                None if status is None else cache.stat_row(absolute[index], status, content_hash, now)
+            )
+            if fresh_stat is not None:
+                stat_rows.append(fresh_stat)
+        else:
+            assert status is not None
+            sizes.append(status.st_size)
+        totals.update(dict(removals))
+        kept.append(index)
+
+    set_offsets = np.zeros(len(kept) + 1, dtype=np.int64)
+    np.cumsum([len(values) for values in sets], out=set_offsets[1:])
+    return SignedBatch(
+        paths=tuple(sources[index].path for index in kept),
+        fs_paths=tuple(sources[index].fs_path for index in kept),
+        content_hashes=tuple(hashes[index] or "" for index in kept),
+        sizes=np.array(sizes, dtype=np.int64),
+        word_counts=np.array(word_counts, dtype=np.int64),
+        shingle_counts=np.array(shingle_counts, dtype=np.int64),
+        signatures=(
+            np.stack(signatures) if signatures else np.empty((0, settings.num_perm), np.uint32)
+        ).astype(np.uint32, copy=False),
+        set_file=spill.write_sets(spill_to, name, np.concatenate(sets) if sets else np.empty(0, np.uint64)),
+        set_offsets=set_offsets,
+        skipped=tuple(skipped),
+        boilerplate=tuple(sorted(totals.items())),
+        cache_update=cache.CacheUpdate(tuple(new_entries), tuple(stat_rows)),
     )
 
 
@@ -174,7 +331,7 @@ def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
 
 
 @dataclass(frozen=True)
-class _Corpus:
+class Corpus:
     """All signed batches joined: one row per document, in path order."""
 
     paths: tuple[str, ...]
@@ -194,7 +351,7 @@ class _Corpus:
         return self.set_files[file], start, end
 
 
-def _join(batches: Sequence[SignedBatch], num_perm: int) -> _Corpus:
+def _join(batches: Sequence[SignedBatch], num_perm: int) -> Corpus:
     def joined(arrays: list[npt.NDArray[Any]], empty: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return np.concatenate(arrays) if arrays else empty
 
@@ -202,7 +359,7 @@ def _join(batches: Sequence[SignedBatch], num_perm: int) -> _Corpus:
         np.stack((np.full(len(batch), index), batch.set_offsets[:-1], batch.set_offsets[1:]), axis=1)
         for index, batch in enumerate(batches)
     ]
-    return _Corpus(
+    return Corpus(
         paths=tuple(path for batch in batches for path in batch.paths),
         fs_paths=tuple(path for batch in batches for path in batch.fs_paths),
         content_hashes=tuple(value for batch in batches for value in batch.content_hashes),
@@ -221,63 +378,28 @@ def run_cluster(
     settings: Settings,
     progress: Progress | None = None,
     engine: Engine | None = None,
+    signature_cache: cache.SignatureCache | None = None,
 ) -> Report:
-    """Cluster the near-duplicates among the files under `paths` and diff each cluster."""
+    """Cluster the near-duplicates among the files under `paths` and diff each cluster.
+
+    With a `signature_cache`, unchanged documents are not signed again; the report is the
+    same with or without it.
+    """
     from .engines.local import LocalEngine
 
     progress = progress or _NoProgress()
     if engine is None:
         with LocalEngine(jobs=1) as local:
-            return run_cluster(paths, settings, progress, local)
+            return run_cluster(paths, settings, progress, local, signature_cache)
 
     sources, walk_problems = ingest.discover(paths, settings.glob, settings.exclude)
     skipped: list[Skipped] = list(walk_problems)
     with spill.spill_directory() as spill_to:
-        progress.start("Signing", len(sources))
-        batches: list[SignedBatch] = []
-        totals: Counter[str] = Counter()
-        jobs = [(f"{number:06d}", chunk) for number, chunk in enumerate(_chunks(sources, SIGN_BATCH_FILES))]
-        for signed in engine.map(sign_batch, jobs, settings, spill_to):
-            batches.append(signed)
-            skipped.extend(signed.skipped)
-            totals.update(dict(signed.boilerplate))
-            progress.advance(len(signed) + len(signed.skipped))
-        corpus = _join(batches, settings.num_perm)
-        del batches
-
-        progress.start("Finding candidates", 1)
-        candidates = cluster.candidate_pairs(
-            corpus.signatures,
-            corpus.shingle_counts > 0,
-            corpus.shingle_counts,
-            settings.lsh_bands,
-            settings.rows_per_band,
+        corpus, signing_skipped, totals = sign_all(
+            sources, settings, progress, engine, spill_to, signature_cache
         )
-        likely = cluster.likely_pairs(candidates, corpus.signatures, corpus.shingle_counts, settings)
-        del candidates
-        progress.advance()
-
-        progress.start("Verifying", len(likely))
-        verified: list[Pair] = []
-        verify_jobs = [
-            VerifyJob(
-                chunk, corpus.set_files, corpus.set_locations[chunk[:, 0]], corpus.set_locations[chunk[:, 1]]
-            )
-            for chunk in (
-                likely[start : start + VERIFY_BATCH_PAIRS]
-                for start in range(0, len(likely), VERIFY_BATCH_PAIRS)
-            )
-        ]
-        for job, (jaccard, containment, smaller) in zip(
-            verify_jobs, engine.map(verify_batch, verify_jobs), strict=True
-        ):
-            keep = np.flatnonzero(cluster.near_duplicate_mask(jaccard, containment, smaller, settings))
-            verified.extend(
-                Pair(int(job.pairs[i, 0]), int(job.pairs[i, 1]), float(jaccard[i]), float(containment[i]))
-                for i in keep
-            )
-            progress.advance(len(job.pairs))
-        components = cluster.connected_components(len(corpus.paths), verified)
+        skipped.extend(signing_skipped)
+        components = verified_components(corpus, settings, progress, engine)
         clusters, vanished = _diff_clusters(components, corpus, settings, engine, progress)
     skipped.extend(item for item in vanished.values())
     clustered = {path for item in clusters for path in (member.path for member in item.members)}
@@ -291,9 +413,94 @@ def run_cluster(
     )
 
 
+def sign_all(
+    sources: Sequence[SourceFile],
+    settings: Settings,
+    progress: Progress,
+    engine: Engine,
+    spill_to: str,
+    signature_cache: cache.SignatureCache | None = None,
+    with_sets: bool = True,
+) -> tuple[Corpus, list[Skipped], Counter[str]]:
+    """Sign every source in batches on the engine; the parent stores what the cache lacked."""
+    cache_spec = None
+    if signature_cache is not None and signature_cache.enabled:
+        cache_spec = CacheSpec(
+            signature_cache.path, cache.fingerprint(settings.signature_inputs()), with_sets
+        )
+    progress.start("Signing", len(sources))
+    batches: list[SignedBatch] = []
+    skipped: list[Skipped] = []
+    totals: Counter[str] = Counter()
+    reader = spill.SetReader()
+    jobs = [(f"{number:06d}", chunk) for number, chunk in enumerate(_chunks(sources, SIGN_BATCH_FILES))]
+    for signed in engine.map(sign_batch, jobs, settings, spill_to, cache_spec):
+        batches.append(signed)
+        skipped.extend(signed.skipped)
+        totals.update(dict(signed.boilerplate))
+        if cache_spec is not None and signed.cache_update is not None and signature_cache is not None:
+            _store(signature_cache, cache_spec.fingerprint, signed, reader)
+        progress.advance(len(signed) + len(signed.skipped))
+    return _join(batches, settings.num_perm), skipped, totals
+
+
+def _store(
+    signature_cache: cache.SignatureCache, fingerprint: str, signed: SignedBatch, reader: spill.SetReader
+) -> None:
+    update = signed.cache_update
+    assert update is not None
+    rows = [entry.index for entry in update.entries]
+    offsets = signed.set_offsets.tolist()
+    signature_cache.add(
+        fingerprint,
+        update,
+        signed.word_counts[rows],
+        signed.signatures[rows],
+        [reader.read(signed.set_file, offsets[row], offsets[row + 1]) for row in rows],
+    )
+
+
+def verified_components(
+    corpus: Corpus, settings: Settings, progress: Progress, engine: Engine
+) -> list[list[int]]:
+    """Candidates by LSH, the estimate filter, exact verification, union-find: the clusters' rows."""
+    progress.start("Finding candidates", 1)
+    candidates = cluster.candidate_pairs(
+        corpus.signatures,
+        corpus.shingle_counts > 0,
+        corpus.shingle_counts,
+        settings.lsh_bands,
+        settings.rows_per_band,
+    )
+    likely = cluster.likely_pairs(candidates, corpus.signatures, corpus.shingle_counts, settings)
+    del candidates
+    progress.advance()
+
+    progress.start("Verifying", len(likely))
+    verified: list[Pair] = []
+    verify_jobs = [
+        VerifyJob(
+            chunk, corpus.set_files, corpus.set_locations[chunk[:, 0]], corpus.set_locations[chunk[:, 1]]
+        )
+        for chunk in (
+            likely[start : start + VERIFY_BATCH_PAIRS] for start in range(0, len(likely), VERIFY_BATCH_PAIRS)
+        )
+    ]
+    for job, (jaccard, containment, smaller) in zip(
+        verify_jobs, engine.map(verify_batch, verify_jobs), strict=True
+    ):
+        keep = np.flatnonzero(cluster.near_duplicate_mask(jaccard, containment, smaller, settings))
+        verified.extend(
+            Pair(int(job.pairs[i, 0]), int(job.pairs[i, 1]), float(jaccard[i]), float(containment[i]))
+            for i in keep
+        )
+        progress.advance(len(job.pairs))
+    return cluster.connected_components(len(corpus.paths), verified)
+
+
 def _diff_clusters(
     components: Sequence[Sequence[int]],
-    corpus: _Corpus,
+    corpus: Corpus,
     settings: Settings,
     engine: Engine,
     progress: Progress,

@@ -1,0 +1,401 @@
+"""A SQLite cache of what signing computes, so unchanged files are not read, cleaned and signed again.
+
+Two tables hold the data:
+
+- `entries`, keyed by (fingerprint, content hash): a document's signature, word count,
+  exact shingle set and boilerplate removal counts. The content hash is ingest.content_hash
+  of the file's bytes, so a renamed, moved or copied file is still a hit. The fingerprint
+  (`fingerprint`) covers every setting and every piece of code that changes signatures or
+  stripping, and the cache format, so a run never reads values computed another way.
+- `stats`, keyed by absolute path: (size, mtime_ns, ctime_ns, inode) → content hash, like
+  git's index. When a file's stat matches, a warm run takes its content hash from here and
+  does not open the file at all. A file modified within `RACY_SECONDS` of being recorded
+  could change again without its mtime moving (coarse timestamps), so such files are not
+  recorded (git calls them "racily clean") and are hashed on every run until they settle.
+
+Concurrency and crashes: the database is in WAL mode, so readers never block the writer nor
+the writer readers. Only the run's parent process writes, one transaction per signed batch
+(`SignatureCache.add`), so a run killed mid-write loses at most that batch and leaves the
+file consistent; two runs at once wait for each other's short write transactions
+(busy_timeout) rather than fail. Workers open the file read-only (`CacheReader`): a single
+writer means no lock contention among workers, and a worker never holds a write lock while
+it computes.
+
+A file that is not a SQLite database, or a SQLite database that is not a storydiff cache,
+is moved aside (to `<name>.corrupt`, so nothing the user may want is deleted), reported in
+`warnings`, and a new cache is made in its place. Any database error later in a run turns
+the cache off for the rest of the run with a warning: the cache can make a run faster, never
+make it fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import xxhash
+
+FORMAT_VERSION = 1
+APPLICATION_ID = 0x53445946  # "SDYF": marks a SQLite file as a storydiff cache
+BUSY_TIMEOUT_MS = 30_000
+RACY_SECONDS = 2.0
+_QUERY_CHUNK = 500  # bound parameters per IN (...) query, below SQLite's limit everywhere
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (
+    fingerprint TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    word_count INTEGER NOT NULL,
+    shingle_count INTEGER NOT NULL,
+    signature BLOB NOT NULL,
+    shingles BLOB NOT NULL,
+    removals TEXT NOT NULL,
+    PRIMARY KEY (fingerprint, content_hash)
+);
+CREATE TABLE IF NOT EXISTS stats (
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL,
+    inode INTEGER NOT NULL,
+    content_hash TEXT NOT NULL
+);
+"""
+
+
+def fingerprint(signature_inputs: Mapping[str, object]) -> str:
+    """One short string for the settings that change signatures, plus the cache format."""
+    text = json.dumps({"format": FORMAT_VERSION, **signature_inputs}, sort_keys=True, default=repr)
+    return xxhash.xxh3_64_hexdigest(text.encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What the cache holds for one document content under one fingerprint."""
+
+    word_count: int
+    signature: npt.NDArray[np.uint32]
+    shingle_count: int
+    shingles: npt.NDArray[np.uint64] | None  # None when looked up without sets
+    removals: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class StatRow:
+    """A file's identity as stat(2) gives it, and the content hash it had then."""
+
+    path: str  # absolute
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """A document signed in a worker, for the parent to store (its set is in the spill file)."""
+
+    index: int  # row in the SignedBatch
+    content_hash: str
+    removals: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class CacheUpdate:
+    """What a signing worker found that the cache lacks; the parent writes it (see module doc)."""
+
+    entries: tuple[NewEntry, ...] = ()
+    stats: tuple[StatRow, ...] = ()
+
+
+def stat_row(
+    path: str, status: os.stat_result, content_hash: str, now: float | None = None
+) -> StatRow | None:
+    """The stats row for a file just hashed, or None when it changed too recently to trust."""
+    now = time.time() if now is None else now
+    if max(status.st_mtime_ns, status.st_ctime_ns) > (now - RACY_SECONDS) * 1e9:
+        return None
+    return StatRow(
+        os.path.abspath(path),
+        status.st_size,
+        status.st_mtime_ns,
+        status.st_ctime_ns,
+        status.st_ino,
+        content_hash,
+    )
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), _QUERY_CHUNK):
+        yield items[start : start + _QUERY_CHUNK]
+
+
+class CacheReader:
+    """Read-only lookups, for signing workers. Every failure reads as a miss."""
+
+    def __init__(self, path: str) -> None:
+        self._connection: sqlite3.Connection | None = None
+        if not os.path.exists(path):
+            return
+        try:
+            connection = sqlite3.connect(f"file:{_uri_path(path)}?mode=ro", uri=True, timeout=5.0)
+            if connection.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+                connection.close()
+                return
+            self._connection = connection
+        except sqlite3.Error:
+            self._connection = None
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def hashes_for_stats(self, paths: Sequence[str], statuses: Sequence[os.stat_result]) -> dict[str, str]:
+        """Content hashes of the files (absolute paths) whose stat is unchanged since recorded."""
+        if self._connection is None or not paths:
+            return {}
+        wanted = {path: status for path, status in zip(paths, statuses, strict=True)}
+        found: dict[str, str] = {}
+        try:
+            for chunk in _chunks(list(wanted)):
+                rows = self._connection.execute(
+                    "SELECT path, size, mtime_ns, ctime_ns, inode, content_hash FROM stats "
+                    f"WHERE path IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                for path, size, mtime_ns, ctime_ns, inode, content_hash in rows:
+                    status = wanted[path]
+                    if (size, mtime_ns, ctime_ns, inode) == (
+                        status.st_size,
+                        status.st_mtime_ns,
+                        status.st_ctime_ns,
+                        status.st_ino,
+                    ):
+                        found[path] = content_hash
+        except sqlite3.Error:
+            self.close()
+            return {}
+        return found
+
+    def entries(self, fingerprint: str, hashes: Iterable[str], with_sets: bool = True) -> dict[str, Entry]:
+        """The cached entries for these content hashes; without `with_sets`, no shingle sets."""
+        if self._connection is None:
+            return {}
+        wanted = sorted(set(hashes))
+        found: dict[str, Entry] = {}
+        shingles_column = "shingles" if with_sets else "NULL"
+        try:
+            for chunk in _chunks(wanted):
+                rows = self._connection.execute(
+                    f"SELECT content_hash, word_count, shingle_count, signature, {shingles_column}, removals "
+                    f"FROM entries WHERE fingerprint = ? AND content_hash IN ({','.join('?' * len(chunk))})",
+                    [fingerprint, *chunk],
+                )
+                for content_hash, word_count, shingle_count, signature, shingles, removals in rows:
+                    found[content_hash] = Entry(
+                        word_count=word_count,
+                        signature=np.frombuffer(signature, dtype=np.uint32),
+                        shingle_count=shingle_count,
+                        shingles=None if shingles is None else np.frombuffer(shingles, dtype=np.uint64),
+                        removals=tuple((rule, count) for rule, count in json.loads(removals)),
+                    )
+        except (sqlite3.Error, ValueError):
+            self.close()
+            return {}
+        return found
+
+
+@dataclass
+class SignatureCache:
+    """The writable cache, held by the run's parent process (see the module docstring)."""
+
+    path: str
+    warnings: list[str] = field(default_factory=list)
+    _connection: sqlite3.Connection | None = None
+
+    @classmethod
+    def open(cls, path: str) -> SignatureCache:
+        """Open or create the cache at `path`; a broken or foreign file is moved aside and remade."""
+        cache = cls(path)
+        try:
+            cache._connection = cache._connect()
+        except sqlite3.Error as error:
+            cache._move_aside(f"not a usable storydiff cache ({error})")
+            try:
+                cache._connection = cache._connect()
+            except sqlite3.Error as second:
+                cache.warnings.append(
+                    f"{path}: cannot use the signature cache ({second}); running without it"
+                )
+                cache._connection = None
+        return cache
+
+    @property
+    def enabled(self) -> bool:
+        return self._connection is not None
+
+    def _connect(self) -> sqlite3.Connection:
+        directory = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(directory, exist_ok=True)
+        connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        try:
+            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            application_id = connection.execute("PRAGMA application_id").fetchone()[0]
+            tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            if application_id != APPLICATION_ID and tables:
+                raise sqlite3.DatabaseError("a SQLite database, but not a storydiff cache")
+            if connection.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
+                raise sqlite3.DatabaseError("cannot switch to WAL mode")
+            connection.execute("PRAGMA synchronous = NORMAL")
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                version = connection.execute("PRAGMA user_version").fetchone()[0]
+                if version not in (0, FORMAT_VERSION):
+                    connection.execute("DROP TABLE IF EXISTS entries")
+                    connection.execute("DROP TABLE IF EXISTS stats")
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        connection.execute(statement)
+                connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                connection.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def _move_aside(self, reason: str) -> None:
+        aside = self.path + ".corrupt"
+        try:
+            os.replace(self.path, aside)
+        except FileNotFoundError:
+            pass  # another run moved it first
+        except OSError as error:
+            self.warnings.append(f"{self.path}: {reason}, and it cannot be moved aside ({error.strerror})")
+            return
+        for suffix in ("-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                os.remove(self.path + suffix)
+        self.warnings.append(f"{self.path}: {reason}; moved it to {aside} and started a new cache")
+
+    def _failed(self, error: sqlite3.Error) -> None:
+        self.warnings.append(f"{self.path}: signature cache error ({error}); continuing without the cache")
+        self.close()
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def __enter__(self) -> SignatureCache:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def add(
+        self,
+        fingerprint: str,
+        update: CacheUpdate,
+        word_counts: npt.NDArray[np.int64],
+        signatures: npt.NDArray[np.uint32],
+        sets: Sequence[npt.NDArray[np.uint64]],
+    ) -> None:
+        """Store one batch's new entries and stat rows in one transaction.
+
+        `word_counts`, `signatures` and `sets` are indexed like `update.entries`.
+        """
+        if self._connection is None or not (update.entries or update.stats):
+            return
+        try:
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                self._connection.executemany(
+                    "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        (
+                            fingerprint,
+                            entry.content_hash,
+                            int(word_counts[number]),
+                            len(sets[number]),
+                            np.ascontiguousarray(signatures[number], dtype=np.uint32).tobytes(),
+                            np.ascontiguousarray(sets[number], dtype=np.uint64).tobytes(),
+                            json.dumps(entry.removals),
+                        )
+                        for number, entry in enumerate(update.entries)
+                    ),
+                )
+                self._connection.executemany(
+                    "INSERT OR REPLACE INTO stats VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        (row.path, row.size, row.mtime_ns, row.ctime_ns, row.inode, row.content_hash)
+                        for row in update.stats
+                    ),
+                )
+                self._connection.execute("COMMIT")
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:
+            self._failed(error)
+
+    def info(self) -> dict[str, object]:
+        """Path, size on disk, entry and stat counts, and entries per fingerprint."""
+        size = sum(
+            os.path.getsize(self.path + suffix)
+            for suffix in ("", "-wal")
+            if os.path.exists(self.path + suffix)
+        )
+        data: dict[str, object] = {"path": self.path, "size_bytes": size, "format": FORMAT_VERSION}
+        if self._connection is None:
+            return {**data, "entries": 0, "stat_rows": 0, "fingerprints": {}}
+        try:
+            fingerprints = dict(
+                self._connection.execute(
+                    "SELECT fingerprint, count(*) FROM entries GROUP BY fingerprint ORDER BY fingerprint"
+                ).fetchall()
+            )
+            stat_rows = self._connection.execute("SELECT count(*) FROM stats").fetchone()[0]
+        except sqlite3.Error as error:
+            self._failed(error)
+            return {**data, "entries": 0, "stat_rows": 0, "fingerprints": {}}
+        return {
+            **data,
+            "entries": sum(fingerprints.values()),
+            "stat_rows": stat_rows,
+            "fingerprints": fingerprints,
+        }
+
+    def clear(self) -> int:
+        """Delete every entry and stat row; returns how many entries there were."""
+        if self._connection is None:
+            return 0
+        try:
+            count: int = self._connection.execute("SELECT count(*) FROM entries").fetchone()[0]
+            self._connection.execute("BEGIN IMMEDIATE")
+            self._connection.execute("DELETE FROM entries")
+            self._connection.execute("DELETE FROM stats")
+            self._connection.execute("COMMIT")
+            self._connection.execute("VACUUM")
+        except sqlite3.Error as error:
+            self._failed(error)
+            return 0
+        return count
+
+
+def _uri_path(path: str) -> str:
+    from urllib.parse import quote
+
+    return quote(os.path.abspath(path))
