@@ -338,7 +338,9 @@ def build_baseline(
     sources, _ = ingest.discover(corpus, settings.glob, settings.exclude)
     with spill.spill_directory() as spill_to:
         signed, _, _ = pipeline.sign_all(sources, settings, progress, engine, spill_to, signature_cache)
-        components = pipeline.verified_components(signed, settings, progress, engine)
+        signed, components = pipeline.verified_components(
+            signed, settings, progress, engine, signature_cache, spill_to
+        )
     clusters = []
     for component in components:
         hashes = tuple(sorted({signed.content_hashes[row] for row in component}))

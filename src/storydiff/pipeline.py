@@ -10,6 +10,8 @@ and only the documents that end up in a cluster are read again, for their diffs.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import time
 from collections import Counter
@@ -342,6 +344,7 @@ class Corpus:
     signatures: npt.NDArray[np.uint32]
     set_files: tuple[str, ...]
     set_locations: npt.NDArray[np.int64]  # rows of (file index, start, end)
+    unloaded: npt.NDArray[np.bool_] | None = None  # rows whose sets are in the cache only (load_sets)
 
     def source(self, index: int) -> tuple[str, str, str]:
         return self.paths[index], self.fs_paths[index], self.content_hashes[index]
@@ -399,7 +402,9 @@ def run_cluster(
             sources, settings, progress, engine, spill_to, signature_cache
         )
         skipped.extend(signing_skipped)
-        components = verified_components(corpus, settings, progress, engine)
+        corpus, components = verified_components(
+            corpus, settings, progress, engine, signature_cache, spill_to
+        )
         clusters, vanished = _diff_clusters(components, corpus, settings, engine, progress)
     skipped.extend(item for item in vanished.values())
     clustered = {path for item in clusters for path in (member.path for member in item.members)}
@@ -422,7 +427,13 @@ def sign_all(
     signature_cache: cache.SignatureCache | None = None,
     with_sets: bool = True,
 ) -> tuple[Corpus, list[Skipped], Counter[str]]:
-    """Sign every source in batches on the engine; the parent stores what the cache lacked."""
+    """Sign every source in batches on the engine; the parent stores what the cache lacked.
+
+    With a cache, the parent first stats every file and takes the documents whose stat
+    and entry are known in one query (`SignatureCache.known`), without their shingle sets:
+    their rows are marked `unloaded` and `load_sets` fetches the sets of the few rows that
+    verification needs. Only the rest goes to the workers.
+    """
     cache_spec = None
     if signature_cache is not None and signature_cache.enabled:
         cache_spec = CacheSpec(
@@ -433,7 +444,19 @@ def sign_all(
     skipped: list[Skipped] = []
     totals: Counter[str] = Counter()
     reader = spill.SetReader()
-    jobs = [(f"{number:06d}", chunk) for number, chunk in enumerate(_chunks(sources, SIGN_BATCH_FILES))]
+    to_sign: Sequence[SourceFile] = sources
+    known_rows: list[int] = []
+    if cache_spec is not None and signature_cache is not None:
+        statuses = [_stat(source.fs_path) for source in sources]
+        known = signature_cache.known(
+            cache_spec.fingerprint, [os.path.abspath(source.fs_path) for source in sources], statuses
+        )
+        if known:
+            known_rows = sorted(known)
+            batches.append(_known_batch(sources, statuses, known, known_rows, settings, spill_to, totals))
+            to_sign = [source for index, source in enumerate(sources) if index not in known]
+            progress.advance(len(known_rows))
+    jobs = [(f"{number:06d}", chunk) for number, chunk in enumerate(_chunks(to_sign, SIGN_BATCH_FILES))]
     for signed in engine.map(sign_batch, jobs, settings, spill_to, cache_spec):
         batches.append(signed)
         skipped.extend(signed.skipped)
@@ -441,7 +464,115 @@ def sign_all(
         if cache_spec is not None and signed.cache_update is not None and signature_cache is not None:
             _store(signature_cache, cache_spec.fingerprint, signed, reader)
         progress.advance(len(signed) + len(signed.skipped))
-    return _join(batches, settings.num_perm), skipped, totals
+    corpus = _join(batches, settings.num_perm)
+    if known_rows:
+        # Back to path order: the known batch came first, the signed ones after it.
+        order = np.argsort(np.array(corpus.paths, dtype=object), kind="stable")
+        corpus = _reorder(corpus, order.astype(np.int64), len(known_rows))
+    return corpus, skipped, totals
+
+
+def _known_batch(
+    sources: Sequence[SourceFile],
+    statuses: Sequence[os.stat_result | None],
+    known: dict[int, tuple[str, int, int, bytes, str]],
+    rows: Sequence[int],
+    settings: Settings,
+    spill_to: str,
+    totals: Counter[str],
+) -> SignedBatch:
+    removals = Counter(known[index][4] for index in rows)
+    for text, count in removals.items():
+        for rule, lines in json.loads(text):
+            totals[rule] += lines * count
+    sizes = []
+    for index in rows:
+        status = statuses[index]
+        assert status is not None
+        sizes.append(status.st_size)
+    return SignedBatch(
+        paths=tuple(sources[index].path for index in rows),
+        fs_paths=tuple(sources[index].fs_path for index in rows),
+        content_hashes=tuple(known[index][0] for index in rows),
+        sizes=np.array(sizes, dtype=np.int64),
+        word_counts=np.array([known[index][1] for index in rows], dtype=np.int64),
+        shingle_counts=np.array([known[index][2] for index in rows], dtype=np.int64),
+        signatures=np.frombuffer(b"".join(known[index][3] for index in rows), dtype=np.uint32)
+        .reshape(len(rows), settings.num_perm)
+        .copy(),
+        set_file=spill.write_sets(spill_to, "known", np.empty(0, np.uint64)),
+        set_offsets=np.zeros(len(rows) + 1, dtype=np.int64),
+    )
+
+
+def _reorder(corpus: Corpus, order: npt.NDArray[np.int64], unloaded: int) -> Corpus:
+    """The corpus with its rows in `order`; the first `unloaded` rows (before reordering) have
+    their sets still in the cache only."""
+    marks = np.zeros(len(corpus.paths), dtype=bool)
+    marks[:unloaded] = True
+    return Corpus(
+        paths=tuple(corpus.paths[index] for index in order.tolist()),
+        fs_paths=tuple(corpus.fs_paths[index] for index in order.tolist()),
+        content_hashes=tuple(corpus.content_hashes[index] for index in order.tolist()),
+        word_counts=corpus.word_counts[order],
+        shingle_counts=corpus.shingle_counts[order],
+        signatures=corpus.signatures[order],
+        set_files=corpus.set_files,
+        set_locations=corpus.set_locations[order],
+        unloaded=marks[order],
+    )
+
+
+def load_sets(
+    corpus: Corpus,
+    rows: npt.NDArray[np.int64],
+    settings: Settings,
+    signature_cache: cache.SignatureCache | None,
+    spill_to: str,
+) -> Corpus:
+    """The corpus with the exact sets of `rows` that were left in the cache spilled like the others.
+
+    An entry gone from the cache meanwhile (a `cache clear` by another run) is computed from
+    the file again; a file that changed meanwhile gets an empty set, so it verifies against
+    nothing (and the diff stage reports it as changed).
+    """
+    if corpus.unloaded is None or signature_cache is None:
+        return corpus
+    wanted = np.unique(rows)
+    wanted = wanted[corpus.unloaded[wanted]]
+    if len(wanted) == 0:
+        return corpus
+    fingerprint = cache.fingerprint(settings.signature_inputs())
+    hashes = [corpus.content_hashes[row] for row in wanted.tolist()]
+    reader = cache.CacheReader(signature_cache.path)
+    try:
+        entries = reader.entries(fingerprint, hashes, with_sets=True)
+    finally:
+        reader.close()
+    sets = []
+    for row, content_hash in zip(wanted.tolist(), hashes, strict=True):
+        entry = entries.get(content_hash)
+        if entry is not None and entry.shingles is not None:
+            sets.append(entry.shingles)
+            continue
+        item = clean(SourceFile(corpus.paths[row], corpus.fs_paths[row]), settings, tidy=False)
+        if isinstance(item, CleanedDocument) and item.document.content_hash == content_hash:
+            sets.append(shingles.shingle_set(item.text, settings.ngram, settings.seed))
+        else:
+            sets.append(np.empty(0, np.uint64))
+    offsets = np.zeros(len(sets) + 1, dtype=np.int64)
+    np.cumsum([len(values) for values in sets], out=offsets[1:])
+    name = f"loaded-{len(corpus.set_files):06d}"
+    set_file = spill.write_sets(spill_to, name, np.concatenate(sets))
+    locations = corpus.set_locations.copy()
+    locations[wanted] = np.stack(
+        (np.full(len(wanted), len(corpus.set_files)), offsets[:-1], offsets[1:]), axis=1
+    )
+    unloaded = corpus.unloaded.copy()
+    unloaded[wanted] = False
+    return dataclasses.replace(
+        corpus, set_files=(*corpus.set_files, set_file), set_locations=locations, unloaded=unloaded
+    )
 
 
 def _store(
@@ -461,8 +592,13 @@ def _store(
 
 
 def verified_components(
-    corpus: Corpus, settings: Settings, progress: Progress, engine: Engine
-) -> list[list[int]]:
+    corpus: Corpus,
+    settings: Settings,
+    progress: Progress,
+    engine: Engine,
+    signature_cache: cache.SignatureCache | None = None,
+    spill_to: str = "",
+) -> tuple[Corpus, list[list[int]]]:
     """Candidates by LSH, the estimate filter, exact verification, union-find: the clusters' rows."""
     progress.start("Finding candidates", 1)
     candidates = cluster.candidate_pairs(
@@ -477,6 +613,7 @@ def verified_components(
     progress.advance()
 
     progress.start("Verifying", len(likely))
+    corpus = load_sets(corpus, likely.ravel(), settings, signature_cache, spill_to)
     verified: list[Pair] = []
     verify_jobs = [
         VerifyJob(
@@ -495,7 +632,7 @@ def verified_components(
             for i in keep
         )
         progress.advance(len(job.pairs))
-    return cluster.connected_components(len(corpus.paths), verified)
+    return corpus, cluster.connected_components(len(corpus.paths), verified)
 
 
 def _diff_clusters(
