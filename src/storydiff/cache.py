@@ -3,7 +3,9 @@
 Two tables hold the data:
 
 - `entries`, keyed by (fingerprint, content hash): a document's signature, word count,
-  exact shingle set and boilerplate removal counts. The content hash is ingest.content_hash
+  shingle count and boilerplate removal counts; `sets`, with the same key, its exact
+  shingle set (kept apart so that reading every signature of a warm corpus does not page
+  through the sets). The content hash is ingest.content_hash
   of the file's bytes, so a renamed, moved or copied file is still a hit. The fingerprint
   (`fingerprint`) covers every setting and every piece of code that changes signatures or
   stripping, and the cache format, so a run never reads values computed another way.
@@ -42,7 +44,7 @@ import numpy as np
 import numpy.typing as npt
 import xxhash
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 APPLICATION_ID = 0x53445946  # "SDYF": marks a SQLite file as a storydiff cache
 BUSY_TIMEOUT_MS = 30_000
 RACY_SECONDS = 2.0
@@ -54,9 +56,14 @@ CREATE TABLE IF NOT EXISTS entries (
     content_hash TEXT NOT NULL,
     word_count INTEGER NOT NULL,
     shingle_count INTEGER NOT NULL,
-    signature BLOB NOT NULL,
-    shingles BLOB NOT NULL,
     removals TEXT NOT NULL,
+    signature BLOB NOT NULL,
+    PRIMARY KEY (fingerprint, content_hash)
+);
+CREATE TABLE IF NOT EXISTS sets (
+    fingerprint TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    shingles BLOB NOT NULL,
     PRIMARY KEY (fingerprint, content_hash)
 );
 CREATE TABLE IF NOT EXISTS stats (
@@ -192,13 +199,22 @@ class CacheReader:
             return {}
         wanted = sorted(set(hashes))
         found: dict[str, Entry] = {}
-        shingles_column = "shingles" if with_sets else "NULL"
+        if with_sets:
+            query = (
+                "SELECT e.content_hash, e.word_count, e.shingle_count, e.signature, s.shingles, e.removals "
+                "FROM entries AS e JOIN sets AS s "
+                "ON s.fingerprint = e.fingerprint AND s.content_hash = e.content_hash "
+                "WHERE e.fingerprint = ? AND e.content_hash IN ({})"
+            )
+        else:
+            query = (
+                "SELECT content_hash, word_count, shingle_count, signature, NULL, removals "
+                "FROM entries WHERE fingerprint = ? AND content_hash IN ({})"
+            )
         try:
             for chunk in _chunks(wanted):
                 rows = self._connection.execute(
-                    f"SELECT content_hash, word_count, shingle_count, signature, {shingles_column}, removals "
-                    f"FROM entries WHERE fingerprint = ? AND content_hash IN ({','.join('?' * len(chunk))})",
-                    [fingerprint, *chunk],
+                    query.format(",".join("?" * len(chunk))), [fingerprint, *chunk]
                 )
                 for content_hash, word_count, shingle_count, signature, shingles, removals in rows:
                     found[content_hash] = Entry(
@@ -260,8 +276,8 @@ class SignatureCache:
             try:
                 version = connection.execute("PRAGMA user_version").fetchone()[0]
                 if version not in (0, FORMAT_VERSION):
-                    connection.execute("DROP TABLE IF EXISTS entries")
-                    connection.execute("DROP TABLE IF EXISTS stats")
+                    for table in ("entries", "sets", "stats"):
+                        connection.execute(f"DROP TABLE IF EXISTS {table}")
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         connection.execute(statement)
@@ -323,16 +339,26 @@ class SignatureCache:
             self._connection.execute("BEGIN IMMEDIATE")
             try:
                 self._connection.executemany(
-                    "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?)",
                     (
                         (
                             fingerprint,
                             entry.content_hash,
                             int(word_counts[number]),
                             len(sets[number]),
-                            np.ascontiguousarray(signatures[number], dtype=np.uint32).tobytes(),
-                            np.ascontiguousarray(sets[number], dtype=np.uint64).tobytes(),
                             json.dumps(entry.removals),
+                            np.ascontiguousarray(signatures[number], dtype=np.uint32).tobytes(),
+                        )
+                        for number, entry in enumerate(update.entries)
+                    ),
+                )
+                self._connection.executemany(
+                    "INSERT OR REPLACE INTO sets VALUES (?, ?, ?)",
+                    (
+                        (
+                            fingerprint,
+                            entry.content_hash,
+                            np.ascontiguousarray(sets[number], np.uint64).tobytes(),
                         )
                         for number, entry in enumerate(update.entries)
                     ),
@@ -433,8 +459,8 @@ class SignatureCache:
         try:
             count: int = self._connection.execute("SELECT count(*) FROM entries").fetchone()[0]
             self._connection.execute("BEGIN IMMEDIATE")
-            self._connection.execute("DELETE FROM entries")
-            self._connection.execute("DELETE FROM stats")
+            for table in ("entries", "sets", "stats"):
+                self._connection.execute(f"DELETE FROM {table}")
             self._connection.execute("COMMIT")
             self._connection.execute("VACUUM")
         except sqlite3.Error as error:
