@@ -261,3 +261,30 @@ def test_entries_round_trip(tmp_path: Path) -> None:
     assert entry.shingles is not None and entry.shingles.tolist() == shingle_set.tolist()
     assert entry.signature.tolist() == signature.tolist()
     assert cache.CacheReader(str(tmp_path / "c.sqlite")).entries("other", ["h1"]) == {}
+
+
+def test_a_warm_run_through_the_stat_rows_gives_the_same_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unchanged files come from one query in the parent, changed ones from the workers; the
+    rows are put back in path order and the sets of the candidates are loaded from the cache."""
+    corpus = build_corpus(tmp_path, copies=4)
+    cache_file = tmp_path / "c.sqlite"
+    monkeypatch.setattr(cache, "RACY_SECONDS", -60.0)
+    run("cluster", str(corpus), "--cache", str(cache_file))
+    (corpus / "000_copy2.txt").write_text(seed_text(SEED_002) + "\nA changed copy.\n", encoding="utf-8")
+    (corpus / "aaa_new.txt").write_text(seed_text(SEED_001), encoding="utf-8")
+    (corpus / "002_copy3.txt").unlink()
+    _, uncached, _ = run("cluster", str(corpus), "--format", "json", "--no-cache")
+    code, warm, _ = run("cluster", str(corpus), "--format", "json", "--cache", str(cache_file))
+    assert code == 0 and warm == uncached
+    code, warm_again, _ = run("cluster", str(corpus), "--format", "json", "--cache", str(cache_file))
+    assert warm_again == uncached
+    with sqlite3.connect(cache_file) as connection:
+        assert (
+            connection.execute("SELECT count(*) FROM stats").fetchone()[0] == 16
+        )  # the deleted file's row stays (harmless)
+
+
+def seed_text(name: str) -> str:
+    return (SEEDS / name).read_text(encoding="utf-8")

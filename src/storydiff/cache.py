@@ -95,6 +95,18 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Known:
+    """Documents of a run found unchanged in the cache: `rows` are their positions in the run."""
+
+    rows: npt.NDArray[np.int64]
+    content_hashes: list[str]
+    word_counts: npt.NDArray[np.int64]
+    shingle_counts: npt.NDArray[np.int64]
+    signatures: bytes  # the signatures' uint32 values, one after the other
+    removals: list[str]  # JSON [[rule, lines], ...] per document
+
+
+@dataclass(frozen=True)
 class StatRow:
     """A file's identity as stat(2) gives it, and the content hash it had then."""
 
@@ -126,18 +138,26 @@ class CacheUpdate:
 def stat_row(
     path: str, status: os.stat_result, content_hash: str, now: float | None = None
 ) -> StatRow | None:
-    """The stats row for a file just hashed, or None when it changed too recently to trust."""
+    """The stats row for a file just hashed (`path` from `stat_key`), or None when it changed
+    too recently to trust."""
     now = time.time() if now is None else now
     if max(status.st_mtime_ns, status.st_ctime_ns) > (now - RACY_SECONDS) * 1e9:
         return None
     return StatRow(
-        os.path.abspath(path),
+        path,
         status.st_size,
         status.st_mtime_ns,
         status.st_ctime_ns,
         status.st_ino,
         content_hash,
     )
+
+
+def stat_key(path: str, directory: str) -> str:
+    """The stats table's key for a path: absolute, joined to `directory` (the current one) if
+    relative. Not normalised (that costs more than it saves): another spelling of a path is
+    merely a miss, and the file is hashed."""
+    return path if os.path.isabs(path) else os.path.join(directory, path)
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -379,51 +399,71 @@ class SignatureCache:
 
     def known(
         self, fingerprint: str, paths: Sequence[str], statuses: Sequence[os.stat_result | None]
-    ) -> dict[int, tuple[str, int, int, bytes, str]]:
-        """Every document whose stat is unchanged and whose entry exists, in one query.
+    ) -> Known:
+        """Every document whose stat is unchanged and whose entry exists, without its set.
 
-        Returns {position in `paths`: (content hash, word count, shingle count, signature
-        bytes, removals)}. One join over the whole stats table is much faster for a warm
-        corpus than a query per batch; sets are not read (see pipeline.load_sets).
+        A warm corpus of 100,000 files is matched here in well under a second: both tables
+        are read in one scan each (faster than 100,000 index lookups) and joined with sorted
+        numpy arrays rather than a Python loop per file. Sets are not read (pipeline.load_sets).
         """
-        if self._connection is None:
-            return {}
-        position = {path: index for index, path in enumerate(paths)}
-        found: dict[int, tuple[str, int, int, bytes, str]] = {}
+        nothing = Known(np.empty(0, np.int64), [], np.empty(0, np.int64), np.empty(0, np.int64), b"", [])
+        if self._connection is None or not paths:
+            return nothing
         try:
-            rows = self._connection.execute(
-                "SELECT s.path, s.size, s.mtime_ns, s.ctime_ns, s.inode, e.content_hash, e.word_count, "
-                "e.shingle_count, e.signature, e.removals FROM stats AS s JOIN entries AS e "
-                "ON e.fingerprint = ? AND e.content_hash = s.content_hash",
+            stat_rows = self._connection.execute(
+                "SELECT path, size, mtime_ns, ctime_ns, inode, content_hash FROM stats"
+            ).fetchall()
+            if not stat_rows:
+                return nothing
+            entry_rows = self._connection.execute(
+                "SELECT content_hash, word_count, shingle_count, signature, removals FROM entries "
+                "WHERE +fingerprint = ?",  # a scan: faster than the index for a whole corpus
                 (fingerprint,),
-            )
-            for (
-                path,
-                size,
-                mtime_ns,
-                ctime_ns,
-                inode,
-                content_hash,
-                words,
-                count,
-                signature,
-                removals,
-            ) in rows:
-                index = position.get(path)
-                if index is None:
-                    continue
-                status = statuses[index]
-                if status is not None and (size, mtime_ns, ctime_ns, inode) == (
-                    status.st_size,
-                    status.st_mtime_ns,
-                    status.st_ctime_ns,
-                    status.st_ino,
-                ):
-                    found[index] = (content_hash, words, count, signature, removals)
+            ).fetchall()
         except sqlite3.Error as error:
             self._failed(error)
-            return {}
-        return found
+            return nothing
+        if not entry_rows:
+            return nothing
+        recorded_paths, *recorded_numbers, recorded_hashes = zip(*stat_rows, strict=True)
+        recorded = np.array(recorded_paths)
+        order = np.argsort(recorded, kind="stable")
+        recorded = recorded[order]
+        wanted = np.array(paths)
+        at = np.minimum(np.searchsorted(recorded, wanted), len(recorded) - 1)
+        matches = recorded[at] == wanted
+        now_stats = np.array(
+            [
+                (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
+                if status is not None
+                else (-1, -1, -1, -1)
+                for status in statuses
+            ],
+            dtype=np.int64,
+        ).reshape(-1, 4)
+        then_stats = np.array(recorded_numbers, dtype=np.int64).T[order][at]
+        unchanged = matches & (now_stats == then_stats).all(axis=1)
+        positions = np.flatnonzero(unchanged)
+        hashes = np.array(recorded_hashes, dtype=object)[order][at[positions]]
+
+        entry_hashes = np.array([row[0] for row in entry_rows])
+        entry_order = np.argsort(entry_hashes, kind="stable")
+        entry_hashes = entry_hashes[entry_order]
+        if len(positions) == 0:
+            return nothing
+        wanted_hashes = hashes.astype(entry_hashes.dtype)
+        where = np.minimum(np.searchsorted(entry_hashes, wanted_hashes), len(entry_hashes) - 1)
+        present = entry_hashes[where] == wanted_hashes
+        positions, rows = positions[present], entry_order[where[present]].tolist()
+        chosen = [entry_rows[row] for row in rows]
+        return Known(
+            rows=positions.astype(np.int64),
+            content_hashes=[row[0] for row in chosen],
+            word_counts=np.array([row[1] for row in chosen], dtype=np.int64),
+            shingle_counts=np.array([row[2] for row in chosen], dtype=np.int64),
+            signatures=b"".join(row[3] for row in chosen),
+            removals=[row[4] for row in chosen],
+        )
 
     def info(self) -> dict[str, object]:
         """Path, size on disk, entry and stat counts, and entries per fingerprint."""

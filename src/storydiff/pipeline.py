@@ -139,7 +139,8 @@ def _sign_with_cache(
 ) -> SignedBatch:
     """sign_batch with the cache: stat, look up, read and sign only what is missing, reassemble in order."""
     statuses = [_stat(source.fs_path) for source in sources]
-    absolute = [os.path.abspath(source.fs_path) for source in sources]
+    directory = os.getcwd()
+    absolute = [cache.stat_key(source.fs_path, directory) for source in sources]
     reader = cache.CacheReader(spec.path)
     try:
         known = reader.hashes_for_stats(
@@ -446,15 +447,20 @@ def sign_all(
     reader = spill.SetReader()
     to_sign: Sequence[SourceFile] = sources
     known_rows: list[int] = []
+    signed_already: set[int] = set()
     if cache_spec is not None and signature_cache is not None:
         statuses = [_stat(source.fs_path) for source in sources]
+        directory = os.getcwd()
         known = signature_cache.known(
-            cache_spec.fingerprint, [os.path.abspath(source.fs_path) for source in sources], statuses
+            cache_spec.fingerprint,
+            [cache.stat_key(source.fs_path, directory) for source in sources],
+            statuses,
         )
-        if known:
-            known_rows = sorted(known)
-            batches.append(_known_batch(sources, statuses, known, known_rows, settings, spill_to, totals))
-            to_sign = [source for index, source in enumerate(sources) if index not in known]
+        if len(known.rows):
+            known_rows = known.rows.tolist()
+            batches.append(_known_batch(sources, statuses, known, settings, spill_to, totals))
+            signed_already = set(known_rows)
+            to_sign = [source for index, source in enumerate(sources) if index not in signed_already]
             progress.advance(len(known_rows))
     jobs = [(f"{number:06d}", chunk) for number, chunk in enumerate(_chunks(to_sign, SIGN_BATCH_FILES))]
     for signed in engine.map(sign_batch, jobs, settings, spill_to, cache_spec):
@@ -466,8 +472,11 @@ def sign_all(
         progress.advance(len(signed) + len(signed.skipped))
     corpus = _join(batches, settings.num_perm)
     if known_rows:
-        # Back to path order: the known batch came first, the signed ones after it.
-        order = np.argsort(np.array(corpus.paths, dtype=object), kind="stable")
+        # Back to the sources' (path) order: the known batch came first, the signed ones after it.
+        index_of = {source.path: index for index, source in enumerate(to_sign)}
+        positions_to_sign = [index for index, _ in enumerate(sources) if index not in signed_already]
+        signed_rows = [positions_to_sign[index_of[path]] for path in corpus.paths[len(known_rows) :]]
+        order = np.argsort(np.array(known_rows + signed_rows, dtype=np.int64), kind="stable")
         corpus = _reorder(corpus, order.astype(np.int64), len(known_rows))
     return corpus, skipped, totals
 
@@ -475,29 +484,23 @@ def sign_all(
 def _known_batch(
     sources: Sequence[SourceFile],
     statuses: Sequence[os.stat_result | None],
-    known: dict[int, tuple[str, int, int, bytes, str]],
-    rows: Sequence[int],
+    known: cache.Known,
     settings: Settings,
     spill_to: str,
     totals: Counter[str],
 ) -> SignedBatch:
-    removals = Counter(known[index][4] for index in rows)
-    for text, count in removals.items():
+    for text, count in Counter(known.removals).items():
         for rule, lines in json.loads(text):
             totals[rule] += lines * count
-    sizes = []
-    for index in rows:
-        status = statuses[index]
-        assert status is not None
-        sizes.append(status.st_size)
+    rows = known.rows.tolist()
     return SignedBatch(
         paths=tuple(sources[index].path for index in rows),
         fs_paths=tuple(sources[index].fs_path for index in rows),
-        content_hashes=tuple(known[index][0] for index in rows),
-        sizes=np.array(sizes, dtype=np.int64),
-        word_counts=np.array([known[index][1] for index in rows], dtype=np.int64),
-        shingle_counts=np.array([known[index][2] for index in rows], dtype=np.int64),
-        signatures=np.frombuffer(b"".join(known[index][3] for index in rows), dtype=np.uint32)
+        content_hashes=tuple(known.content_hashes),
+        sizes=np.array([getattr(statuses[index], "st_size", 0) for index in rows], dtype=np.int64),
+        word_counts=known.word_counts,
+        shingle_counts=known.shingle_counts,
+        signatures=np.frombuffer(known.signatures, dtype=np.uint32)
         .reshape(len(rows), settings.num_perm)
         .copy(),
         set_file=spill.write_sets(spill_to, "known", np.empty(0, np.uint64)),
