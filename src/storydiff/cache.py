@@ -403,8 +403,8 @@ class SignatureCache:
         """Every document whose stat is unchanged and whose entry exists, without its set.
 
         A warm corpus of 100,000 files is matched here in well under a second: both tables
-        are read in one scan each (faster than 100,000 index lookups) and joined with sorted
-        numpy arrays rather than a Python loop per file. Sets are not read (pipeline.load_sets).
+        are read in one scan each (faster than 100,000 index lookups), joined through dicts,
+        and the stats compared as numpy arrays. Sets are not read (pipeline.load_sets).
         """
         nothing = Known(np.empty(0, np.int64), [], np.empty(0, np.int64), np.empty(0, np.int64), b"", [])
         if self._connection is None or not paths:
@@ -425,13 +425,8 @@ class SignatureCache:
             return nothing
         if not entry_rows:
             return nothing
-        recorded_paths, *recorded_numbers, recorded_hashes = zip(*stat_rows, strict=True)
-        recorded = np.array(recorded_paths)
-        order = np.argsort(recorded, kind="stable")
-        recorded = recorded[order]
-        wanted = np.array(paths)
-        at = np.minimum(np.searchsorted(recorded, wanted), len(recorded) - 1)
-        matches = recorded[at] == wanted
+        row_of_path = {row[0]: number for number, row in enumerate(stat_rows)}
+        at = np.array([row_of_path.get(path, -1) for path in paths], dtype=np.int64)
         now_stats = np.array(
             [
                 (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
@@ -441,23 +436,21 @@ class SignatureCache:
             ],
             dtype=np.int64,
         ).reshape(-1, 4)
-        then_stats = np.array(recorded_numbers, dtype=np.int64).T[order][at]
-        unchanged = matches & (now_stats == then_stats).all(axis=1)
-        positions = np.flatnonzero(unchanged)
-        hashes = np.array(recorded_hashes, dtype=object)[order][at[positions]]
-
-        entry_hashes = np.array([row[0] for row in entry_rows])
-        entry_order = np.argsort(entry_hashes, kind="stable")
-        entry_hashes = entry_hashes[entry_order]
-        if len(positions) == 0:
+        then_stats = np.array([row[1:5] for row in stat_rows], dtype=np.int64).reshape(-1, 4)[at]
+        unchanged = (at >= 0) & (now_stats == then_stats).all(axis=1)
+        row_of_hash = {row[0]: number for number, row in enumerate(entry_rows)}
+        positions = []
+        rows = []
+        for position in np.flatnonzero(unchanged).tolist():
+            row = row_of_hash.get(stat_rows[at[position]][5])
+            if row is not None:
+                positions.append(position)
+                rows.append(row)
+        if not positions:
             return nothing
-        wanted_hashes = hashes.astype(entry_hashes.dtype)
-        where = np.minimum(np.searchsorted(entry_hashes, wanted_hashes), len(entry_hashes) - 1)
-        present = entry_hashes[where] == wanted_hashes
-        positions, rows = positions[present], entry_order[where[present]].tolist()
         chosen = [entry_rows[row] for row in rows]
         return Known(
-            rows=positions.astype(np.int64),
+            rows=np.array(positions, dtype=np.int64),
             content_hashes=[row[0] for row in chosen],
             word_counts=np.array([row[1] for row in chosen], dtype=np.int64),
             shingle_counts=np.array([row[2] for row in chosen], dtype=np.int64),
