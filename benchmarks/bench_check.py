@@ -55,7 +55,9 @@ def changed_files(corpus: Path, target: Path, count: int = 5) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("corpus", type=Path, help="directory of .txt files (100,000 or more)")
     parser.add_argument("--cache", help="cache file to use (default: a new one in a temporary directory)")
     parser.add_argument("--jobs", type=int, default=None, help="passed to cluster (default: all cores)")

@@ -1,7 +1,7 @@
 """The storydiff command line: parse options, build Settings, call the pipeline, render, exit.
 
 Exit codes: 0 on success (whether or not duplicates were found), 2 on usage or input
-errors, 130 when interrupted with Ctrl-C.
+errors, 130 when interrupted with Ctrl-C; `check` exits 1 when it finds a near-duplicate.
 """
 
 from __future__ import annotations
@@ -186,7 +186,7 @@ def cli() -> None:
 
     \b
     Exit codes: 0 success (with or without duplicates), 2 usage or input error,
-    130 interrupted.
+    130 interrupted; check: 1 when it finds near-duplicates.
     """
 
 
