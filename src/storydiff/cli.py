@@ -389,7 +389,7 @@ def check(
         return
     signature_cache = _open_cache(cache_path, no_cache, errors)
     try:
-        with _progress(errors) as progress, LocalEngine(jobs or 1) as engine:
+        with _progress(errors) as progress, LocalEngine(jobs) as engine:
             result = run_check(
                 list(paths), corpus_list, settings, baseline, progress, engine, signature_cache
             )
