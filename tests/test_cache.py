@@ -288,3 +288,26 @@ def test_a_warm_run_through_the_stat_rows_gives_the_same_output(
 
 def seed_text(name: str) -> str:
     return (SEEDS / name).read_text(encoding="utf-8")
+
+
+def test_damage_found_mid_run_turns_the_cache_off_and_moves_it_aside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = build_corpus(tmp_path, copies=30)
+    cache_file = tmp_path / "c.sqlite"
+    monkeypatch.setattr(cache, "RACY_SECONDS", -60.0)
+    run("cluster", str(corpus), "--cache", str(cache_file))
+    with sqlite3.connect(cache_file) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    data = bytearray(cache_file.read_bytes())
+    page = 4096
+    for start in range(2 * page, len(data), page):  # keep the header and schema pages, wreck the rest
+        data[start : start + page] = b"\xa5" * page
+    cache_file.write_bytes(bytes(data))
+    _, uncached, _ = run("cluster", str(corpus), "--format", "json", "--no-cache")
+    code, out, err = run("cluster", str(corpus), "--format", "json", "--cache", str(cache_file))
+    assert code == 0 and out == uncached
+    assert "damaged signature cache" in err and f"moved it to {cache_file}.corrupt" in err
+    code, out, err = run("cluster", str(corpus), "--format", "json", "--cache", str(cache_file))
+    assert code == 0 and out == uncached and err.count("cache") == 0

@@ -26,8 +26,8 @@ it computes.
 A file that is not a SQLite database, or a SQLite database that is not a storydiff cache,
 is moved aside (to `<name>.corrupt`, so nothing the user may want is deleted), reported in
 `warnings`, and a new cache is made in its place. Any database error later in a run turns
-the cache off for the rest of the run with a warning: the cache can make a run faster, never
-make it fail.
+the cache off for the rest of the run with a warning (and damage found then moves the file
+aside, so the next run starts a new cache): the cache can make a run faster, never make it fail.
 """
 
 from __future__ import annotations
@@ -327,8 +327,12 @@ class SignatureCache:
         self.warnings.append(f"{self.path}: {reason}; moved it to {aside} and started a new cache")
 
     def _failed(self, error: sqlite3.Error) -> None:
-        self.warnings.append(f"{self.path}: signature cache error ({error}); continuing without the cache")
+        """Stop using the cache for this run; a damaged file is moved aside so the next run rebuilds it."""
         self.close()
+        if isinstance(error, sqlite3.DatabaseError) and not isinstance(error, sqlite3.OperationalError):
+            self._move_aside(f"damaged signature cache ({error}); continuing without it")
+        else:
+            self.warnings.append(f"{self.path}: signature cache error ({error}); running without it")
 
     def close(self) -> None:
         if self._connection is not None:

@@ -382,11 +382,11 @@ def check(
     _check_encoding(encoding)
     errors = _stderr_console()
     baseline_file = baseline_path or BASELINE_FILE
-    baseline = load_baseline(baseline_file)
-    corpus_list = corpus_paths(corpus, settings)
     if not paths:
         errors.print("storydiff: no files to check", markup=False, highlight=False)
         return
+    baseline = load_baseline(baseline_file)
+    corpus_list = corpus_paths(corpus, settings)
     signature_cache = _open_cache(cache_path, no_cache, errors)
     try:
         with _progress(errors) as progress, LocalEngine(jobs) as engine:
