@@ -311,3 +311,33 @@ def test_damage_found_mid_run_turns_the_cache_off_and_moves_it_aside(
     assert "damaged signature cache" in err and f"moved it to {cache_file}.corrupt" in err
     code, out, err = run("cluster", str(corpus), "--format", "json", "--cache", str(cache_file))
     assert code == 0 and out == uncached and err.count("cache") == 0
+
+
+def test_an_unchanged_corpus_reuses_the_stored_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = build_corpus(tmp_path, copies=2)
+    cache_file = tmp_path / "c.sqlite"
+    _, cold_json, _ = run("cluster", str(corpus), "--format", "json", "--cache", str(cache_file))
+    _, cold_text, _ = run("cluster", str(corpus), "--cache", str(cache_file), "--no-cache")
+    calls: list[int] = []
+    real_components = pipeline.verified_components
+
+    def counting_components(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real_components(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "verified_components", counting_components)
+    _, warm_json, _ = run("cluster", str(corpus), "--format", "json", "--cache", str(cache_file))
+    _, warm_text, _ = run("cluster", str(corpus), "--cache", str(cache_file))
+    assert (warm_json, warm_text) == (cold_json, cold_text) and calls == []
+    # Another threshold, a changed file or a renamed one is another report.
+    _, stricter, _ = run(
+        "cluster", str(corpus), "--format", "json", "--cache", str(cache_file), "--threshold", "0.9"
+    )
+    assert calls == [1]
+    _, uncached, _ = run("cluster", str(corpus), "--format", "json", "--threshold", "0.9", "--no-cache")
+    assert stricter == uncached
+    os.rename(corpus / SEED_001, corpus / "zzz.txt")
+    _, renamed, _ = run("cluster", str(corpus), "--format", "json", "--cache", str(cache_file))
+    assert calls == [1, 1, 1] and "zzz.txt" in renamed  # the --no-cache run above counts too

@@ -9,6 +9,9 @@ Two tables hold the data:
   of the file's bytes, so a renamed, moved or copied file is still a hit. The fingerprint
   (`fingerprint`) covers every setting and every piece of code that changes signatures or
   stripping, and the cache format, so a run never reads values computed another way.
+- `reports`: the last few finished `cluster` reports, keyed by everything they depend on
+  (pipeline.report_key: settings, code, and every document's path and content hash), so a
+  re-run over an unchanged corpus skips candidates, verification and diffs.
 - `stats`, keyed by absolute path: (size, mtime_ns, ctime_ns, inode) → content hash, like
   git's index. When a file's stat matches, a warm run takes its content hash from here and
   does not open the file at all. A file modified within `RACY_SECONDS` of being recorded
@@ -33,18 +36,24 @@ aside, so the next run starts a new cache): the cache can make a run faster, nev
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import sqlite3
 import time
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import xxhash
 
-FORMAT_VERSION = 2
+from .model import Cluster, MemberDiff, Report, Segment, Skipped
+
+FORMAT_VERSION = 3
+KEPT_REPORTS = 4  # finished reports kept for re-runs of an unchanged corpus (see put_report)
 APPLICATION_ID = 0x53445946  # "SDYF": marks a SQLite file as a storydiff cache
 BUSY_TIMEOUT_MS = 30_000
 RACY_SECONDS = 2.0
@@ -65,6 +74,10 @@ CREATE TABLE IF NOT EXISTS sets (
     content_hash TEXT NOT NULL,
     shingles BLOB NOT NULL,
     PRIMARY KEY (fingerprint, content_hash)
+);
+CREATE TABLE IF NOT EXISTS reports (
+    key TEXT PRIMARY KEY,
+    report BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS stats (
     path TEXT PRIMARY KEY,
@@ -296,7 +309,7 @@ class SignatureCache:
             try:
                 version = connection.execute("PRAGMA user_version").fetchone()[0]
                 if version not in (0, FORMAT_VERSION):
-                    for table in ("entries", "sets", "stats"):
+                    for table in ("entries", "sets", "reports", "stats"):
                         connection.execute(f"DROP TABLE IF EXISTS {table}")
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
@@ -462,6 +475,44 @@ class SignatureCache:
             removals=[row[4] for row in chosen],
         )
 
+    def get_report(self, key: str) -> Report | None:
+        """The report stored under `key` (see pipeline.report_key), if any."""
+        if self._connection is None:
+            return None
+        try:
+            row = self._connection.execute("SELECT report FROM reports WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error as error:
+            self._failed(error)
+            return None
+        if row is None:
+            return None
+        try:
+            return _report_from_json(json.loads(zlib.decompress(row[0])))
+        except (ValueError, KeyError, TypeError, zlib.error):
+            return None
+
+    def put_report(self, key: str, report: Report) -> None:
+        """Store a finished report; only the KEPT_REPORTS most recent stay."""
+        if self._connection is None:
+            return
+        data = zlib.compress(json.dumps(dataclasses.asdict(report)).encode("ascii"), 1)
+        try:
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                self._connection.execute("DELETE FROM reports WHERE key = ?", (key,))
+                self._connection.execute("INSERT INTO reports VALUES (?, ?)", (key, data))
+                self._connection.execute(
+                    "DELETE FROM reports WHERE rowid NOT IN "
+                    "(SELECT rowid FROM reports ORDER BY rowid DESC LIMIT ?)",
+                    (KEPT_REPORTS,),
+                )
+                self._connection.execute("COMMIT")
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:
+            self._failed(error)
+
     def info(self) -> dict[str, object]:
         """Path, size on disk, entry and stat counts, and entries per fingerprint."""
         size = sum(
@@ -496,7 +547,7 @@ class SignatureCache:
         try:
             count: int = self._connection.execute("SELECT count(*) FROM entries").fetchone()[0]
             self._connection.execute("BEGIN IMMEDIATE")
-            for table in ("entries", "sets", "stats"):
+            for table in ("entries", "sets", "reports", "stats"):
                 self._connection.execute(f"DELETE FROM {table}")
             self._connection.execute("COMMIT")
             self._connection.execute("VACUUM")
@@ -504,6 +555,37 @@ class SignatureCache:
             self._failed(error)
             return 0
         return count
+
+
+def _report_from_json(data: dict[str, Any]) -> Report:
+    return Report(
+        settings=data["settings"],
+        documents=data["documents"],
+        clusters=tuple(
+            Cluster(
+                id=cluster["id"],
+                representative=cluster["representative"],
+                members=tuple(
+                    MemberDiff(
+                        path=member["path"],
+                        jaccard=member["jaccard"],
+                        containment=member["containment"],
+                        added_words=member["added_words"],
+                        removed_words=member["removed_words"],
+                        segments=tuple(
+                            Segment(segment["op"], segment["text"]) for segment in member["segments"]
+                        ),
+                        is_representative=member["is_representative"],
+                    )
+                    for member in cluster["members"]
+                ),
+            )
+            for cluster in data["clusters"]
+        ),
+        singletons=tuple(data["singletons"]),
+        skipped=tuple(Skipped(item["path"], item["reason"]) for item in data["skipped"]),
+        boilerplate=tuple((rule, count) for rule, count in data["boilerplate"]),
+    )
 
 
 def _uri_path(path: str) -> str:

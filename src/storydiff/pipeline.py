@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+import xxhash
 
 from . import boilerplate, cache, cluster, ingest, shingles, spill
 from .diff import tokenize, word_diff
@@ -403,13 +404,19 @@ def run_cluster(
             sources, settings, progress, engine, spill_to, signature_cache
         )
         skipped.extend(signing_skipped)
+        memo_key = None
+        if signature_cache is not None and signature_cache.enabled:
+            memo_key = report_key(settings, corpus, skipped)
+            stored = signature_cache.get_report(memo_key)
+            if stored is not None:
+                return stored
         corpus, components = verified_components(
             corpus, settings, progress, engine, signature_cache, spill_to
         )
         clusters, vanished = _diff_clusters(components, corpus, settings, engine, progress)
     skipped.extend(item for item in vanished.values())
     clustered = {path for item in clusters for path in (member.path for member in item.members)}
-    return Report(
+    report = Report(
         settings=settings.as_dict(),
         documents=len(corpus.paths) - len(vanished),
         clusters=tuple(clusters),
@@ -417,6 +424,29 @@ def run_cluster(
         skipped=tuple(sorted(skipped, key=lambda item: item.path)),
         boilerplate=tuple(sorted(totals.items())),
     )
+    if memo_key is not None and signature_cache is not None and not vanished:
+        signature_cache.put_report(memo_key, report)
+    return report
+
+
+def report_key(settings: Settings, corpus: Corpus, skipped: Sequence[Skipped]) -> str:
+    """Everything a cluster report depends on, hashed: the settings, the code that makes the
+    report, and each document's path and content (files that vanish during a run are not
+    stored). The code is that of the stages after signing; signing's is in signature_inputs."""
+    import importlib
+
+    digest = xxhash.xxh3_128()
+    digest.update(json.dumps([settings.as_dict(), settings.signature_inputs()], sort_keys=True).encode())
+    for module in ("pipeline", "cluster", "diff", "model", "cache"):
+        source = importlib.import_module(f"storydiff.{module}").__file__
+        if source:
+            with open(source, "rb") as handle:
+                digest.update(handle.read())
+    for values in (corpus.paths, corpus.content_hashes):
+        digest.update("\0".join(values).encode("utf-8", "surrogatepass"))
+    for item in sorted(skipped, key=lambda item: (item.path, item.reason)):
+        digest.update(f"{item.path}\0{item.reason}\0".encode("utf-8", "surrogatepass"))
+    return str(digest.hexdigest())
 
 
 def sign_all(
