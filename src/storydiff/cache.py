@@ -40,6 +40,7 @@ import dataclasses
 import json
 import os
 import sqlite3
+import threading
 import time
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
@@ -57,6 +58,7 @@ KEPT_REPORTS = 4  # finished reports kept for re-runs of an unchanged corpus (se
 APPLICATION_ID = 0x53445946  # "SDYF": marks a SQLite file as a storydiff cache
 BUSY_TIMEOUT_MS = 30_000
 RACY_SECONDS = 2.0
+_OPEN_ATTEMPTS = 5
 _QUERY_CHUNK = 500  # bound parameters per IN (...) query, below SQLite's limit everywhere
 
 _SCHEMA = """
@@ -173,6 +175,12 @@ def stat_key(path: str, directory: str) -> str:
     return path if os.path.isabs(path) else os.path.join(directory, path)
 
 
+def stat_keys(paths: Sequence[str], directory: str) -> list[str]:
+    """`stat_key` of many paths (os.path.join keeps a path that is already absolute)."""
+    separator = os.sep
+    return [path if path.startswith(separator) else os.path.join(directory, path) for path in paths]
+
+
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), _QUERY_CHUNK):
         yield items[start : start + _QUERY_CHUNK]
@@ -270,22 +278,27 @@ class SignatureCache:
     path: str
     warnings: list[str] = field(default_factory=list)
     _connection: sqlite3.Connection | None = None
+    _prefetched: tuple[str, threading.Thread, dict[str, Any]] | None = None
 
     @classmethod
     def open(cls, path: str) -> SignatureCache:
         """Open or create the cache at `path`; a broken or foreign file is moved aside and remade."""
         cache = cls(path)
-        try:
-            cache._connection = cache._connect()
-        except sqlite3.Error as error:
-            cache._move_aside(f"not a usable storydiff cache ({error})")
+        for attempt in range(_OPEN_ATTEMPTS):
             try:
                 cache._connection = cache._connect()
-            except sqlite3.Error as second:
-                cache.warnings.append(
-                    f"{path}: cannot use the signature cache ({second}); running without it"
-                )
-                cache._connection = None
+                return cache
+            except sqlite3.OperationalError as error:
+                # Locked (another run is creating the file) or unwritable: not damage, so
+                # never a reason to move the file aside.
+                if attempt == _OPEN_ATTEMPTS - 1:
+                    cache.warnings.append(
+                        f"{path}: cannot use the signature cache ({error}); running without it"
+                    )
+                else:
+                    time.sleep(0.2 * (attempt + 1))
+            except sqlite3.DatabaseError as error:
+                cache._move_aside(f"not a usable storydiff cache ({error})")
         return cache
 
     @property
@@ -414,6 +427,27 @@ class SignatureCache:
         except sqlite3.Error as error:
             self._failed(error)
 
+    def prefetch(self, fingerprint: str) -> None:
+        """Start reading what `known` needs in a thread, to overlap with the walk and the stats."""
+        if self._connection is None:
+            return
+        result: dict[str, Any] = {}
+        path = self.path
+
+        def scan() -> None:
+            try:
+                connection = sqlite3.connect(f"file:{_uri_path(path)}?mode=ro", uri=True, timeout=5.0)
+                try:
+                    result["rows"] = _scan(connection, fingerprint)
+                finally:
+                    connection.close()
+            except sqlite3.Error:
+                pass  # `known` reads again in the main thread, and reports what fails there
+
+        thread = threading.Thread(target=scan, name="storydiff-cache-prefetch", daemon=True)
+        thread.start()
+        self._prefetched = (fingerprint, thread, result)
+
     def known(
         self, fingerprint: str, paths: Sequence[str], statuses: Sequence[os.stat_result | None]
     ) -> Known:
@@ -426,19 +460,17 @@ class SignatureCache:
         nothing = Known(np.empty(0, np.int64), [], np.empty(0, np.int64), np.empty(0, np.int64), b"", [])
         if self._connection is None or not paths:
             return nothing
+        prefetched, self._prefetched = self._prefetched, None
+        rows = None
+        if prefetched is not None and prefetched[0] == fingerprint:
+            prefetched[1].join()
+            rows = prefetched[2].get("rows")
         try:
-            stat_rows = self._connection.execute(
-                "SELECT path, size, mtime_ns, ctime_ns, inode, content_hash FROM stats"
-            ).fetchall()
-            if not stat_rows:
-                return nothing
-            entry_rows = self._connection.execute(
-                "SELECT content_hash, word_count, shingle_count, signature, removals FROM entries "
-                "WHERE +fingerprint = ?",  # a scan: faster than the index for a whole corpus
-                (fingerprint,),
-            ).fetchall()
+            stat_rows, entry_rows = rows if rows is not None else _scan(self._connection, fingerprint)
         except sqlite3.Error as error:
             self._failed(error)
+            return nothing
+        if not stat_rows:
             return nothing
         if not entry_rows:
             return nothing
@@ -555,6 +587,23 @@ class SignatureCache:
             self._failed(error)
             return 0
         return count
+
+
+def _scan(
+    connection: sqlite3.Connection, fingerprint: str
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Every stat row, and every entry of `fingerprint` without its set."""
+    stat_rows = connection.execute(
+        "SELECT path, size, mtime_ns, ctime_ns, inode, content_hash FROM stats"
+    ).fetchall()
+    if not stat_rows:
+        return [], []
+    entry_rows = connection.execute(
+        "SELECT content_hash, word_count, shingle_count, signature, removals FROM entries "
+        "WHERE +fingerprint = ?",  # a scan: faster than the index for a whole corpus
+        (fingerprint,),
+    ).fetchall()
+    return stat_rows, entry_rows
 
 
 def _report_from_json(data: dict[str, Any]) -> Report:

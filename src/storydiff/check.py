@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from . import cluster, ingest, pipeline, shingles, spill
+from . import cache, cluster, ingest, pipeline, shingles, spill
 from .cache import SignatureCache
 from .diff import word_diff
 from .errors import ConfigError, InputError
@@ -210,6 +210,8 @@ def run_check(
     for given in paths:
         if not os.path.isfile(given):
             raise InputError(f"{given}: not a file (check takes the files to check; the corpus is --corpus)")
+    if signature_cache is not None:
+        signature_cache.prefetch(cache.fingerprint(settings.signature_inputs()))
     sources, skipped = ingest.discover([*corpus, *paths], settings.glob, settings.exclude)
     with spill.spill_directory() as spill_to:
         signed, signing_skipped, _ = pipeline.sign_all(

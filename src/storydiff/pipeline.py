@@ -135,6 +135,15 @@ def _stat(path: str) -> os.stat_result | None:
         return None
 
 
+def _stat_all(paths: Sequence[str]) -> list[os.stat_result | None]:
+    """os.stat of every path, None for those that fail; `map` first, as a whole corpus is
+    stat'ed on every warm run and a Python call per file is a good part of its cost."""
+    try:
+        return list(map(os.stat, paths))
+    except OSError:
+        return [_stat(path) for path in paths]
+
+
 def _sign_with_cache(
     name: str, sources: Sequence[SourceFile], settings: Settings, spill_to: str, spec: CacheSpec
 ) -> SignedBatch:
@@ -397,6 +406,8 @@ def run_cluster(
         with LocalEngine(jobs=1) as local:
             return run_cluster(paths, settings, progress, local, signature_cache)
 
+    if signature_cache is not None:
+        signature_cache.prefetch(cache.fingerprint(settings.signature_inputs()))
     sources, walk_problems = ingest.discover(paths, settings.glob, settings.exclude)
     skipped: list[Skipped] = list(walk_problems)
     with spill.spill_directory() as spill_to:
@@ -479,12 +490,10 @@ def sign_all(
     known_rows: list[int] = []
     signed_already: set[int] = set()
     if cache_spec is not None and signature_cache is not None:
-        statuses = [_stat(source.fs_path) for source in sources]
-        directory = os.getcwd()
+        fs_paths = [source.fs_path for source in sources]
+        statuses = _stat_all(fs_paths)
         known = signature_cache.known(
-            cache_spec.fingerprint,
-            [cache.stat_key(source.fs_path, directory) for source in sources],
-            statuses,
+            cache_spec.fingerprint, cache.stat_keys(fs_paths, os.getcwd()), statuses
         )
         if len(known.rows):
             known_rows = known.rows.tolist()
