@@ -311,15 +311,18 @@ class SignatureCache:
         connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         try:
             connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            application_id = connection.execute("PRAGMA application_id").fetchone()[0]
-            tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-            if application_id != APPLICATION_ID and tables:
-                raise sqlite3.DatabaseError("a SQLite database, but not a storydiff cache")
+            connection.execute("BEGIN")  # one read transaction: another run may be creating the file
+            try:
+                _check_identity(connection)
+            finally:
+                if connection.in_transaction:
+                    connection.execute("COMMIT")
             if connection.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
                 raise sqlite3.DatabaseError("cannot switch to WAL mode")
             connection.execute("PRAGMA synchronous = NORMAL")
             connection.execute("BEGIN IMMEDIATE")
             try:
+                _check_identity(connection)
                 version = connection.execute("PRAGMA user_version").fetchone()[0]
                 if version not in (0, FORMAT_VERSION):
                     for table in ("entries", "sets", "reports", "stats"):
@@ -587,6 +590,14 @@ class SignatureCache:
             self._failed(error)
             return 0
         return count
+
+
+def _check_identity(connection: sqlite3.Connection) -> None:
+    """Raise unless the database is empty or a storydiff cache (call inside a transaction)."""
+    application_id = connection.execute("PRAGMA application_id").fetchone()[0]
+    tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    if application_id != APPLICATION_ID and tables:
+        raise sqlite3.DatabaseError("a SQLite database, but not a storydiff cache")
 
 
 def _scan(
