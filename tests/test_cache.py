@@ -99,11 +99,11 @@ def test_stat_shortcut_skips_reading_unchanged_files(tmp_path: Path, monkeypatch
 
     monkeypatch.setattr(ingest, "read_document", counting_read)
     with spill.spill_directory() as spill_to:
-        warm = pipeline.sign_batch(("a", sources), settings, spill_to, spec)
+        warm = pipeline.sign_batch(("a", sources), settings, spill_to, cache_spec=spec)
         assert reads == [] and warm.cache_update == cache.CacheUpdate()
         with open(corpus / SEED_002, "a", encoding="utf-8") as handle:
             handle.write("A line added after the first run.\n")
-        changed = pipeline.sign_batch(("b", sources), settings, spill_to, spec)
+        changed = pipeline.sign_batch(("b", sources), settings, spill_to, cache_spec=spec)
         assert reads == [str(corpus / SEED_002)]
         cold = pipeline.sign_batch(("c", sources), settings, spill_to)
     assert changed.content_hashes == cold.content_hashes != warm.content_hashes

@@ -4,8 +4,8 @@ import io
 
 from rich.console import Console
 
-from storydiff.model import Cluster, MemberDiff, Report, Segment
-from storydiff.render.text import diff_text, render_text, visible
+from storydiff.model import Cluster, MemberDiff, Report, Segment, StrippedLine
+from storydiff.render.text import StrippedMark, diff_text, place_stripped, render_text, visible
 
 
 def report_with(segments: tuple[Segment, ...], path: str = "b.txt") -> Report:
@@ -55,3 +55,48 @@ def test_file_content_cannot_style_or_control_the_terminal() -> None:
 
 def test_visible_keeps_newlines_and_tabs() -> None:
     assert visible("a\tb\nc\x07") == "a\tb\nc<U+0007>"
+
+
+def test_stripped_lines_are_placed_where_they_stood() -> None:
+    segments = (Segment("equal", "One.\nTwo "), Segment("delete", "three"), Segment("insert", "3"))
+    representative = (
+        StrippedLine(0, "photo-caption", "A caption."),
+        StrippedLine(5, "read-more", "Read more: x"),
+        StrippedLine(14, "contributor", "A contributed to this report."),
+    )
+    member = (StrippedLine(5, "read-more", "Read more: x"), StrippedLine(10, "contributor", "B contributed."))
+    assert place_stripped(segments, representative, member) == [
+        StrippedMark("representative", "photo-caption", "A caption."),
+        Segment("equal", "One.\n"),
+        StrippedMark("both", "read-more", "Read more: x"),
+        Segment("equal", "Two "),
+        Segment("delete", "three"),
+        Segment("insert", "3"),
+        StrippedMark("representative", "contributor", "A contributed to this report."),
+        StrippedMark("member", "contributor", "B contributed."),
+    ]
+
+
+def test_stripped_lines_show_dimmed_on_lines_of_their_own() -> None:
+    members = (
+        MemberDiff("a.txt", 1.0, 1.0, 0, 0, (), is_representative=True),
+        MemberDiff(
+            "b.txt",
+            0.8,
+            0.9,
+            1,
+            1,
+            (Segment("equal", "Nigeria sends "), Segment("delete", "190"), Segment("insert", "900")),
+            representative_stripped=(StrippedLine(0, "photo-caption", "[bold]A caption[/]"),),
+            member_stripped=(StrippedLine(17, "contributor", "CNN's B contributed to this report"),),
+        ),
+    )
+    report = Report({}, 2, (Cluster(1, "a.txt", members),), (), ())
+    out = render(report)
+    assert (
+        "✂ photo-caption, representative only: [bold]A caption[/]\n"
+        "Nigeria sends [-190-]{+900+}\n"
+        "✂ contributor, this copy only: CNN's B contributed to this report\n"
+    ) in out
+    coloured = render(report, force_terminal=True)
+    assert "\x1b[2m✂ photo-caption" in coloured  # dim

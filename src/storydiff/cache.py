@@ -3,7 +3,8 @@
 Two tables hold the data:
 
 - `entries`, keyed by (fingerprint, content hash): a document's signature, word count,
-  shingle count and boilerplate removal counts; `sets`, with the same key, its exact
+  shingle count, boilerplate removal counts and line keys (for repeated-line detection;
+  what signing computes before repeated lines are known: the first pass); `sets`, with the same key, its exact
   shingle set (kept apart so that reading every signature of a warm corpus does not page
   through the sets). The content hash is ingest.content_hash
   of the file's bytes, so a renamed, moved or copied file is still a hit. The fingerprint
@@ -51,9 +52,9 @@ import numpy as np
 import numpy.typing as npt
 import xxhash
 
-from .model import Cluster, MemberDiff, Report, Segment, Skipped
+from .model import Cluster, FileRecord, MemberDiff, Report, Segment, Skipped, StrippedLine
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 KEPT_REPORTS = 4  # finished reports kept for re-runs of an unchanged corpus (see put_report)
 APPLICATION_ID = 0x53445946  # "SDYF": marks a SQLite file as a storydiff cache
 BUSY_TIMEOUT_MS = 30_000
@@ -69,6 +70,7 @@ CREATE TABLE IF NOT EXISTS entries (
     shingle_count INTEGER NOT NULL,
     removals TEXT NOT NULL,
     signature BLOB NOT NULL,
+    line_keys BLOB NOT NULL,
     PRIMARY KEY (fingerprint, content_hash)
 );
 CREATE TABLE IF NOT EXISTS sets (
@@ -107,6 +109,7 @@ class Entry:
     shingle_count: int
     shingles: npt.NDArray[np.uint64] | None  # None when looked up without sets
     removals: tuple[tuple[str, int], ...]
+    line_keys: npt.NDArray[np.uint64] = field(default_factory=lambda: np.zeros(0, np.uint64))
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,7 @@ class Known:
     shingle_counts: npt.NDArray[np.int64]
     signatures: bytes  # the signatures' uint32 values, one after the other
     removals: list[str]  # JSON [[rule, lines], ...] per document
+    line_keys: list[bytes] = field(default_factory=list)  # each document's line keys, uint64 values
 
 
 @dataclass(frozen=True)
@@ -242,14 +246,15 @@ class CacheReader:
         found: dict[str, Entry] = {}
         if with_sets:
             query = (
-                "SELECT e.content_hash, e.word_count, e.shingle_count, e.signature, s.shingles, e.removals "
+                "SELECT e.content_hash, e.word_count, e.shingle_count, e.signature, s.shingles, e.removals, "
+                "e.line_keys "
                 "FROM entries AS e JOIN sets AS s "
                 "ON s.fingerprint = e.fingerprint AND s.content_hash = e.content_hash "
                 "WHERE e.fingerprint = ? AND e.content_hash IN ({})"
             )
         else:
             query = (
-                "SELECT content_hash, word_count, shingle_count, signature, NULL, removals "
+                "SELECT content_hash, word_count, shingle_count, signature, NULL, removals, line_keys "
                 "FROM entries WHERE fingerprint = ? AND content_hash IN ({})"
             )
         try:
@@ -257,13 +262,14 @@ class CacheReader:
                 rows = self._connection.execute(
                     query.format(",".join("?" * len(chunk))), [fingerprint, *chunk]
                 )
-                for content_hash, word_count, shingle_count, signature, shingles, removals in rows:
+                for content_hash, word_count, shingle_count, signature, shingles, removals, keys in rows:
                     found[content_hash] = Entry(
                         word_count=word_count,
                         signature=np.frombuffer(signature, dtype=np.uint32),
                         shingle_count=shingle_count,
                         shingles=None if shingles is None else np.frombuffer(shingles, dtype=np.uint64),
                         removals=tuple((rule, count) for rule, count in json.loads(removals)),
+                        line_keys=np.frombuffer(keys, dtype=np.uint64),
                     )
         except (sqlite3.Error, ValueError):
             self.close()
@@ -381,10 +387,11 @@ class SignatureCache:
         word_counts: npt.NDArray[np.int64],
         signatures: npt.NDArray[np.uint32],
         sets: Sequence[npt.NDArray[np.uint64]],
+        line_keys: Sequence[npt.NDArray[np.uint64]] | None = None,
     ) -> None:
         """Store one batch's new entries and stat rows in one transaction.
 
-        `word_counts`, `signatures` and `sets` are indexed like `update.entries`.
+        `word_counts`, `signatures`, `sets` and `line_keys` are indexed like `update.entries`.
         """
         if self._connection is None or not (update.entries or update.stats):
             return
@@ -392,7 +399,7 @@ class SignatureCache:
             self._connection.execute("BEGIN IMMEDIATE")
             try:
                 self._connection.executemany(
-                    "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
                         (
                             fingerprint,
@@ -401,6 +408,9 @@ class SignatureCache:
                             len(sets[number]),
                             json.dumps(entry.removals),
                             np.ascontiguousarray(signatures[number], dtype=np.uint32).tobytes(),
+                            b""
+                            if line_keys is None
+                            else np.ascontiguousarray(line_keys[number], dtype=np.uint64).tobytes(),
                         )
                         for number, entry in enumerate(update.entries)
                     ),
@@ -460,7 +470,7 @@ class SignatureCache:
         are read in one scan each (faster than 100,000 index lookups), joined through dicts,
         and the stats compared as numpy arrays. Sets are not read (pipeline.load_sets).
         """
-        nothing = Known(np.empty(0, np.int64), [], np.empty(0, np.int64), np.empty(0, np.int64), b"", [])
+        nothing = Known(np.empty(0, np.int64), [], np.empty(0, np.int64), np.empty(0, np.int64), b"", [], [])
         if self._connection is None or not paths:
             return nothing
         prefetched, self._prefetched = self._prefetched, None
@@ -508,6 +518,7 @@ class SignatureCache:
             shingle_counts=np.array([row[2] for row in chosen], dtype=np.int64),
             signatures=b"".join(row[3] for row in chosen),
             removals=[row[4] for row in chosen],
+            line_keys=[row[5] for row in chosen],
         )
 
     def get_report(self, key: str) -> Report | None:
@@ -610,7 +621,7 @@ def _scan(
     if not stat_rows:
         return [], []
     entry_rows = connection.execute(
-        "SELECT content_hash, word_count, shingle_count, signature, removals FROM entries "
+        "SELECT content_hash, word_count, shingle_count, signature, removals, line_keys FROM entries "
         "WHERE +fingerprint = ?",  # a scan: faster than the index for a whole corpus
         (fingerprint,),
     ).fetchall()
@@ -636,6 +647,8 @@ def _report_from_json(data: dict[str, Any]) -> Report:
                             Segment(segment["op"], segment["text"]) for segment in member["segments"]
                         ),
                         is_representative=member["is_representative"],
+                        representative_stripped=_stripped(member["representative_stripped"]),
+                        member_stripped=_stripped(member["member_stripped"]),
                     )
                     for member in cluster["members"]
                 ),
@@ -645,7 +658,15 @@ def _report_from_json(data: dict[str, Any]) -> Report:
         singletons=tuple(data["singletons"]),
         skipped=tuple(Skipped(item["path"], item["reason"]) for item in data["skipped"]),
         boilerplate=tuple((rule, count) for rule, count in data["boilerplate"]),
+        inputs=tuple(data["inputs"]),
+        files=tuple(
+            FileRecord(item["path"], item["content_hash"], item["size_bytes"]) for item in data["files"]
+        ),
     )
+
+
+def _stripped(lines: list[dict[str, Any]]) -> tuple[StrippedLine, ...]:
+    return tuple(StrippedLine(line["offset"], line["rule"], line["text"]) for line in lines)
 
 
 def _uri_path(path: str) -> str:

@@ -12,7 +12,7 @@ memory: at a million documents MinHashLSH keeps 64 Python dicts of byte-string k
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -68,7 +68,9 @@ def candidate_pairs(
     found = np.empty(0, dtype=np.int64)
     pending: list[npt.NDArray[np.int64]] = []
     pending_size = 0
-    member_signatures = signatures[members]
+    member_signatures = (
+        signatures if len(members) == count else signatures[members]
+    )  # no copy if all take part
     for band in range(bands):
         keys = _band_keys(member_signatures, band, rows)
         order = np.argsort(keys, kind="stable")
@@ -259,12 +261,22 @@ def connected_components(count: int, pairs: Sequence[Pair]) -> list[list[int]]:
     return sorted((sorted(group) for group in groups.values() if len(group) > 1), key=lambda group: group[0])
 
 
-def choose_representative(members: Sequence[int], word_counts: Sequence[int], policy: KeepPolicy) -> int:
-    """The member that stands for the cluster; ties go to the first path, so choices are stable."""
+def choose_representative(
+    members: Sequence[int], policy: KeepPolicy, word_counts: Sequence[int], mtimes: Sequence[int]
+) -> int:
+    """The member that stands for the cluster; ties go to the first path, so choices are stable.
+
+    `members` are indices in path order; `word_counts` and `mtimes` (nanoseconds) are indexed
+    like them.
+    """
     if policy == "first":
         return min(members)
     if policy == "last":
         return max(members)
-    if policy == "longest":
-        return min(members, key=lambda member: (-word_counts[member], member))
-    return min(members, key=lambda member: (word_counts[member], member))
+    rank: dict[KeepPolicy, Callable[[int], int]] = {
+        "longest": lambda member: -word_counts[member],
+        "shortest": lambda member: word_counts[member],
+        "newest": lambda member: -mtimes[member],
+        "oldest": lambda member: mtimes[member],
+    }
+    return min(members, key=lambda member: (rank[policy](member), member))

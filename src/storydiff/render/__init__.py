@@ -9,3 +9,10 @@ class OutputFormat(str, Enum):
     TEXT = "text"
     JSON = "json"
     JSONL = "jsonl"
+
+
+class ManifestFormat(str, Enum):
+    """The formats of `storydiff dedup --manifest` (see dedup.MANIFEST_RENDERERS)."""
+
+    JSON = "json"
+    CSV = "csv"
