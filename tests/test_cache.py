@@ -3,6 +3,7 @@ concurrent runs and a writer killed mid-transaction."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ from click.testing import CliRunner
 from tests.conftest import SEED_000, SEED_001, SEED_002, SEEDS
 
 from storydiff import cache, ingest, pipeline, shingles, spill
+from storydiff.boilerplate import Rule
 from storydiff.cli import cli
 from storydiff.model import Document, Skipped, SourceFile
 from storydiff.settings import Settings
@@ -341,3 +344,47 @@ def test_an_unchanged_corpus_reuses_the_stored_report(
     os.rename(corpus / SEED_001, corpus / "zzz.txt")
     _, renamed, _ = run("cluster", str(corpus), "--format", "json", "--cache", str(cache_file))
     assert calls == [1, 1, 1] and "zzz.txt" in renamed  # the --no-cache run above counts too
+
+
+def test_a_stored_report_is_not_reused_when_keep_newest_would_choose_another_representative(
+    tmp_path: Path,
+) -> None:
+    corpus = build_corpus(tmp_path, copies=2)
+    cache_file = str(tmp_path / "c.sqlite")
+    an_hour_ago = time.time() - 3600
+    for number, path in enumerate(sorted(corpus.iterdir())):
+        os.utime(path, (an_hour_ago + number, an_hour_ago + number))
+
+    def representatives(*extra: str) -> list[str]:
+        code, out, _ = run("cluster", str(corpus), "--format", "json", "--keep", "newest", *extra)
+        assert code == 0
+        return [item["representative"] for item in json.loads(out)["clusters"]]
+
+    before = representatives("--cache", cache_file)
+    assert before == representatives("--no-cache")
+    # Same contents and paths; only a modification time moves, making SEED_000 the newest.
+    os.utime(corpus / SEED_000, (an_hour_ago + 600, an_hour_ago + 600))
+    after = representatives("--cache", cache_file)
+    assert after == representatives("--no-cache") != before
+    assert str(corpus / SEED_000) in after
+
+
+def test_the_fingerprint_covers_user_rules_and_line_keys() -> None:
+    """User rules from the configuration reach the cache's key pattern by pattern, and
+    whether signing collects line keys (for repeated lines) too."""
+    base = Settings()
+    footer = Rule("planet-footer", "The footer.", r"^The Daily Planet$")
+    with_rule = Settings(rules=(*(base.rules or ()), footer))
+    other_pattern = Settings(
+        rules=(*(base.rules or ()), dataclasses.replace(footer, pattern=r"^The Planet$"))
+    )
+    no_repeated = Settings(repeated_lines=False)
+    more_words = Settings(repeated_min_words=6)
+    prints = {
+        cache.fingerprint(settings.signature_inputs())
+        for settings in (base, with_rule, other_pattern, no_repeated, more_words)
+    }
+    assert len(prints) == 5
+    assert cache.fingerprint(Settings(threshold=0.9).signature_inputs()) == cache.fingerprint(
+        base.signature_inputs()
+    )
