@@ -214,3 +214,14 @@ def test_help_has_examples() -> None:
     for command in (["check"], ["baseline"], ["cache"], ["cache", "info"], ["cache", "clear"]):
         code, out, _ = run(*command, "--help")
         assert code == 0 and "Example" in out
+
+
+def test_corpus_key_sits_beside_user_rules_in_pyproject(work: Path) -> None:
+    """[tool.storydiff] holds check's corpus and the boilerplate rules; cluster accepts both."""
+    (work / "pyproject.toml").write_text(
+        '[tool.storydiff]\ncorpus = "corpus"\ndisable = ["byline"]\n', encoding="utf-8"
+    )
+    code, out, _ = run("check", "new/mali_edited.txt", "--format", "json")
+    assert code == 1 and findings(out) == [("new/mali_edited.txt", "corpus/mali.txt")]
+    code, _, err = run("cluster", "corpus")
+    assert code == 0 and "boilerplate rules from pyproject.toml" in err

@@ -859,6 +859,7 @@ EXIT_FINDINGS = 1
     show_default=True,
     help="Unchanged words shown around each edit in text output.",
 )
+@rules_options
 @jobs_option
 @cache_options
 def check(
@@ -876,6 +877,8 @@ def check(
     baseline_path: str | None,
     output_format: str,
     context: int,
+    pack: str | None,
+    config_path: str | None,
     jobs: int | None,
     cache_path: str | None,
     no_cache: bool,
@@ -894,10 +897,12 @@ def check(
     from .engines.local import LocalEngine
     from .render.check import check_summary, render_check_json, render_check_text
 
+    rules_config = _rules_config([corpus or "."], config_path)
     settings = _settings(
         glob=glob,
         exclude=exclude,
         strip=not no_strip,
+        **_rules_settings(rules_config, pack),
         ngram=ngram,
         num_perm=num_perm,
         seed=seed,
@@ -964,6 +969,7 @@ def check(
     help="Where to write it [default: .storydiff-baseline.json].",
 )
 @click.option("--update", is_flag=True, help="Rewrite an existing baseline from the corpus as it is now.")
+@rules_options
 @jobs_option
 @cache_options
 def baseline(
@@ -979,6 +985,8 @@ def baseline(
     corpus: str | None,
     baseline_path: str | None,
     update: bool,
+    pack: str | None,
+    config_path: str | None,
     jobs: int | None,
     cache_path: str | None,
     no_cache: bool,
@@ -996,10 +1004,12 @@ def baseline(
     from .check import BASELINE_FILE, build_baseline, corpus_paths
     from .engines.local import LocalEngine
 
+    rules_config = _rules_config([corpus or "."], config_path)
     settings = _settings(
         glob=glob,
         exclude=exclude,
         strip=not no_strip,
+        **_rules_settings(rules_config, pack),
         ngram=ngram,
         num_perm=num_perm,
         seed=seed,
