@@ -43,6 +43,14 @@ def corpus(tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own signature cache, never the user's."""
+    path = tmp_path_factory.mktemp("cache") / "signatures.sqlite"
+    monkeypatch.setenv("STORYDIFF_CACHE", str(path))
+    return path
+
+
 CORRECTED = "updates/000_corrected.txt"
 WIRE = "wire/000_wire.txt"
 

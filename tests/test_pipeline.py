@@ -4,7 +4,9 @@ seed 001, and Reuters-21578 excerpts from the labelled boilerplate set."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from tests.conftest import SEED_000, SEED_001, SEED_002, SEEDS
 
-from storydiff import pipeline
+from storydiff import pipeline, shingles
 from storydiff.cli import cli
 from storydiff.settings import Settings
 
@@ -141,3 +143,49 @@ def test_repeated_lines_do_not_depend_on_jobs_or_batch_size(
         outputs.append(result.stdout)
     assert outputs[0] == outputs[1]
     assert json.loads(outputs[0])["boilerplate"]["repeated-line"] == 9
+
+
+def test_a_warm_signature_cache_gives_the_cold_output_when_repeated_lines_are_stripped(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache holds first-pass signatures and line keys: a warm run finds the same repeated
+    lines without opening unchanged files, and signs the documents holding one again."""
+    an_hour_ago = time.time() - 3600  # older than the cache's racy window, so stats are recorded
+    for path in corpus.iterdir():
+        os.utime(path, (an_hour_ago, an_hour_ago))
+    cache_file = str(tmp_path / "signatures.sqlite")
+
+    def cluster_json(*extra: str) -> str:
+        result = CliRunner().invoke(cli, ["cluster", str(corpus), "--format", "json", "--jobs", "1", *extra])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    uncached = cluster_json("--no-cache")
+    assert dict(json.loads(uncached)["boilerplate"])["repeated-line"] == len(WITH_FOOTER)
+    cold = cluster_json("--cache", cache_file)
+    passes: list[tuple[str, str]] = []
+    shingled: list[str] = []
+    sign_batch, batch_shingles = pipeline.sign_batch, shingles.batch_shingles
+
+    def sign_spy(
+        job: Any, settings: Settings, spill_to: str, repeated: Any = None, cache_spec: Any = None
+    ) -> Any:
+        passes.extend(("second" if repeated else "first", Path(source.path).name) for source in job[1])
+        return sign_batch(job, settings, spill_to, repeated, cache_spec)
+
+    def shingle_spy(texts: list[str], *args: int) -> shingles.ShingleBatch:
+        shingled.extend(texts)
+        return batch_shingles(texts, *args)
+
+    monkeypatch.setattr(pipeline, "sign_batch", sign_spy)
+    monkeypatch.setattr(shingles, "batch_shingles", shingle_spy)
+    stored = cluster_json("--cache", cache_file)  # the stored report: nothing shingled
+    assert stored == cold == uncached and shingled == []
+    # Another threshold is another report, from the cached first-pass signatures and line
+    # keys: only the documents holding the footer are shingled and signed again.
+    passes.clear()
+    warm = cluster_json("--cache", cache_file, "--threshold", "0.6")
+    assert sorted(name for stage, name in passes if stage == "second") == sorted(WITH_FOOTER)
+    assert len(shingled) == len(WITH_FOOTER) and not any(FOOTER in text for text in shingled)
+    assert warm == cluster_json("--no-cache", "--threshold", "0.6")
+    assert dict(json.loads(warm)["boilerplate"])["repeated-line"] == len(WITH_FOOTER)

@@ -2,7 +2,7 @@
 
 Exit codes: 0 on success (whether or not duplicates were found), 2 on usage or input
 errors, 130 when interrupted with Ctrl-C, 141 (silently) when the reader of stdout goes
-away, as in `storydiff cluster corpus | head`.
+away, as in `storydiff cluster corpus | head`; `check` exits 1 when it finds a near-duplicate.
 """
 
 from __future__ import annotations
@@ -211,6 +211,49 @@ def jobs_option(function: F) -> F:
     )(function)
 
 
+CACHE_ENVIRONMENT = "STORYDIFF_CACHE"
+CACHE_FILE_NAME = "signatures.sqlite"
+
+
+def default_cache_path() -> str:
+    """$STORYDIFF_CACHE, else signatures.sqlite in the user's application directory for storydiff."""
+    return os.environ.get(CACHE_ENVIRONMENT) or os.path.join(click.get_app_dir("storydiff"), CACHE_FILE_NAME)
+
+
+def cache_options(function: F) -> F:
+    """--cache and --no-cache, for every command that signs documents."""
+    function = click.option(
+        "--no-cache", is_flag=True, help="Sign every file again; neither read nor write the signature cache."
+    )(function)
+    return click.option(
+        "--cache",
+        "cache_path",
+        type=click.Path(dir_okay=False, path_type=str),
+        default=None,
+        help=f"Signature cache file [default: ${CACHE_ENVIRONMENT}, else {CACHE_FILE_NAME} in storydiff's "
+        "application directory; see `storydiff cache info`].",
+    )(function)
+
+
+def _open_cache(cache_path: str | None, no_cache: bool, errors: Any) -> Any:
+    """The signature cache to use, or None; its problems are reported, never fatal."""
+    if no_cache:
+        return None
+    from .cache import SignatureCache
+
+    signature_cache = SignatureCache.open(cache_path or default_cache_path())
+    _print_cache_warnings(signature_cache, errors)
+    return signature_cache
+
+
+def _print_cache_warnings(signature_cache: Any, errors: Any) -> None:
+    if signature_cache is None:
+        return
+    for warning in signature_cache.warnings:
+        errors.print(f"storydiff: {warning}", markup=False, highlight=False, soft_wrap=True)
+    signature_cache.warnings.clear()
+
+
 def _settings(**values: Any) -> Settings:
     try:
         return Settings(**values)
@@ -266,7 +309,7 @@ def cli() -> None:
 
     \b
     Exit codes: 0 success (with or without duplicates), 2 usage or input error,
-    130 interrupted.
+    130 interrupted; check: 1 when it finds near-duplicates.
     """
 
 
@@ -302,6 +345,7 @@ def cli() -> None:
     help="Show the lines stripping removed in each diff, dimmed, with the rule that removed them.",
 )
 @jobs_option
+@cache_options
 @click.option(
     "--engine",
     type=click.Choice(["local", "dask"]),
@@ -336,6 +380,8 @@ def cluster(
     context: int,
     show_stripped: bool,
     jobs: int | None,
+    cache_path: str | None,
+    no_cache: bool,
     engine: str,
     scheduler: str | None,
     timings: bool,
@@ -378,8 +424,14 @@ def cluster(
         raise click.UsageError("--scheduler needs --engine dask")
     errors = _stderr_console()
     _say_config(errors, rules_config, settings.strip)
-    with _progress(errors) as progress, _engine(engine, jobs, scheduler, errors) as running:
-        report = run_cluster(list(paths), settings, progress, running)
+    signature_cache = _open_cache(cache_path, no_cache, errors)
+    try:
+        with _progress(errors) as progress, _engine(engine, jobs, scheduler, errors) as running:
+            report = run_cluster(list(paths), settings, progress, running, signature_cache)
+    finally:
+        _print_cache_warnings(signature_cache, errors)
+        if signature_cache is not None:
+            signature_cache.close()
     if timings:
         for stage, seconds in progress.timings:
             errors.print(f"{stage}: {seconds:.2f} s", soft_wrap=True)
@@ -815,6 +867,292 @@ def rules(path: str, pack: str | None, config_path: str | None, output_format: s
 def _say_config(errors: Any, rules_config: RulesConfig, strip: bool) -> None:
     if rules_config.source and strip:
         _chatter(errors, f"storydiff: boilerplate rules from {rules_config.source}", style="dim")
+
+
+EXIT_FINDINGS = 1
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@similarity_options
+@click.option(
+    "--corpus",
+    type=click.Path(exists=True, path_type=str),
+    default=None,
+    help="Directory to compare with [default: corpus in [tool.storydiff] of ./pyproject.toml, "
+    "else the git repository's tracked files matching --glob].",
+)
+@click.option(
+    "--baseline",
+    "baseline_path",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="Accepted near-duplicates [default: .storydiff-baseline.json].",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for reading, json for one document.",
+)
+@click.option(
+    "--context",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Unchanged words shown around each edit in text output.",
+)
+@rules_options
+@jobs_option
+@cache_options
+def check(
+    paths: tuple[str, ...],
+    threshold: float,
+    containment: float,
+    ngram: int,
+    num_perm: int,
+    seed: int,
+    no_strip: bool,
+    glob: str,
+    exclude: tuple[str, ...],
+    encoding: str | None,
+    max_bytes: int,
+    corpus: str | None,
+    baseline_path: str | None,
+    output_format: str,
+    context: int,
+    pack: str | None,
+    config_path: str | None,
+    jobs: int | None,
+    cache_path: str | None,
+    no_cache: bool,
+) -> None:
+    """Fail when a file in PATHS is a near-duplicate of another file not accepted in the baseline.
+
+    Each file in PATHS (what pre-commit passes) is compared with the whole corpus and with
+    the other files given. Exit codes: 0 clean, 1 near-duplicates found, 2 usage or input error.
+
+    \b
+    Examples:
+      storydiff check new/article.txt
+      storydiff check --corpus corpus/ corpus/new.txt --format json
+    """
+    from .check import BASELINE_FILE, corpus_paths, load_baseline, run_check
+    from .engines.local import LocalEngine
+    from .render.check import check_summary, render_check_json, render_check_text
+
+    rules_config = _rules_config([corpus or "."], config_path)
+    settings = _settings(
+        glob=glob,
+        exclude=exclude,
+        strip=not no_strip,
+        **_rules_settings(rules_config, pack),
+        ngram=ngram,
+        num_perm=num_perm,
+        seed=seed,
+        threshold=threshold,
+        containment=containment,
+        encoding=encoding,
+        max_bytes=max_bytes,
+        context_words=context,
+    )
+    _check_encoding(encoding)
+    errors = _stderr_console()
+    baseline_file = baseline_path or BASELINE_FILE
+    if not paths:
+        errors.print("storydiff: no files to check", markup=False, highlight=False)
+        return
+    baseline = load_baseline(baseline_file)
+    corpus_list = corpus_paths(corpus, settings)
+    signature_cache = _open_cache(cache_path, no_cache, errors)
+    try:
+        with _progress(errors) as progress, LocalEngine(jobs) as engine:
+            result = run_check(
+                list(paths), corpus_list, settings, baseline, progress, engine, signature_cache
+            )
+    finally:
+        _print_cache_warnings(signature_cache, errors)
+        if signature_cache is not None:
+            signature_cache.close()
+    for item in result.skipped:
+        errors.print(
+            f"storydiff: skipped {item.path}: {item.reason}", markup=False, highlight=False, soft_wrap=True
+        )
+    if result.stale:
+        errors.print(
+            f"storydiff: {baseline_file}: {len(result.stale)} accepted hashes match no file any more "
+            "(run storydiff baseline --update): " + ", ".join(result.stale),
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    if output_format == "json":
+        sys.stdout.write(render_check_json(result))
+    else:
+        from rich.console import Console
+
+        render_check_text(result, Console(highlight=False), context)
+    sys.stdout.flush()
+    errors.print(check_summary(result), markup=False, highlight=False, soft_wrap=True, style="dim")
+    if result.findings:
+        raise click.exceptions.Exit(EXIT_FINDINGS)
+
+
+@cli.command()
+@similarity_options
+@click.option(
+    "--corpus",
+    type=click.Path(exists=True, path_type=str),
+    default=None,
+    help="Directory to read [default: as for check].",
+)
+@click.option(
+    "--baseline",
+    "baseline_path",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="Where to write it [default: .storydiff-baseline.json].",
+)
+@click.option("--update", is_flag=True, help="Rewrite an existing baseline from the corpus as it is now.")
+@rules_options
+@jobs_option
+@cache_options
+def baseline(
+    threshold: float,
+    containment: float,
+    ngram: int,
+    num_perm: int,
+    seed: int,
+    no_strip: bool,
+    glob: str,
+    exclude: tuple[str, ...],
+    encoding: str | None,
+    max_bytes: int,
+    corpus: str | None,
+    baseline_path: str | None,
+    update: bool,
+    pack: str | None,
+    config_path: str | None,
+    jobs: int | None,
+    cache_path: str | None,
+    no_cache: bool,
+) -> None:
+    """Accept the near-duplicates the corpus holds now, so that check stays quiet about them.
+
+    Writes .storydiff-baseline.json: each accepted cluster by the content hashes of its
+    files (renaming or moving a file keeps it accepted), sorted, without timestamps.
+
+    \b
+    Examples:
+      storydiff baseline
+      storydiff baseline --update
+    """
+    from .check import BASELINE_FILE, build_baseline, corpus_paths
+    from .engines.local import LocalEngine
+
+    rules_config = _rules_config([corpus or "."], config_path)
+    settings = _settings(
+        glob=glob,
+        exclude=exclude,
+        strip=not no_strip,
+        **_rules_settings(rules_config, pack),
+        ngram=ngram,
+        num_perm=num_perm,
+        seed=seed,
+        threshold=threshold,
+        containment=containment,
+        encoding=encoding,
+        max_bytes=max_bytes,
+    )
+    _check_encoding(encoding)
+    baseline_file = baseline_path or BASELINE_FILE
+    if os.path.exists(baseline_file) and not update:
+        raise UserError(f"{baseline_file} exists (use --update to rewrite it from the corpus)")
+    errors = _stderr_console()
+    corpus_list = corpus_paths(corpus, settings)
+    signature_cache = _open_cache(cache_path, no_cache, errors)
+    try:
+        with _progress(errors) as progress, LocalEngine(jobs) as engine:
+            accepted = build_baseline(corpus_list, settings, progress, engine, signature_cache)
+    finally:
+        _print_cache_warnings(signature_cache, errors)
+        if signature_cache is not None:
+            signature_cache.close()
+    temporary = baseline_file + ".tmp"
+    with open(temporary, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(accepted.dumps())
+    os.replace(temporary, baseline_file)
+    files = sum(len(group) for group in accepted.paths)
+    errors.print(
+        f"wrote {baseline_file}: {len(accepted.clusters)} accepted clusters holding {files} files",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@cli.group()
+def cache() -> None:
+    """Inspect or empty the signature cache.
+
+    \b
+    Examples:
+      storydiff cache info
+      storydiff cache clear --cache /tmp/storydiff.sqlite
+    """
+
+
+@cache.command("info")
+@click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=str), default=None)
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def cache_info(cache_path: str | None, output_format: str) -> None:
+    """Show where the cache is, how big, and how many entries each settings fingerprint has.
+
+    \b
+    Example:
+      storydiff cache info --format json
+    """
+    import json
+
+    from .cache import SignatureCache
+
+    errors = _stderr_console()
+    with SignatureCache.open(cache_path or default_cache_path()) as signature_cache:
+        _print_cache_warnings(signature_cache, errors)
+        info = signature_cache.info()
+    if output_format == "json":
+        click.echo(json.dumps(info, sort_keys=True))
+        return
+    click.echo(f"path: {info['path']}")
+    click.echo(f"size: {info['size_bytes']} bytes")
+    click.echo(f"entries: {info['entries']}")
+    click.echo(f"stat rows: {info['stat_rows']}")
+    fingerprints = info["fingerprints"]
+    assert isinstance(fingerprints, dict)
+    for fingerprint, count in fingerprints.items():
+        click.echo(f"fingerprint {fingerprint}: {count} entries")
+
+
+@cache.command("clear")
+@click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=str), default=None)
+def cache_clear(cache_path: str | None) -> None:
+    """Delete every entry of the signature cache.
+
+    \b
+    Example:
+      storydiff cache clear
+    """
+    from .cache import SignatureCache
+
+    errors = _stderr_console()
+    with SignatureCache.open(cache_path or default_cache_path()) as signature_cache:
+        removed = signature_cache.clear()
+        _print_cache_warnings(signature_cache, errors)
+        click.echo(f"removed {removed} entries from {signature_cache.path}")
 
 
 def _check_encoding(encoding: str | None) -> None:

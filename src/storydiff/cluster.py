@@ -95,6 +95,45 @@ def candidate_pairs(
     return np.stack((found // max(count, 1), found % max(count, 1)), axis=1)
 
 
+def pairs_involving(
+    signatures: npt.NDArray[np.uint32],
+    queries: npt.NDArray[np.int64],
+    comparable: npt.NDArray[np.bool_],
+    bands: int,
+    rows: int,
+) -> PairArray:
+    """Pairs (left < right) that share a band bucket and hold at least one of the `queries` rows.
+
+    The same banding as `candidate_pairs`, asked only about a few documents: each band's keys
+    are computed for all documents and matched against the queries' keys, with no sort of the
+    whole corpus. A large bucket is not windowed here (all of its members are paired with the
+    query), so this proposes a superset of `candidate_pairs`' pairs that involve the queries.
+    """
+    count = len(signatures)
+    queries = np.unique(queries[comparable[queries]]).astype(np.int64)
+    if len(queries) == 0 or count < 2:
+        return np.empty((0, 2), dtype=np.int64)
+    codes: list[npt.NDArray[np.int64]] = []
+    for band in range(bands):
+        keys = _band_keys(signatures, band, rows)
+        order = np.argsort(keys[queries], kind="stable")
+        query_rows = queries[order]
+        query_keys = keys[query_rows]
+        others = np.flatnonzero(np.isin(keys, query_keys) & comparable)
+        low = np.searchsorted(query_keys, keys[others], side="left")
+        high = np.searchsorted(query_keys, keys[others], side="right")
+        repeats = high - low
+        other_rows = np.repeat(others, repeats)
+        within = np.arange(int(repeats.sum())) - np.repeat(np.cumsum(repeats) - repeats, repeats)
+        matched = query_rows[np.repeat(low, repeats) + within]
+        distinct = other_rows != matched
+        left = np.minimum(other_rows, matched)[distinct]
+        right = np.maximum(other_rows, matched)[distinct]
+        codes.append(left * count + right)
+    found = np.unique(np.concatenate(codes))
+    return np.stack((found // count, found % count), axis=1).astype(np.int64)
+
+
 def _sorted_distinct(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """np.unique by sorting (numpy 2's hash-based unique is several times slower on big arrays)."""
     values = np.sort(values)

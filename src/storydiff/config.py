@@ -55,7 +55,8 @@ _RULE_KEYS = {
     "end": str,
     "block_max_lines": int,
 }
-_TOP_KEYS = ("pack", "disable", "rules", "repeated_lines")
+# `corpus` is where `storydiff check` looks (check.configured_corpus); the rules ignore it.
+_TOP_KEYS = ("pack", "disable", "rules", "repeated_lines", "corpus")
 _REPEATED_KEYS = {"min_words": int, "min_documents": int, "min_share": float, "max_document_share": float}
 
 

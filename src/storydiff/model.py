@@ -7,10 +7,13 @@ same stage functions run in one process, in a process pool or as Dask tasks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from .cache import CacheUpdate
 
 DiffOp = Literal["equal", "insert", "delete"]
 
@@ -106,6 +109,7 @@ class SignedBatch:
     set_offsets: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(1, np.int64), repr=False)
     skipped: tuple[Skipped, ...] = ()
     boilerplate: tuple[tuple[str, int], ...] = ()  # (rule name, lines removed) over the batch
+    cache_update: CacheUpdate | None = None  # what the signature cache lacked (see cache.py)
     # Each document's distinct line keys (boilerplate.line_key), for repeated-line detection:
     # document i's are line_keys[line_key_offsets[i]:line_key_offsets[i + 1]].
     line_keys: npt.NDArray[np.uint64] = field(default_factory=lambda: np.zeros(0, np.uint64), repr=False)

@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import json
 import math
+import os
 import re
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -26,13 +29,15 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+import xxhash
 
-from . import boilerplate, cluster, ingest, shingles, spill
+from . import boilerplate, cache, cluster, ingest, shingles, spill
 from .boilerplate import REPEATED_LINE, RepeatedLines
 from .diff import diff_tokens, tokenize, word_diff
 from .model import (
     CleanedDocument,
     Cluster,
+    Document,
     FileRecord,
     MemberDiff,
     Pair,
@@ -93,39 +98,48 @@ def clean(
     return CleanedDocument(document=document, text=stripped.text, removals=stripped.removals)
 
 
+@dataclass(frozen=True)
+class CacheSpec:
+    """Where signing workers look documents up (see cache.py), and whether they need the sets.
+
+    Without `with_sets`, documents found in the cache are spilled with an empty set (their
+    `shingle_counts` are still right): for callers that verify a handful of pairs by reading
+    those files again rather than the whole corpus from the spill.
+    """
+
+    path: str
+    fingerprint: str
+    with_sets: bool = True
+
+
 def sign_batch(
     job: tuple[str, Sequence[SourceFile]],
     settings: Settings,
     spill_to: str,
     repeated: RepeatedLines | None = None,
+    cache_spec: CacheSpec | None = None,
 ) -> SignedBatch:
     """Read, clean, shingle and sign a batch of files; the exact sets go to a file in `spill_to`.
 
     On the first pass (no `repeated` yet) it also returns each document's line keys, from
-    which the corpus's repeated lines are found. Texts are shingled in parts of about
-    SIGN_PART_CHARS characters and dropped after, so memory follows the part, not the batch,
-    when the files are large.
+    which the corpus's repeated lines are found.
+
+    With a `cache_spec` (first pass only: the cache holds what is signed before repeated
+    lines are known), documents already in the signature cache are taken from it (without
+    even opening files whose stat is unchanged) and what the cache lacks is returned in
+    `cache_update` for the parent to store: workers only read the cache.
     """
     name, sources = job
+    if cache_spec is not None:
+        if repeated is not None:
+            raise ValueError("the signature cache holds first-pass signatures only")
+        return _sign_with_cache(name, sources, settings, spill_to, cache_spec)
     documents: list[tuple[str, str, str, int, int]] = []  # path, fs_path, hash, size, mtime: no text
     skipped: list[Skipped] = []
     totals: Counter[str] = Counter()
     wants_line_keys = settings.finds_repeated_lines and repeated is None
     line_keys_of: list[set[int]] = []
-    parts: list[
-        tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64], npt.NDArray[np.int64], npt.NDArray[np.uint32]]
-    ] = []
-    texts: list[str] = []
-    characters = 0
-
-    def sign_part() -> None:
-        nonlocal texts, characters
-        batch = shingles.batch_shingles(texts, settings.ngram, settings.seed)
-        set_values, set_offsets = shingles.distinct_sets(batch)
-        signatures = batch_signatures(batch, settings.num_perm, settings.seed)
-        parts.append((batch.word_counts, set_values, set_offsets, signatures))
-        texts, characters = [], 0
-
+    parts = _PartSigner(settings)
     for source in sources:
         item = clean(source, settings, tidy=False, repeated=repeated)
         if isinstance(item, Skipped):
@@ -138,15 +152,8 @@ def sign_batch(
         totals.update(removal.rule for removal in item.removals)
         if wants_line_keys:
             line_keys_of.append(boilerplate.line_keys(item.text, settings.repeated_min_words))
-        if texts and characters + len(item.text) > SIGN_PART_CHARS:
-            sign_part()
-        texts.append(item.text)
-        characters += len(item.text)
-    if texts or not parts:
-        sign_part()
-    set_values = np.concatenate([part[1] for part in parts])
-    set_offsets = np.zeros(len(documents) + 1, dtype=np.int64)
-    np.cumsum(np.concatenate([np.diff(part[2]) for part in parts]), out=set_offsets[1:])
+        parts.add(item.text)
+    signed = parts.finish()
     line_keys, line_key_offsets = np.zeros(0, np.uint64), np.zeros(len(documents) + 1, np.int64)
     if wants_line_keys:
         line_key_offsets[1:] = np.cumsum([len(keys) for keys in line_keys_of])
@@ -161,14 +168,219 @@ def sign_batch(
         content_hashes=tuple(content_hashes),
         sizes=np.array(sizes, dtype=np.int64),
         mtimes=np.array(mtimes, dtype=np.int64),
-        word_counts=np.concatenate([part[0] for part in parts]),
-        shingle_counts=np.diff(set_offsets),
-        signatures=np.concatenate([part[3] for part in parts]).reshape(-1, settings.num_perm),
-        set_file=spill.write_sets(spill_to, name, set_values),
-        set_offsets=set_offsets,
+        word_counts=signed.word_counts,
+        shingle_counts=np.diff(signed.set_offsets),
+        signatures=signed.signatures,
+        set_file=spill.write_sets(spill_to, name, signed.set_values),
+        set_offsets=signed.set_offsets,
         skipped=tuple(skipped),
         boilerplate=tuple(sorted(totals.items())),
         line_keys=line_keys,
+        line_key_offsets=line_key_offsets,
+    )
+
+
+@dataclass(frozen=True)
+class _SignedTexts:
+    """Signing's result for a list of texts: row i of each array, or slice i of the sets."""
+
+    word_counts: npt.NDArray[np.int64]
+    set_values: npt.NDArray[np.uint64]
+    set_offsets: npt.NDArray[np.int64]
+    signatures: npt.NDArray[np.uint32]
+
+
+class _PartSigner:
+    """Shingles and signs texts in parts of at most SIGN_PART_CHARS characters (a longer text
+    alone), dropping each part's texts once it is signed, and joins the parts in order."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._texts: list[str] = []
+        self._characters = 0
+        self._parts: list[_SignedTexts] = []
+
+    def add(self, text: str) -> None:
+        if self._texts and self._characters + len(text) > SIGN_PART_CHARS:
+            self._sign()
+        self._texts.append(text)
+        self._characters += len(text)
+
+    def _sign(self) -> None:
+        settings = self._settings
+        batch = shingles.batch_shingles(self._texts, settings.ngram, settings.seed)
+        set_values, set_offsets = shingles.distinct_sets(batch)
+        signatures = batch_signatures(batch, settings.num_perm, settings.seed)
+        self._parts.append(_SignedTexts(batch.word_counts, set_values, set_offsets, signatures))
+        self._texts, self._characters = [], 0
+
+    def finish(self) -> _SignedTexts:
+        if self._texts or not self._parts:
+            self._sign()
+        parts = self._parts
+        set_offsets = np.zeros(sum(len(part.word_counts) for part in parts) + 1, dtype=np.int64)
+        np.cumsum(np.concatenate([np.diff(part.set_offsets) for part in parts]), out=set_offsets[1:])
+        return _SignedTexts(
+            word_counts=np.concatenate([part.word_counts for part in parts]),
+            set_values=np.concatenate([part.set_values for part in parts]),
+            set_offsets=set_offsets,
+            signatures=np.concatenate([part.signatures for part in parts]).reshape(
+                -1, self._settings.num_perm
+            ),
+        )
+
+
+def _stat(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
+
+
+def _within(status: os.stat_result | None, max_bytes: int) -> os.stat_result | None:
+    return None if status is None or status.st_size > max_bytes else status
+
+
+def _stat_all(paths: Sequence[str]) -> list[os.stat_result | None]:
+    """os.stat of every path, None for those that fail; `map` first, as a whole corpus is
+    stat'ed on every warm run and a Python call per file is a good part of its cost."""
+    try:
+        return list(map(os.stat, paths))
+    except OSError:
+        return [_stat(path) for path in paths]
+
+
+def _sign_with_cache(
+    name: str, sources: Sequence[SourceFile], settings: Settings, spill_to: str, spec: CacheSpec
+) -> SignedBatch:
+    """sign_batch with the cache: stat, look up, read and sign only what is missing, reassemble in order."""
+    # A file over --max-bytes is never taken from the cache: reading it says it is too large.
+    statuses = [_within(_stat(source.fs_path), settings.max_bytes) for source in sources]
+    directory = os.getcwd()
+    absolute = [cache.stat_key(source.fs_path, directory) for source in sources]
+    reader = cache.CacheReader(spec.path)
+    try:
+        known = reader.hashes_for_stats(
+            [path for path, status in zip(absolute, statuses, strict=True) if status is not None],
+            [status for status in statuses if status is not None],
+        )
+        hashes: list[str | None] = [known.get(path) for path in absolute]
+        entries = reader.entries(spec.fingerprint, [value for value in hashes if value], spec.with_sets)
+        read: dict[int, Document | Skipped] = {
+            index: ingest.read_document(source, settings.encoding, settings.max_bytes)
+            for index, source in enumerate(sources)
+            if hashes[index] not in entries
+        }
+        for index, document in read.items():
+            hashes[index] = document.content_hash if isinstance(document, Document) else None
+        entries.update(
+            reader.entries(
+                spec.fingerprint,
+                [item.content_hash for item in read.values() if isinstance(item, Document)],
+                spec.with_sets,
+            )
+        )
+    finally:
+        reader.close()
+
+    missing = {
+        index: document
+        for index, document in read.items()
+        if isinstance(document, Document) and document.content_hash not in entries
+    }
+    stripped = {
+        index: boilerplate.strip(document.text, settings.active_rules, tidy=False)
+        for index, document in missing.items()
+    }
+    parts = _PartSigner(settings)
+    for item in stripped.values():
+        parts.add(item.text)
+    batch = parts.finish()
+    fresh_values, fresh_offsets, fresh_signatures = batch.set_values, batch.set_offsets, batch.signatures
+    fresh_row = {index: row for row, index in enumerate(stripped)}
+
+    kept: list[int] = []
+    sets: list[npt.NDArray[np.uint64]] = []
+    signatures: list[npt.NDArray[np.uint32]] = []
+    word_counts: list[int] = []
+    shingle_counts: list[int] = []
+    sizes: list[int] = []
+    mtimes: list[int] = []
+    line_keys: list[npt.NDArray[np.uint64]] = []
+    finds_lines = settings.finds_repeated_lines
+    totals: Counter[str] = Counter()
+    new_entries: list[cache.NewEntry] = []
+    stat_rows: list[cache.StatRow] = []
+    skipped: list[Skipped] = []
+    now = time.time()
+    for index in range(len(sources)):
+        read_now = read.get(index)
+        if isinstance(read_now, Skipped):
+            skipped.append(read_now)
+            continue
+        content_hash = hashes[index]
+        assert content_hash is not None
+        status = statuses[index]
+        if index in fresh_row:
+            row = fresh_row[index]
+            removals = tuple(sorted(boilerplate.count_by_rule(stripped[index].removals).items()))
+            sets.append(fresh_values[fresh_offsets[row] : fresh_offsets[row + 1]])
+            signatures.append(fresh_signatures[row])
+            word_counts.append(int(batch.word_counts[row]))
+            shingle_counts.append(len(sets[-1]))
+            keys = (
+                boilerplate.line_keys(stripped[index].text, settings.repeated_min_words)
+                if finds_lines
+                else ()
+            )
+            line_keys.append(np.fromiter(keys, np.uint64, len(keys)))
+            new_entries.append(cache.NewEntry(len(kept), content_hash, removals))
+        else:
+            entry = entries[content_hash]
+            removals = entry.removals
+            sets.append(entry.shingles if entry.shingles is not None else np.empty(0, np.uint64))
+            signatures.append(entry.signature)
+            word_counts.append(entry.word_count)
+            shingle_counts.append(entry.shingle_count)
+            line_keys.append(entry.line_keys)
+        if read_now is not None:
+            sizes.append(read_now.size_bytes)
+            mtimes.append(read_now.mtime_ns)
+            fresh_stat = (
+                None if status is None else cache.stat_row(absolute[index], status, content_hash, now)
+            )
+            if fresh_stat is not None:
+                stat_rows.append(fresh_stat)
+        else:
+            assert status is not None
+            sizes.append(status.st_size)
+            mtimes.append(status.st_mtime_ns)
+        totals.update(dict(removals))
+        kept.append(index)
+
+    set_offsets = np.zeros(len(kept) + 1, dtype=np.int64)
+    np.cumsum([len(values) for values in sets], out=set_offsets[1:])
+    line_key_offsets = np.zeros(len(kept) + 1, dtype=np.int64)
+    np.cumsum([len(keys) for keys in line_keys], out=line_key_offsets[1:])
+    return SignedBatch(
+        paths=tuple(sources[index].path for index in kept),
+        fs_paths=tuple(sources[index].fs_path for index in kept),
+        content_hashes=tuple(hashes[index] or "" for index in kept),
+        sizes=np.array(sizes, dtype=np.int64),
+        mtimes=np.array(mtimes, dtype=np.int64),
+        word_counts=np.array(word_counts, dtype=np.int64),
+        shingle_counts=np.array(shingle_counts, dtype=np.int64),
+        signatures=(
+            np.stack(signatures) if signatures else np.empty((0, settings.num_perm), np.uint32)
+        ).astype(np.uint32, copy=False),
+        set_file=spill.write_sets(spill_to, name, np.concatenate(sets) if sets else np.empty(0, np.uint64)),
+        set_offsets=set_offsets,
+        skipped=tuple(skipped),
+        boilerplate=tuple(sorted(totals.items())),
+        cache_update=cache.CacheUpdate(tuple(new_entries), tuple(stat_rows)),
+        line_keys=np.concatenate(line_keys).astype(np.uint64, copy=False)
+        if line_keys
+        else np.zeros(0, np.uint64),
         line_key_offsets=line_key_offsets,
     )
 
@@ -319,10 +531,9 @@ def run_strip(
     repeated = RepeatedLines(min_words=settings.repeated_min_words)
     if settings.finds_repeated_lines and len(sources) >= settings.repeated_min_documents:
         with spill.spill_directory() as spill_to:
-            signed = _sign(sources, settings, spill_to, engine, progress)
-            repeated = repeated_lines(
-                signed.corpus, _components(signed.corpus, settings, engine, progress), settings
-            )
+            corpus, _, _ = sign_all(sources, settings, progress, engine, spill_to)
+            corpus, components = verified_components(corpus, settings, progress, engine)
+            repeated = repeated_lines(corpus, components, settings)
     progress.start("Stripping", len(sources))
     for results in engine.map(strip_batch, _chunks(sources, SIGN_BATCH_FILES), settings, repeated, keep_text):
         progress.advance(len(results))
@@ -390,7 +601,7 @@ def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
 
 
 @dataclass(frozen=True)
-class _Corpus:
+class Corpus:
     """All signed batches joined: one row per document, in path order."""
 
     paths: tuple[str, ...]
@@ -405,6 +616,7 @@ class _Corpus:
     set_locations: npt.NDArray[np.int64]  # rows of (file index, start, end)
     line_keys: npt.NDArray[np.uint64]
     line_key_offsets: npt.NDArray[np.int64]
+    unloaded: npt.NDArray[np.bool_] | None = None  # rows whose sets are in the cache only (load_sets)
 
     def source(self, index: int) -> tuple[str, str, str]:
         return self.paths[index], self.fs_paths[index], self.content_hashes[index]
@@ -414,7 +626,7 @@ class _Corpus:
         return self.set_files[file], start, end
 
 
-def _join(batches: Sequence[SignedBatch], num_perm: int) -> _Corpus:
+def _join(batches: Sequence[SignedBatch], num_perm: int) -> Corpus:
     def joined(arrays: list[npt.NDArray[Any]], empty: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return np.concatenate(arrays) if arrays else empty
 
@@ -422,7 +634,7 @@ def _join(batches: Sequence[SignedBatch], num_perm: int) -> _Corpus:
         np.stack((np.full(len(batch), index), batch.set_offsets[:-1], batch.set_offsets[1:]), axis=1)
         for index, batch in enumerate(batches)
     ]
-    return _Corpus(
+    return Corpus(
         paths=tuple(path for batch in batches for path in batch.paths),
         fs_paths=tuple(path for batch in batches for path in batch.fs_paths),
         content_hashes=tuple(value for batch in batches for value in batch.content_hashes),
@@ -455,37 +667,64 @@ def run_cluster(
     settings: Settings,
     progress: Progress | None = None,
     engine: Engine | None = None,
+    signature_cache: cache.SignatureCache | None = None,
 ) -> Report:
-    """Cluster the near-duplicates among the files under `paths` and diff each cluster."""
+    """Cluster the near-duplicates among the files under `paths` and diff each cluster.
+
+    With a `signature_cache`, unchanged documents are not signed again; the report is the
+    same with or without it.
+    """
     from .engines.local import LocalEngine
 
     progress = progress or _NoProgress()
     if engine is None:
         with LocalEngine(jobs=1) as local:
-            return run_cluster(paths, settings, progress, local)
+            return run_cluster(paths, settings, progress, local, signature_cache)
 
+    if signature_cache is not None:
+        signature_cache.prefetch(cache.fingerprint(settings.signature_inputs()))
     sources, walk_problems = ingest.discover(paths, settings.glob, settings.exclude)
     with spill.spill_directory() as spill_to:
-        signed = _sign(sources, settings, spill_to, engine, progress)
-        verified = _verified(signed.corpus, settings, engine, progress)
+        corpus, signing_skipped, totals = sign_all(
+            sources, settings, progress, engine, spill_to, signature_cache
+        )
+        first_skipped = [*walk_problems, *signing_skipped]
+        memo_key = None
+        if signature_cache is not None and signature_cache.enabled:
+            # Keyed on the first pass: the repeated lines follow from the corpus and settings.
+            memo_key = report_key(settings, corpus, first_skipped, paths)
+            stored = signature_cache.get_report(memo_key)
+            if stored is not None:
+                return stored
+        corpus, verified = verified_pairs(corpus, settings, progress, engine, signature_cache, spill_to)
         repeated = RepeatedLines()
         if settings.finds_repeated_lines:
-            components = cluster.connected_components(len(signed.corpus.paths), verified)
-            repeated = repeated_lines(signed.corpus, components, settings)
+            components = cluster.connected_components(len(corpus.paths), verified)
+            repeated = repeated_lines(corpus, components, settings)
             if repeated:
-                signed = _strip_repeated(signed, repeated, settings, spill_to, engine, progress)
-                verified = _verified(signed.corpus, settings, engine, progress)
-        corpus = signed.corpus
+                # The second pass is never cached: the cache holds first-pass signatures only.
+                signed = _strip_repeated(
+                    _Signed(corpus, tuple(signing_skipped), totals),
+                    repeated,
+                    settings,
+                    spill_to,
+                    engine,
+                    progress,
+                )
+                corpus, totals = signed.corpus, signed.boilerplate
+                corpus, verified = verified_pairs(
+                    corpus, settings, progress, engine, signature_cache, spill_to
+                )
         clusters, vanished = _diff_clusters(verified, corpus, settings, engine, progress, repeated)
-    skipped = [*walk_problems, *signed.skipped, *vanished.values()]
+    skipped = [*first_skipped, *vanished.values()]
     clustered = {path for item in clusters for path in (member.path for member in item.members)}
-    return Report(
+    report = Report(
         settings=settings.as_dict(),
         documents=len(corpus.paths) - len(vanished),
         clusters=tuple(clusters),
         singletons=tuple(path for path in corpus.paths if path not in clustered and path not in vanished),
         skipped=tuple(sorted(skipped, key=lambda item: item.path)),
-        boilerplate=tuple(sorted(signed.boilerplate.items())),
+        boilerplate=tuple(sorted(totals.items())),
         inputs=tuple(ingest.display_path(path) for path in paths),
         files=tuple(
             FileRecord(path, corpus.content_hashes[index], int(corpus.sizes[index]))
@@ -493,39 +732,257 @@ def run_cluster(
             if path not in vanished
         ),
     )
+    if memo_key is not None and signature_cache is not None and not vanished:
+        signature_cache.put_report(memo_key, report)
+    return report
 
 
-@dataclass(frozen=True)
-class _Signed:
-    corpus: _Corpus
-    skipped: tuple[Skipped, ...]
-    boilerplate: Counter[str]
+def report_key(
+    settings: Settings, corpus: Corpus, skipped: Sequence[Skipped], inputs: Sequence[str] = ()
+) -> str:
+    """Everything a cluster report depends on, hashed: the settings (with the resolved rules,
+    user rules included, and the repeated-line settings), the code that makes the report, the
+    paths the run was given, and each document's path and content (files that vanish during
+    a run are not stored); with `keep` newest or oldest, each document's modification time
+    too. The code is that of the stages after signing; signing's is in signature_inputs."""
+    import importlib
+
+    digest = xxhash.xxh3_128()
+    digest.update(
+        json.dumps(
+            [settings.as_dict(), settings.signature_inputs(), [ingest.display_path(path) for path in inputs]],
+            sort_keys=True,
+        ).encode()
+    )
+    for module in ("pipeline", "cluster", "diff", "model", "cache"):
+        source = importlib.import_module(f"storydiff.{module}").__file__
+        if source:
+            with open(source, "rb") as handle:
+                digest.update(handle.read())
+    for values in (corpus.paths, corpus.content_hashes):
+        digest.update("\0".join(values).encode("utf-8", "surrogatepass"))
+    if settings.keep in ("newest", "oldest"):
+        digest.update(np.ascontiguousarray(corpus.mtimes, dtype=np.int64).tobytes())
+    for item in sorted(skipped, key=lambda item: (item.path, item.reason)):
+        digest.update(f"{item.path}\0{item.reason}\0".encode("utf-8", "surrogatepass"))
+    return str(digest.hexdigest())
 
 
-def _sign(
-    sources: Sequence[SourceFile], settings: Settings, spill_to: str, engine: Engine, progress: Progress
-) -> _Signed:
+def sign_all(
+    sources: Sequence[SourceFile],
+    settings: Settings,
+    progress: Progress,
+    engine: Engine,
+    spill_to: str,
+    signature_cache: cache.SignatureCache | None = None,
+    with_sets: bool = True,
+) -> tuple[Corpus, list[Skipped], Counter[str]]:
+    """Sign every source in batches on the engine; the parent stores what the cache lacked.
+
+    With a cache, the parent first stats every file and takes the documents whose stat
+    and entry are known in one query (`SignatureCache.known`), without their shingle sets:
+    their rows are marked `unloaded` and `load_sets` fetches the sets of the few rows that
+    verification needs. Only the rest goes to the workers.
+    """
+    cache_spec = None
+    if signature_cache is not None and signature_cache.enabled:
+        cache_spec = CacheSpec(
+            signature_cache.path, cache.fingerprint(settings.signature_inputs()), with_sets
+        )
     progress.start("Signing", len(sources))
     batches: list[SignedBatch] = []
     skipped: list[Skipped] = []
     totals: Counter[str] = Counter()
-    jobs = [(f"{number:06d}", chunk) for number, chunk in enumerate(_chunks(sources, SIGN_BATCH_FILES))]
-    for signed in engine.map(sign_batch, jobs, settings, spill_to):
+    reader = spill.SetReader()
+    to_sign: Sequence[SourceFile] = sources
+    known_rows: list[int] = []
+    signed_already: set[int] = set()
+    if cache_spec is not None and signature_cache is not None:
+        fs_paths = [source.fs_path for source in sources]
+        statuses = [_within(status, settings.max_bytes) for status in _stat_all(fs_paths)]
+        known = signature_cache.known(
+            cache_spec.fingerprint, cache.stat_keys(fs_paths, os.getcwd()), statuses
+        )
+        if len(known.rows):
+            known_rows = known.rows.tolist()
+            batches.append(_known_batch(sources, statuses, known, settings, spill_to, totals))
+            signed_already = set(known_rows)
+            to_sign = [source for index, source in enumerate(sources) if index not in signed_already]
+            progress.advance(len(known_rows))
+    jobs = [(f"{number:06d}", chunk) for number, chunk in enumerate(_chunks(to_sign, SIGN_BATCH_FILES))]
+    # (sign_batch's `repeated` is None: this is the first pass.)
+    cache_args = () if cache_spec is None else (None, cache_spec)
+    for signed in engine.map(sign_batch, jobs, settings, spill_to, *cache_args):
         batches.append(signed)
         skipped.extend(signed.skipped)
         totals.update(dict(signed.boilerplate))
+        if cache_spec is not None and signed.cache_update is not None and signature_cache is not None:
+            _store(signature_cache, cache_spec.fingerprint, signed, reader)
         progress.advance(len(signed) + len(signed.skipped))
-    return _Signed(_join(batches, settings.num_perm), tuple(skipped), totals)
+    corpus = _join(batches, settings.num_perm)
+    if known_rows:
+        # Back to the sources' (path) order: the known batch came first, the signed ones after it.
+        index_of = {source.path: index for index, source in enumerate(to_sign)}
+        positions_to_sign = [index for index, _ in enumerate(sources) if index not in signed_already]
+        signed_rows = [positions_to_sign[index_of[path]] for path in corpus.paths[len(known_rows) :]]
+        order = np.argsort(np.array(known_rows + signed_rows, dtype=np.int64), kind="stable")
+        corpus = _reorder(corpus, order.astype(np.int64), len(known_rows))
+    return corpus, skipped, totals
 
 
-def _components(corpus: _Corpus, settings: Settings, engine: Engine, progress: Progress) -> list[list[int]]:
-    """Candidate pairs, verified on the exact sets, joined into clusters (lists of document indices)."""
-    verified = _verified(corpus, settings, engine, progress)
-    return [list(component) for component in cluster.connected_components(len(corpus.paths), verified)]
+def _known_batch(
+    sources: Sequence[SourceFile],
+    statuses: Sequence[os.stat_result | None],
+    known: cache.Known,
+    settings: Settings,
+    spill_to: str,
+    totals: Counter[str],
+) -> SignedBatch:
+    for text, count in Counter(known.removals).items():
+        for rule, lines in json.loads(text):
+            totals[rule] += lines * count
+    rows = known.rows.tolist()
+    line_keys = [np.frombuffer(keys, dtype=np.uint64) for keys in known.line_keys]
+    line_key_offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(keys) for keys in line_keys], out=line_key_offsets[1:])
+    return SignedBatch(
+        paths=tuple(sources[index].path for index in rows),
+        fs_paths=tuple(sources[index].fs_path for index in rows),
+        content_hashes=tuple(known.content_hashes),
+        sizes=np.array([getattr(statuses[index], "st_size", 0) for index in rows], dtype=np.int64),
+        mtimes=np.array([getattr(statuses[index], "st_mtime_ns", 0) for index in rows], dtype=np.int64),
+        word_counts=known.word_counts,
+        shingle_counts=known.shingle_counts,
+        signatures=np.frombuffer(known.signatures, dtype=np.uint32)
+        .reshape(len(rows), settings.num_perm)
+        .copy(),
+        set_file=spill.write_sets(spill_to, "known", np.empty(0, np.uint64)),
+        set_offsets=np.zeros(len(rows) + 1, dtype=np.int64),
+        line_keys=np.concatenate(line_keys) if line_keys else np.zeros(0, np.uint64),
+        line_key_offsets=line_key_offsets,
+    )
 
 
-def _verified(corpus: _Corpus, settings: Settings, engine: Engine, progress: Progress) -> list[Pair]:
-    """The candidate pairs that pass verification on the exact shingle sets."""
+def _reorder(corpus: Corpus, order: npt.NDArray[np.int64], unloaded: int) -> Corpus:
+    """The corpus with its rows in `order`; the first `unloaded` rows (before reordering) have
+    their sets still in the cache only."""
+    marks = np.zeros(len(corpus.paths), dtype=bool)
+    marks[:unloaded] = True
+    key_counts = np.diff(corpus.line_key_offsets)[order]
+    key_offsets = np.zeros(len(order) + 1, dtype=np.int64)
+    np.cumsum(key_counts, out=key_offsets[1:])
+    key_at = np.repeat(corpus.line_key_offsets[:-1][order] - key_offsets[:-1], key_counts) + np.arange(
+        int(key_offsets[-1]), dtype=np.int64
+    )
+    return Corpus(
+        paths=tuple(corpus.paths[index] for index in order.tolist()),
+        fs_paths=tuple(corpus.fs_paths[index] for index in order.tolist()),
+        content_hashes=tuple(corpus.content_hashes[index] for index in order.tolist()),
+        sizes=corpus.sizes[order],
+        mtimes=corpus.mtimes[order],
+        word_counts=corpus.word_counts[order],
+        shingle_counts=corpus.shingle_counts[order],
+        signatures=corpus.signatures[order],
+        set_files=corpus.set_files,
+        set_locations=corpus.set_locations[order],
+        line_keys=corpus.line_keys[key_at],
+        line_key_offsets=key_offsets,
+        unloaded=marks[order],
+    )
+
+
+def load_sets(
+    corpus: Corpus,
+    rows: npt.NDArray[np.int64],
+    settings: Settings,
+    signature_cache: cache.SignatureCache | None,
+    spill_to: str,
+) -> Corpus:
+    """The corpus with the exact sets of `rows` that were left in the cache spilled like the others.
+
+    An entry gone from the cache meanwhile (a `cache clear` by another run) is computed from
+    the file again; a file that changed meanwhile gets an empty set, so it verifies against
+    nothing (and the diff stage reports it as changed).
+    """
+    if corpus.unloaded is None or signature_cache is None:
+        return corpus
+    wanted = np.unique(rows)
+    wanted = wanted[corpus.unloaded[wanted]]
+    if len(wanted) == 0:
+        return corpus
+    fingerprint = cache.fingerprint(settings.signature_inputs())
+    hashes = [corpus.content_hashes[row] for row in wanted.tolist()]
+    reader = cache.CacheReader(signature_cache.path)
+    try:
+        entries = reader.entries(fingerprint, hashes, with_sets=True)
+    finally:
+        reader.close()
+    sets = []
+    for row, content_hash in zip(wanted.tolist(), hashes, strict=True):
+        entry = entries.get(content_hash)
+        if entry is not None and entry.shingles is not None:
+            sets.append(entry.shingles)
+            continue
+        item = clean(SourceFile(corpus.paths[row], corpus.fs_paths[row]), settings, tidy=False)
+        if isinstance(item, CleanedDocument) and item.document.content_hash == content_hash:
+            sets.append(shingles.shingle_set(item.text, settings.ngram, settings.seed))
+        else:
+            sets.append(np.empty(0, np.uint64))
+    offsets = np.zeros(len(sets) + 1, dtype=np.int64)
+    np.cumsum([len(values) for values in sets], out=offsets[1:])
+    name = f"loaded-{len(corpus.set_files):06d}"
+    set_file = spill.write_sets(spill_to, name, np.concatenate(sets))
+    locations = corpus.set_locations.copy()
+    locations[wanted] = np.stack(
+        (np.full(len(wanted), len(corpus.set_files)), offsets[:-1], offsets[1:]), axis=1
+    )
+    unloaded = corpus.unloaded.copy()
+    unloaded[wanted] = False
+    return dataclasses.replace(
+        corpus, set_files=(*corpus.set_files, set_file), set_locations=locations, unloaded=unloaded
+    )
+
+
+def _store(
+    signature_cache: cache.SignatureCache, fingerprint: str, signed: SignedBatch, reader: spill.SetReader
+) -> None:
+    update = signed.cache_update
+    assert update is not None
+    rows = [entry.index for entry in update.entries]
+    offsets = signed.set_offsets.tolist()
+    key_offsets = signed.line_key_offsets.tolist()
+    signature_cache.add(
+        fingerprint,
+        update,
+        signed.word_counts[rows],
+        signed.signatures[rows],
+        [reader.read(signed.set_file, offsets[row], offsets[row + 1]) for row in rows],
+        [signed.line_keys[key_offsets[row] : key_offsets[row + 1]] for row in rows],
+    )
+
+
+def verified_components(
+    corpus: Corpus,
+    settings: Settings,
+    progress: Progress,
+    engine: Engine,
+    signature_cache: cache.SignatureCache | None = None,
+    spill_to: str = "",
+) -> tuple[Corpus, list[list[int]]]:
+    """Candidates by LSH, the estimate filter, exact verification, union-find: the clusters' rows."""
+    corpus, verified = verified_pairs(corpus, settings, progress, engine, signature_cache, spill_to)
+    return corpus, cluster.connected_components(len(corpus.paths), verified)
+
+
+def verified_pairs(
+    corpus: Corpus,
+    settings: Settings,
+    progress: Progress,
+    engine: Engine,
+    signature_cache: cache.SignatureCache | None = None,
+    spill_to: str = "",
+) -> tuple[Corpus, list[Pair]]:
+    """Candidates by LSH, the estimate filter, exact verification: the near-duplicate pairs."""
     progress.start("Finding candidates", 1)
     candidates = cluster.candidate_pairs(
         corpus.signatures,
@@ -539,6 +996,7 @@ def _verified(corpus: _Corpus, settings: Settings, engine: Engine, progress: Pro
     progress.advance()
 
     progress.start("Verifying", len(likely))
+    corpus = load_sets(corpus, likely.ravel(), settings, signature_cache, spill_to)
     verified: list[Pair] = []
     verify_jobs = [
         VerifyJob(
@@ -557,10 +1015,17 @@ def _verified(corpus: _Corpus, settings: Settings, engine: Engine, progress: Pro
             for i in keep
         )
         progress.advance(len(job.pairs))
-    return verified
+    return corpus, verified
 
 
-def repeated_lines(corpus: _Corpus, components: Sequence[Sequence[int]], settings: Settings) -> RepeatedLines:
+@dataclass(frozen=True)
+class _Signed:
+    corpus: Corpus
+    skipped: tuple[Skipped, ...]
+    boilerplate: Counter[str]
+
+
+def repeated_lines(corpus: Corpus, components: Sequence[Sequence[int]], settings: Settings) -> RepeatedLines:
     """The lines that recur across unrelated documents: boilerplate that no rule names.
 
     Documents are first put in groups: each cluster of near-duplicates is one group, every
@@ -638,6 +1103,10 @@ def _strip_repeated(
             set_locations[index] = (file_index, batch.set_offsets[row], batch.set_offsets[row + 1])
         totals[REPEATED_LINE] += dict(batch.boilerplate).get(REPEATED_LINE, 0)
         progress.advance(len(batch) + len(batch.skipped))
+    unloaded = None
+    if corpus.unloaded is not None:  # signed again here: their sets are in the spill now
+        unloaded = corpus.unloaded.copy()
+        unloaded[affected] = False
     corpus = dataclasses.replace(
         corpus,
         signatures=signatures,
@@ -645,13 +1114,14 @@ def _strip_repeated(
         word_counts=word_counts,
         set_locations=set_locations,
         set_files=tuple(set_files),
+        unloaded=unloaded,
     )
     return _Signed(corpus, signed.skipped, totals)
 
 
 def _diff_clusters(
     verified: Sequence[Pair],
-    corpus: _Corpus,
+    corpus: Corpus,
     settings: Settings,
     engine: Engine,
     progress: Progress,

@@ -107,6 +107,40 @@ class Settings:
     def rows_per_band(self) -> int:
         return self.num_perm // self.lsh_bands
 
+    def signature_inputs(self) -> dict[str, object]:
+        """Everything that changes a document's signature, word count, shingle set or stripping.
+
+        Besides the fields, this covers the boilerplate rules themselves and the source of
+        the modules that decode, strip, shingle and sign, so that a cache (cache.py) keyed
+        by it never serves values computed by other rules or other code.
+        """
+        import hashlib
+        import importlib
+
+        from . import __version__
+
+        code = hashlib.sha256()
+        for module in ("ingest", "boilerplate", "shingles", "signatures"):
+            source = importlib.import_module(f"storydiff.{module}").__file__
+            if source:
+                with open(source, "rb") as handle:
+                    code.update(handle.read())
+        # The rules themselves (a pack's or the user's, from the config), not only their names.
+        rules = [repr(rule) for rule in self.active_rules]
+        return {
+            "strip": self.strip,
+            "pack": self.pack if self.strip else None,
+            "rules": rules,
+            "ngram": self.ngram,
+            "num_perm": self.num_perm,
+            "seed": self.seed,
+            "encoding": self.encoding,
+            # Signing also collects each document's line keys for repeated-line detection.
+            "line_keys": self.repeated_min_words if self.finds_repeated_lines else None,
+            "version": __version__,
+            "code": code.hexdigest()[:16],
+        }
+
     def as_dict(self) -> dict[str, object]:
         """The settings as they appear in output: plain JSON values, stable key order."""
         data = asdict(self)
