@@ -72,36 +72,53 @@ def session_processes(session: int) -> list[int]:
     return found
 
 
+def storydiff(*args: str, **options: object) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "storydiff", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, **options
+    )
+
+
 @linux_only
-def test_ctrl_c_during_a_run_with_workers(tmp_path: Path) -> None:
-    """A terminal sends SIGINT to the whole process group: parent, workers and their helpers."""
-    corpus = generated_corpus(tmp_path / "corpus", 1500, 40)
+@pytest.mark.parametrize(
+    ("moment", "processes"),
+    [("while the pool starts", 4), ("while the workers sign", 5)],  # parent, tracker, forkserver, workers
+)
+def test_ctrl_c_during_a_run_with_workers(moment: str, processes: int, tmp_path: Path) -> None:
+    """A terminal sends SIGINT to the whole process group: parent, workers and their helpers.
+
+    Afterwards nothing is left running or on disk, and the signature cache the run was
+    writing to gives the same report as no cache at all."""
+    corpus = generated_corpus(tmp_path / "corpus", 1000, 40)
     temporary = tmp_path / "tmp"
     temporary.mkdir()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "storydiff", "cluster", str(corpus), "--jobs", "2", "--format", "jsonl"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+    arguments = ["cluster", str(corpus), "--format", "json"]
+    process = storydiff(
+        *arguments,
+        "--jobs",
+        "2",
         start_new_session=True,  # its own process group, as a terminal's foreground job has
         env={**os.environ, "TMPDIR": str(temporary)},
     )
     try:
         deadline = time.monotonic() + 60
-        # The parent, the forkserver, the resource tracker and the workers: the pool is working.
-        while len(session_processes(process.pid)) < 5 and process.poll() is None:
+        while len(session_processes(process.pid)) < processes and process.poll() is None:
             assert time.monotonic() < deadline, "the worker processes never started"
-            time.sleep(0.005)
+            time.sleep(0.001)
         assert process.poll() is None, "the run ended before it could be interrupted"
         os.killpg(process.pid, signal.SIGINT)
         out, err = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
-    assert (process.returncode, out, err.decode()) == (130, b"", INTERRUPTED)
+    assert (process.returncode, out, err.decode()) == (130, b"", INTERRUPTED), moment
     while session_processes(process.pid) and time.monotonic() < deadline:
         time.sleep(0.01)  # the forkserver and resource tracker end when they see the parent go
     assert session_processes(process.pid) == []
     assert list(temporary.iterdir()) == []
+    if processes == 5:
+        cached, uncached = storydiff(*arguments), storydiff(*arguments, "--no-cache")
+        assert cached.communicate(timeout=60)[0] == uncached.communicate(timeout=60)[0]
+        assert (cached.returncode, uncached.returncode) == (0, 0)
 
 
 @pytest.fixture(scope="module")
@@ -113,11 +130,7 @@ def chatty_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("output_format", ["jsonl", "json", "text"])
 def test_a_reader_that_stops_early_ends_the_run_quietly(output_format: str, chatty_corpus: Path) -> None:
     corpus = chatty_corpus
-    process = subprocess.Popen(
-        [sys.executable, "-m", "storydiff", "cluster", str(corpus), "--jobs", "1", "--format", output_format],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    process = storydiff("cluster", str(corpus), "--jobs", "1", "--format", output_format)
     assert process.stdout is not None and process.stderr is not None
     first = process.stdout.read(100)  # like `head -c 100`
     process.stdout.close()
