@@ -273,3 +273,35 @@ def test_links_loops_and_paths_named_twice(tmp_path: Path) -> None:
         {"path": os.devnull, "reason": "not a regular file"},
         {"path": str(corpus / "self.txt"), "reason": "cannot read: Too many levels of symbolic links"},
     ]
+
+
+def test_every_command_meets_bad_names_and_content(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """strip, check, baseline and dedup read the same files as cluster: same safety."""
+    monkeypatch.chdir(tmp_path)
+    corpus = Path("corpus")
+    write(Path(os.fsdecode(b"corpus/caf\xe9.txt")), ARTICLE)
+    write(corpus / "\x1b[2Jevil\u202e.txt", ARTICLE.replace("Tuesday,", f"Tuesday, {HOSTILE}"))
+    write(corpus / "plain.txt", ARTICLE.replace("190", "250"))
+    write(corpus / "binary.txt", b"caf\xe9 \x00")
+    commands = [
+        ("strip", "corpus"),
+        ("strip", "corpus", "--format", "json"),
+        ("check", "--corpus", "corpus", "corpus/plain.txt"),
+        ("check", "--corpus", "corpus", "corpus/plain.txt", "--format", "json"),
+        ("dedup", "corpus", "--dry-run"),
+        ("dedup", "corpus", "--manifest", "-", "--dry-run"),
+        ("baseline", "--corpus", "corpus"),
+    ]
+    for command in commands:
+        result = CliRunner().invoke(cli, list(command), env={"COLUMNS": "5000"})
+        assert result.exception is None or isinstance(result.exception, SystemExit), (
+            command,
+            result.exception,
+        )
+        assert result.exit_code in (0, 1), (command, result.stderr)  # check exits 1 on a finding
+        out, err = result.stdout_bytes.decode("utf-8"), result.stderr_bytes.decode("utf-8")
+        assert not UNSAFE.search(out.replace("\n", "")) and not UNSAFE.search(err.replace("\n", "")), command
+        if "json" in command:
+            json.loads(out)
+    baseline = Path(".storydiff-baseline.json").read_text(encoding="utf-8")
+    assert "\\u001b[2Jevil\\u202e.txt" in baseline and json.loads(baseline)["accepted"]

@@ -977,24 +977,19 @@ def check(
         if signature_cache is not None:
             signature_cache.close()
     for item in result.skipped:
-        errors.print(
-            f"storydiff: skipped {item.path}: {item.reason}", markup=False, highlight=False, soft_wrap=True
-        )
+        _chatter(errors, f"storydiff: skipped {item.path}: {item.reason}")
     if result.stale:
-        errors.print(
+        _chatter(
+            errors,
             f"storydiff: {baseline_file}: {len(result.stale)} accepted hashes match no file any more "
             "(run storydiff baseline --update): " + ", ".join(result.stale),
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
         )
+    out = _stdout()
     if output_format == "json":
-        sys.stdout.write(render_check_json(result))
+        out.write(render_check_json(result))
     else:
-        from rich.console import Console
-
-        render_check_text(result, Console(highlight=False), context)
-    sys.stdout.flush()
+        render_check_text(result, _stdout_console(out), context)
+    out.flush()
     errors.print(check_summary(result), markup=False, highlight=False, soft_wrap=True, style="dim")
     if result.findings:
         raise click.exceptions.Exit(EXIT_FINDINGS)
