@@ -293,7 +293,7 @@ def word_diff(old: str | Tokenized, new: str | Tokenized) -> WordDiff:
 
 def _coarse_diff(old: Tokenized, new: Tokenized) -> WordDiff:
     """The common start and end of two token lists kept, the middle replaced whole: for texts
-    with more distinct tokens than there are code characters (over 100,000 words)."""
+    with more distinct tokens than there are code characters (about 120,000 words)."""
     start = _common_prefix(old.tokens, new.tokens)
     end = _common_prefix(old.tokens[start:][::-1], new.tokens[start:][::-1])
     old_end, new_end = len(old.tokens) - end, len(new.tokens) - end
