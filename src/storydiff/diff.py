@@ -19,7 +19,9 @@ from itertools import accumulate
 from .model import DiffOp, Segment
 
 _WORD = re.compile(r"\w+(?:['’]\w+)*")  # the word alternative of _TOKEN
-_TOKEN = re.compile(r"\w+(?:['’]\w+)*|\.{2,}|[^\w\s]|\s+")
+# Whitespace first: the alternatives start with different characters, so their order does not
+# change the tokens, and this order makes findall a third faster on news text.
+_TOKEN = re.compile(r"\s+|\w+(?:['’]\w+)*|\.{2,}|[^\w\s]")
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "‟": '"'})
 _SURROGATES = range(0xD800, 0xE000)
 
@@ -77,12 +79,16 @@ class _CodeTable(dict[str, str]):
                 return char
 
     def sentence_break(self) -> re.Pattern[str]:
-        """Matches a sentence end (and a closing quote) followed by whitespace."""
+        """Matches whitespace after a sentence end (and a closing quote).
+
+        Lookbehinds, so that the match is the whitespace alone and `sub` can replace it with
+        a plain string: a template with a group costs a Python call per match.
+        """
         if self._pattern is None:
-            space = self[" "]
-            ends = "".join(sorted(self.sentence_ends)) or space
-            closers = "".join(sorted(self.closers)) or space
-            self._pattern = re.compile(f"([{re.escape(ends)}][{re.escape(closers)}]?){re.escape(space)}")
+            space = re.escape(self[" "])
+            ends = re.escape("".join(sorted(self.sentence_ends)) or self[" "])
+            closers = re.escape("".join(sorted(self.closers)) or self[" "])
+            self._pattern = re.compile(f"(?:(?<=[{ends}])|(?<=[{ends}][{closers}])){space}")
         return self._pattern
 
 
@@ -109,7 +115,7 @@ def tokenize(text: str) -> Tokenized:
     code = "".join(map(_CODES.__getitem__, tokens))
     # The space after a sentence becomes "\n" so that the alignment can go sentence by
     # sentence; it is still one character for one token.
-    code = _CODES.sentence_break().sub("\\1\n", code)
+    code = _CODES.sentence_break().sub("\n", code)
     return Tokenized(text, tokens, code, list(accumulate(map(len, tokens), initial=0)))
 
 
