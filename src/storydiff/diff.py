@@ -504,7 +504,18 @@ def _find_moves(
                 for index, stretch in enumerate(stretches)
                 for part in (_split(stretch, restores[index]) if index in restores else (stretch,))
             ]
-    return stretches, moves
+    return stretches, _joined_moves(moves)
+
+
+def _joined_moves(moves: list[_Move]) -> list[_Move]:
+    """Moves that follow each other in both texts as one (a paragraph found in pieces)."""
+    joined: list[_Move] = []
+    for move in sorted(moves):
+        if joined and joined[-1][1] == move[0] and joined[-1][3] == move[2]:
+            joined[-1] = (joined[-1][0], move[1], joined[-1][2], move[3])
+        else:
+            joined.append(move)
+    return joined
 
 
 def _laid_out(
@@ -555,9 +566,10 @@ def _is_word(token: str) -> bool:
 
 
 def _whole_sentences(text: Tokenized, start: int, end: int) -> bool:
-    """Whether tokens [start, end) begin a sentence or line and end one (or the text)."""
+    """Whether tokens [start, end) begin a sentence or line and end one (or the text), once
+    the end of the sentence before (".\n") is left out."""
     tokens, code = text.tokens, text.code
-    while start < end and not tokens[start].strip():
+    while start < end and not _is_word(tokens[start]):
         start += 1
     while end > start and not tokens[end - 1].strip():
         end -= 1
