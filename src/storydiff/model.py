@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 DiffOp = Literal["equal", "insert", "delete", "move"]
+ReportKind = Literal["clusters", "pair"]
 Span = tuple[int, int]  # [start, end) in a text, in code points (Python string indices)
 
 
@@ -178,3 +179,4 @@ class Report:
     singletons: tuple[str, ...]
     skipped: tuple[Skipped, ...]
     boilerplate: tuple[tuple[str, int], ...] = ()
+    kind: ReportKind = "clusters"  # "pair": `storydiff diff`, one cluster of the two files given

@@ -10,6 +10,7 @@ and only the documents that end up in a cluster are read again, for their diffs.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ import numpy as np
 import numpy.typing as npt
 
 from . import boilerplate, cluster, ingest, shingles, spill
-from .diff import tokenize, word_diff
+from .diff import WordDiff, tokenize, word_diff
+from .errors import InputError
 from .model import CleanedDocument, Cluster, MemberDiff, Pair, Report, SignedBatch, Skipped, SourceFile
 from .settings import Settings
 from .signatures import batch_signatures
@@ -154,19 +156,24 @@ def diff_batch(tasks: Sequence[DiffTask], settings: Settings) -> list[list[Membe
                 outcome.append(item)
                 continue
             jaccard, containment = cluster.similarity(sets[0], member_set)
-            change = word_diff(base_tokens, item.text)
             outcome.append(
-                MemberDiff(
-                    path=item.document.path,
-                    jaccard=jaccard,
-                    containment=containment,
-                    added_words=change.added_words,
-                    removed_words=change.removed_words,
-                    segments=change.segments,
-                )
+                _member_diff(item.document.path, jaccard, containment, word_diff(base_tokens, item.text))
             )
         results.append(outcome)
     return results
+
+
+def _member_diff(path: str, jaccard: float, containment: float, change: WordDiff) -> MemberDiff:
+    return MemberDiff(
+        path=path,
+        jaccard=jaccard,
+        containment=containment,
+        added_words=change.added_words,
+        removed_words=change.removed_words,
+        segments=change.segments,
+        moved_words=change.moved_words,
+        changed_figures=change.changed_figures,
+    )
 
 
 def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
@@ -330,3 +337,36 @@ def _diff_clusters(
         Cluster(number, item.representative, item.members) for number, item in enumerate(clusters, start=1)
     ]
     return numbered, vanished
+
+
+def diff_files(old_path: str, new_path: str, settings: Settings) -> Report:
+    """Two files read and cleaned as `cluster` would, and the second diffed against the first,
+    as a report of one cluster (the first file its representative), whatever their similarity.
+
+    Raises InputError when either cannot be read (missing, a directory, not text, empty).
+    """
+    texts = []
+    for path in (old_path, new_path):
+        if os.path.isdir(path):
+            raise InputError(f"{path}: is a directory (storydiff diff compares two files)")
+        if not os.path.lexists(path):
+            raise InputError(f"{path}: no such file or directory")
+        item = clean(SourceFile(ingest.display_path(path), path), settings)
+        if isinstance(item, Skipped):
+            raise InputError(f"{item.path}: {item.reason}")
+        texts.append(item)
+    old, new = texts
+    old_set, new_set = shingles.shingle_sets([old.text, new.text], settings.ngram, settings.seed)
+    jaccard, containment = cluster.similarity(old_set, new_set)
+    members = (
+        MemberDiff(old.document.path, 1.0, 1.0, 0, 0, (), is_representative=True),
+        _member_diff(new.document.path, jaccard, containment, word_diff(old.text, new.text)),
+    )
+    return Report(
+        settings=settings.as_dict(),
+        documents=2,
+        clusters=(Cluster(1, old.document.path, members),),
+        singletons=(),
+        skipped=(),
+        kind="pair",
+    )
