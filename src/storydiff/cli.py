@@ -1,7 +1,8 @@
 """The storydiff command line: parse options, build Settings, call the pipeline, render, exit.
 
-Exit codes: 0 on success (whether or not duplicates were found), 2 on usage or input
-errors, 130 when interrupted with Ctrl-C.
+Exit codes: 0 on success (whether or not duplicates were found; for `diff`, when the two
+texts are the same), 1 when `diff` finds differences, 2 on usage or input errors, 130 when
+interrupted with Ctrl-C.
 """
 
 from __future__ import annotations
@@ -9,13 +10,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from . import __version__
 from .errors import StorydiffError
-from .render import OutputFormat
+from .render import RENDERERS, Layout, OutputFormat, RenderOptions
 from .settings import (
     DEFAULT_CONTAINMENT,
     DEFAULT_CONTEXT_WORDS,
@@ -27,8 +28,12 @@ from .settings import (
     Settings,
 )
 
+if TYPE_CHECKING:
+    from .model import Report
+
 F = TypeVar("F", bound=Callable[..., Any])
 
+EXIT_DIFFERENT = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
@@ -107,6 +112,46 @@ def jobs_option(function: F) -> F:
     )(function)
 
 
+def output_options(function: F) -> F:
+    """How results are shown; shared by `cluster` and `diff`."""
+    options = [
+        click.option(
+            "--format",
+            "output_format",
+            type=click.Choice([item.value for item in OutputFormat]),
+            default=OutputFormat.TEXT.value,
+            show_default=True,
+            help="text for reading, json for one document, jsonl for one record per line, "
+            "html for a self-contained report.",
+        ),
+        click.option(
+            "--layout",
+            type=click.Choice([item.value for item in Layout]),
+            default=Layout.INLINE.value,
+            show_default=True,
+            help="Text output: edits inline, the two versions side by side, or a stat line per member.",
+        ),
+        click.option(
+            "--context",
+            type=click.IntRange(min=0),
+            default=DEFAULT_CONTEXT_WORDS,
+            show_default=True,
+            help="Unchanged words shown around each edit in text and HTML output.",
+        ),
+        click.option(
+            "--html",
+            "html_path",
+            type=click.Path(dir_okay=False, writable=True, path_type=str),
+            default=None,
+            metavar="PATH",
+            help="Also write the HTML report to PATH, whatever --format is.",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
 def _settings(**values: Any) -> Settings:
     try:
         return Settings(**values)
@@ -143,7 +188,7 @@ def cli() -> None:
 
     \b
     Exit codes: 0 success (with or without duplicates), 2 usage or input error,
-    130 interrupted.
+    130 interrupted; `storydiff diff` exits 1 when the texts differ.
     """
 
 
@@ -157,21 +202,7 @@ def cli() -> None:
     show_default=True,
     help="Which member represents a cluster (the others are diffed against it).",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice([item.value for item in OutputFormat]),
-    default=OutputFormat.TEXT.value,
-    show_default=True,
-    help="text for reading, json for one document, jsonl for one record per line.",
-)
-@click.option(
-    "--context",
-    type=click.IntRange(min=0),
-    default=DEFAULT_CONTEXT_WORDS,
-    show_default=True,
-    help="Unchanged words shown around each edit in text output.",
-)
+@output_options
 @jobs_option
 @click.option("--timings", is_flag=True, help="Print how long each stage took, on stderr.")
 def cluster(
@@ -187,7 +218,9 @@ def cluster(
     encoding: str | None,
     keep: str,
     output_format: str,
+    layout: str,
     context: int,
+    html_path: str | None,
     jobs: int | None,
     timings: bool,
 ) -> None:
@@ -198,13 +231,14 @@ def cluster(
     \b
     Examples:
       storydiff cluster examples/seeds
+      storydiff cluster examples/seeds --layout side-by-side
       storydiff cluster corpus/ --format json > clusters.json
+      storydiff cluster corpus/ --html report.html --layout stat
       storydiff cluster corpus/ --threshold 0.8 --exclude 'drafts/*'
     """
     from .engines.local import LocalEngine
     from .pipeline import run_cluster
-    from .render.json import render_json, render_jsonl
-    from .render.text import render_text, summary_line
+    from .render.text import summary_line
 
     settings = _settings(
         glob=glob,
@@ -231,18 +265,68 @@ def cluster(
             f"storydiff: skipped {item.path}: {item.reason}", markup=False, highlight=False, soft_wrap=True
         )
 
-    chosen = OutputFormat(output_format)
-    if chosen is OutputFormat.JSON:
-        sys.stdout.write(render_json(report))
-    elif chosen is OutputFormat.JSONL:
-        for line in render_jsonl(report):
-            sys.stdout.write(line)
-    else:
-        from rich.console import Console
-
-        render_text(report, Console(highlight=False), context)
-    sys.stdout.flush()
+    _write(report, output_format, RenderOptions(context, Layout(layout)), html_path)
     errors.print(summary_line(report), markup=False, highlight=False, soft_wrap=True, style="dim")
+
+
+@cli.command("diff")
+@click.argument("old", type=click.Path(path_type=str))
+@click.argument("new", type=click.Path(path_type=str))
+@click.option("--no-strip", is_flag=True, help="Compare the files as they are, without removing boilerplate.")
+@click.option(
+    "--encoding",
+    default=None,
+    metavar="CODEC",
+    help="Encoding to try for files that are not valid UTF-8 (e.g. cp1252).",
+)
+@output_options
+def diff_command(
+    old: str,
+    new: str,
+    no_strip: bool,
+    encoding: str | None,
+    output_format: str,
+    layout: str,
+    context: int,
+    html_path: str | None,
+) -> None:
+    """Show how NEW differs from OLD, as `cluster` shows a copy against its representative.
+
+    Both files are cleaned as `cluster` cleans them (boilerplate stripped), whatever their
+    similarity.
+
+    \b
+    Examples:
+      storydiff diff old.txt new.txt
+      storydiff diff old.txt new.txt --layout side-by-side
+      storydiff diff old.txt new.txt --format json
+      storydiff diff old.txt new.txt --html diff.html
+
+    \b
+    Exit codes: 0 the texts are the same after cleaning (quote style and spacing aside),
+    1 they differ, 2 usage or input error.
+    """
+    from .pipeline import diff_files
+
+    _check_encoding(encoding)
+    settings = _settings(strip=not no_strip, encoding=encoding, context_words=context)
+    report = diff_files(old, new, settings)
+    _write(report, output_format, RenderOptions(context, Layout(layout)), html_path)
+    member = report.clusters[0].members[1]
+    if any(segment.op != "equal" for segment in member.segments):
+        raise click.exceptions.Exit(EXIT_DIFFERENT)
+
+
+def _write(report: Report, output_format: str, options: RenderOptions, html_path: str | None) -> None:
+    """The report on stdout in the chosen format, and as HTML to `html_path` if given."""
+    RENDERERS[OutputFormat(output_format)](report, sys.stdout, options)
+    sys.stdout.flush()
+    if html_path is not None:
+        try:
+            with open(html_path, "w", encoding="utf-8") as handle:
+                RENDERERS[OutputFormat.HTML](report, handle, options)
+        except OSError as error:
+            raise UserError(f"{html_path}: cannot write the HTML report ({error.strerror})") from None
 
 
 def _check_encoding(encoding: str | None) -> None:

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from .. import __version__
-from ..model import Cluster, MemberDiff, Report, Skipped
+from ..model import ChangedFigure, Cluster, MemberDiff, Report, Segment, Skipped
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _DIGITS = 4
 
 
@@ -29,6 +29,31 @@ def json_safe(text: str) -> str:
     return text
 
 
+def segment_record(segment: Segment) -> dict[str, Any]:
+    """{"op", "text", "a": [start, end], "b": [start, end]} and "b_text" when the new side differs."""
+    record: dict[str, Any] = {
+        "op": segment.op,
+        "text": json_safe(segment.text),
+        "a": list(segment.a),
+        "b": list(segment.b),
+    }
+    if segment.b_text is not None:
+        record["b_text"] = json_safe(segment.b_text)
+    return record
+
+
+def figure_record(figure: ChangedFigure) -> dict[str, Any]:
+    return {
+        "old": json_safe(figure.old),
+        "new": json_safe(figure.new),
+        "old_unit": json_safe(figure.old_unit),
+        "new_unit": json_safe(figure.new_unit),
+        "label": json_safe(figure.label),
+        "a": list(figure.a),
+        "b": list(figure.b),
+    }
+
+
 def member_record(member: MemberDiff) -> dict[str, Any]:
     return {
         "path": json_safe(member.path),
@@ -36,7 +61,9 @@ def member_record(member: MemberDiff) -> dict[str, Any]:
         "containment": round(member.containment, _DIGITS),
         "added_words": member.added_words,
         "removed_words": member.removed_words,
-        "diff": [[segment.op, json_safe(segment.text)] for segment in member.segments],
+        "moved_words": member.moved_words,
+        "changed_figures": [figure_record(figure) for figure in member.changed_figures],
+        "diff": [segment_record(segment) for segment in member.segments],
     }
 
 

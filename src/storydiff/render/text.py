@@ -1,4 +1,12 @@
-"""Terminal output with rich: per cluster, each member's word diff against the representative.
+"""Terminal output with rich: per cluster, each member's diff against the representative, in
+one of three layouts: inline (one column, edits in place), side by side (the representative
+on the left, the member on the right, a row per paragraph) and stat (a line per member).
+
+Every member's diff starts with its changed figures ("190 → 900 soldiers"). A moved passage
+is shown once, where it now stands, labelled with an arrow and a number ("moved ↑1"); where
+it used to be, a short marker with the same number points to it ("moved ↓1: “Leaders…”").
+Without colour (not a terminal, NO_COLOR), edits carry wdiff's markers: [-deleted-],
+{+inserted+}, and [=…=] / {=…=} for a move's old and new place.
 
 File text is data: it goes into `rich.text.Text` objects, never through markup, and control
 characters are made visible first, so a file cannot restyle or take over the terminal.
@@ -6,20 +14,31 @@ characters are made visible first, so a file cannot restyle or take over the ter
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from rich import box
+from rich.cells import cell_len
 from rich.console import Console, Group, RenderableType
 from rich.rule import Rule
+from rich.table import Table
 from rich.text import Text
 
-from ..diff import diff_tokens
+from ..diff import diff_tokens, move_origins
 from ..model import Cluster, MemberDiff, Report, Segment
+from . import Layout, RenderOptions
 
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 DELETE_STYLE = "bold red strike"
 INSERT_STYLE = "bold green"
+MOVE_STYLE = "cyan"
+MOVE_LABEL_STYLE = "italic cyan"
+FIGURES_STYLE = "bold yellow"
 MARKER_STYLE = "dim"
+PREVIEW_WORDS = 6  # words of a moved passage quoted where it used to be
+STAT_BAR = 30  # widest +/- bar in the stat layout
 
 
 def visible(text: str) -> str:
@@ -42,48 +61,207 @@ def _take_words(tokens: Sequence[str], count: int) -> int:
     return len(tokens)
 
 
-def _collapsed(text: str, context: int, first: bool, last: bool) -> list[tuple[str, str]]:
+@dataclass(frozen=True)
+class _Event:
+    """One thing to show, in reading order: text both versions share (`old` as the
+    representative has it, `new` as the member has it), a run of hidden unchanged words, a
+    deletion, an insertion, a move where it now stands, or the place a move left."""
+
+    kind: str  # same, gap, delete, insert, move, origin
+    old: str = ""
+    new: str = ""
+    hidden: int = 0  # gap: how many words
+    number: int = 0  # move and origin: which move
+    upward: bool = False  # move: came from above; origin: went up
+
+
+def _events(segments: Sequence[Segment], context: int) -> list[_Event]:
+    """The segments as events, unchanged stretches cut to `context` words around edits."""
+    origins = move_origins(segments)
+    numbers = {
+        index: number for number, index in enumerate(sorted(i for v in origins.values() for i in v), 1)
+    }
+    origin_place = {index: place for place, indices in origins.items() for index in indices}
+    events: list[_Event] = []
+    last = len(segments) - 1
+    for index, segment in enumerate(segments):
+        for move in origins.get(index, ()):
+            events.append(_origin(segments[move], numbers[move], upward=move < index))
+        if segment.op == "equal":
+            events.extend(_collapsed(segment.text, segment.new_text, context, index == 0, index == last))
+        elif segment.op == "delete":
+            events.append(_Event("delete", old=segment.text))
+        elif segment.op == "insert":
+            events.append(_Event("insert", new=segment.text))
+        else:
+            events.append(
+                _Event(
+                    "move",
+                    segment.text,
+                    segment.new_text,
+                    number=numbers[index],
+                    upward=origin_place[index] > index,
+                )
+            )
+    for move in origins.get(len(segments), ()):
+        events.append(_origin(segments[move], numbers[move], upward=True))
+    return events
+
+
+def _origin(move: Segment, number: int, upward: bool) -> _Event:
+    """The marker where a move used to be: its first words (and, in `new`, the whitespace
+    that followed it, to keep a paragraph break)."""
+    tokens = diff_tokens(move.text.strip())
+    cut = _take_words(tokens, PREVIEW_WORDS)
+    preview = "".join(tokens[:cut]).rstrip() + ("…" if cut < len(tokens) else "")
+    trail = move.text[len(move.text.rstrip()) :]
+    return _Event("origin", old=preview, new=trail, number=number, upward=upward)
+
+
+def _collapsed(old: str, new: str, context: int, first: bool, last: bool) -> list[_Event]:
     """An unchanged stretch cut down to `context` words on each side that touches an edit."""
-    tokens = diff_tokens(text)
-    words = sum(map(_is_word, tokens))
+    old_tokens = diff_tokens(old)
+    words = sum(map(_is_word, old_tokens))
     keep_head = 0 if first else context
     keep_tail = 0 if last else context
     if words <= keep_head + keep_tail + 3:
-        return [(text, "")]
-    head = "".join(tokens[: _take_words(tokens, keep_head)]) if keep_head else ""
-    tail_start = len(tokens) - _take_words(list(reversed(tokens)), keep_tail) if keep_tail else len(tokens)
-    while tail_start < len(tokens) and not _is_word(tokens[tail_start]):
-        tail_start += 1  # start the tail on a word, not on the punctuation before it
-    tail = "".join(tokens[tail_start:])
-    hidden = words - keep_head - keep_tail
-    pieces: list[tuple[str, str]] = []
-    if head:
-        pieces.append((head.rstrip(), ""))
-    pieces.append(
-        ((" " if head else "") + f"⋯ {hidden} unchanged words ⋯" + ("\n" if tail else ""), MARKER_STYLE)
-    )
-    if tail:
-        pieces.append((tail.lstrip(), ""))
-    return pieces
+        return [_Event("same", old, new)]
+    new_tokens = old_tokens if new == old else diff_tokens(new)
+    events = []
+    head_old, head_new = (_head(tokens, keep_head) for tokens in (old_tokens, new_tokens))
+    if head_old or head_new:
+        events.append(_Event("same", head_old.rstrip(), head_new.rstrip()))
+    events.append(_Event("gap", hidden=words - keep_head - keep_tail))
+    tail_old, tail_new = (_tail(tokens, keep_tail) for tokens in (old_tokens, new_tokens))
+    if tail_old or tail_new:
+        events.append(_Event("same", tail_old, tail_new))
+    return events
+
+
+def _head(tokens: list[str], words: int) -> str:
+    return "".join(tokens[: _take_words(tokens, words)]) if words else ""
+
+
+def _tail(tokens: list[str], words: int) -> str:
+    if not words:
+        return ""
+    start = len(tokens) - _take_words(list(reversed(tokens)), words)
+    while start < len(tokens) and not _is_word(tokens[start]):
+        start += 1  # start the tail on a word, not on the punctuation before it
+    return "".join(tokens[start:])
+
+
+def _move_label(number: int, upward: bool) -> str:
+    """The same at both ends of a move: the direction the passage went, and its number."""
+    return f"moved {'up' if upward else 'down'} #{number}"
+
+
+_EDGES = re.compile(r"(\s*)(.*?)(\s*)", re.DOTALL)
+
+
+def _append_marked(text: Text, content: str, opening: str, closing: str, style: str, markers: bool) -> None:
+    """`content` styled (and between the markers), its leading and trailing whitespace outside
+    them, so that "[-a group of-] soldiers" reads like the sentence it is."""
+    lead, core, trail = _EDGES.fullmatch(content).groups()  # type: ignore[union-attr]
+    if lead and not text.plain[-1:].isspace():
+        text.append(lead)
+    text.append(f"{opening}{core}{closing}" if markers else core, style=style)
+    text.append(trail)
+
+
+def _append_event(text: Text, event: _Event, side: str, markers: bool) -> None:
+    """Add an event to a Text: `side` is "both" (inline), "old" or "new" (a column)."""
+    if event.kind == "same":
+        text.append(visible(event.new if side == "new" else event.old))
+    elif event.kind == "gap":
+        text.append(f"⋯ {event.hidden} unchanged words ⋯", style=MARKER_STYLE)
+    elif event.kind == "delete" and side != "new":
+        if event.old.strip():  # a change of whitespace alone is not marked
+            _append_marked(text, visible(event.old), "[-", "-]", DELETE_STYLE, markers)
+    elif event.kind == "insert" and side != "old":
+        if event.new.strip():
+            _append_marked(text, visible(event.new), "{+", "+}", INSERT_STYLE, markers)
+        elif not text.plain[-1:].isspace():
+            text.append(visible(event.new))
+    elif event.kind == "move" and side != "old":
+        label = _move_label(event.number, event.upward)
+        content = visible(event.new if side == "new" else event.old)
+        if markers:
+            _append_marked(text, content, f"{{={label}: ", "=}", MOVE_STYLE, markers)
+        else:
+            text.append(f"⟨{label}⟩ ", style=MOVE_LABEL_STYLE)
+            _append_marked(text, content, "", "", MOVE_STYLE, markers)
+    elif event.kind == "origin" and side != "new":
+        label = f"{_move_label(event.number, event.upward)}: “{visible(event.old)}”"
+        text.append(f"[={label}=]" if markers else f"⟨{label}⟩", style=MOVE_LABEL_STYLE)
+        text.append("\n" if event.new.endswith("\n") else " ")
 
 
 def diff_text(segments: Sequence[Segment], context: int, markers: bool) -> Text:
-    """One member's diff as styled text; with `markers`, wdiff's [-deleted-] and {+inserted+}."""
+    """One member's diff as styled text in one column; with `markers`, wdiff's markers."""
     text = Text()
-    for index, segment in enumerate(segments):
-        content = visible(segment.text)
-        if segment.op == "equal":
-            for piece, style in _collapsed(content, context, index == 0, index == len(segments) - 1):
-                text.append(piece, style=style)
-        elif segment.op == "delete":
-            text.append(f"[-{content}-]" if markers else content, style=DELETE_STYLE)
-        else:
-            text.append(f"{{+{content}+}}" if markers else content, style=INSERT_STYLE)
+    for event in _events(segments, context):
+        if event.kind == "gap":
+            if text.plain and not text.plain.endswith("\n"):
+                text.append(" ")
+            _append_event(text, event, "both", markers)
+            text.append("\n")
+            continue
+        if event.kind == "same" and text.plain.endswith("⋯\n"):
+            event = _Event("same", event.old.lstrip(), event.new.lstrip())
+        _append_event(text, event, "both", markers)
+    if text.plain.endswith("⋯\n"):
+        text.right_crop(1)
     return text
 
 
-def member_header(member: MemberDiff) -> Text:
-    header = Text(visible(member.path), style="bold")
+def side_by_side(
+    segments: Sequence[Segment], context: int, markers: bool, old_title: str, new_title: str
+) -> Table:
+    """The two versions in two columns, a row per paragraph of the representative."""
+    table = Table(box=box.SIMPLE_HEAD, expand=True, padding=(0, 1), show_edge=False)
+    for title in (old_title, new_title):
+        # The file name only: the member's full path is right above the table.
+        heading = Text(
+            visible(os.path.basename(title) or title), style="bold", overflow="ellipsis", no_wrap=True
+        )
+        table.add_column(heading, ratio=1, overflow="fold")
+    left, right = Text(), Text()
+
+    def finish() -> None:
+        nonlocal left, right
+        if left.plain.strip() or right.plain.strip():
+            left.rstrip()
+            right.rstrip()
+            table.add_row(left, right)
+        left, right = Text(), Text()
+
+    for event in _events(segments, context):
+        if event.kind == "gap":
+            finish()
+            gap = Text(f"⋯ {event.hidden} unchanged words ⋯", style=MARKER_STYLE)
+            table.add_row(gap, gap.copy())
+        elif event.kind == "same":
+            old_lines, new_lines = event.old.split("\n"), event.new.split("\n")
+            if len(old_lines) != len(new_lines):
+                old_lines, new_lines = [event.old.replace("\n", " ")], [event.new.replace("\n", " ")]
+            for number, (old_line, new_line) in enumerate(zip(old_lines, new_lines, strict=True)):
+                if number:
+                    finish()
+                left.append(visible(old_line))
+                right.append(visible(new_line))
+        else:
+            _append_event(left, event, "old", markers)
+            _append_event(right, event, "new", markers)
+            if event.kind in ("origin", "move") and event.new.endswith("\n"):
+                finish()  # the moved passage was a paragraph of its own
+    finish()
+    return table
+
+
+def member_header(member: MemberDiff, title: str | None = None) -> Text:
+    header = Text()
+    header.append(visible(title or member.path), style="bold")
     header.append(
         f"\nJaccard {member.jaccard:.2f} · containment {member.containment:.2f} · ", style=MARKER_STYLE
     )
@@ -91,10 +269,46 @@ def member_header(member: MemberDiff) -> Text:
     header.append(" / ", style=MARKER_STYLE)
     header.append(f"−{member.removed_words}", style="red")
     header.append(" words", style=MARKER_STYLE)
+    if member.moved_words:
+        header.append(" · ", style=MARKER_STYLE)
+        header.append(f"{member.moved_words} moved", style=MOVE_STYLE)
     return header
 
 
-def cluster_renderable(cluster: Cluster, context: int, markers: bool) -> RenderableType:
+def changed_figures_line(member: MemberDiff) -> Text | None:
+    """ "Changed figures: 190 → 900 soldiers · 24 hours → 10 days", or None."""
+    if not member.changed_figures:
+        return None
+    line = Text()
+    line.append("Changed figures: ", style=MARKER_STYLE)
+    for number, figure in enumerate(member.changed_figures):
+        if number:
+            line.append(" · ", style=MARKER_STYLE)
+        line.append(visible(figure.label), style=FIGURES_STYLE)
+    return line
+
+
+def _has_edits(member: MemberDiff) -> bool:
+    return any(segment.op != "equal" for segment in member.segments)
+
+
+def member_renderable(
+    member: MemberDiff, representative: str, options: RenderOptions, markers: bool, title: str | None = None
+) -> RenderableType:
+    parts: list[RenderableType] = [member_header(member, title)]
+    figures = changed_figures_line(member)
+    if figures is not None:
+        parts.append(figures)
+    if not _has_edits(member):
+        parts.append(Text("(same text after normalisation)", style=MARKER_STYLE))
+    elif options.layout is Layout.SIDE_BY_SIDE:
+        parts.append(side_by_side(member.segments, options.context, markers, representative, member.path))
+    else:
+        parts.append(diff_text(member.segments, options.context, markers))
+    return Group(*parts)
+
+
+def cluster_renderable(cluster: Cluster, options: RenderOptions, markers: bool) -> RenderableType:
     title = Text(f"Cluster {cluster.id} · {len(cluster.members)} documents", style="bold")
     parts: list[RenderableType] = [Rule(title, align="left")]
     representative = Text("representative: ", style=MARKER_STYLE)
@@ -104,21 +318,78 @@ def cluster_renderable(cluster: Cluster, context: int, markers: bool) -> Rendera
         if member.is_representative:
             continue
         parts.append(Text())
-        parts.append(member_header(member))
-        if member.segments and any(segment.op != "equal" for segment in member.segments):
-            parts.append(diff_text(member.segments, context, markers))
-        else:
-            parts.append(Text("(same text after normalisation)", style=MARKER_STYLE))
+        parts.append(member_renderable(member, cluster.representative, options, markers))
     parts.append(Text())
     return Group(*parts)
 
 
-def render_text(report: Report, console: Console, context: int) -> None:
+def stat_renderable(report: Report, width: int) -> RenderableType:
+    """A line per member, as git's --stat: path, similarity, words added, removed and moved,
+    and a +/- bar scaled to the largest change and the room left; its changed figures on the
+    line under it."""
+    members = [
+        member for cluster in report.clusters for member in cluster.members if not member.is_representative
+    ]
+    widest = max((member.added_words + member.removed_words for member in members), default=0)
+    lines = {id(member): _stat_line(member) for member in members}
+    path_width = min(max((cell_len(visible(member.path)) for member in members), default=0), width // 2)
+    longest = max((line.cell_len for line in lines.values()), default=0)
+    room = min(STAT_BAR, width - 2 - path_width - longest - 2)  # indent, path, figures, gap
+    parts: list[RenderableType] = []
+    for cluster in report.clusters:
+        if report.kind == "clusters":
+            title = Text()
+            title.append(f"Cluster {cluster.id} · {len(cluster.members)} documents · ", style="bold")
+            title.append("representative ", style=MARKER_STYLE)
+            title.append(visible(cluster.representative))
+            parts.append(title)
+        for member in cluster.members:
+            if member.is_representative:
+                continue
+            line = Text("  ")
+            line.append(visible(member.path).ljust(path_width), style="bold")
+            line.append_text(lines[id(member)])
+            if widest and room >= 5:
+                scale = min(1.0, room / widest)
+                plus, minus = round(member.added_words * scale), round(member.removed_words * scale)
+                spare = width - line.cell_len - 2  # a path longer than the column leaves less
+                if plus + minus > spare:
+                    plus, minus = plus * spare // (plus + minus), minus * spare // (plus + minus)
+                line.append("  ")
+                line.append("+" * plus, style="green")
+                line.append("-" * minus, style="red")
+            parts.append(line)
+            figures = changed_figures_line(member)
+            if figures is not None:
+                parts.append(Text("      ") + figures)
+    return Group(*parts)
+
+
+def _stat_line(member: MemberDiff) -> Text:
+    """The figures of a stat line after the path: "  0.71/0.87  +64 −144 ~10"."""
+    line = Text()
+    line.append(f"  {member.jaccard:.2f}/{member.containment:.2f}  ", style=MARKER_STYLE)
+    line.append(f"+{member.added_words}", style="green")
+    line.append(f" −{member.removed_words}", style="red")
+    if member.moved_words:
+        line.append(f" ~{member.moved_words}", style=MOVE_STYLE)
+    return line
+
+
+def render_text(report: Report, console: Console, options: RenderOptions) -> None:
     """Print every cluster, then the singletons, to `console`."""
     markers = console.no_color or console.color_system is None
-    for cluster in report.clusters:
-        console.print(cluster_renderable(cluster, context, markers))
-    if report.singletons:
+    if options.layout is Layout.STAT:
+        console.print(stat_renderable(report, console.width))
+    elif report.kind == "pair":
+        for cluster in report.clusters:
+            representative, member = cluster.members
+            title = f"{representative.path} → {member.path}"
+            console.print(member_renderable(member, representative.path, options, markers, title))
+    else:
+        for cluster in report.clusters:
+            console.print(cluster_renderable(cluster, options, markers))
+    if report.singletons and options.layout is not Layout.STAT:
         console.print(Rule(Text(f"{len(report.singletons)} not duplicated", style="bold"), align="left"))
         for path in report.singletons:
             console.print(Text(visible(path)))
