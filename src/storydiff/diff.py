@@ -477,7 +477,9 @@ def _find_moves(
         replaced = [(index, stretch) for index, stretch in enumerate(stretches) if not stretch[0]]
         deleted = [(index, start, end) for index, (_, start, end, _, _) in replaced if end > start]
         inserted = [(index, start, end) for index, (_, _, _, start, end) in replaced if end > start]
-        if not deleted or not inserted:
+        if sum(end - start for _, start, end in deleted) < shortest:
+            break  # too few changed tokens to hold a passage (a figure changed, a word or two)
+        if sum(end - start for _, start, end in inserted) < shortest:
             break
         old_side, old_starts = _laid_out(old.code, deleted, [(m[0], m[1]) for m in moves], _OLD_TAKEN)
         new_side, new_starts = _laid_out(new.code, inserted, [(m[2], m[3]) for m in moves], _NEW_TAKEN)
@@ -745,8 +747,8 @@ _NOT_UNIT = frozenset(
         "will would could should may might when after before per it them they we he she us you"
     ).split()
 )
-_FIGURE_WINDOW = 40  # characters around a change searched for a figure it touches
 _FIGURE_REACH = 25  # a figure touching a change has a digit this close to it ("September 15th, 2013")
+_FIGURE_WINDOW = 40  # and ends this close to it
 
 
 @dataclass(frozen=True)
@@ -773,11 +775,15 @@ def changed_figures(
     kind: "190 of its soldiers … within 24 hours" against "900 soldiers within 10 days"
     gives 190 → 900 soldiers and 24 hours → 10 days.
     """
-    old_figures = _figures_touching(old_text, deleted)
-    if not old_figures:
-        return []
-    new_figures = _figures_touching(new_text, inserted)
-    if not new_figures:
+    # The side with less changed text first: when it has no figure (a sentence dropped or
+    # added), the other side need not be read at all.
+    if sum(end - start for start, end in deleted) <= sum(end - start for start, end in inserted):
+        old_figures = _figures_touching(old_text, deleted)
+        new_figures = _figures_touching(new_text, inserted) if old_figures else []
+    else:
+        new_figures = _figures_touching(new_text, inserted)
+        old_figures = _figures_touching(old_text, deleted) if new_figures else []
+    if not old_figures or not new_figures:
         return []
     pairs: dict[int, int] = {}
     taken: set[int] = set()
@@ -821,11 +827,8 @@ def changed_figures(
 def _figures_touching(text: str, spans: Sequence[Span]) -> list[_Figure]:
     found: dict[Span, _Figure] = {}
     for start, end in spans:
-        if _DIGIT.search(text, max(0, start - _FIGURE_REACH), end + _FIGURE_REACH) is None:
-            continue  # no figure touching the change: the usual case, made cheap
-        for match in _figures_near(
-            text, max(0, start - _FIGURE_WINDOW), min(len(text), end + _FIGURE_WINDOW)
-        ):
+        scan_from, scan_to = max(0, start - _FIGURE_REACH), min(len(text), end + _FIGURE_REACH)
+        for match in _figures_near(text, scan_from, scan_to, min(len(text), end + _FIGURE_WINDOW)):
             if match.end() <= start or match.start() >= end or match.span() in found:
                 continue
             figure_text = " ".join(match.group().split())
@@ -843,14 +846,15 @@ def _figures_touching(text: str, spans: Sequence[Span]) -> list[_Figure]:
     return [found[span] for span in sorted(found)]
 
 
-def _figures_near(text: str, start: int, end: int) -> Iterator[re.Match[str]]:
-    """Figures in text[start:end]. Every figure holds a digit, so only the places around
-    digits are tried (scanning all of the text with `_FIGURE` is a hundred times slower)."""
+def _figures_near(text: str, start: int, end: int, limit: int) -> Iterator[re.Match[str]]:
+    """Figures with a digit in text[start:end] (and ending by `limit`). Every figure holds a
+    digit, so only the places around digits are tried: scanning all of the text with
+    `_FIGURE` is a hundred times slower."""
     position = start
     while (digit := _DIGIT.search(text, position, end)) is not None:
         at = digit.start()
         for candidate in _figure_starts(text, at, position):
-            match = _FIGURE.match(text, candidate, end)
+            match = _FIGURE.match(text, candidate, limit)
             if match is not None and match.end() > at and _stands_alone(text, candidate):
                 yield match
                 position = match.end()
