@@ -44,7 +44,7 @@ def embedded_data(page: str) -> Any:
 def test_file_text_cannot_escape_into_markup_or_script() -> None:
     report = nasty_report()
     page = render_html(report, RenderOptions())
-    assert page.count("<script") == 2 and page.count("</script>") == 2
+    assert page.count("<script") == 3 and page.count("</script>") == 3  # settings, data, code
     assert "<b>a</b>" not in page and "&lt;b&gt;a&lt;/b&gt;.txt" in page and "&lt;i&gt;c&lt;/i&gt;" in page
     assert "<img" not in page and "<!--" not in page and "\u2028" not in page  # all inside the JSON, escaped
     assert embedded_data(page)["clusters"] == [cluster_record(cluster) for cluster in report.clusters]

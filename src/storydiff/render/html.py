@@ -40,6 +40,8 @@ h1 { font-size: 20px; margin: 0 0 4px; }
 input[type=search] { width: 100%; max-width: 420px; padding: 6px 8px; margin: 8px 0 12px;
   border: 1px solid var(--line); border-radius: 6px; background: var(--bg); color: var(--fg); font: inherit; }
 .cluster, .list { border: 1px solid var(--line); border-radius: 6px; margin: 0 0 8px; background: var(--bg); }
+/* Rows out of sight are not laid out: thousands of clusters cost little until scrolled to. */
+.cluster:not([open]) { content-visibility: auto; contain-intrinsic-size: auto 42px; }
 .cluster > summary, .list > summary { cursor: pointer; padding: 8px 12px; display: grid; gap: 12px;
   grid-template-columns: 3.5em 7em 9em 8em 7em minmax(0, 1fr); align-items: baseline; }
 .list > summary { display: list-item; }
@@ -81,7 +83,11 @@ ul.paths { margin: 0; padding: 4px 12px 12px 32px; }
 _SCRIPT = r"""
 "use strict";
 (function () {
-  const data = JSON.parse(document.getElementById("storydiff-data").textContent);
+  // The report's JSON is parsed when first needed: a page of thousands of clusters shows its
+  // list before reading the diffs of any of them.
+  let parsed = null;
+  const data = () => parsed || (parsed = JSON.parse(document.getElementById("storydiff-data").textContent));
+  const settings = JSON.parse(document.getElementById("storydiff-settings").textContent);
   const TOKEN = /\s+|[\p{L}\p{N}\p{M}_]+(?:['’][\p{L}\p{N}\p{M}_]+)*|\.{2,}|[^\p{L}\p{N}\p{M}_\s]/gu;
   const WORD = /^[\p{L}\p{N}_]/u;
   const PREVIEW = 6;
@@ -303,11 +309,13 @@ _SCRIPT = r"""
     const body = details.querySelector(".body");
     if (body.dataset.drawn) return;
     body.dataset.drawn = "1";
-    const cluster = data.clusters[Number(details.dataset.index)];
-    if (data.kind !== "pair") body.appendChild(el("p", "note", "representative: " + cluster.representative));
+    const cluster = data().clusters[Number(details.dataset.index)];
+    if (settings.kind !== "pair") {
+      body.appendChild(el("p", "note", "representative: " + cluster.representative));
+    }
     cluster.members.forEach((member, i) => {
       if (i === 0) return;
-      body.appendChild(memberView(member, cluster.representative, data.context, `c${cluster.id}-m${i}`));
+      body.appendChild(memberView(member, cluster.representative, settings.context, `c${cluster.id}-m${i}`));
     });
   }
 
@@ -318,7 +326,7 @@ _SCRIPT = r"""
     const details = target && target.closest("details.cluster");
     if (details) { details.open = true; draw(details); target.scrollIntoView(); }
   }
-  if (all.length <= data.open_at_load) for (const details of all) { details.open = true; draw(details); }
+  if (all.length <= settings.open_at_load) for (const details of all) { details.open = true; draw(details); }
   openFromHash();
   window.addEventListener("hashchange", openFromHash);
 
@@ -326,7 +334,7 @@ _SCRIPT = r"""
   if (filter) filter.addEventListener("input", () => {
     const wanted = filter.value.trim().toLowerCase();
     for (const details of all) {
-      const cluster = data.clusters[Number(details.dataset.index)];
+      const cluster = data().clusters[Number(details.dataset.index)];
       details.hidden = wanted !== "" && !cluster.members.some(m => m.path.toLowerCase().includes(wanted));
     }
   });
@@ -398,11 +406,9 @@ def render_html(report: Report, options: RenderOptions) -> str:
             f"{len(report.singletons)} not duplicated, {len(report.skipped)} skipped"
         ).replace("1 clusters", "1 cluster")
         hint = " Open a cluster to see how each copy differs from its representative."
+    settings = {"kind": report.kind, "context": options.context, "open_at_load": OPEN_AT_LOAD}
     data = {
         "schema_version": SCHEMA_VERSION,
-        "kind": report.kind,
-        "context": options.context,
-        "open_at_load": OPEN_AT_LOAD,
         "clusters": [cluster_record(cluster) for cluster in report.clusters],
     }
     rows = "".join(_overview_row(cluster, index) for index, cluster in enumerate(report.clusters))
@@ -437,6 +443,7 @@ def render_html(report: Report, options: RenderOptions) -> str:
         f"{rows}{singletons}{skipped}"
         "<noscript><p>The diffs are drawn by the page's script; with JavaScript off, only the "
         "overview shows.</p></noscript></main>\n"
+        f'<script type="application/json" id="storydiff-settings">{_script_json(settings)}</script>\n'
         f'<script type="application/json" id="storydiff-data">{_script_json(data)}</script>\n'
         f"<script>{_SCRIPT}</script>\n</body></html>\n"
     )
