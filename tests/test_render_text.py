@@ -70,6 +70,13 @@ def test_no_color_keeps_the_markers_on_a_terminal(monkeypatch: pytest.MonkeyPatc
     assert "\x1b[31m" not in out and "\x1b[32m" not in out
 
 
+def test_force_color_styles_edits_even_into_a_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    out = render(report_with((Segment("delete", "190"), Segment("insert", "900"))))
+    assert "[-" not in out and "\x1b[" in out
+
+
 def test_long_unchanged_stretches_collapse_around_edits() -> None:
     words = " ".join(f"w{number}" for number in range(40))
     text = diff_text((Segment("equal", words), Segment("insert", "new"), Segment("equal", words)), 3, True)
