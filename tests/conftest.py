@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -28,3 +29,48 @@ def corpus(tmp_path: Path) -> Path:
     target = tmp_path / "corpus"
     shutil.copytree(SEEDS, target)
     return target
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own signature cache, never the user's."""
+    path = tmp_path_factory.mktemp("cache") / "signatures.sqlite"
+    monkeypatch.setenv("STORYDIFF_CACHE", str(path))
+    return path
+
+
+CORRECTED = "updates/000_corrected.txt"
+WIRE = "wire/000_wire.txt"
+
+
+@pytest.fixture
+def dedup_corpus(tmp_path: Path) -> Path:
+    """The seeds plus two edited copies of 000, in subdirectories: one cluster of four, one singleton.
+
+    - updates/000_corrected.txt: 190 soldiers became 900 and a correction was appended (the longest);
+    - wire/000_wire.txt: "about 1,700 troops" became "about 2,500 troops" (the last path).
+    001 is the shortest, 000 the first path; 002 has no near-duplicate.
+    """
+    target = tmp_path / "corpus"
+    shutil.copytree(SEEDS, target)
+    original = (SEEDS / SEED_000).read_text(encoding="utf-8")
+    corrected = original.replace("told CNN that 190 of its soldiers", "told CNN that 900 of its soldiers")
+    corrected += (
+        "\n\nCorrection: An earlier version of this story gave the wrong number of Nigerian soldiers "
+        "due to arrive in Mali. The army said 900 would go, not 190.\n"
+    )
+    wire = original.replace("about 1,700 troops", "about 2,500 troops")
+    assert corrected != original and wire != original
+    for relative, text in ((CORRECTED, corrected), (WIRE, wire)):
+        (target / relative).parent.mkdir()
+        (target / relative).write_text(text, encoding="utf-8")
+    return target
+
+
+def tree_fingerprint(root: Path) -> dict[str, tuple[str, int]]:
+    """Every file below `root`: its SHA-256 and modification time, to show a tree was not touched."""
+    return {
+        str(path.relative_to(root)): (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns)
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }

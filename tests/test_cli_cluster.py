@@ -4,6 +4,7 @@ import json
 import os
 from pathlib import Path
 
+import xxhash
 from click.testing import CliRunner
 from tests.conftest import SEED_000, SEED_001, SEED_002
 
@@ -28,7 +29,7 @@ def test_text_output_shows_the_cluster_and_the_real_edits(seeds_dir: Path) -> No
     # Stripped furniture is not shown as an edit.
     assert "Story highlights" not in out and "Read more" not in out and "Sagai tank" not in out
     assert "1 not duplicated" in out and str(seeds_dir / SEED_002) in out
-    assert "3 documents: 1 clusters holding 2 documents, 1 not duplicated, 0 skipped" in err
+    assert "3 documents: 1 cluster holding 2 documents, 1 not duplicated, 0 skipped" in err
 
 
 def test_json_has_the_documented_schema(seeds_dir: Path) -> None:
@@ -44,8 +45,19 @@ def test_json_has_the_documented_schema(seeds_dir: Path) -> None:
         "singletons",
         "skipped",
         "boilerplate",
+        "inputs",
+        "files",
     }
     assert data["schema_version"] == 2 and data["documents"] == 3
+    assert data["inputs"] == [str(seeds_dir)]
+    assert data["files"] == [
+        {
+            "path": str(seeds_dir / name),
+            "content_hash": xxhash.xxh3_128_hexdigest((seeds_dir / name).read_bytes()),
+            "bytes": size,
+        }
+        for name, size in ((SEED_000, 6798), (SEED_001, 5536), (SEED_002, 2478))
+    ]
     assert data["singletons"] == [str(seeds_dir / SEED_002)]
     (cluster,) = data["clusters"]
     assert cluster["id"] == 1 and cluster["representative"] == str(seeds_dir / SEED_000)
@@ -156,6 +168,16 @@ def test_keep_shortest_makes_the_trimmed_version_representative(seeds_dir: Path)
     assert data["clusters"][0]["representative"] == str(seeds_dir / SEED_001)
 
 
+def test_keep_newest_and_oldest_follow_the_modification_times(corpus: Path) -> None:
+    os.utime(corpus / SEED_000, ns=(1_600_000_000_000_000_000,) * 2)
+    os.utime(corpus / SEED_001, ns=(1_700_000_000_000_000_000,) * 2)
+    newest = json.loads(run("cluster", str(corpus), "--format", "json", "--keep", "newest")[1])
+    oldest = json.loads(run("cluster", str(corpus), "--format", "json", "--keep", "oldest")[1])
+    assert newest["clusters"][0]["representative"] == str(corpus / SEED_001)
+    assert oldest["clusters"][0]["representative"] == str(corpus / SEED_000)
+    assert newest["settings"]["keep"] == "newest"
+
+
 def test_help_has_examples_and_exit_codes() -> None:
     code, out, _ = run("cluster", "--help")
     assert code == 0 and "storydiff cluster examples/seeds" in out
@@ -188,3 +210,41 @@ def test_layouts_and_the_html_report_beside_another_format(seeds_dir: Path, tmp_
 def test_an_html_path_that_cannot_be_written_exits_2(seeds_dir: Path, tmp_path: Path) -> None:
     code, _, err = run("cluster", str(seeds_dir), "--html", str(tmp_path / "missing" / "report.html"))
     assert code == 2 and "cannot write the HTML report" in err
+
+
+def test_show_stripped_puts_removed_lines_in_the_diff(seeds_dir: Path) -> None:
+    code, out, _ = run("cluster", str(seeds_dir), "--show-stripped")
+    assert code == 0
+    lines = out.splitlines()
+    joined = " ".join(out.split())
+    # The furniture only the first version carried, marked as such ...
+    assert "✂ photo-caption, representative only: French army Legionnaire from the Licorne force" in joined
+    assert "✂ story-highlights, representative only: Story highlights" in lines
+    # ... the links both versions carried, once each, where they stood ...
+    assert sum(line.startswith("✂ read-more: Read more:") for line in lines) == 4
+    assert "result of a coup. ✂ read-more: Read more: Panetta: U.S. could provide" in joined
+    # ... and the credits, which differ.
+    assert "✂ contributor, representative only: CNN’s Antonia Mortensen" in joined
+    assert "✂ contributor, this copy only: CNN's Vlad Duthiers and Chris Lawrence" in joined
+    assert "✂" not in run("cluster", str(seeds_dir))[1]
+
+
+def test_show_stripped_adds_the_lines_to_json(seeds_dir: Path) -> None:
+    data = json.loads(run("cluster", str(seeds_dir), "--format", "json", "--show-stripped")[1])
+    copy = data["clusters"][0]["members"][1]
+    member_text = "".join(
+        segment.get("b_text", segment["text"]) for segment in copy["diff"] if segment["op"] != "delete"
+    )
+    placed = copy["stripped"]["member"]
+    assert [rule for _, rule, _ in placed] == ["read-more"] * 4 + ["contributor"]
+    offset, _, text = placed[0]
+    assert text == "Read more: Panetta: U.S. could provide logistical, intel support in Mali"
+    assert member_text[offset - 1] == "\n" and member_text[offset:].startswith("No support can go")
+    assert placed[-1][0] == len(member_text)  # the credit ended the text
+    assert [rule for _, rule, _ in copy["stripped"]["representative"]][:3] == [
+        "photo-caption",
+        "video-source",
+        "video-source",
+    ]
+    plain = json.loads(run("cluster", str(seeds_dir), "--format", "json")[1])
+    assert "stripped" not in plain["clusters"][0]["members"][1]

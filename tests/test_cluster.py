@@ -24,10 +24,15 @@ def test_components_are_transitive_sorted_and_skip_singletons() -> None:
 
 def test_representative_policies() -> None:
     words = [10, 30, 30, 5]
-    assert cluster.choose_representative([0, 1, 2, 3], words, "longest") == 1
-    assert cluster.choose_representative([0, 1, 2, 3], words, "shortest") == 3
-    assert cluster.choose_representative([0, 1, 2, 3], words, "first") == 0
-    assert cluster.choose_representative([0, 1, 2, 3], words, "last") == 3
+    mtimes = [200, 100, 300, 300]
+    members = [0, 1, 2, 3]
+    assert cluster.choose_representative(members, "longest", words, mtimes) == 1
+    assert cluster.choose_representative(members, "shortest", words, mtimes) == 3
+    assert cluster.choose_representative(members, "first", words, mtimes) == 0
+    assert cluster.choose_representative(members, "last", words, mtimes) == 3
+    assert cluster.choose_representative(members, "newest", words, mtimes) == 2  # tie with 3: first path
+    assert cluster.choose_representative(members, "oldest", words, mtimes) == 1
+    assert cluster.choose_representative([0, 3], "newest", words, mtimes) == 3
 
 
 def test_similarity_is_exact() -> None:

@@ -1,16 +1,18 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.conftest import SEED_000, SEED_001, SEEDS
 
 from storydiff.diff import word_diff
 from storydiff.model import MemberDiff, SourceFile
-from storydiff.pipeline import clean
-from storydiff.render.json import member_record
+from storydiff.pipeline import clean, run_cluster
+from storydiff.render.json import member_record, render_json, report_from_object, report_object
 from storydiff.settings import Settings
 
 
@@ -96,3 +98,44 @@ def test_json_segments_rebuild_both_texts_with_moves(sentences: list[str], data:
     old = ". ".join(sentences)
     new = ". ".join(data.draw(st.permutations(sentences)))
     assert rebuilt(record(old, new)["diff"]) == (old, new)
+
+
+@pytest.mark.parametrize("show_stripped", [False, True])
+def test_a_saved_report_reads_back_to_the_same_json(seeds_dir: Path, show_stripped: bool) -> None:
+    report = run_cluster([str(seeds_dir)], Settings(show_stripped=show_stripped))
+    saved = json.loads(render_json(report))
+    loaded = report_from_object(saved)
+    assert report_object(loaded) == saved
+    assert loaded.files == report.files and loaded.inputs == (str(seeds_dir),)
+    assert [member.is_representative for member in loaded.clusters[0].members] == [True, False]
+    for loaded_member, member in zip(loaded.clusters[0].members, report.clusters[0].members, strict=True):
+        # Positions, moves, changed figures and stripped lines come back as they were.
+        assert loaded_member.segments == member.segments
+        assert (loaded_member.moved_words, loaded_member.changed_figures) == (
+            member.moved_words,
+            member.changed_figures,
+        )
+        assert (loaded_member.representative_stripped, loaded_member.member_stripped) == (
+            member.representative_stripped,
+            member.member_stripped,
+        )
+
+
+def test_a_report_from_before_content_hashes_loads_without_them(seeds_dir: Path) -> None:
+    saved = json.loads(render_json(run_cluster([str(seeds_dir)], Settings())))
+    del saved["files"], saved["inputs"]
+    loaded = report_from_object(saved)
+    assert (loaded.files, loaded.inputs, loaded.documents) == ((), (), 3)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([], "not a storydiff report with schema_version 2"),
+        ({"schema_version": 3}, "not a storydiff report with schema_version 2"),
+        ({"schema_version": 2, "settings": {}}, "malformed storydiff report: no 'documents' field"),
+    ],
+)
+def test_what_is_not_a_report_is_refused_saying_why(data: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        report_from_object(data)

@@ -8,10 +8,10 @@ import pytest
 from rich.console import Console
 
 from storydiff.diff import word_diff
-from storydiff.model import Cluster, MemberDiff, Report, Segment
+from storydiff.model import Cluster, MemberDiff, Report, Segment, StrippedLine
 from storydiff.pipeline import run_cluster
 from storydiff.render import Layout, RenderOptions
-from storydiff.render.text import diff_text, render_text, visible
+from storydiff.render.text import StrippedMark, diff_text, place_stripped, render_text, visible
 from storydiff.settings import Settings
 
 UN = "The United Nations said preparations are under way to send African troops to Bamako."
@@ -179,3 +179,54 @@ def test_seeds_in_every_layout_show_the_nigeria_figures(seeds_report: Report, la
         out = render(seeds_report, width=width, layout=layout, context=8)
         assert max(len(line) for line in out.splitlines()) <= width
         assert "Changed figures: 190 → 900 soldiers · 24 hours → 10 days" in " ".join(out.split())
+
+
+# Stripped lines
+
+
+def test_stripped_lines_are_placed_where_they_stood() -> None:
+    segments = (
+        Segment("equal", "One.\nTwo ", (0, 9), (0, 9)),
+        Segment("delete", "three", (9, 14), (9, 9)),
+        Segment("insert", "3", (14, 14), (9, 10)),
+    )
+    representative = (
+        StrippedLine(0, "photo-caption", "A caption."),
+        StrippedLine(5, "read-more", "Read more: x"),
+        StrippedLine(14, "contributor", "A contributed to this report."),
+    )
+    member = (StrippedLine(5, "read-more", "Read more: x"), StrippedLine(10, "contributor", "B contributed."))
+    assert place_stripped(segments, representative, member) == [
+        StrippedMark("representative", "photo-caption", "A caption."),
+        Segment("equal", "One.\n", (0, 5), (0, 5)),
+        StrippedMark("both", "read-more", "Read more: x"),
+        Segment("equal", "Two ", (5, 9), (5, 9)),
+        *segments[1:],
+        StrippedMark("representative", "contributor", "A contributed to this report."),
+        StrippedMark("member", "contributor", "B contributed."),
+    ]
+
+
+def test_stripped_lines_show_dimmed_on_lines_of_their_own() -> None:
+    members = (
+        MemberDiff("a.txt", 1.0, 1.0, 0, 0, (), is_representative=True),
+        MemberDiff(
+            "b.txt",
+            0.8,
+            0.9,
+            1,
+            1,
+            (Segment("equal", "Nigeria sends "), Segment("delete", "190"), Segment("insert", "900")),
+            representative_stripped=(StrippedLine(0, "photo-caption", "[bold]A caption[/]"),),
+            member_stripped=(StrippedLine(17, "contributor", "CNN's B contributed to this report"),),
+        ),
+    )
+    report = Report({}, 2, (Cluster(1, "a.txt", members),), (), ())
+    out = render(report)
+    assert (
+        "✂ photo-caption, representative only: [bold]A caption[/]\n"
+        "Nigeria sends [-190-]{+900+}\n"
+        "✂ contributor, this copy only: CNN's B contributed to this report\n"
+    ) in out
+    coloured = render(report, force_terminal=True)
+    assert "\x1b[2m✂ photo-caption" in coloured  # dim

@@ -12,7 +12,7 @@ memory: at a million documents MinHashLSH keeps 64 Python dicts of byte-string k
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -68,7 +68,9 @@ def candidate_pairs(
     found = np.empty(0, dtype=np.int64)
     pending: list[npt.NDArray[np.int64]] = []
     pending_size = 0
-    member_signatures = signatures[members]
+    member_signatures = (
+        signatures if len(members) == count else signatures[members]
+    )  # no copy if all take part
     for band in range(bands):
         keys = _band_keys(member_signatures, band, rows)
         order = np.argsort(keys, kind="stable")
@@ -91,6 +93,45 @@ def candidate_pairs(
     if pending:
         found = _sorted_distinct(np.concatenate([found, *pending]))
     return np.stack((found // max(count, 1), found % max(count, 1)), axis=1)
+
+
+def pairs_involving(
+    signatures: npt.NDArray[np.uint32],
+    queries: npt.NDArray[np.int64],
+    comparable: npt.NDArray[np.bool_],
+    bands: int,
+    rows: int,
+) -> PairArray:
+    """Pairs (left < right) that share a band bucket and hold at least one of the `queries` rows.
+
+    The same banding as `candidate_pairs`, asked only about a few documents: each band's keys
+    are computed for all documents and matched against the queries' keys, with no sort of the
+    whole corpus. A large bucket is not windowed here (all of its members are paired with the
+    query), so this proposes a superset of `candidate_pairs`' pairs that involve the queries.
+    """
+    count = len(signatures)
+    queries = np.unique(queries[comparable[queries]]).astype(np.int64)
+    if len(queries) == 0 or count < 2:
+        return np.empty((0, 2), dtype=np.int64)
+    codes: list[npt.NDArray[np.int64]] = []
+    for band in range(bands):
+        keys = _band_keys(signatures, band, rows)
+        order = np.argsort(keys[queries], kind="stable")
+        query_rows = queries[order]
+        query_keys = keys[query_rows]
+        others = np.flatnonzero(np.isin(keys, query_keys) & comparable)
+        low = np.searchsorted(query_keys, keys[others], side="left")
+        high = np.searchsorted(query_keys, keys[others], side="right")
+        repeats = high - low
+        other_rows = np.repeat(others, repeats)
+        within = np.arange(int(repeats.sum())) - np.repeat(np.cumsum(repeats) - repeats, repeats)
+        matched = query_rows[np.repeat(low, repeats) + within]
+        distinct = other_rows != matched
+        left = np.minimum(other_rows, matched)[distinct]
+        right = np.maximum(other_rows, matched)[distinct]
+        codes.append(left * count + right)
+    found = np.unique(np.concatenate(codes))
+    return np.stack((found // count, found % count), axis=1).astype(np.int64)
 
 
 def _sorted_distinct(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -220,12 +261,22 @@ def connected_components(count: int, pairs: Sequence[Pair]) -> list[list[int]]:
     return sorted((sorted(group) for group in groups.values() if len(group) > 1), key=lambda group: group[0])
 
 
-def choose_representative(members: Sequence[int], word_counts: Sequence[int], policy: KeepPolicy) -> int:
-    """The member that stands for the cluster; ties go to the first path, so choices are stable."""
+def choose_representative(
+    members: Sequence[int], policy: KeepPolicy, word_counts: Sequence[int], mtimes: Sequence[int]
+) -> int:
+    """The member that stands for the cluster; ties go to the first path, so choices are stable.
+
+    `members` are indices in path order; `word_counts` and `mtimes` (nanoseconds) are indexed
+    like them.
+    """
     if policy == "first":
         return min(members)
     if policy == "last":
         return max(members)
-    if policy == "longest":
-        return min(members, key=lambda member: (-word_counts[member], member))
-    return min(members, key=lambda member: (word_counts[member], member))
+    rank: dict[KeepPolicy, Callable[[int], int]] = {
+        "longest": lambda member: -word_counts[member],
+        "shortest": lambda member: word_counts[member],
+        "newest": lambda member: -mtimes[member],
+        "oldest": lambda member: mtimes[member],
+    }
+    return min(members, key=lambda member: (rank[policy](member), member))

@@ -46,16 +46,18 @@ class _CodeTable(dict[str, str]):
     """Token → one code character, shared by all diffs in a process, filled on first sight.
 
     Tokens that are equal for comparison (same NFKC form with straightened quotes; any
-    whitespace) share a code, so a character diff over codes is a token diff. Code points that
-    are whitespace to Python are never used, so diff-match-patch's cleanup, which looks at
-    whitespace, sees the same thing whatever order the table was filled in; that keeps diffs
-    independent of which worker computed them.
+    whitespace) share a code, so a character diff over codes is a token diff. The code keeps
+    the token's kind as diff-match-patch sees characters — whitespace is " ", a word is a
+    letter, anything else a private-use character (neither a letter nor a space) — so its
+    semantic cleanup puts edit boundaries at spaces and punctuation, and decides the same way
+    whatever order the table was filled in: diffs do not depend on which worker made them.
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.by_canonical: dict[str, str] = {}
-        self.next_number = 0x100
+        self.by_canonical: dict[str, str] = {" ": " "}
+        self.next_word = 0x4E00  # CJK ideographs and on: letters to Python
+        self.next_other = 0xE000  # the private use area: neither letters nor spaces
         self.sentence_ends: set[str] = set()
         self.closers: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
@@ -64,8 +66,10 @@ class _CodeTable(dict[str, str]):
         canonical = " " if token.isspace() else unicodedata.normalize("NFKC", token).translate(_QUOTES)
         code = self.by_canonical.get(canonical)
         if code is None:
-            code = self.by_canonical[canonical] = self._fresh()
-            if canonical != " " and canonical[-1] in _SENTENCE_ENDS:
+            code = self.by_canonical[canonical] = self._fresh(
+                word=canonical[:1].isalnum() or canonical[:1] == "_"
+            )
+            if canonical[-1] in _SENTENCE_ENDS:
                 self.sentence_ends.add(code)
                 self._pattern = None
             elif canonical in _CLOSERS:
@@ -74,14 +78,20 @@ class _CodeTable(dict[str, str]):
         self[token] = code
         return code
 
-    def _fresh(self) -> str:
+    def _fresh(self, word: bool) -> str:
+        if not word:
+            number = self.next_other
+            self.next_other += 1
+            if number > 0xF8FF:
+                number = 0xF0000 + number - 0xF900  # supplementary private use area A
+            return chr(number)
         while True:
-            number = self.next_number
-            self.next_number += 1
+            number = self.next_word
+            self.next_word += 1
             if number in _SURROGATES:
                 continue
             char = chr(number)
-            if not char.isspace():
+            if char.isalnum():
                 return char
 
     def sentence_break(self) -> re.Pattern[str]:
@@ -91,15 +101,15 @@ class _CodeTable(dict[str, str]):
         a plain string: a template with a group costs a Python call per match.
         """
         if self._pattern is None:
-            space = re.escape(self[" "])
-            ends = re.escape("".join(sorted(self.sentence_ends)) or self[" "])
-            closers = re.escape("".join(sorted(self.closers)) or self[" "])
-            self._pattern = re.compile(f"(?:(?<=[{ends}])|(?<=[{ends}][{closers}])){space}")
+            space = " "  # whitespace's code (see above)
+            ends = re.escape("".join(sorted(self.sentence_ends)) or space)
+            closers = re.escape("".join(sorted(self.closers)) or space)
+            self._pattern = re.compile(f"(?:(?<=[{ends}])|(?<=[{ends}][{closers}])){re.escape(space)}")
         return self._pattern
 
 
 _CODES = _CodeTable()
-_MAX_CODES = 1 << 19
+_MAX_CODES = 100_000  # fewer than the letters available from U+4E00 on (about 120,000)
 
 
 @dataclass(frozen=True)

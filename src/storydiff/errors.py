@@ -13,3 +13,11 @@ class InputError(StorydiffError):
 
 class ConfigError(StorydiffError):
     """A setting or configuration file is invalid."""
+
+
+class ChangedFilesError(StorydiffError):
+    """Files changed or vanished since the report that a dedup plan was made from."""
+
+
+class DestinationError(StorydiffError):
+    """An output would overwrite a file or write into the input directory."""

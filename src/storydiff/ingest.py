@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 
 import xxhash
 
+from . import remote
 from .errors import InputError
 from .model import Document, Skipped, SourceFile
 
@@ -30,7 +31,7 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 
 def display_path(path: str) -> str:
     """A path as the user would type it: what they gave, joined with what was found under it."""
-    return os.path.normpath(path)
+    return path if remote.is_url(path) else os.path.normpath(path)
 
 
 def discover(
@@ -47,6 +48,10 @@ def discover(
     seen_files: set[tuple[int, int]] = set()
     skipped: list[Skipped] = []
     for given in paths:
+        if remote.is_url(given):  # fsspec: listed by its backend, no inode checks
+            for source in remote.discover(given, glob, exclude):
+                found.setdefault(source.path, source)
+            continue
         if not os.path.lexists(given):
             raise InputError(f"{given}: no such file or directory")
         if os.path.isdir(given):
@@ -160,8 +165,12 @@ def content_hash(data: bytes) -> str:
 def read_document(source: SourceFile, encoding: str | None = None) -> Document | Skipped:
     """Read and decode one file; every failure becomes a Skipped with the reason."""
     try:
-        with open(source.fs_path, "rb") as handle:
-            data = handle.read()
+        if remote.is_url(source.fs_path):
+            data, mtime_ns = remote.read(source.fs_path)
+        else:
+            with open(source.fs_path, "rb") as handle:
+                data = handle.read()
+                mtime_ns = os.fstat(handle.fileno()).st_mtime_ns  # of the open file: no second lookup
     except OSError as error:
         return Skipped(source.path, f"cannot read: {error.strerror or error}")
     try:
@@ -176,4 +185,5 @@ def read_document(source: SourceFile, encoding: str | None = None) -> Document |
         text=text,
         content_hash=content_hash(data),
         size_bytes=len(data),
+        mtime_ns=mtime_ns,
     )

@@ -7,10 +7,13 @@ same stage functions run in one process, in a process pool or as Dask tasks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from .cache import CacheUpdate
 
 DiffOp = Literal["equal", "insert", "delete", "move"]
 ReportKind = Literal["clusters", "pair"]
@@ -42,6 +45,7 @@ class Document:
     text: str
     content_hash: str
     size_bytes: int
+    mtime_ns: int = 0  # modification time, for the newest/oldest keep policies
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,31 @@ class Removal:
     rule: str
     line_number: int
     text: str
+
+
+@dataclass(frozen=True)
+class RemovedSpan:
+    """A removed line located in its file: line number (from 1) and character offsets.
+
+    `start` and `end` count Unicode code points in the file's decoded text; `end` is
+    exclusive and stops before the line break.
+    """
+
+    rule: str
+    line_number: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class StrippedFile:
+    """What stripping removed from one file; `text` is the decoded text when it was asked for."""
+
+    path: str
+    line_count: int
+    removed: tuple[RemovedSpan, ...]
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,6 +103,7 @@ class SignedBatch:
     fs_paths: tuple[str, ...]
     content_hashes: tuple[str, ...]
     sizes: npt.NDArray[np.int64]
+    mtimes: npt.NDArray[np.int64]  # modification times in nanoseconds
     word_counts: npt.NDArray[np.int64]
     shingle_counts: npt.NDArray[np.int64]
     signatures: npt.NDArray[np.uint32] = field(repr=False)
@@ -81,6 +111,11 @@ class SignedBatch:
     set_offsets: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(1, np.int64), repr=False)
     skipped: tuple[Skipped, ...] = ()
     boilerplate: tuple[tuple[str, int], ...] = ()  # (rule name, lines removed) over the batch
+    cache_update: CacheUpdate | None = None  # what the signature cache lacked (see cache.py)
+    # Each document's distinct line keys (boilerplate.line_key), for repeated-line detection:
+    # document i's are line_keys[line_key_offsets[i]:line_key_offsets[i + 1]].
+    line_keys: npt.NDArray[np.uint64] = field(default_factory=lambda: np.zeros(0, np.uint64), repr=False)
+    line_key_offsets: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(1, np.int64), repr=False)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -148,8 +183,24 @@ class ChangedFigure:
 
 
 @dataclass(frozen=True)
+class StrippedLine:
+    """A line stripping removed, and where it stood: `offset` in the cleaned text (the start of
+    the next kept line, or the text's length when none followed)."""
+
+    offset: int
+    rule: str
+    text: str
+
+
+@dataclass(frozen=True)
 class MemberDiff:
-    """How one cluster member differs from the cluster's representative."""
+    """How one cluster member differs from the cluster's representative.
+
+    With `show_stripped` set, the lines stripping removed from the representative and from
+    this member travel along, so the diff can show them in place: the representative's
+    offsets count in its cleaned text (the `equal` and `delete` texts joined), the member's
+    in the member's side of the diff (the `equal` and `insert` texts joined).
+    """
 
     path: str
     jaccard: float
@@ -160,6 +211,8 @@ class MemberDiff:
     is_representative: bool = False
     moved_words: int = 0
     changed_figures: tuple[ChangedFigure, ...] = ()
+    representative_stripped: tuple[StrippedLine, ...] = ()
+    member_stripped: tuple[StrippedLine, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -167,6 +220,15 @@ class Cluster:
     id: int
     representative: str
     members: tuple[MemberDiff, ...]
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """A document's bytes as the run read them: enough to tell later whether the file changed."""
+
+    path: str
+    content_hash: str
+    size_bytes: int
 
 
 @dataclass(frozen=True)
@@ -180,3 +242,5 @@ class Report:
     skipped: tuple[Skipped, ...]
     boilerplate: tuple[tuple[str, int], ...] = ()
     kind: ReportKind = "clusters"  # "pair": `storydiff diff`, one cluster of the two files given
+    inputs: tuple[str, ...] = ()  # the paths the run was given, as display paths
+    files: tuple[FileRecord, ...] = ()  # every document in `clusters` and `singletons`, in path order

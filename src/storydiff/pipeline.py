@@ -6,23 +6,52 @@ candidate pairs → verified pairs → clusters → diffs → report.
 engine can run them in this process, in a process pool or on a Dask cluster. Signing keeps
 no text: it spills each document's exact shingle set to a temporary file for verification,
 and only the documents that end up in a cluster are read again, for their diffs.
+
+Boilerplate: every stage reads files through `clean`, with the rules in Settings and the
+corpus's repeated lines, so all of them compare the same text. Repeated lines are found
+after a first clustering (`repeated_lines`); only the documents holding one are signed
+again. `run_strip` shows what stripping removes (`storydiff strip`).
 """
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
+import json
+import math
 import os
+import re
+import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+import xxhash
 
-from . import boilerplate, cluster, ingest, shingles, spill
-from .diff import WordDiff, tokenize, word_diff
+from . import boilerplate, cache, cluster, ingest, shingles, spill
+from .boilerplate import REPEATED_LINE, RepeatedLines
+from .diff import WordDiff, diff_tokens, tokenize, word_diff
 from .errors import InputError
-from .model import CleanedDocument, Cluster, MemberDiff, Pair, Report, SignedBatch, Skipped, SourceFile
+from .model import (
+    CleanedDocument,
+    Cluster,
+    Document,
+    FileRecord,
+    MemberDiff,
+    Pair,
+    Removal,
+    RemovedSpan,
+    Report,
+    Segment,
+    SignedBatch,
+    Skipped,
+    SourceFile,
+    StrippedFile,
+    StrippedLine,
+)
 from .settings import Settings
 from .signatures import batch_signatures
 
@@ -51,34 +80,77 @@ class _NoProgress:
         pass
 
 
-def rules_for(settings: Settings) -> tuple[boilerplate.Rule, ...]:
-    return boilerplate.rules_for_pack(settings.pack) if settings.strip else ()
+def clean(
+    source: SourceFile, settings: Settings, tidy: bool = True, repeated: RepeatedLines | None = None
+) -> CleanedDocument | Skipped:
+    """Read one file and strip its boilerplate (`tidy`: see boilerplate.strip).
 
-
-def clean(source: SourceFile, settings: Settings, tidy: bool = True) -> CleanedDocument | Skipped:
-    """Read one file and strip its boilerplate (`tidy`: see boilerplate.strip)."""
+    Every stage that reads a file goes through here, so signing, diffing and `storydiff
+    strip` remove the same lines: the rules in `settings`, and the corpus's repeated lines.
+    """
     document = ingest.read_document(source, settings.encoding)
     if isinstance(document, Skipped):
         return document
-    stripped = boilerplate.strip(document.text, rules_for(settings), tidy)
+    stripped = boilerplate.strip(document.text, settings.active_rules, tidy, repeated)
     return CleanedDocument(document=document, text=stripped.text, removals=stripped.removals)
 
 
-def sign_batch(job: tuple[str, Sequence[SourceFile]], settings: Settings, spill_to: str) -> SignedBatch:
-    """Read, clean, shingle and sign a batch of files; the exact sets go to a file in `spill_to`."""
+@dataclass(frozen=True)
+class CacheSpec:
+    """Where signing workers look documents up (see cache.py), and whether they need the sets.
+
+    Without `with_sets`, documents found in the cache are spilled with an empty set (their
+    `shingle_counts` are still right): for callers that verify a handful of pairs by reading
+    those files again rather than the whole corpus from the spill.
+    """
+
+    path: str
+    fingerprint: str
+    with_sets: bool = True
+
+
+def sign_batch(
+    job: tuple[str, Sequence[SourceFile]],
+    settings: Settings,
+    spill_to: str,
+    repeated: RepeatedLines | None = None,
+    cache_spec: CacheSpec | None = None,
+) -> SignedBatch:
+    """Read, clean, shingle and sign a batch of files; the exact sets go to a file in `spill_to`.
+
+    On the first pass (no `repeated` yet) it also returns each document's line keys, from
+    which the corpus's repeated lines are found.
+
+    With a `cache_spec` (first pass only: the cache holds what is signed before repeated
+    lines are known), documents already in the signature cache are taken from it (without
+    even opening files whose stat is unchanged) and what the cache lacks is returned in
+    `cache_update` for the parent to store: workers only read the cache.
+    """
     name, sources = job
-    cleaned = [clean(source, settings, tidy=False) for source in sources]
+    if cache_spec is not None:
+        if repeated is not None:
+            raise ValueError("the signature cache holds first-pass signatures only")
+        return _sign_with_cache(name, sources, settings, spill_to, cache_spec)
+    cleaned = [clean(source, settings, tidy=False, repeated=repeated) for source in sources]
     kept = [item for item in cleaned if isinstance(item, CleanedDocument)]
     batch = shingles.batch_shingles([item.text for item in kept], settings.ngram, settings.seed)
     set_values, set_offsets = shingles.distinct_sets(batch)
     totals: Counter[str] = Counter()
     for item in kept:
         totals.update(removal.rule for removal in item.removals)
+    line_keys, line_key_offsets = np.zeros(0, np.uint64), np.zeros(len(kept) + 1, np.int64)
+    if settings.finds_repeated_lines and repeated is None:
+        per_document = [boilerplate.line_keys(item.text, settings.repeated_min_words) for item in kept]
+        line_key_offsets[1:] = np.cumsum([len(keys) for keys in per_document])
+        line_keys = np.fromiter(
+            (key for keys in per_document for key in keys), np.uint64, int(line_key_offsets[-1])
+        )
     return SignedBatch(
         paths=tuple(item.document.path for item in kept),
         fs_paths=tuple(item.document.fs_path for item in kept),
         content_hashes=tuple(item.document.content_hash for item in kept),
         sizes=np.array([item.document.size_bytes for item in kept], dtype=np.int64),
+        mtimes=np.array([item.document.mtime_ns for item in kept], dtype=np.int64),
         word_counts=batch.word_counts,
         shingle_counts=np.diff(set_offsets),
         signatures=batch_signatures(batch, settings.num_perm, settings.seed),
@@ -86,6 +158,156 @@ def sign_batch(job: tuple[str, Sequence[SourceFile]], settings: Settings, spill_
         set_offsets=set_offsets,
         skipped=tuple(item for item in cleaned if isinstance(item, Skipped)),
         boilerplate=tuple(sorted(totals.items())),
+        line_keys=line_keys,
+        line_key_offsets=line_key_offsets,
+    )
+
+
+def _stat(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
+
+
+def _stat_all(paths: Sequence[str]) -> list[os.stat_result | None]:
+    """os.stat of every path, None for those that fail; `map` first, as a whole corpus is
+    stat'ed on every warm run and a Python call per file is a good part of its cost."""
+    try:
+        return list(map(os.stat, paths))
+    except OSError:
+        return [_stat(path) for path in paths]
+
+
+def _sign_with_cache(
+    name: str, sources: Sequence[SourceFile], settings: Settings, spill_to: str, spec: CacheSpec
+) -> SignedBatch:
+    """sign_batch with the cache: stat, look up, read and sign only what is missing, reassemble in order."""
+    statuses = [_stat(source.fs_path) for source in sources]
+    directory = os.getcwd()
+    absolute = [cache.stat_key(source.fs_path, directory) for source in sources]
+    reader = cache.CacheReader(spec.path)
+    try:
+        known = reader.hashes_for_stats(
+            [path for path, status in zip(absolute, statuses, strict=True) if status is not None],
+            [status for status in statuses if status is not None],
+        )
+        hashes: list[str | None] = [known.get(path) for path in absolute]
+        entries = reader.entries(spec.fingerprint, [value for value in hashes if value], spec.with_sets)
+        read: dict[int, Document | Skipped] = {
+            index: ingest.read_document(source, settings.encoding)
+            for index, source in enumerate(sources)
+            if hashes[index] not in entries
+        }
+        for index, document in read.items():
+            hashes[index] = document.content_hash if isinstance(document, Document) else None
+        entries.update(
+            reader.entries(
+                spec.fingerprint,
+                [item.content_hash for item in read.values() if isinstance(item, Document)],
+                spec.with_sets,
+            )
+        )
+    finally:
+        reader.close()
+
+    missing = {
+        index: document
+        for index, document in read.items()
+        if isinstance(document, Document) and document.content_hash not in entries
+    }
+    stripped = {
+        index: boilerplate.strip(document.text, settings.active_rules, tidy=False)
+        for index, document in missing.items()
+    }
+    batch = shingles.batch_shingles([item.text for item in stripped.values()], settings.ngram, settings.seed)
+    fresh_values, fresh_offsets = shingles.distinct_sets(batch)
+    fresh_signatures = batch_signatures(batch, settings.num_perm, settings.seed)
+    fresh_row = {index: row for row, index in enumerate(stripped)}
+
+    kept: list[int] = []
+    sets: list[npt.NDArray[np.uint64]] = []
+    signatures: list[npt.NDArray[np.uint32]] = []
+    word_counts: list[int] = []
+    shingle_counts: list[int] = []
+    sizes: list[int] = []
+    mtimes: list[int] = []
+    line_keys: list[npt.NDArray[np.uint64]] = []
+    finds_lines = settings.finds_repeated_lines
+    totals: Counter[str] = Counter()
+    new_entries: list[cache.NewEntry] = []
+    stat_rows: list[cache.StatRow] = []
+    skipped: list[Skipped] = []
+    now = time.time()
+    for index in range(len(sources)):
+        read_now = read.get(index)
+        if isinstance(read_now, Skipped):
+            skipped.append(read_now)
+            continue
+        content_hash = hashes[index]
+        assert content_hash is not None
+        status = statuses[index]
+        if index in fresh_row:
+            row = fresh_row[index]
+            removals = tuple(sorted(boilerplate.count_by_rule(stripped[index].removals).items()))
+            sets.append(fresh_values[fresh_offsets[row] : fresh_offsets[row + 1]])
+            signatures.append(fresh_signatures[row])
+            word_counts.append(int(batch.word_counts[row]))
+            shingle_counts.append(len(sets[-1]))
+            keys = (
+                boilerplate.line_keys(stripped[index].text, settings.repeated_min_words)
+                if finds_lines
+                else ()
+            )
+            line_keys.append(np.fromiter(keys, np.uint64, len(keys)))
+            new_entries.append(cache.NewEntry(len(kept), content_hash, removals))
+        else:
+            entry = entries[content_hash]
+            removals = entry.removals
+            sets.append(entry.shingles if entry.shingles is not None else np.empty(0, np.uint64))
+            signatures.append(entry.signature)
+            word_counts.append(entry.word_count)
+            shingle_counts.append(entry.shingle_count)
+            line_keys.append(entry.line_keys)
+        if read_now is not None:
+            sizes.append(read_now.size_bytes)
+            mtimes.append(read_now.mtime_ns)
+            fresh_stat = (
+                None if status is None else cache.stat_row(absolute[index], status, content_hash, now)
+            )
+            if fresh_stat is not None:
+                stat_rows.append(fresh_stat)
+        else:
+            assert status is not None
+            sizes.append(status.st_size)
+            mtimes.append(status.st_mtime_ns)
+        totals.update(dict(removals))
+        kept.append(index)
+
+    set_offsets = np.zeros(len(kept) + 1, dtype=np.int64)
+    np.cumsum([len(values) for values in sets], out=set_offsets[1:])
+    line_key_offsets = np.zeros(len(kept) + 1, dtype=np.int64)
+    np.cumsum([len(keys) for keys in line_keys], out=line_key_offsets[1:])
+    return SignedBatch(
+        paths=tuple(sources[index].path for index in kept),
+        fs_paths=tuple(sources[index].fs_path for index in kept),
+        content_hashes=tuple(hashes[index] or "" for index in kept),
+        sizes=np.array(sizes, dtype=np.int64),
+        mtimes=np.array(mtimes, dtype=np.int64),
+        word_counts=np.array(word_counts, dtype=np.int64),
+        shingle_counts=np.array(shingle_counts, dtype=np.int64),
+        signatures=(
+            np.stack(signatures) if signatures else np.empty((0, settings.num_perm), np.uint32)
+        ).astype(np.uint32, copy=False),
+        set_file=spill.write_sets(spill_to, name, np.concatenate(sets) if sets else np.empty(0, np.uint64)),
+        set_offsets=set_offsets,
+        skipped=tuple(skipped),
+        boilerplate=tuple(sorted(totals.items())),
+        cache_update=cache.CacheUpdate(tuple(new_entries), tuple(stat_rows)),
+        line_keys=np.concatenate(line_keys).astype(np.uint64, copy=False)
+        if line_keys
+        else np.zeros(0, np.uint64),
+        line_key_offsets=line_key_offsets,
     )
 
 
@@ -128,7 +350,9 @@ class DiffTask:
     sets: tuple[tuple[str, int, int], ...]
 
 
-def diff_batch(tasks: Sequence[DiffTask], settings: Settings) -> list[list[MemberDiff | Skipped]]:
+def diff_batch(
+    tasks: Sequence[DiffTask], settings: Settings, repeated: RepeatedLines | None = None
+) -> list[list[MemberDiff | Skipped]]:
     """Read each cluster's texts again and diff every member against the representative.
 
     The first item of each result is the representative (or why it could not be read again).
@@ -138,7 +362,7 @@ def diff_batch(tasks: Sequence[DiffTask], settings: Settings) -> list[list[Membe
     for task in tasks:
         texts: list[CleanedDocument | Skipped] = []
         for path, fs_path, content_hash in (task.representative, *task.members):
-            item = clean(SourceFile(path, fs_path), settings)
+            item = clean(SourceFile(path, fs_path), settings, repeated=repeated)
             if isinstance(item, CleanedDocument) and item.document.content_hash != content_hash:
                 item = Skipped(path, "changed while storydiff was reading it (run again)")
             texts.append(item)
@@ -157,15 +381,24 @@ def diff_batch(tasks: Sequence[DiffTask], settings: Settings) -> list[list[Membe
                 continue
             jaccard, containment = cluster.similarity(sets[0], member_set)
             outcome.append(
-                _member_diff(item.document.path, jaccard, containment, word_diff(base_tokens, item.text))
+                _member_diff(base, item, jaccard, containment, word_diff(base_tokens, item.text), settings)
             )
         results.append(outcome)
     return results
 
 
-def _member_diff(path: str, jaccard: float, containment: float, change: WordDiff) -> MemberDiff:
+def _member_diff(
+    base: CleanedDocument,
+    item: CleanedDocument,
+    jaccard: float,
+    containment: float,
+    change: WordDiff,
+    settings: Settings,
+) -> MemberDiff:
+    """`item`'s diff against the representative `base`, with the stripped lines of both when
+    the settings ask to show them."""
     return MemberDiff(
-        path=path,
+        path=item.document.path,
         jaccard=jaccard,
         containment=containment,
         added_words=change.added_words,
@@ -173,6 +406,161 @@ def _member_diff(path: str, jaccard: float, containment: float, change: WordDiff
         segments=change.segments,
         moved_words=change.moved_words,
         changed_figures=change.changed_figures,
+        representative_stripped=(
+            on_representative_side(stripped_lines(base), change.segments) if settings.show_stripped else ()
+        ),
+        member_stripped=(
+            on_member_side(stripped_lines(item), item.text, change.segments) if settings.show_stripped else ()
+        ),
+    )
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def strip_batch(
+    sources: Sequence[SourceFile], settings: Settings, repeated: RepeatedLines, keep_text: bool
+) -> list[StrippedFile | Skipped]:
+    """Strip a batch of files and locate every removed line in its file."""
+    results: list[StrippedFile | Skipped] = []
+    for source in sources:
+        item = clean(source, settings, repeated=repeated)
+        if isinstance(item, Skipped):
+            results.append(item)
+            continue
+        text = item.document.text
+        starts = [0, *(match.end() for match in _LINE_BREAK.finditer(text))]
+        ends = [match.start() for match in _LINE_BREAK.finditer(text)] + [len(text)]
+        removed = tuple(
+            RemovedSpan(
+                rule=removal.rule,
+                line_number=removal.line_number,
+                start=starts[removal.line_number - 1],
+                end=ends[removal.line_number - 1],
+                text=removal.text,
+            )
+            for removal in item.removals
+        )
+        line_count = len(starts) - (1 if len(starts) > 1 and starts[-1] == len(text) else 0)
+        results.append(StrippedFile(item.document.path, line_count, removed, text if keep_text else ""))
+    return results
+
+
+def run_strip(
+    paths: Sequence[str],
+    settings: Settings,
+    progress: Progress | None = None,
+    engine: Engine | None = None,
+    keep_text: bool = True,
+) -> Iterator[StrippedFile | Skipped]:
+    """Strip every file under `paths`, in path order, as `storydiff cluster` would.
+
+    Repeated lines are found among these files first (signing and clustering them), so the
+    view shows them too; that pass is skipped when there are too few files to hold any.
+    """
+    from .engines.local import LocalEngine
+
+    progress = progress or _NoProgress()
+    if engine is None:
+        with LocalEngine(jobs=1) as local:
+            yield from run_strip(paths, settings, progress, local, keep_text)
+        return
+
+    sources, walk_problems = ingest.discover(paths, settings.glob, settings.exclude)
+    yield from walk_problems
+    repeated = RepeatedLines(min_words=settings.repeated_min_words)
+    if settings.finds_repeated_lines and len(sources) >= settings.repeated_min_documents:
+        with spill.spill_directory() as spill_to:
+            corpus, _, _ = sign_all(sources, settings, progress, engine, spill_to)
+            corpus, components = verified_components(corpus, settings, progress, engine)
+            repeated = repeated_lines(corpus, components, settings)
+    progress.start("Stripping", len(sources))
+    for results in engine.map(strip_batch, _chunks(sources, SIGN_BATCH_FILES), settings, repeated, keep_text):
+        progress.advance(len(results))
+        yield from results
+
+
+def stripped_lines(item: CleanedDocument) -> tuple[StrippedLine, ...]:
+    """The document's removed lines with the offsets in its cleaned text where they stood.
+
+    The cleaned text is the kept non-blank lines, stripped, joined by newlines (see
+    boilerplate.strip), so each kept line starts one past the end of the one before.
+    """
+    if not item.removals:
+        return ()
+    text = item.document.text
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n") if "\r" in text else text.split("\n")
+    removed_at = {removal.line_number - 1: removal for removal in item.removals}
+    placed: list[StrippedLine] = []
+    waiting: list[Removal] = []
+    offset = 0
+    for index, line in enumerate(lines):
+        if index in removed_at:
+            waiting.append(removed_at[index])
+            continue
+        kept = line.strip()
+        if not kept:
+            continue
+        placed.extend(StrippedLine(offset, removal.rule, removal.text.strip()) for removal in waiting)
+        waiting = []
+        offset += len(kept) + 1
+    placed.extend(StrippedLine(len(item.text), removal.rule, removal.text.strip()) for removal in waiting)
+    return tuple(placed)
+
+
+def on_representative_side(
+    lines: tuple[StrippedLine, ...], segments: Sequence[Segment]
+) -> tuple[StrippedLine, ...]:
+    """Representative offsets moved from its cleaned text to the representative's side of the
+    diff (its `equal` and `delete` texts joined, in reading order).
+
+    The two are the same unless a passage moved: a moved passage stands at its new place, so
+    its old text is not on that side. A line that stood where a moved passage was goes
+    before the next `equal` or `delete` segment.
+    """
+    if not lines or not any(segment.op == "move" for segment in segments):
+        return lines
+    spans: list[tuple[int, int, int]] = []  # (start, end) in the cleaned text, start on the side
+    side_at = 0
+    for segment in segments:
+        if segment.op in ("equal", "delete"):
+            spans.append((segment.a[0], segment.a[1], side_at))
+            side_at += len(segment.text)
+    placed = []
+    for line in lines:
+        offset = side_at
+        for start, end, at in spans:
+            if line.offset < end:
+                offset = at + max(line.offset - start, 0)
+                break
+        placed.append(dataclasses.replace(line, offset=offset))
+    return tuple(placed)
+
+
+def on_member_side(
+    lines: tuple[StrippedLine, ...], text: str, segments: Sequence[Segment]
+) -> tuple[StrippedLine, ...]:
+    """Member offsets moved from the member's cleaned text to the member's side of the diff.
+
+    The member's side of the diff is its `equal`, `insert` and `move` segments' new texts
+    joined, in reading order; it is the member's text token for token (and a stripped line
+    always stands at a token start), so offsets are mapped token by token.
+    """
+    if not lines:
+        return lines
+    token_starts = [0]
+    for token in diff_tokens(text):
+        token_starts.append(token_starts[-1] + len(token))
+    side_starts = [0]
+    for segment in segments:
+        if segment.op != "delete":
+            for token in diff_tokens(segment.new_text):
+                side_starts.append(side_starts[-1] + len(token))
+    if len(side_starts) != len(token_starts):  # not expected; keep the offsets, within the side
+        return tuple(dataclasses.replace(line, offset=min(line.offset, side_starts[-1])) for line in lines)
+    return tuple(
+        dataclasses.replace(line, offset=side_starts[bisect.bisect_left(token_starts, line.offset)])
+        for line in lines
     )
 
 
@@ -181,17 +569,22 @@ def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
 
 
 @dataclass(frozen=True)
-class _Corpus:
+class Corpus:
     """All signed batches joined: one row per document, in path order."""
 
     paths: tuple[str, ...]
     fs_paths: tuple[str, ...]
     content_hashes: tuple[str, ...]
+    sizes: npt.NDArray[np.int64]
+    mtimes: npt.NDArray[np.int64]
     word_counts: npt.NDArray[np.int64]
     shingle_counts: npt.NDArray[np.int64]
     signatures: npt.NDArray[np.uint32]
     set_files: tuple[str, ...]
     set_locations: npt.NDArray[np.int64]  # rows of (file index, start, end)
+    line_keys: npt.NDArray[np.uint64]
+    line_key_offsets: npt.NDArray[np.int64]
+    unloaded: npt.NDArray[np.bool_] | None = None  # rows whose sets are in the cache only (load_sets)
 
     def source(self, index: int) -> tuple[str, str, str]:
         return self.paths[index], self.fs_paths[index], self.content_hashes[index]
@@ -201,7 +594,7 @@ class _Corpus:
         return self.set_files[file], start, end
 
 
-def _join(batches: Sequence[SignedBatch], num_perm: int) -> _Corpus:
+def _join(batches: Sequence[SignedBatch], num_perm: int) -> Corpus:
     def joined(arrays: list[npt.NDArray[Any]], empty: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return np.concatenate(arrays) if arrays else empty
 
@@ -209,10 +602,12 @@ def _join(batches: Sequence[SignedBatch], num_perm: int) -> _Corpus:
         np.stack((np.full(len(batch), index), batch.set_offsets[:-1], batch.set_offsets[1:]), axis=1)
         for index, batch in enumerate(batches)
     ]
-    return _Corpus(
+    return Corpus(
         paths=tuple(path for batch in batches for path in batch.paths),
         fs_paths=tuple(path for batch in batches for path in batch.fs_paths),
         content_hashes=tuple(value for batch in batches for value in batch.content_hashes),
+        sizes=joined([batch.sizes for batch in batches], np.empty(0, np.int64)),
+        mtimes=joined([batch.mtimes for batch in batches], np.empty(0, np.int64)),
         word_counts=joined([batch.word_counts for batch in batches], np.empty(0, np.int64)),
         shingle_counts=joined([batch.shingle_counts for batch in batches], np.empty(0, np.int64)),
         signatures=joined(
@@ -220,7 +615,19 @@ def _join(batches: Sequence[SignedBatch], num_perm: int) -> _Corpus:
         ).reshape(-1, num_perm),
         set_files=tuple(batch.set_file for batch in batches),
         set_locations=joined(locations, np.empty((0, 3), np.int64)).astype(np.int64),
+        line_keys=joined([batch.line_keys for batch in batches], np.empty(0, np.uint64)),
+        line_key_offsets=_joined_offsets([batch.line_key_offsets for batch in batches]),
     )
+
+
+def _joined_offsets(offsets: Sequence[npt.NDArray[np.int64]]) -> npt.NDArray[np.int64]:
+    """Offset arrays (each starting at 0) of consecutive pieces, as one offset array."""
+    joined = [np.zeros(1, np.int64)]
+    base = 0
+    for piece in offsets:
+        joined.append(piece[1:] + base)
+        base += int(piece[-1])
+    return np.concatenate(joined)
 
 
 def run_cluster(
@@ -228,88 +635,459 @@ def run_cluster(
     settings: Settings,
     progress: Progress | None = None,
     engine: Engine | None = None,
+    signature_cache: cache.SignatureCache | None = None,
 ) -> Report:
-    """Cluster the near-duplicates among the files under `paths` and diff each cluster."""
+    """Cluster the near-duplicates among the files under `paths` and diff each cluster.
+
+    With a `signature_cache`, unchanged documents are not signed again; the report is the
+    same with or without it.
+    """
     from .engines.local import LocalEngine
 
     progress = progress or _NoProgress()
     if engine is None:
         with LocalEngine(jobs=1) as local:
-            return run_cluster(paths, settings, progress, local)
+            return run_cluster(paths, settings, progress, local, signature_cache)
 
+    if signature_cache is not None:
+        signature_cache.prefetch(cache.fingerprint(settings.signature_inputs()))
     sources, walk_problems = ingest.discover(paths, settings.glob, settings.exclude)
-    skipped: list[Skipped] = list(walk_problems)
     with spill.spill_directory() as spill_to:
-        progress.start("Signing", len(sources))
-        batches: list[SignedBatch] = []
-        totals: Counter[str] = Counter()
-        jobs = [(f"{number:06d}", chunk) for number, chunk in enumerate(_chunks(sources, SIGN_BATCH_FILES))]
-        for signed in engine.map(sign_batch, jobs, settings, spill_to):
-            batches.append(signed)
-            skipped.extend(signed.skipped)
-            totals.update(dict(signed.boilerplate))
-            progress.advance(len(signed) + len(signed.skipped))
-        corpus = _join(batches, settings.num_perm)
-        del batches
-
-        progress.start("Finding candidates", 1)
-        candidates = cluster.candidate_pairs(
-            corpus.signatures,
-            corpus.shingle_counts > 0,
-            corpus.shingle_counts,
-            settings.lsh_bands,
-            settings.rows_per_band,
+        corpus, signing_skipped, totals = sign_all(
+            sources, settings, progress, engine, spill_to, signature_cache
         )
-        likely = cluster.likely_pairs(candidates, corpus.signatures, corpus.shingle_counts, settings)
-        del candidates
-        progress.advance()
-
-        progress.start("Verifying", len(likely))
-        verified: list[Pair] = []
-        verify_jobs = [
-            VerifyJob(
-                chunk, corpus.set_files, corpus.set_locations[chunk[:, 0]], corpus.set_locations[chunk[:, 1]]
-            )
-            for chunk in (
-                likely[start : start + VERIFY_BATCH_PAIRS]
-                for start in range(0, len(likely), VERIFY_BATCH_PAIRS)
-            )
-        ]
-        for job, (jaccard, containment, smaller) in zip(
-            verify_jobs, engine.map(verify_batch, verify_jobs), strict=True
-        ):
-            keep = np.flatnonzero(cluster.near_duplicate_mask(jaccard, containment, smaller, settings))
-            verified.extend(
-                Pair(int(job.pairs[i, 0]), int(job.pairs[i, 1]), float(jaccard[i]), float(containment[i]))
-                for i in keep
-            )
-            progress.advance(len(job.pairs))
-        components = cluster.connected_components(len(corpus.paths), verified)
-        clusters, vanished = _diff_clusters(components, corpus, settings, engine, progress)
-    skipped.extend(item for item in vanished.values())
+        first_skipped = [*walk_problems, *signing_skipped]
+        memo_key = None
+        if signature_cache is not None and signature_cache.enabled:
+            # Keyed on the first pass: the repeated lines follow from the corpus and settings.
+            memo_key = report_key(settings, corpus, first_skipped, paths)
+            stored = signature_cache.get_report(memo_key)
+            if stored is not None:
+                return stored
+        corpus, components = verified_components(
+            corpus, settings, progress, engine, signature_cache, spill_to
+        )
+        repeated = RepeatedLines()
+        if settings.finds_repeated_lines:
+            repeated = repeated_lines(corpus, components, settings)
+            if repeated:
+                # The second pass is never cached: the cache holds first-pass signatures only.
+                signed = _strip_repeated(
+                    _Signed(corpus, tuple(signing_skipped), totals),
+                    repeated,
+                    settings,
+                    spill_to,
+                    engine,
+                    progress,
+                )
+                corpus, totals = signed.corpus, signed.boilerplate
+                corpus, components = verified_components(
+                    corpus, settings, progress, engine, signature_cache, spill_to
+                )
+        clusters, vanished = _diff_clusters(components, corpus, settings, engine, progress, repeated)
+    skipped = [*first_skipped, *vanished.values()]
     clustered = {path for item in clusters for path in (member.path for member in item.members)}
-    return Report(
+    report = Report(
         settings=settings.as_dict(),
         documents=len(corpus.paths) - len(vanished),
         clusters=tuple(clusters),
         singletons=tuple(path for path in corpus.paths if path not in clustered and path not in vanished),
         skipped=tuple(sorted(skipped, key=lambda item: item.path)),
         boilerplate=tuple(sorted(totals.items())),
+        inputs=tuple(ingest.display_path(path) for path in paths),
+        files=tuple(
+            FileRecord(path, corpus.content_hashes[index], int(corpus.sizes[index]))
+            for index, path in enumerate(corpus.paths)
+            if path not in vanished
+        ),
     )
+    if memo_key is not None and signature_cache is not None and not vanished:
+        signature_cache.put_report(memo_key, report)
+    return report
+
+
+def report_key(
+    settings: Settings, corpus: Corpus, skipped: Sequence[Skipped], inputs: Sequence[str] = ()
+) -> str:
+    """Everything a cluster report depends on, hashed: the settings (with the resolved rules,
+    user rules included, and the repeated-line settings), the code that makes the report, the
+    paths the run was given, and each document's path and content (files that vanish during
+    a run are not stored); with `keep` newest or oldest, each document's modification time
+    too. The code is that of the stages after signing; signing's is in signature_inputs."""
+    import importlib
+
+    digest = xxhash.xxh3_128()
+    digest.update(
+        json.dumps(
+            [settings.as_dict(), settings.signature_inputs(), [ingest.display_path(path) for path in inputs]],
+            sort_keys=True,
+        ).encode()
+    )
+    for module in ("pipeline", "cluster", "diff", "model", "cache"):
+        source = importlib.import_module(f"storydiff.{module}").__file__
+        if source:
+            with open(source, "rb") as handle:
+                digest.update(handle.read())
+    for values in (corpus.paths, corpus.content_hashes):
+        digest.update("\0".join(values).encode("utf-8", "surrogatepass"))
+    if settings.keep in ("newest", "oldest"):
+        digest.update(np.ascontiguousarray(corpus.mtimes, dtype=np.int64).tobytes())
+    for item in sorted(skipped, key=lambda item: (item.path, item.reason)):
+        digest.update(f"{item.path}\0{item.reason}\0".encode("utf-8", "surrogatepass"))
+    return str(digest.hexdigest())
+
+
+def sign_all(
+    sources: Sequence[SourceFile],
+    settings: Settings,
+    progress: Progress,
+    engine: Engine,
+    spill_to: str,
+    signature_cache: cache.SignatureCache | None = None,
+    with_sets: bool = True,
+) -> tuple[Corpus, list[Skipped], Counter[str]]:
+    """Sign every source in batches on the engine; the parent stores what the cache lacked.
+
+    With a cache, the parent first stats every file and takes the documents whose stat
+    and entry are known in one query (`SignatureCache.known`), without their shingle sets:
+    their rows are marked `unloaded` and `load_sets` fetches the sets of the few rows that
+    verification needs. Only the rest goes to the workers.
+    """
+    cache_spec = None
+    if signature_cache is not None and signature_cache.enabled:
+        cache_spec = CacheSpec(
+            signature_cache.path, cache.fingerprint(settings.signature_inputs()), with_sets
+        )
+    progress.start("Signing", len(sources))
+    batches: list[SignedBatch] = []
+    skipped: list[Skipped] = []
+    totals: Counter[str] = Counter()
+    reader = spill.SetReader()
+    to_sign: Sequence[SourceFile] = sources
+    known_rows: list[int] = []
+    signed_already: set[int] = set()
+    if cache_spec is not None and signature_cache is not None:
+        fs_paths = [source.fs_path for source in sources]
+        statuses = _stat_all(fs_paths)
+        known = signature_cache.known(
+            cache_spec.fingerprint, cache.stat_keys(fs_paths, os.getcwd()), statuses
+        )
+        if len(known.rows):
+            known_rows = known.rows.tolist()
+            batches.append(_known_batch(sources, statuses, known, settings, spill_to, totals))
+            signed_already = set(known_rows)
+            to_sign = [source for index, source in enumerate(sources) if index not in signed_already]
+            progress.advance(len(known_rows))
+    jobs = [(f"{number:06d}", chunk) for number, chunk in enumerate(_chunks(to_sign, SIGN_BATCH_FILES))]
+    # (sign_batch's `repeated` is None: this is the first pass.)
+    cache_args = () if cache_spec is None else (None, cache_spec)
+    for signed in engine.map(sign_batch, jobs, settings, spill_to, *cache_args):
+        batches.append(signed)
+        skipped.extend(signed.skipped)
+        totals.update(dict(signed.boilerplate))
+        if cache_spec is not None and signed.cache_update is not None and signature_cache is not None:
+            _store(signature_cache, cache_spec.fingerprint, signed, reader)
+        progress.advance(len(signed) + len(signed.skipped))
+    corpus = _join(batches, settings.num_perm)
+    if known_rows:
+        # Back to the sources' (path) order: the known batch came first, the signed ones after it.
+        index_of = {source.path: index for index, source in enumerate(to_sign)}
+        positions_to_sign = [index for index, _ in enumerate(sources) if index not in signed_already]
+        signed_rows = [positions_to_sign[index_of[path]] for path in corpus.paths[len(known_rows) :]]
+        order = np.argsort(np.array(known_rows + signed_rows, dtype=np.int64), kind="stable")
+        corpus = _reorder(corpus, order.astype(np.int64), len(known_rows))
+    return corpus, skipped, totals
+
+
+def _known_batch(
+    sources: Sequence[SourceFile],
+    statuses: Sequence[os.stat_result | None],
+    known: cache.Known,
+    settings: Settings,
+    spill_to: str,
+    totals: Counter[str],
+) -> SignedBatch:
+    for text, count in Counter(known.removals).items():
+        for rule, lines in json.loads(text):
+            totals[rule] += lines * count
+    rows = known.rows.tolist()
+    line_keys = [np.frombuffer(keys, dtype=np.uint64) for keys in known.line_keys]
+    line_key_offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(keys) for keys in line_keys], out=line_key_offsets[1:])
+    return SignedBatch(
+        paths=tuple(sources[index].path for index in rows),
+        fs_paths=tuple(sources[index].fs_path for index in rows),
+        content_hashes=tuple(known.content_hashes),
+        sizes=np.array([getattr(statuses[index], "st_size", 0) for index in rows], dtype=np.int64),
+        mtimes=np.array([getattr(statuses[index], "st_mtime_ns", 0) for index in rows], dtype=np.int64),
+        word_counts=known.word_counts,
+        shingle_counts=known.shingle_counts,
+        signatures=np.frombuffer(known.signatures, dtype=np.uint32)
+        .reshape(len(rows), settings.num_perm)
+        .copy(),
+        set_file=spill.write_sets(spill_to, "known", np.empty(0, np.uint64)),
+        set_offsets=np.zeros(len(rows) + 1, dtype=np.int64),
+        line_keys=np.concatenate(line_keys) if line_keys else np.zeros(0, np.uint64),
+        line_key_offsets=line_key_offsets,
+    )
+
+
+def _reorder(corpus: Corpus, order: npt.NDArray[np.int64], unloaded: int) -> Corpus:
+    """The corpus with its rows in `order`; the first `unloaded` rows (before reordering) have
+    their sets still in the cache only."""
+    marks = np.zeros(len(corpus.paths), dtype=bool)
+    marks[:unloaded] = True
+    key_counts = np.diff(corpus.line_key_offsets)[order]
+    key_offsets = np.zeros(len(order) + 1, dtype=np.int64)
+    np.cumsum(key_counts, out=key_offsets[1:])
+    key_at = np.repeat(corpus.line_key_offsets[:-1][order] - key_offsets[:-1], key_counts) + np.arange(
+        int(key_offsets[-1]), dtype=np.int64
+    )
+    return Corpus(
+        paths=tuple(corpus.paths[index] for index in order.tolist()),
+        fs_paths=tuple(corpus.fs_paths[index] for index in order.tolist()),
+        content_hashes=tuple(corpus.content_hashes[index] for index in order.tolist()),
+        sizes=corpus.sizes[order],
+        mtimes=corpus.mtimes[order],
+        word_counts=corpus.word_counts[order],
+        shingle_counts=corpus.shingle_counts[order],
+        signatures=corpus.signatures[order],
+        set_files=corpus.set_files,
+        set_locations=corpus.set_locations[order],
+        line_keys=corpus.line_keys[key_at],
+        line_key_offsets=key_offsets,
+        unloaded=marks[order],
+    )
+
+
+def load_sets(
+    corpus: Corpus,
+    rows: npt.NDArray[np.int64],
+    settings: Settings,
+    signature_cache: cache.SignatureCache | None,
+    spill_to: str,
+) -> Corpus:
+    """The corpus with the exact sets of `rows` that were left in the cache spilled like the others.
+
+    An entry gone from the cache meanwhile (a `cache clear` by another run) is computed from
+    the file again; a file that changed meanwhile gets an empty set, so it verifies against
+    nothing (and the diff stage reports it as changed).
+    """
+    if corpus.unloaded is None or signature_cache is None:
+        return corpus
+    wanted = np.unique(rows)
+    wanted = wanted[corpus.unloaded[wanted]]
+    if len(wanted) == 0:
+        return corpus
+    fingerprint = cache.fingerprint(settings.signature_inputs())
+    hashes = [corpus.content_hashes[row] for row in wanted.tolist()]
+    reader = cache.CacheReader(signature_cache.path)
+    try:
+        entries = reader.entries(fingerprint, hashes, with_sets=True)
+    finally:
+        reader.close()
+    sets = []
+    for row, content_hash in zip(wanted.tolist(), hashes, strict=True):
+        entry = entries.get(content_hash)
+        if entry is not None and entry.shingles is not None:
+            sets.append(entry.shingles)
+            continue
+        item = clean(SourceFile(corpus.paths[row], corpus.fs_paths[row]), settings, tidy=False)
+        if isinstance(item, CleanedDocument) and item.document.content_hash == content_hash:
+            sets.append(shingles.shingle_set(item.text, settings.ngram, settings.seed))
+        else:
+            sets.append(np.empty(0, np.uint64))
+    offsets = np.zeros(len(sets) + 1, dtype=np.int64)
+    np.cumsum([len(values) for values in sets], out=offsets[1:])
+    name = f"loaded-{len(corpus.set_files):06d}"
+    set_file = spill.write_sets(spill_to, name, np.concatenate(sets))
+    locations = corpus.set_locations.copy()
+    locations[wanted] = np.stack(
+        (np.full(len(wanted), len(corpus.set_files)), offsets[:-1], offsets[1:]), axis=1
+    )
+    unloaded = corpus.unloaded.copy()
+    unloaded[wanted] = False
+    return dataclasses.replace(
+        corpus, set_files=(*corpus.set_files, set_file), set_locations=locations, unloaded=unloaded
+    )
+
+
+def _store(
+    signature_cache: cache.SignatureCache, fingerprint: str, signed: SignedBatch, reader: spill.SetReader
+) -> None:
+    update = signed.cache_update
+    assert update is not None
+    rows = [entry.index for entry in update.entries]
+    offsets = signed.set_offsets.tolist()
+    key_offsets = signed.line_key_offsets.tolist()
+    signature_cache.add(
+        fingerprint,
+        update,
+        signed.word_counts[rows],
+        signed.signatures[rows],
+        [reader.read(signed.set_file, offsets[row], offsets[row + 1]) for row in rows],
+        [signed.line_keys[key_offsets[row] : key_offsets[row + 1]] for row in rows],
+    )
+
+
+def verified_components(
+    corpus: Corpus,
+    settings: Settings,
+    progress: Progress,
+    engine: Engine,
+    signature_cache: cache.SignatureCache | None = None,
+    spill_to: str = "",
+) -> tuple[Corpus, list[list[int]]]:
+    """Candidates by LSH, the estimate filter, exact verification, union-find: the clusters' rows."""
+    progress.start("Finding candidates", 1)
+    candidates = cluster.candidate_pairs(
+        corpus.signatures,
+        corpus.shingle_counts > 0,
+        corpus.shingle_counts,
+        settings.lsh_bands,
+        settings.rows_per_band,
+    )
+    likely = cluster.likely_pairs(candidates, corpus.signatures, corpus.shingle_counts, settings)
+    del candidates
+    progress.advance()
+
+    progress.start("Verifying", len(likely))
+    corpus = load_sets(corpus, likely.ravel(), settings, signature_cache, spill_to)
+    verified: list[Pair] = []
+    verify_jobs = [
+        VerifyJob(
+            chunk, corpus.set_files, corpus.set_locations[chunk[:, 0]], corpus.set_locations[chunk[:, 1]]
+        )
+        for chunk in (
+            likely[start : start + VERIFY_BATCH_PAIRS] for start in range(0, len(likely), VERIFY_BATCH_PAIRS)
+        )
+    ]
+    for job, (jaccard, containment, smaller) in zip(
+        verify_jobs, engine.map(verify_batch, verify_jobs), strict=True
+    ):
+        keep = np.flatnonzero(cluster.near_duplicate_mask(jaccard, containment, smaller, settings))
+        verified.extend(
+            Pair(int(job.pairs[i, 0]), int(job.pairs[i, 1]), float(jaccard[i]), float(containment[i]))
+            for i in keep
+        )
+        progress.advance(len(job.pairs))
+    return corpus, cluster.connected_components(len(corpus.paths), verified)
+
+
+@dataclass(frozen=True)
+class _Signed:
+    corpus: Corpus
+    skipped: tuple[Skipped, ...]
+    boilerplate: Counter[str]
+
+
+def repeated_lines(corpus: Corpus, components: Sequence[Sequence[int]], settings: Settings) -> RepeatedLines:
+    """The lines that recur across unrelated documents: boilerplate that no rule names.
+
+    Documents are first put in groups: each cluster of near-duplicates is one group, every
+    other document a group of its own, so the shared body of two versions of one story
+    counts once. A line (of at least `repeated_min_words` words, compared case-folded with
+    single spaces) is repeated when it is found in at least `repeated_min_documents` groups
+    and in at least `repeated_min_share` of all groups. (Stripping then leaves them in a
+    document they would mostly empty: see RepeatedLines.) Counting per document first is one
+    numpy pass; only the few lines that pass on documents are counted again per group.
+    """
+    empty = RepeatedLines(min_words=settings.repeated_min_words)  # nothing to take
+    keys, offsets = corpus.line_keys, corpus.line_key_offsets
+    if not len(keys):
+        return empty
+    documents = len(corpus.paths)
+    groups = documents - sum(len(component) - 1 for component in components)
+    needed = max(settings.repeated_min_documents, math.ceil(settings.repeated_min_share * groups))
+    values, counts = np.unique(keys, return_counts=True)  # keys are distinct within a document
+    frequent = values[counts >= needed]
+    if not len(frequent):
+        return empty
+    group_of = np.arange(documents)
+    for number, component in enumerate(components):
+        group_of[component] = documents + number
+    document_of = np.repeat(np.arange(documents), np.diff(offsets))
+    mask = np.isin(keys, frequent)
+    line_keys, line_groups = keys[mask], group_of[document_of[mask]]
+    order = np.lexsort((line_groups, line_keys))
+    line_keys, line_groups = line_keys[order], line_groups[order]
+    first_in_group = np.ones(len(line_keys), dtype=bool)
+    first_in_group[1:] = (line_keys[1:] != line_keys[:-1]) | (line_groups[1:] != line_groups[:-1])
+    values, counts = np.unique(line_keys[first_in_group], return_counts=True)
+    repeated = values[counts >= needed]
+    return RepeatedLines(
+        frozenset(int(key) for key in repeated),
+        settings.repeated_min_words,
+        settings.repeated_max_document_share,
+    )
+
+
+def _strip_repeated(
+    signed: _Signed,
+    repeated: RepeatedLines,
+    settings: Settings,
+    spill_to: str,
+    engine: Engine,
+    progress: Progress,
+) -> _Signed:
+    """Sign again, without their repeated lines, the documents that hold one."""
+    corpus = signed.corpus
+    wanted = np.fromiter(repeated.keys, np.uint64, len(repeated.keys))
+    document_of = np.repeat(np.arange(len(corpus.paths)), np.diff(corpus.line_key_offsets))
+    affected = np.unique(document_of[np.isin(corpus.line_keys, wanted)]).tolist()
+    sources = [SourceFile(corpus.paths[index], corpus.fs_paths[index]) for index in affected]
+    row_of = {corpus.paths[index]: index for index in affected}
+
+    progress.start("Stripping repeated lines", len(sources))
+    signatures = corpus.signatures.copy()
+    shingle_counts = corpus.shingle_counts.copy()
+    word_counts = corpus.word_counts.copy()
+    set_locations = corpus.set_locations.copy()
+    set_files = list(corpus.set_files)
+    totals = Counter(signed.boilerplate)
+    jobs = [
+        (f"repeated-{number:06d}", chunk) for number, chunk in enumerate(_chunks(sources, SIGN_BATCH_FILES))
+    ]
+    for batch in engine.map(sign_batch, jobs, settings, spill_to, repeated):
+        file_index = len(set_files)
+        set_files.append(batch.set_file)
+        for row, path in enumerate(batch.paths):
+            index = row_of[path]  # a file that changed or vanished since keeps its first signature
+            signatures[index] = batch.signatures[row]
+            shingle_counts[index] = batch.shingle_counts[row]
+            word_counts[index] = batch.word_counts[row]
+            set_locations[index] = (file_index, batch.set_offsets[row], batch.set_offsets[row + 1])
+        totals[REPEATED_LINE] += dict(batch.boilerplate).get(REPEATED_LINE, 0)
+        progress.advance(len(batch) + len(batch.skipped))
+    unloaded = None
+    if corpus.unloaded is not None:  # signed again here: their sets are in the spill now
+        unloaded = corpus.unloaded.copy()
+        unloaded[affected] = False
+    corpus = dataclasses.replace(
+        corpus,
+        signatures=signatures,
+        shingle_counts=shingle_counts,
+        word_counts=word_counts,
+        set_locations=set_locations,
+        set_files=tuple(set_files),
+        unloaded=unloaded,
+    )
+    return _Signed(corpus, signed.skipped, totals)
 
 
 def _diff_clusters(
     components: Sequence[Sequence[int]],
-    corpus: _Corpus,
+    corpus: Corpus,
     settings: Settings,
     engine: Engine,
     progress: Progress,
+    repeated: RepeatedLines,
 ) -> tuple[list[Cluster], dict[str, Skipped]]:
     """Diff every cluster; returns the clusters in output order and the files that vanished."""
-    word_counts = corpus.word_counts.tolist()
+    word_counts, mtimes = corpus.word_counts.tolist(), corpus.mtimes.tolist()
     tasks = []
     for component in components:
-        representative = cluster.choose_representative(component, word_counts, settings.keep)
+        representative = cluster.choose_representative(component, settings.keep, word_counts, mtimes)
         others = [member for member in component if member != representative]
         tasks.append(
             DiffTask(
@@ -322,7 +1100,7 @@ def _diff_clusters(
     progress.start("Diffing", sum(len(task.members) for task in tasks))
     vanished: dict[str, Skipped] = {}
     clusters = []
-    for results in engine.map(diff_batch, _chunks(tasks, DIFF_BATCH_CLUSTERS), settings):
+    for results in engine.map(diff_batch, _chunks(tasks, DIFF_BATCH_CLUSTERS), settings, repeated):
         for outcome in results:
             progress.advance(len(outcome) - 1)
             for item in outcome:
@@ -360,7 +1138,7 @@ def diff_files(old_path: str, new_path: str, settings: Settings) -> Report:
     jaccard, containment = cluster.similarity(old_set, new_set)
     members = (
         MemberDiff(old.document.path, 1.0, 1.0, 0, 0, (), is_representative=True),
-        _member_diff(new.document.path, jaccard, containment, word_diff(old.text, new.text)),
+        _member_diff(old, new, jaccard, containment, word_diff(old.text, new.text), settings),
     )
     return Report(
         settings=settings.as_dict(),
@@ -369,4 +1147,14 @@ def diff_files(old_path: str, new_path: str, settings: Settings) -> Report:
         singletons=(),
         skipped=(),
         kind="pair",
+        inputs=(old.document.path, new.document.path),
+        files=tuple(
+            sorted(
+                {
+                    FileRecord(item.document.path, item.document.content_hash, item.document.size_bytes)
+                    for item in (old, new)
+                },
+                key=lambda record: record.path,
+            )
+        ),
     )

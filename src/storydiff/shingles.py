@@ -122,22 +122,26 @@ class ShingleBatch:
 def token_hashes(texts: Sequence[str], seed: int = 0) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
     """The hash of every token of every text, in order, and the number of tokens of each text."""
     encoded = [fold(text).encode("utf-8", "surrogatepass") for text in texts]
-    buffer = np.frombuffer(b" ".join(encoded) + b" ", dtype=np.uint8)
-    in_token = np.concatenate(([False], buffer != _SPACE, [False]))
-    edges = np.flatnonzero(in_token[1:] != in_token[:-1])
+    # A leading space: no token starts at 0, so a token's prefix sum is always at start - 1.
+    buffer = np.frombuffer(b" " + b" ".join(encoded) + b" ", dtype=np.uint8)
+    in_token = buffer != _SPACE
+    edges = np.flatnonzero(in_token[1:] != in_token[:-1]) + 1
     starts, ends = edges[0::2], edges[1::2]
 
-    text_starts = np.zeros(len(texts), dtype=np.int64)
+    text_starts = np.ones(len(texts), dtype=np.int64)
     if texts:
         np.cumsum([len(item) + 1 for item in encoded[:-1]], out=text_starts[1:])
+        text_starts[1:] += 1
     owners = np.searchsorted(text_starts, starts, side="right") - 1
     counts = np.bincount(owners, minlength=len(texts)).astype(np.int64)
 
-    _POWERS.ensure(len(buffer) + 1)
+    _POWERS.ensure(len(buffer))
     with np.errstate(over="ignore"):
-        prefix = np.zeros(len(buffer) + 1, dtype=_U64)
-        np.cumsum(buffer.astype(_U64) * _POWERS.forward[: len(buffer)], out=prefix[1:])
-        raw = (prefix[ends] - prefix[starts]) * _POWERS.inverse[starts]
+        # Prefix sums of byte * BASE**position, in place (no fresh zeroed array per batch).
+        weighted = buffer.astype(_U64)
+        weighted *= _POWERS.forward[: len(buffer)]
+        np.cumsum(weighted, out=weighted)
+        raw = (weighted[ends - 1] - weighted[starts - 1]) * _POWERS.inverse[starts]
         lengths = (ends - starts).astype(_U64)
         seeded = (
             raw ^ (lengths * _LENGTH_MULTIPLIER) ^ _mix64(np.array([seed & 0xFFFFFFFFFFFFFFFF], dtype=_U64))

@@ -47,7 +47,7 @@ def _text(report: Report, out: TextIO, options: RenderOptions) -> None:
 
     from .text import render_text
 
-    render_text(report, Console(file=out, highlight=False, width=options.width), options)
+    render_text(report, Console(file=out, highlight=False, emoji=False, width=options.width), options)
 
 
 def _json(report: Report, out: TextIO, options: RenderOptions) -> None:
@@ -76,3 +76,10 @@ RENDERERS: dict[OutputFormat, Renderer] = {
     OutputFormat.JSONL: _jsonl,
     OutputFormat.HTML: _html,
 }
+
+
+class ManifestFormat(str, Enum):
+    """The formats of `storydiff dedup --manifest` (see dedup.MANIFEST_RENDERERS)."""
+
+    JSON = "json"
+    CSV = "csv"

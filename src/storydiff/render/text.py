@@ -14,10 +14,12 @@ characters are made visible first, so a file cannot restyle or take over the ter
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from rich import box
 from rich.cells import cell_len
@@ -26,12 +28,15 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
+from ..boilerplate import Rule as BoilerplateRule
 from ..diff import diff_tokens, move_origins
-from ..model import Cluster, MemberDiff, Report, Segment
+from ..model import Cluster, MemberDiff, Report, Segment, StrippedFile, StrippedLine
+from ..wording import count
 from . import Layout, RenderOptions
 
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 DELETE_STYLE = "bold red strike"
+STRIPPED_STYLE = "dim"
 INSERT_STYLE = "bold green"
 MOVE_STYLE = "cyan"
 MOVE_LABEL_STYLE = "italic cyan"
@@ -73,10 +78,20 @@ class _Event:
     hidden: int = 0  # gap: how many words
     number: int = 0  # move and origin: which move
     upward: bool = False  # move: came from above; origin: went up
+    side: str = ""  # stripped: "both", "representative" or "member" (`old` the line, `new` the rule)
 
 
-def _events(segments: Sequence[Segment], context: int) -> list[_Event]:
-    """The segments as events, unchanged stretches cut to `context` words around edits."""
+def _events(items: Sequence[Segment | StrippedMark], context: int) -> list[_Event]:
+    """The segments as events, unchanged stretches cut to `context` words around edits, and
+    stripped lines (see `place_stripped`) where they stood."""
+    segments = [item for item in items if isinstance(item, Segment)]
+    marks: dict[int, list[StrippedMark]] = {}  # segment index → the marks just before it
+    seen = 0
+    for item in items:
+        if isinstance(item, StrippedMark):
+            marks.setdefault(seen, []).append(item)
+        else:
+            seen += 1
     origins = move_origins(segments)
     numbers = {
         index: number for number, index in enumerate(sorted(i for v in origins.values() for i in v), 1)
@@ -87,6 +102,7 @@ def _events(segments: Sequence[Segment], context: int) -> list[_Event]:
     for index, segment in enumerate(segments):
         for move in origins.get(index, ()):
             events.append(_origin(segments[move], numbers[move], upward=move < index))
+        events.extend(_stripped_event(mark) for mark in marks.get(index, ()))
         if segment.op == "equal":
             events.extend(_collapsed(segment.text, segment.new_text, context, index == 0, index == last))
         elif segment.op == "delete":
@@ -105,7 +121,12 @@ def _events(segments: Sequence[Segment], context: int) -> list[_Event]:
             )
     for move in origins.get(len(segments), ()):
         events.append(_origin(segments[move], numbers[move], upward=True))
+    events.extend(_stripped_event(mark) for mark in marks.get(len(segments), ()))
     return events
+
+
+def _stripped_event(mark: StrippedMark) -> _Event:
+    return _Event("stripped", old=mark.text, new=mark.rule, side=mark.side)
 
 
 def _origin(move: Segment, number: int, upward: bool) -> _Event:
@@ -197,8 +218,155 @@ def _append_event(text: Text, event: _Event, side: str, markers: bool) -> None:
         text.append("\n" if event.new.endswith("\n") else " ")
 
 
-def diff_text(segments: Sequence[Segment], context: int, markers: bool) -> Text:
-    """One member's diff as styled text in one column; with `markers`, wdiff's markers."""
+@dataclass(frozen=True)
+class StrippedMark:
+    """A stripped line placed in a diff: removed from both texts, or from one of them only."""
+
+    side: Literal["both", "representative", "member"]
+    rule: str
+    text: str
+
+
+def _split(segment: Segment, at: int, old_side: bool) -> tuple[Segment, Segment]:
+    """`segment` cut in two at `at` characters into its old (representative) or new (member)
+    text; where the two texts differ (an equal stretch with other quotes or spacing), at the
+    same token on both sides, so the pieces still pair up."""
+    old, new = segment.text, segment.new_text
+    if segment.b_text is None or segment.op not in ("equal", "move"):
+        old_at = new_at = at
+        if segment.op == "insert":
+            old_at = 0
+    else:
+        side = old if old_side else new
+        tokens = diff_tokens(side)
+        starts = [0]
+        for token in tokens:
+            starts.append(starts[-1] + len(token))
+        index = bisect.bisect_left(starts, at)
+        other_tokens = diff_tokens(new if old_side else old)
+        other_at = sum(map(len, other_tokens[:index]))
+        old_at, new_at = (starts[min(index, len(tokens))], other_at) if old_side else (other_at, at)
+    a_at = segment.a[0] + (old_at if segment.op in ("equal", "delete") else 0)
+    b_at = segment.b[0] + (new_at if segment.op in ("equal", "insert", "move") else 0)
+    text_at = new_at if segment.op == "insert" else old_at
+
+    def b_text(piece: str, new_piece: str) -> str | None:
+        return None if segment.b_text is None or piece == new_piece else new_piece
+
+    head = Segment(
+        segment.op,
+        segment.text[:text_at],
+        (segment.a[0], a_at if segment.op in ("equal", "delete") else segment.a[1]),
+        (segment.b[0], b_at if segment.op in ("equal", "insert", "move") else segment.b[1]),
+        b_text(old[:old_at], new[:new_at]),
+    )
+    tail = Segment(
+        segment.op,
+        segment.text[text_at:],
+        (a_at, segment.a[1]) if segment.op in ("equal", "delete") else segment.a,
+        (b_at, segment.b[1]) if segment.op in ("equal", "insert", "move") else segment.b,
+        b_text(old[old_at:], new[new_at:]),
+    )
+    return head, tail
+
+
+def place_stripped(
+    segments: Sequence[Segment],
+    representative: Sequence[StrippedLine] = (),
+    member: Sequence[StrippedLine] = (),
+) -> list[Segment | StrippedMark]:
+    """The diff's segments with the stripped lines of both texts put where they stood.
+
+    A representative's line is placed before the character of the representative's side
+    (the `equal` and `delete` texts joined) at its offset, a member's before the character
+    of the member's side (the `equal`, `insert` and `move` new texts joined) at its offset.
+    Where the two texts run equal and both had the same line removed at the same place, it
+    is shown once, as removed from both. Cut segments keep their positions (`a`, `b`).
+    """
+    pending_representative = sorted(representative, key=lambda line: line.offset)
+    pending_member = sorted(member, key=lambda line: line.offset)
+    items: list[Segment | StrippedMark] = []
+    representative_at = member_at = 0  # offsets in the two sides at the segment's start
+    for segment in segments:
+        old_length = len(segment.text) if segment.op in ("equal", "delete") else 0
+        new_length = len(segment.new_text) if segment.op in ("equal", "insert", "move") else 0
+        cuts: dict[int, list[StrippedMark]] = {}  # by offset in the segment's old side, or new
+        old_side = segment.op in ("equal", "delete")
+        if old_side:
+            while (
+                pending_representative and pending_representative[0].offset < representative_at + old_length
+            ):
+                line = pending_representative.pop(0)
+                cuts.setdefault(max(line.offset - representative_at, 0), []).append(
+                    StrippedMark("representative", line.rule, line.text)
+                )
+        if segment.op in ("equal", "insert", "move"):
+            while pending_member and pending_member[0].offset < member_at + new_length:
+                line = pending_member.pop(0)
+                at = max(line.offset - member_at, 0)
+                if segment.op == "move":
+                    at = 0  # a move is shown whole: its lines go before it
+                elif segment.op == "equal" and segment.b_text is not None:
+                    at = len(_split(segment, at, old_side=False)[0].text)  # to the old side
+                marks = cuts.setdefault(at, [])
+                twin = next(
+                    (
+                        index
+                        for index, mark in enumerate(marks)
+                        if segment.op == "equal"
+                        and mark.side == "representative"
+                        and (mark.rule, mark.text) == (line.rule, line.text)
+                    ),
+                    None,
+                )
+                if twin is None:
+                    marks.append(StrippedMark("member", line.rule, line.text))
+                else:
+                    marks[twin] = StrippedMark("both", line.rule, line.text)
+        rest, done = segment, 0
+        for at in sorted(cuts):
+            if at > done:
+                # Offsets in `cuts` count in the old side, except in insertions and moves.
+                head, rest = _split(rest, at - done, old_side=segment.op != "insert")
+                items.append(head)
+                done = at
+            items.extend(cuts[at])
+        if rest.text or rest.new_text or not cuts:
+            items.append(rest)
+        representative_at += old_length
+        member_at += new_length
+    # Lines removed after the last kept line of a text.
+    ends = [StrippedMark("representative", line.rule, line.text) for line in pending_representative]
+    for line in pending_member:
+        twin = next(
+            (
+                index
+                for index, mark in enumerate(ends)
+                if mark.side == "representative" and (mark.rule, mark.text) == (line.rule, line.text)
+            ),
+            None,
+        )
+        if twin is None:
+            ends.append(StrippedMark("member", line.rule, line.text))
+        else:
+            ends[twin] = StrippedMark("both", line.rule, line.text)
+    items.extend(ends)
+    return items
+
+
+_SIDE_NOTES = {"both": "", "representative": ", representative only", "member": ", this copy only"}
+
+
+def _stripped_note(event: _Event) -> str:
+    return f"✂ {event.new}{_SIDE_NOTES[event.side]}: {visible(event.old)}"
+
+
+def diff_text(segments: Sequence[Segment | StrippedMark], context: int, markers: bool) -> Text:
+    """One member's diff as styled text in one column; with `markers`, wdiff's markers.
+
+    Stripped lines (from `place_stripped`) appear dimmed on lines of their own, with the
+    rule that removed them and whether both texts or only one had them.
+    """
     text = Text()
     for event in _events(segments, context):
         if event.kind == "gap":
@@ -206,6 +374,10 @@ def diff_text(segments: Sequence[Segment], context: int, markers: bool) -> Text:
                 text.append(" ")
             _append_event(text, event, "both", markers)
             text.append("\n")
+            continue
+        if event.kind == "stripped":
+            lead = "\n" if text.plain and not text.plain.endswith("\n") else ""
+            text.append(f"{lead}{_stripped_note(event)}\n", style=STRIPPED_STYLE)
             continue
         if event.kind == "same" and text.plain.endswith("⋯\n"):
             event = _Event("same", event.old.lstrip(), event.new.lstrip())
@@ -216,7 +388,7 @@ def diff_text(segments: Sequence[Segment], context: int, markers: bool) -> Text:
 
 
 def side_by_side(
-    segments: Sequence[Segment], context: int, markers: bool, old_title: str, new_title: str
+    segments: Sequence[Segment | StrippedMark], context: int, markers: bool, old_title: str, new_title: str
 ) -> Table:
     """The two versions in two columns, a row per paragraph of the representative."""
     table = Table(box=box.SIMPLE_HEAD, expand=True, padding=(0, 1), show_edge=False)
@@ -241,6 +413,13 @@ def side_by_side(
             finish()
             gap = Text(f"⋯ {event.hidden} unchanged words ⋯", style=MARKER_STYLE)
             table.add_row(gap, gap.copy())
+        elif event.kind == "stripped":
+            finish()
+            note = Text(f"✂ {event.new}: {visible(event.old)}", style=STRIPPED_STYLE)
+            table.add_row(
+                note if event.side != "member" else Text(),
+                note.copy() if event.side != "representative" else Text(),
+            )
         elif event.kind == "same":
             old_lines, new_lines = event.old.split("\n"), event.new.split("\n")
             if len(old_lines) != len(new_lines):
@@ -299,12 +478,17 @@ def member_renderable(
     figures = changed_figures_line(member)
     if figures is not None:
         parts.append(figures)
+    items: Sequence[Segment | StrippedMark] = member.segments
+    if member.representative_stripped or member.member_stripped:  # --show-stripped
+        items = place_stripped(member.segments, member.representative_stripped, member.member_stripped)
     if not _has_edits(member):
+        if len(items) != len(member.segments):
+            parts.append(diff_text(items, options.context, markers))
         parts.append(Text("(same text after normalisation)", style=MARKER_STYLE))
     elif options.layout is Layout.SIDE_BY_SIDE:
-        parts.append(side_by_side(member.segments, options.context, markers, representative, member.path))
+        parts.append(side_by_side(items, options.context, markers, representative, member.path))
     else:
-        parts.append(diff_text(member.segments, options.context, markers))
+        parts.append(diff_text(items, options.context, markers))
     return Group(*parts)
 
 
@@ -398,6 +582,107 @@ def render_text(report: Report, console: Console, options: RenderOptions) -> Non
 def summary_line(report: Report) -> str:
     clustered = sum(len(cluster.members) for cluster in report.clusters)
     return (
-        f"{report.documents} documents: {len(report.clusters)} clusters holding {clustered} documents, "
-        f"{len(report.singletons)} not duplicated, {len(report.skipped)} skipped"
+        f"{count(report.documents, 'document')}: {count(len(report.clusters), 'cluster')} holding "
+        f"{count(clustered, 'document')}, {len(report.singletons):,} not duplicated, "
+        f"{len(report.skipped):,} skipped"
     )
+
+
+STRUCK_STYLE = "red strike"
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def stripped_file_renderable(file: StrippedFile, markers: bool, removed_only: bool = False) -> RenderableType:
+    """One file for `storydiff strip`: its lines, the removed ones struck through with the
+    rule's name in the margin. With `markers` (no colour) removed text is also wrapped in [-…-]."""
+    title = Text(visible(file.path), style="bold")
+    title.append(f" · {len(file.removed):,} of {count(file.line_count, 'line')} removed", style=MARKER_STYLE)
+    rule_of = {span.line_number: span.rule for span in file.removed}
+    margin = max((len(span.rule) for span in file.removed), default=0)
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(justify="right", no_wrap=True, style=MARKER_STYLE, min_width=margin)
+    grid.add_column(justify="right", no_wrap=True, style=MARKER_STYLE)
+    grid.add_column(overflow="fold")
+    if removed_only:
+        rows = [(span.line_number, span.text) for span in file.removed]
+    else:
+        lines = _LINE_BREAK.split(file.text)
+        if len(lines) > 1 and lines[-1] == "":
+            lines.pop()  # the break that ends the last line does not start another
+        rows = list(enumerate(lines, start=1))
+    for number, line in rows:
+        rule = rule_of.get(number)
+        content = visible(line)
+        if rule is None:
+            grid.add_row("", str(number), Text(content))
+        else:
+            grid.add_row(
+                rule, str(number), Text(f"[-{content}-]" if markers else content, style=STRUCK_STYLE)
+            )
+    return Group(Rule(title, align="left"), grid, Text())
+
+
+def strip_summary(files: int, counts: dict[str, int], skipped: int) -> str:
+    by_rule = ", ".join(f"{rule} {number:,}" for rule, number in sorted(counts.items()))
+    head = f"{count(files, 'file')}: {count(sum(counts.values()), 'line')} removed"
+    return head + (f" ({by_rule})" if by_rule else "") + f", {skipped:,} skipped"
+
+
+def rules_renderable(
+    packs: Sequence[tuple[str, str, Sequence[BoilerplateRule]]],
+    default_pack: str,
+    repeated_description: str,
+    in_use: RulesInUse,
+) -> RenderableType:
+    """`storydiff rules`: every pack and its rules, then what a run at a path would use."""
+    parts: list[RenderableType] = []
+    for name, description, rules in packs:
+        title = Text(f"Pack {name}" + (" (default)" if name == default_pack else ""), style="bold")
+        title.append(f" · {description}", style=MARKER_STYLE)
+        parts.append(Rule(title, align="left"))
+        parts.append(_rule_table([(rule.name, rule.description, "") for rule in rules]))
+        parts.append(Text())
+    parts.append(Rule(Text("Corpus-wide", style="bold"), align="left"))
+    parts.append(_rule_table([("repeated-line", repeated_description, "")]))
+    parts.append(Text())
+    title = Text(f"In use for {visible(in_use.path)}", style="bold")
+    parts.append(Rule(title, align="left"))
+    source = f"configuration {in_use.config_source}" if in_use.config_source else "no configuration file"
+    parts.append(
+        Text(
+            f"pack {in_use.pack} · {visible(source)} · {len(in_use.rules)} rules · "
+            f"repeated-line {'on' if in_use.repeated_lines else 'off'}"
+        )
+    )
+    builtin = {rule.name: rule for _, _, rules in packs for rule in rules}
+    rows = [
+        (rule.name, rule.description, "replaced" if rule.name in builtin else "added")
+        for rule in in_use.rules
+        if builtin.get(rule.name) != rule
+    ]
+    rows.extend((name, "", "disabled") for name in in_use.disabled)
+    if rows:
+        parts.append(_rule_table(rows))
+    return Group(*parts)
+
+
+@dataclass(frozen=True)
+class RulesInUse:
+    path: str
+    pack: str
+    rules: tuple[BoilerplateRule, ...]
+    disabled: tuple[str, ...]
+    repeated_lines: bool
+    config_source: str | None
+
+
+def _rule_table(rows: Sequence[tuple[str, str, str]]) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(no_wrap=True, style="bold")
+    table.add_column(overflow="fold")
+    for name, description, note in rows:
+        text = Text(visible(description))
+        if note:
+            text.append(f" ({note})" if description else note, style=MARKER_STYLE)
+        table.add_row(visible(name), text)
+    return table

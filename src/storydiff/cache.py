@@ -1,0 +1,700 @@
+"""A SQLite cache of what signing computes, so unchanged files are not read, cleaned and signed again.
+
+Two tables hold the data:
+
+- `entries`, keyed by (fingerprint, content hash): a document's signature, word count,
+  shingle count, boilerplate removal counts and line keys (for repeated-line detection;
+  what signing computes before repeated lines are known: the first pass); `sets`, with the same key, its exact
+  shingle set (kept apart so that reading every signature of a warm corpus does not page
+  through the sets). The content hash is ingest.content_hash
+  of the file's bytes, so a renamed, moved or copied file is still a hit. The fingerprint
+  (`fingerprint`) covers every setting and every piece of code that changes signatures or
+  stripping, and the cache format, so a run never reads values computed another way.
+- `reports`: the last few finished `cluster` reports, keyed by everything they depend on
+  (pipeline.report_key: settings, code, and every document's path and content hash), so a
+  re-run over an unchanged corpus skips candidates, verification and diffs.
+- `stats`, keyed by absolute path: (size, mtime_ns, ctime_ns, inode) → content hash, like
+  git's index. When a file's stat matches, a warm run takes its content hash from here and
+  does not open the file at all. A file modified within `RACY_SECONDS` of being recorded
+  could change again without its mtime moving (coarse timestamps), so such files are not
+  recorded (git calls them "racily clean") and are hashed on every run until they settle.
+
+Concurrency and crashes: the database is in WAL mode, so readers never block the writer nor
+the writer readers. Only the run's parent process writes, one transaction per signed batch
+(`SignatureCache.add`), so a run killed mid-write loses at most that batch and leaves the
+file consistent; two runs at once wait for each other's short write transactions
+(busy_timeout) rather than fail. Workers open the file read-only (`CacheReader`): a single
+writer means no lock contention among workers, and a worker never holds a write lock while
+it computes.
+
+A file that is not a SQLite database, or a SQLite database that is not a storydiff cache,
+is moved aside (to `<name>.corrupt`, so nothing the user may want is deleted), reported in
+`warnings`, and a new cache is made in its place. Any database error later in a run turns
+the cache off for the rest of the run with a warning (and damage found then moves the file
+aside, so the next run starts a new cache): the cache can make a run faster, never make it fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import sqlite3
+import threading
+import time
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import xxhash
+
+from .model import ChangedFigure, Cluster, FileRecord, MemberDiff, Report, Segment, Skipped, StrippedLine
+
+FORMAT_VERSION = 5  # 5: stored reports hold diff positions, moves, changed figures, kind
+KEPT_REPORTS = 4  # finished reports kept for re-runs of an unchanged corpus (see put_report)
+APPLICATION_ID = 0x53445946  # "SDYF": marks a SQLite file as a storydiff cache
+BUSY_TIMEOUT_MS = 30_000
+RACY_SECONDS = 2.0
+_OPEN_ATTEMPTS = 5
+_QUERY_CHUNK = 500  # bound parameters per IN (...) query, below SQLite's limit everywhere
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (
+    fingerprint TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    word_count INTEGER NOT NULL,
+    shingle_count INTEGER NOT NULL,
+    removals TEXT NOT NULL,
+    signature BLOB NOT NULL,
+    line_keys BLOB NOT NULL,
+    PRIMARY KEY (fingerprint, content_hash)
+);
+CREATE TABLE IF NOT EXISTS sets (
+    fingerprint TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    shingles BLOB NOT NULL,
+    PRIMARY KEY (fingerprint, content_hash)
+);
+CREATE TABLE IF NOT EXISTS reports (
+    key TEXT PRIMARY KEY,
+    report BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS stats (
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL,
+    inode INTEGER NOT NULL,
+    content_hash TEXT NOT NULL
+);
+"""
+
+
+def fingerprint(signature_inputs: Mapping[str, object]) -> str:
+    """One short string for the settings that change signatures, plus the cache format."""
+    text = json.dumps({"format": FORMAT_VERSION, **signature_inputs}, sort_keys=True, default=repr)
+    return xxhash.xxh3_64_hexdigest(text.encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What the cache holds for one document content under one fingerprint."""
+
+    word_count: int
+    signature: npt.NDArray[np.uint32]
+    shingle_count: int
+    shingles: npt.NDArray[np.uint64] | None  # None when looked up without sets
+    removals: tuple[tuple[str, int], ...]
+    line_keys: npt.NDArray[np.uint64] = field(default_factory=lambda: np.zeros(0, np.uint64))
+
+
+@dataclass(frozen=True)
+class Known:
+    """Documents of a run found unchanged in the cache: `rows` are their positions in the run."""
+
+    rows: npt.NDArray[np.int64]
+    content_hashes: list[str]
+    word_counts: npt.NDArray[np.int64]
+    shingle_counts: npt.NDArray[np.int64]
+    signatures: bytes  # the signatures' uint32 values, one after the other
+    removals: list[str]  # JSON [[rule, lines], ...] per document
+    line_keys: list[bytes] = field(default_factory=list)  # each document's line keys, uint64 values
+
+
+@dataclass(frozen=True)
+class StatRow:
+    """A file's identity as stat(2) gives it, and the content hash it had then."""
+
+    path: str  # absolute
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """A document signed in a worker, for the parent to store (its set is in the spill file)."""
+
+    index: int  # row in the SignedBatch
+    content_hash: str
+    removals: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class CacheUpdate:
+    """What a signing worker found that the cache lacks; the parent writes it (see module doc)."""
+
+    entries: tuple[NewEntry, ...] = ()
+    stats: tuple[StatRow, ...] = ()
+
+
+def stat_row(
+    path: str, status: os.stat_result, content_hash: str, now: float | None = None
+) -> StatRow | None:
+    """The stats row for a file just hashed (`path` from `stat_key`), or None when it changed
+    too recently to trust."""
+    now = time.time() if now is None else now
+    if max(status.st_mtime_ns, status.st_ctime_ns) > (now - RACY_SECONDS) * 1e9:
+        return None
+    return StatRow(
+        path,
+        status.st_size,
+        status.st_mtime_ns,
+        status.st_ctime_ns,
+        status.st_ino,
+        content_hash,
+    )
+
+
+def stat_key(path: str, directory: str) -> str:
+    """The stats table's key for a path: absolute, joined to `directory` (the current one) if
+    relative. Not normalised (that costs more than it saves): another spelling of a path is
+    merely a miss, and the file is hashed."""
+    return path if os.path.isabs(path) else os.path.join(directory, path)
+
+
+def stat_keys(paths: Sequence[str], directory: str) -> list[str]:
+    """`stat_key` of many paths (os.path.join keeps a path that is already absolute)."""
+    separator = os.sep
+    return [path if path.startswith(separator) else os.path.join(directory, path) for path in paths]
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), _QUERY_CHUNK):
+        yield items[start : start + _QUERY_CHUNK]
+
+
+class CacheReader:
+    """Read-only lookups, for signing workers. Every failure reads as a miss."""
+
+    def __init__(self, path: str) -> None:
+        self._connection: sqlite3.Connection | None = None
+        if not os.path.exists(path):
+            return
+        try:
+            connection = sqlite3.connect(f"file:{_uri_path(path)}?mode=ro", uri=True, timeout=5.0)
+            if connection.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+                connection.close()
+                return
+            self._connection = connection
+        except sqlite3.Error:
+            self._connection = None
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def hashes_for_stats(self, paths: Sequence[str], statuses: Sequence[os.stat_result]) -> dict[str, str]:
+        """Content hashes of the files (absolute paths) whose stat is unchanged since recorded."""
+        if self._connection is None or not paths:
+            return {}
+        wanted = {path: status for path, status in zip(paths, statuses, strict=True)}
+        found: dict[str, str] = {}
+        try:
+            for chunk in _chunks(list(wanted)):
+                rows = self._connection.execute(
+                    "SELECT path, size, mtime_ns, ctime_ns, inode, content_hash FROM stats "
+                    f"WHERE path IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                for path, size, mtime_ns, ctime_ns, inode, content_hash in rows:
+                    status = wanted[path]
+                    if (size, mtime_ns, ctime_ns, inode) == (
+                        status.st_size,
+                        status.st_mtime_ns,
+                        status.st_ctime_ns,
+                        status.st_ino,
+                    ):
+                        found[path] = content_hash
+        except sqlite3.Error:
+            self.close()
+            return {}
+        return found
+
+    def entries(self, fingerprint: str, hashes: Iterable[str], with_sets: bool = True) -> dict[str, Entry]:
+        """The cached entries for these content hashes; without `with_sets`, no shingle sets."""
+        if self._connection is None:
+            return {}
+        wanted = sorted(set(hashes))
+        found: dict[str, Entry] = {}
+        if with_sets:
+            query = (
+                "SELECT e.content_hash, e.word_count, e.shingle_count, e.signature, s.shingles, e.removals, "
+                "e.line_keys "
+                "FROM entries AS e JOIN sets AS s "
+                "ON s.fingerprint = e.fingerprint AND s.content_hash = e.content_hash "
+                "WHERE e.fingerprint = ? AND e.content_hash IN ({})"
+            )
+        else:
+            query = (
+                "SELECT content_hash, word_count, shingle_count, signature, NULL, removals, line_keys "
+                "FROM entries WHERE fingerprint = ? AND content_hash IN ({})"
+            )
+        try:
+            for chunk in _chunks(wanted):
+                rows = self._connection.execute(
+                    query.format(",".join("?" * len(chunk))), [fingerprint, *chunk]
+                )
+                for content_hash, word_count, shingle_count, signature, shingles, removals, keys in rows:
+                    found[content_hash] = Entry(
+                        word_count=word_count,
+                        signature=np.frombuffer(signature, dtype=np.uint32),
+                        shingle_count=shingle_count,
+                        shingles=None if shingles is None else np.frombuffer(shingles, dtype=np.uint64),
+                        removals=tuple((rule, count) for rule, count in json.loads(removals)),
+                        line_keys=np.frombuffer(keys, dtype=np.uint64),
+                    )
+        except (sqlite3.Error, ValueError):
+            self.close()
+            return {}
+        return found
+
+
+@dataclass
+class SignatureCache:
+    """The writable cache, held by the run's parent process (see the module docstring)."""
+
+    path: str
+    warnings: list[str] = field(default_factory=list)
+    _connection: sqlite3.Connection | None = None
+    _prefetched: tuple[str, threading.Thread, dict[str, Any]] | None = None
+
+    @classmethod
+    def open(cls, path: str) -> SignatureCache:
+        """Open or create the cache at `path`; a broken or foreign file is moved aside and remade."""
+        cache = cls(path)
+        for attempt in range(_OPEN_ATTEMPTS):
+            try:
+                cache._connection = cache._connect()
+                return cache
+            except sqlite3.OperationalError as error:
+                # Locked (another run is creating the file) or unwritable: not damage, so
+                # never a reason to move the file aside.
+                if attempt == _OPEN_ATTEMPTS - 1:
+                    cache.warnings.append(
+                        f"{path}: cannot use the signature cache ({error}); running without it"
+                    )
+                else:
+                    time.sleep(0.2 * (attempt + 1))
+            except sqlite3.DatabaseError as error:
+                cache._move_aside(f"not a usable storydiff cache ({error})")
+        return cache
+
+    @property
+    def enabled(self) -> bool:
+        return self._connection is not None
+
+    def _connect(self) -> sqlite3.Connection:
+        directory = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(directory, exist_ok=True)
+        connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        try:
+            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            connection.execute("BEGIN")  # one read transaction: another run may be creating the file
+            try:
+                _check_identity(connection)
+            finally:
+                if connection.in_transaction:
+                    connection.execute("COMMIT")
+            if connection.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
+                raise sqlite3.DatabaseError("cannot switch to WAL mode")
+            connection.execute("PRAGMA synchronous = NORMAL")
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                _check_identity(connection)
+                version = connection.execute("PRAGMA user_version").fetchone()[0]
+                if version not in (0, FORMAT_VERSION):
+                    for table in ("entries", "sets", "reports", "stats"):
+                        connection.execute(f"DROP TABLE IF EXISTS {table}")
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        connection.execute(statement)
+                connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                connection.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def _move_aside(self, reason: str) -> None:
+        aside = self.path + ".corrupt"
+        try:
+            os.replace(self.path, aside)
+        except FileNotFoundError:
+            pass  # another run moved it first
+        except OSError as error:
+            self.warnings.append(f"{self.path}: {reason}, and it cannot be moved aside ({error.strerror})")
+            return
+        for suffix in ("-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                os.remove(self.path + suffix)
+        self.warnings.append(f"{self.path}: {reason}; moved it to {aside} and started a new cache")
+
+    def _failed(self, error: sqlite3.Error) -> None:
+        """Stop using the cache for this run; a damaged file is moved aside so the next run rebuilds it."""
+        self.close()
+        if isinstance(error, sqlite3.DatabaseError) and not isinstance(error, sqlite3.OperationalError):
+            self._move_aside(f"damaged signature cache ({error}); continuing without it")
+        else:
+            self.warnings.append(f"{self.path}: signature cache error ({error}); running without it")
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def __enter__(self) -> SignatureCache:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def add(
+        self,
+        fingerprint: str,
+        update: CacheUpdate,
+        word_counts: npt.NDArray[np.int64],
+        signatures: npt.NDArray[np.uint32],
+        sets: Sequence[npt.NDArray[np.uint64]],
+        line_keys: Sequence[npt.NDArray[np.uint64]] | None = None,
+    ) -> None:
+        """Store one batch's new entries and stat rows in one transaction.
+
+        `word_counts`, `signatures`, `sets` and `line_keys` are indexed like `update.entries`.
+        """
+        if self._connection is None or not (update.entries or update.stats):
+            return
+        try:
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                self._connection.executemany(
+                    "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        (
+                            fingerprint,
+                            entry.content_hash,
+                            int(word_counts[number]),
+                            len(sets[number]),
+                            json.dumps(entry.removals),
+                            np.ascontiguousarray(signatures[number], dtype=np.uint32).tobytes(),
+                            b""
+                            if line_keys is None
+                            else np.ascontiguousarray(line_keys[number], dtype=np.uint64).tobytes(),
+                        )
+                        for number, entry in enumerate(update.entries)
+                    ),
+                )
+                self._connection.executemany(
+                    "INSERT OR REPLACE INTO sets VALUES (?, ?, ?)",
+                    (
+                        (
+                            fingerprint,
+                            entry.content_hash,
+                            np.ascontiguousarray(sets[number], np.uint64).tobytes(),
+                        )
+                        for number, entry in enumerate(update.entries)
+                    ),
+                )
+                self._connection.executemany(
+                    "INSERT OR REPLACE INTO stats VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        (row.path, row.size, row.mtime_ns, row.ctime_ns, row.inode, row.content_hash)
+                        for row in update.stats
+                    ),
+                )
+                self._connection.execute("COMMIT")
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:
+            self._failed(error)
+
+    def prefetch(self, fingerprint: str) -> None:
+        """Start reading what `known` needs in a thread, to overlap with the walk and the stats."""
+        if self._connection is None:
+            return
+        result: dict[str, Any] = {}
+        path = self.path
+
+        def scan() -> None:
+            try:
+                connection = sqlite3.connect(f"file:{_uri_path(path)}?mode=ro", uri=True, timeout=5.0)
+                try:
+                    result["rows"] = _scan(connection, fingerprint)
+                finally:
+                    connection.close()
+            except sqlite3.Error:
+                pass  # `known` reads again in the main thread, and reports what fails there
+
+        thread = threading.Thread(target=scan, name="storydiff-cache-prefetch", daemon=True)
+        thread.start()
+        self._prefetched = (fingerprint, thread, result)
+
+    def known(
+        self, fingerprint: str, paths: Sequence[str], statuses: Sequence[os.stat_result | None]
+    ) -> Known:
+        """Every document whose stat is unchanged and whose entry exists, without its set.
+
+        A warm corpus of 100,000 files is matched here in well under a second: both tables
+        are read in one scan each (faster than 100,000 index lookups), joined through dicts,
+        and the stats compared as numpy arrays. Sets are not read (pipeline.load_sets).
+        """
+        nothing = Known(np.empty(0, np.int64), [], np.empty(0, np.int64), np.empty(0, np.int64), b"", [], [])
+        if self._connection is None or not paths:
+            return nothing
+        prefetched, self._prefetched = self._prefetched, None
+        rows = None
+        if prefetched is not None and prefetched[0] == fingerprint:
+            prefetched[1].join()
+            rows = prefetched[2].get("rows")
+        try:
+            stat_rows, entry_rows = rows if rows is not None else _scan(self._connection, fingerprint)
+        except sqlite3.Error as error:
+            self._failed(error)
+            return nothing
+        if not stat_rows:
+            return nothing
+        if not entry_rows:
+            return nothing
+        row_of_path = {row[0]: number for number, row in enumerate(stat_rows)}
+        at = np.array([row_of_path.get(path, -1) for path in paths], dtype=np.int64)
+        now_stats = np.array(
+            [
+                (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
+                if status is not None
+                else (-1, -1, -1, -1)
+                for status in statuses
+            ],
+            dtype=np.int64,
+        ).reshape(-1, 4)
+        then_stats = np.array([row[1:5] for row in stat_rows], dtype=np.int64).reshape(-1, 4)[at]
+        unchanged = (at >= 0) & (now_stats == then_stats).all(axis=1)
+        row_of_hash = {row[0]: number for number, row in enumerate(entry_rows)}
+        positions = []
+        rows = []
+        for position in np.flatnonzero(unchanged).tolist():
+            row = row_of_hash.get(stat_rows[at[position]][5])
+            if row is not None:
+                positions.append(position)
+                rows.append(row)
+        if not positions:
+            return nothing
+        chosen = [entry_rows[row] for row in rows]
+        return Known(
+            rows=np.array(positions, dtype=np.int64),
+            content_hashes=[row[0] for row in chosen],
+            word_counts=np.array([row[1] for row in chosen], dtype=np.int64),
+            shingle_counts=np.array([row[2] for row in chosen], dtype=np.int64),
+            signatures=b"".join(row[3] for row in chosen),
+            removals=[row[4] for row in chosen],
+            line_keys=[row[5] for row in chosen],
+        )
+
+    def get_report(self, key: str) -> Report | None:
+        """The report stored under `key` (see pipeline.report_key), if any."""
+        if self._connection is None:
+            return None
+        try:
+            row = self._connection.execute("SELECT report FROM reports WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error as error:
+            self._failed(error)
+            return None
+        if row is None:
+            return None
+        try:
+            return _report_from_json(json.loads(zlib.decompress(row[0])))
+        except (ValueError, KeyError, TypeError, zlib.error):
+            return None
+
+    def put_report(self, key: str, report: Report) -> None:
+        """Store a finished report; only the KEPT_REPORTS most recent stay."""
+        if self._connection is None:
+            return
+        data = zlib.compress(json.dumps(dataclasses.asdict(report)).encode("ascii"), 1)
+        try:
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                self._connection.execute("DELETE FROM reports WHERE key = ?", (key,))
+                self._connection.execute("INSERT INTO reports VALUES (?, ?)", (key, data))
+                self._connection.execute(
+                    "DELETE FROM reports WHERE rowid NOT IN "
+                    "(SELECT rowid FROM reports ORDER BY rowid DESC LIMIT ?)",
+                    (KEPT_REPORTS,),
+                )
+                self._connection.execute("COMMIT")
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:
+            self._failed(error)
+
+    def info(self) -> dict[str, object]:
+        """Path, size on disk, entry and stat counts, and entries per fingerprint."""
+        size = sum(
+            os.path.getsize(self.path + suffix)
+            for suffix in ("", "-wal")
+            if os.path.exists(self.path + suffix)
+        )
+        data: dict[str, object] = {"path": self.path, "size_bytes": size, "format": FORMAT_VERSION}
+        if self._connection is None:
+            return {**data, "entries": 0, "stat_rows": 0, "fingerprints": {}}
+        try:
+            fingerprints = dict(
+                self._connection.execute(
+                    "SELECT fingerprint, count(*) FROM entries GROUP BY fingerprint ORDER BY fingerprint"
+                ).fetchall()
+            )
+            stat_rows = self._connection.execute("SELECT count(*) FROM stats").fetchone()[0]
+        except sqlite3.Error as error:
+            self._failed(error)
+            return {**data, "entries": 0, "stat_rows": 0, "fingerprints": {}}
+        return {
+            **data,
+            "entries": sum(fingerprints.values()),
+            "stat_rows": stat_rows,
+            "fingerprints": fingerprints,
+        }
+
+    def clear(self) -> int:
+        """Delete every entry and stat row; returns how many entries there were."""
+        if self._connection is None:
+            return 0
+        try:
+            count: int = self._connection.execute("SELECT count(*) FROM entries").fetchone()[0]
+            self._connection.execute("BEGIN IMMEDIATE")
+            for table in ("entries", "sets", "reports", "stats"):
+                self._connection.execute(f"DELETE FROM {table}")
+            self._connection.execute("COMMIT")
+            self._connection.execute("VACUUM")
+        except sqlite3.Error as error:
+            self._failed(error)
+            return 0
+        return count
+
+
+def _check_identity(connection: sqlite3.Connection) -> None:
+    """Raise unless the database is empty or a storydiff cache (call inside a transaction)."""
+    application_id = connection.execute("PRAGMA application_id").fetchone()[0]
+    tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    if application_id != APPLICATION_ID and tables:
+        raise sqlite3.DatabaseError("a SQLite database, but not a storydiff cache")
+
+
+def _scan(
+    connection: sqlite3.Connection, fingerprint: str
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Every stat row, and every entry of `fingerprint` without its set."""
+    stat_rows = connection.execute(
+        "SELECT path, size, mtime_ns, ctime_ns, inode, content_hash FROM stats"
+    ).fetchall()
+    if not stat_rows:
+        return [], []
+    entry_rows = connection.execute(
+        "SELECT content_hash, word_count, shingle_count, signature, removals, line_keys FROM entries "
+        "WHERE +fingerprint = ?",  # a scan: faster than the index for a whole corpus
+        (fingerprint,),
+    ).fetchall()
+    return stat_rows, entry_rows
+
+
+def _report_from_json(data: dict[str, Any]) -> Report:
+    return Report(
+        settings=data["settings"],
+        documents=data["documents"],
+        clusters=tuple(
+            Cluster(
+                id=cluster["id"],
+                representative=cluster["representative"],
+                members=tuple(
+                    MemberDiff(
+                        path=member["path"],
+                        jaccard=member["jaccard"],
+                        containment=member["containment"],
+                        added_words=member["added_words"],
+                        removed_words=member["removed_words"],
+                        segments=tuple(
+                            Segment(
+                                segment["op"],
+                                segment["text"],
+                                _span(segment["a"]),
+                                _span(segment["b"]),
+                                segment["b_text"],
+                            )
+                            for segment in member["segments"]
+                        ),
+                        is_representative=member["is_representative"],
+                        moved_words=member["moved_words"],
+                        changed_figures=tuple(
+                            ChangedFigure(
+                                figure["old"],
+                                figure["new"],
+                                figure["old_unit"],
+                                figure["new_unit"],
+                                _span(figure["a"]),
+                                _span(figure["b"]),
+                            )
+                            for figure in member["changed_figures"]
+                        ),
+                        representative_stripped=_stripped(member["representative_stripped"]),
+                        member_stripped=_stripped(member["member_stripped"]),
+                    )
+                    for member in cluster["members"]
+                ),
+            )
+            for cluster in data["clusters"]
+        ),
+        singletons=tuple(data["singletons"]),
+        skipped=tuple(Skipped(item["path"], item["reason"]) for item in data["skipped"]),
+        boilerplate=tuple((rule, count) for rule, count in data["boilerplate"]),
+        kind=data["kind"],
+        inputs=tuple(data["inputs"]),
+        files=tuple(
+            FileRecord(item["path"], item["content_hash"], item["size_bytes"]) for item in data["files"]
+        ),
+    )
+
+
+def _span(value: list[int]) -> tuple[int, int]:
+    start, end = value
+    return (int(start), int(end))
+
+
+def _stripped(lines: list[dict[str, Any]]) -> tuple[StrippedLine, ...]:
+    return tuple(StrippedLine(line["offset"], line["rule"], line["text"]) for line in lines)
+
+
+def _uri_path(path: str) -> str:
+    from urllib.parse import quote
+
+    return quote(os.path.abspath(path))

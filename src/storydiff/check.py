@@ -1,0 +1,354 @@
+"""`storydiff check` and the baseline: a pre-commit gate against near-duplicates.
+
+`run_check` compares a few given files (what pre-commit passes) with the whole corpus and
+with each other. It reuses the cluster pipeline's stages: the corpus is signed by
+`pipeline.sign_all` (so, with the signature cache, a warm run opens only changed files),
+band keys propose the pairs that involve a given file (`cluster.pairs_involving`), the
+signature estimate filters them (`cluster.likely_pairs`), and the few that remain are
+verified on exact shingle sets and diffed from the files themselves. Every given file is
+compared with the whole corpus whatever else was given, so pre-commit splitting the file list
+over several calls changes nothing but how the findings are grouped.
+
+The baseline (`.storydiff-baseline.json`) lists accepted clusters by content hash, not
+path, so renaming or moving an accepted file keeps it accepted. A pair is accepted when
+both files' contents belong to one accepted cluster. The file is sorted and has no
+timestamps, so it diffs cleanly in review; the paths it records are for the reader only.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from . import cache, cluster, ingest, pipeline, shingles, spill
+from .cache import SignatureCache
+from .diff import word_diff
+from .errors import ConfigError, InputError
+from .model import CleanedDocument, MemberDiff, Skipped, SourceFile
+from .settings import Settings
+
+BASELINE_FILE = ".storydiff-baseline.json"
+BASELINE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A given file that is a near-duplicate of `match`, with its diff against the match."""
+
+    path: str
+    match: str
+    diff: MemberDiff  # `diff.path` is `path`; segments turn the match's text into this file's
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    findings: tuple[Finding, ...]
+    accepted: int  # near-duplicate pairs left out because the baseline accepts them
+    stale: tuple[str, ...]  # baseline hashes found in no file of the corpus
+    skipped: tuple[Skipped, ...]
+    checked: int  # given files
+    documents: int  # documents compared with them, given files included
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Accepted clusters: each a sorted tuple of content hashes, with the paths they had."""
+
+    clusters: tuple[tuple[str, ...], ...] = ()
+    paths: tuple[tuple[str, ...], ...] = ()
+
+    def group_of(self) -> dict[str, int]:
+        return {value: number for number, group in enumerate(self.clusters) for value in group}
+
+    def hashes(self) -> set[str]:
+        return {value for group in self.clusters for value in group}
+
+    def dumps(self) -> str:
+        data = {
+            "version": BASELINE_VERSION,
+            "accepted": [
+                {"hashes": list(group), "paths": list(paths)}
+                for group, paths in sorted(zip(self.clusters, self.paths, strict=True))
+            ],
+        }
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def load_baseline(path: str) -> Baseline:
+    """The baseline at `path`; an empty one when there is no such file."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        return Baseline()
+    except (OSError, ValueError) as error:
+        raise ConfigError(
+            f"{path}: not a storydiff baseline ({error}); fix it or run storydiff baseline --update"
+        ) from None
+    try:
+        if data["version"] != BASELINE_VERSION:
+            raise ConfigError(f"{path}: baseline version {data['version']} is not {BASELINE_VERSION}")
+        groups = tuple(tuple(sorted(str(value) for value in item["hashes"])) for item in data["accepted"])
+        paths = tuple(tuple(str(value) for value in item.get("paths", ())) for item in data["accepted"])
+    except (KeyError, TypeError) as error:
+        raise ConfigError(
+            f"{path}: not a storydiff baseline (missing {error}); run storydiff baseline --update"
+        ) from None
+    return Baseline(groups, paths)
+
+
+def configured_corpus(directory: str = ".") -> str | None:
+    """`corpus` from [tool.storydiff] in pyproject.toml, relative to that file, if set.
+
+    Deliberately minimal: one key, read here only (richer configuration belongs to settings).
+    On Python 3.10, which has no tomllib, the key is found with a line pattern instead.
+    """
+    path = os.path.join(directory, "pyproject.toml")
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError:
+        return None
+    value: object
+    try:
+        if sys.version_info >= (3, 11):
+            import tomllib
+
+            value = tomllib.loads(raw.decode("utf-8")).get("tool", {}).get("storydiff", {}).get("corpus")
+        else:
+            section = re.search(rb"(?ms)^\[tool\.storydiff\]\s*$(.*?)(?=^\[|\Z)", raw)
+            found = section and re.search(rb"""(?m)^corpus\s*=\s*["']([^"']*)["']""", section.group(1))
+            value = found.group(1).decode("utf-8") if found else None
+    except ValueError as error:  # UnicodeDecodeError and TOMLDecodeError are ValueErrors
+        raise ConfigError(f"{path}: cannot read [tool.storydiff] ({error})") from None
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{path}: [tool.storydiff] corpus must be a path string, got {value!r}")
+    return os.path.normpath(os.path.join(directory, value))
+
+
+def tracked_files(settings: Settings, directory: str = ".") -> list[str]:
+    """The git repository's tracked files that match the glob and no exclude pattern."""
+    try:
+        listing = subprocess.run(
+            ["git", "ls-files", "-z"], cwd=directory, capture_output=True, check=True
+        ).stdout.decode("utf-8", "surrogateescape")
+    except (OSError, subprocess.CalledProcessError):
+        raise InputError(
+            "no corpus: not in a git repository (use --corpus DIR, or set corpus in [tool.storydiff])"
+        ) from None
+    matches_glob = re.compile(fnmatch.translate(settings.glob)).match
+    excluded = [re.compile(fnmatch.translate(pattern)).match for pattern in settings.exclude]
+    found = []
+    for name in listing.split("\0"):
+        if not name or not matches_glob(os.path.basename(name)):
+            continue
+        if any(match(name) or match(os.path.basename(name)) for match in excluded):
+            continue
+        path = os.path.join(directory, name) if directory != "." else name
+        if os.path.lexists(path):  # deleted in the work tree but not yet in the index
+            found.append(path)
+    return found
+
+
+def corpus_paths(corpus: str | None, settings: Settings) -> list[str]:
+    """Where the corpus is: --corpus, else [tool.storydiff] corpus, else git's tracked files."""
+    chosen = corpus or configured_corpus()
+    if chosen is not None:
+        return [chosen]
+    return tracked_files(settings)
+
+
+def _given_rows(paths: Sequence[str], corpus_paths: Sequence[str], fs_paths: Sequence[str]) -> list[int]:
+    row_of = {path: row for row, path in enumerate(corpus_paths)}
+    rows = []
+    for given in paths:
+        row = row_of.get(ingest.display_path(given))
+        if row is None:  # found under another name (a link); rare, so a scan is fine
+            row = next(
+                (index for index, fs_path in enumerate(fs_paths) if _same_file(given, fs_path)),
+                None,
+            )
+        if row is not None:
+            rows.append(row)
+    return sorted(set(rows))
+
+
+def _same_file(left: str, right: str) -> bool:
+    try:
+        return os.path.samefile(left, right)
+    except OSError:
+        return False
+
+
+def run_check(
+    paths: Sequence[str],
+    corpus: Sequence[str],
+    settings: Settings,
+    baseline: Baseline,
+    progress: pipeline.Progress | None = None,
+    engine: pipeline.Engine | None = None,
+    signature_cache: SignatureCache | None = None,
+) -> CheckResult:
+    """Find the near-duplicates of the files `paths` among the files under `corpus` and themselves."""
+    from .engines.local import LocalEngine
+
+    progress = progress or pipeline._NoProgress()
+    if engine is None:
+        with LocalEngine(jobs=1) as local:
+            return run_check(paths, corpus, settings, baseline, progress, local, signature_cache)
+    for given in paths:
+        if not os.path.isfile(given):
+            raise InputError(f"{given}: not a file (check takes the files to check; the corpus is --corpus)")
+    if signature_cache is not None:
+        signature_cache.prefetch(cache.fingerprint(settings.signature_inputs()))
+    sources, skipped = ingest.discover([*corpus, *paths], settings.glob, settings.exclude)
+    with spill.spill_directory() as spill_to:
+        signed, signing_skipped, _ = pipeline.sign_all(
+            sources, settings, progress, engine, spill_to, signature_cache, with_sets=False
+        )
+    skipped.extend(signing_skipped)
+    given_rows = _given_rows(paths, signed.paths, signed.fs_paths)
+    progress.start("Checking", len(given_rows))
+    candidates = cluster.pairs_involving(
+        signed.signatures,
+        np.array(given_rows, dtype=np.int64),
+        signed.shingle_counts > 0,
+        settings.lsh_bands,
+        settings.rows_per_band,
+    )
+    likely = cluster.likely_pairs(candidates, signed.signatures, signed.shingle_counts, settings)
+    verifier = _Verifier(signed, settings)
+    group_of = baseline.group_of()
+    given_set = set(given_rows)
+    findings: list[Finding] = []
+    accepted = 0
+    for left, right in likely.tolist():
+        outcome = verifier.pair(left, right)
+        if outcome is None:
+            continue
+        jaccard, containment = outcome
+        left_hash, right_hash = signed.content_hashes[left], signed.content_hashes[right]
+        if left_hash in group_of and group_of[left_hash] == group_of.get(right_hash):
+            accepted += 1
+            continue
+        for mine, theirs in ((left, right), (right, left)):
+            if mine in given_set:
+                findings.append(verifier.finding(mine, theirs, jaccard, containment))
+    progress.advance(len(given_rows))
+    skipped.extend(verifier.vanished.values())
+    present = set(signed.content_hashes)
+    return CheckResult(
+        findings=tuple(sorted(findings, key=lambda item: (item.path, item.match))),
+        accepted=accepted,
+        stale=tuple(sorted(baseline.hashes() - present)),
+        skipped=tuple(sorted(skipped, key=lambda item: item.path)),
+        checked=len(given_rows),
+        documents=len(signed.paths),
+    )
+
+
+class _Verifier:
+    """Exact similarity and diffs of a few pairs, from the files (read once each)."""
+
+    def __init__(self, signed: pipeline.Corpus, settings: Settings) -> None:
+        self.signed = signed
+        self.settings = settings
+        self.vanished: dict[str, Skipped] = {}
+        self._sets: dict[int, npt.NDArray[np.uint64] | None] = {}
+        self._texts: dict[int, str] = {}
+
+    def _clean(self, row: int, tidy: bool) -> CleanedDocument | None:
+        path, fs_path, content_hash = self.signed.source(row)
+        item = pipeline.clean(SourceFile(path, fs_path), self.settings, tidy)
+        if isinstance(item, CleanedDocument) and item.document.content_hash != content_hash:
+            item = Skipped(path, "changed while storydiff was reading it (run again)")
+        if isinstance(item, Skipped):
+            self.vanished[path] = item
+            return None
+        return item
+
+    def _set(self, row: int) -> npt.NDArray[np.uint64] | None:
+        if row not in self._sets:
+            item = self._clean(row, tidy=False)
+            self._sets[row] = (
+                None
+                if item is None
+                else shingles.shingle_set(item.text, self.settings.ngram, self.settings.seed)
+            )
+        return self._sets[row]
+
+    def pair(self, left: int, right: int) -> tuple[float, float] | None:
+        """Exact (Jaccard, containment) when the pair is a near-duplicate, else None."""
+        left_set, right_set = self._set(left), self._set(right)
+        if left_set is None or right_set is None:
+            return None
+        jaccard, containment = cluster.similarity(left_set, right_set)
+        if not cluster.is_near_duplicate(
+            jaccard, containment, min(len(left_set), len(right_set)), self.settings
+        ):
+            return None
+        return jaccard, containment
+
+    def _text(self, row: int) -> str:
+        if row not in self._texts:
+            item = self._clean(row, tidy=True)
+            self._texts[row] = "" if item is None else item.text
+        return self._texts[row]
+
+    def finding(self, mine: int, theirs: int, jaccard: float, containment: float) -> Finding:
+        change = word_diff(self._text(theirs), self._text(mine))
+        path = self.signed.paths[mine]
+        return Finding(
+            path=path,
+            match=self.signed.paths[theirs],
+            diff=MemberDiff(
+                path=path,
+                jaccard=jaccard,
+                containment=containment,
+                added_words=change.added_words,
+                removed_words=change.removed_words,
+                segments=change.segments,
+                moved_words=change.moved_words,
+                changed_figures=change.changed_figures,
+            ),
+        )
+
+
+def build_baseline(
+    corpus: Sequence[str],
+    settings: Settings,
+    progress: pipeline.Progress | None = None,
+    engine: pipeline.Engine | None = None,
+    signature_cache: SignatureCache | None = None,
+) -> Baseline:
+    """Accept every near-duplicate cluster the corpus holds now."""
+    from .engines.local import LocalEngine
+
+    progress = progress or pipeline._NoProgress()
+    if engine is None:
+        with LocalEngine(jobs=1) as local:
+            return build_baseline(corpus, settings, progress, local, signature_cache)
+    sources, _ = ingest.discover(corpus, settings.glob, settings.exclude)
+    with spill.spill_directory() as spill_to:
+        signed, _, _ = pipeline.sign_all(sources, settings, progress, engine, spill_to, signature_cache)
+        signed, components = pipeline.verified_components(
+            signed, settings, progress, engine, signature_cache, spill_to
+        )
+    clusters = []
+    for component in components:
+        hashes = tuple(sorted({signed.content_hashes[row] for row in component}))
+        paths = tuple(sorted(signed.paths[row] for row in component))
+        clusters.append((hashes, paths))
+    clusters.sort()
+    return Baseline(tuple(item[0] for item in clusters), tuple(item[1] for item in clusters))

@@ -1,0 +1,470 @@
+"""Deduplicate a corpus: from a Report to a plan of which files to keep, then act on the plan.
+
+Plan, then act, as fclones and rmlint do: `build_plan` turns a Report into a frozen
+DedupPlan without touching a file, `check_unchanged` re-hashes every planned file and
+refuses when any changed or vanished, and only then do `write_kept`, `move_dropped` and
+`write_manifest` write. Nothing here deletes a file: the one change to the input directory
+is `move_dropped`, which moves files elsewhere and never overwrites.
+
+The copy kept from a cluster is its representative, chosen by the pipeline with the
+Report's keep policy, so `cluster` and `dedup` always agree on it.
+"""
+
+from __future__ import annotations
+
+import csv
+import errno
+import io
+import json
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from . import __version__, ingest
+from .errors import ChangedFilesError, DestinationError, InputError
+from .model import Cluster, FileRecord, Report, Skipped
+from .pipeline import Progress
+from .render import ManifestFormat
+from .render.json import json_safe, report_from_object
+from .wording import count
+
+Action = Literal["keep", "drop"]
+
+# How many changed files a refusal names before it says "and N more".
+NAMED_IN_REFUSAL = 20
+
+_POLICY_WORDS = {
+    "longest": "the longest",
+    "shortest": "the shortest",
+    "first": "the first by path",
+    "last": "the last by path",
+    "newest": "the newest",
+    "oldest": "the oldest",
+}
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """One document and what dedup does with it.
+
+    `relative_path` is the path below the input directory: where the file lands under OUTDIR
+    (kept) or under --move-dropped-to (dropped). `kept_copy` is the file kept in its place
+    (itself when kept); `cluster` is None for a file with no near-duplicate.
+    """
+
+    path: str
+    relative_path: str
+    action: Action
+    cluster: int | None
+    kept_copy: str
+    reason: str
+    content_hash: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class DedupPlan:
+    """Every document of a report, kept or dropped, in report order (clusters, then the rest)."""
+
+    root: str
+    keep: str
+    clusters: int
+    files: tuple[PlannedFile, ...]
+    skipped: tuple[Skipped, ...] = ()
+
+    @property
+    def kept(self) -> tuple[PlannedFile, ...]:
+        return tuple(item for item in self.files if item.action == "keep")
+
+    @property
+    def dropped(self) -> tuple[PlannedFile, ...]:
+        return tuple(item for item in self.files if item.action == "drop")
+
+    @property
+    def bytes_saved(self) -> int:
+        return sum(item.size_bytes for item in self.dropped)
+
+
+def check_input_directory(root: str) -> None:
+    """Dedup works on one directory: OUTDIR mirrors the paths below it."""
+    if not os.path.lexists(root):
+        raise InputError(f"{root}: no such file or directory")
+    if not os.path.isdir(root):
+        raise InputError(f"{root}: not a directory (dedup works on the files below one directory)")
+
+
+def read_report(path: str) -> Report:
+    """A saved `storydiff cluster --format json` report that dedup can act on, or InputError."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except OSError as error:
+        raise InputError(f"{path}: cannot read: {_reason(error)}") from None
+    except ValueError as error:
+        raise InputError(f"{path}: not JSON ({error}); save a report with --format json") from None
+    try:
+        report = report_from_object(data)
+    except ValueError as error:
+        raise InputError(f"{path}: {error}") from None
+    if report.documents and not report.files:
+        raise InputError(
+            f"{path}: the report has no content hashes (made by an older storydiff); "
+            "make a new one with storydiff cluster DIR --format json"
+        )
+    if len(report.inputs) != 1:
+        raise InputError(
+            f"{path}: the report was made from {len(report.inputs)} paths; "
+            "dedup --from needs a report of one directory"
+        )
+    return report
+
+
+def build_plan(report: Report, root: str) -> DedupPlan:
+    """Keep each cluster's representative and every singleton; drop the other members."""
+    records = {item.path: item for item in report.files}
+    keep = str(report.settings.get("keep", "longest"))
+    planned = [item for cluster in report.clusters for item in _cluster_plan(cluster, records, root, keep)]
+    for path in report.singletons:
+        planned.append(_planned(_record(records, path), root, "keep", None, path, "no near-duplicate"))
+    return DedupPlan(root, keep, len(report.clusters), tuple(planned), report.skipped)
+
+
+def _cluster_plan(
+    cluster: Cluster, records: dict[str, FileRecord], root: str, keep: str
+) -> list[PlannedFile]:
+    planned = []
+    for member in cluster.members:
+        if member.is_representative:
+            action: Action = "keep"
+            reason = f"{_POLICY_WORDS.get(keep, keep)} of {len(cluster.members)} near-duplicates"
+        else:
+            action = "drop"
+            reason = (
+                f"near-duplicate of {cluster.representative} "
+                f"(Jaccard {member.jaccard:.2f}, containment {member.containment:.2f})"
+            )
+        record = _record(records, member.path)
+        planned.append(_planned(record, root, action, cluster.id, cluster.representative, reason))
+    return planned
+
+
+def _record(records: dict[str, FileRecord], path: str) -> FileRecord:
+    try:
+        return records[path]
+    except KeyError:
+        raise InputError(f"{path}: listed in the report but not in its files (a damaged report?)") from None
+
+
+def _planned(
+    record: FileRecord, root: str, action: Action, cluster: int | None, kept_copy: str, reason: str
+) -> PlannedFile:
+    return PlannedFile(
+        path=record.path,
+        relative_path=relative_path(record.path, root),
+        action=action,
+        cluster=cluster,
+        kept_copy=kept_copy,
+        reason=reason,
+        content_hash=record.content_hash,
+        size_bytes=record.size_bytes,
+    )
+
+
+def relative_path(path: str, root: str) -> str:
+    """`path` below `root`; both are display paths, so this is a lexical comparison."""
+    relative = os.path.relpath(path, root)
+    if relative == os.curdir or relative.split(os.sep)[0] == os.pardir:
+        raise InputError(f"{path}: not below {root} (dedup works on the files below one directory)")
+    return relative
+
+
+def changed_files(plan: DedupPlan, progress: Progress | None = None) -> list[str]:
+    """Each planned file whose bytes are not those planned from, as 'path (what happened)'."""
+    problems = []
+    if progress:
+        progress.start("Checking files", len(plan.files))
+    for item in plan.files:
+        try:
+            with open(item.path, "rb") as handle:
+                if ingest.content_hash(handle.read()) != item.content_hash:
+                    problems.append(f"{item.path} (changed)")
+        except FileNotFoundError:
+            problems.append(f"{item.path} (vanished)")
+        except OSError as error:
+            problems.append(f"{item.path} (cannot read: {_reason(error)})")
+        if progress:
+            progress.advance()
+    return problems
+
+
+def check_unchanged(plan: DedupPlan, progress: Progress | None = None) -> None:
+    """Refuse, naming the files, when any file changed or vanished since the report."""
+    problems = changed_files(plan, progress)
+    if not problems:
+        return
+    raise ChangedFilesError(
+        f"refusing to act: {count(len(problems), 'file')} changed or vanished since the report: "
+        f"{_named(problems)}; "
+        "make a new report with storydiff cluster (its paths are relative to where it was made)"
+    )
+
+
+def check_destinations(
+    plan: DedupPlan, out_dir: str | None, move_to: str | None, manifest: str | None
+) -> None:
+    """Refuse, before anything is written, outputs that would overwrite or land in the input."""
+    places = [("--out", out_dir), ("--move-dropped-to", move_to)]
+    for option, place in places:
+        if place is not None and _nested(place, plan.root):
+            raise DestinationError(
+                f"{place}: {option} must be outside the input directory {plan.root}, and not hold it"
+            )
+    if out_dir is not None and move_to is not None and _nested(out_dir, move_to):
+        raise DestinationError(f"{move_to}: --move-dropped-to must be apart from --out {out_dir}")
+    if manifest is not None and manifest != "-":
+        if _within(manifest, plan.root):
+            raise DestinationError(
+                f"{manifest}: the manifest must be outside the input directory {plan.root}"
+            )
+        if out_dir is not None and _same(manifest, copy_targets(plan, out_dir)):
+            raise DestinationError(f"{manifest}: the manifest would overwrite a kept file in {out_dir}")
+    for place, targets in ((out_dir, copy_targets), (move_to, move_targets)):
+        if place is not None:
+            _refuse_existing(targets(plan, place))
+    if move_to is not None:
+        _refuse_unmovable(plan)
+
+
+def copy_targets(plan: DedupPlan, out_dir: str) -> list[str]:
+    return [os.path.join(out_dir, item.relative_path) for item in plan.kept]
+
+
+def move_targets(plan: DedupPlan, move_to: str) -> list[str]:
+    return [os.path.join(move_to, item.relative_path) for item in plan.dropped]
+
+
+def _reason(error: OSError) -> str:
+    return error.strerror or str(error)
+
+
+def _refuse_existing(targets: Sequence[str]) -> None:
+    existing = [target for target in targets if os.path.lexists(target)]
+    if existing:
+        raise DestinationError(
+            f"refusing to overwrite {count(len(existing), 'existing file')}: {_named(existing)} "
+            "(choose an empty directory)"
+        )
+
+
+def _refuse_unmovable(plan: DedupPlan) -> None:
+    """A file can only leave a directory we may write to: find out before the first move."""
+    locked = sorted({os.path.dirname(item.path) or os.curdir for item in plan.dropped})
+    locked = [directory for directory in locked if not os.access(directory, os.W_OK | os.X_OK)]
+    if locked:
+        raise DestinationError(
+            f"cannot move files out of directories that are not writable: {_named(locked)} "
+            "(use --out to copy the kept files instead)"
+        )
+
+
+def _named(items: Sequence[str]) -> str:
+    """The first NAMED_IN_REFUSAL items, then how many more: a refusal stays one readable line."""
+    named = ", ".join(items[:NAMED_IN_REFUSAL])
+    hidden = len(items) - NAMED_IN_REFUSAL
+    return f"{named} and {hidden} more" if hidden > 0 else named
+
+
+def _within(path: str, directory: str) -> bool:
+    """Whether `path` is `directory` or below it, links resolved."""
+    real_path, real_directory = os.path.realpath(path), os.path.realpath(directory)
+    return os.path.commonpath([real_path, real_directory]) == real_directory
+
+
+def _nested(first: str, second: str) -> bool:
+    return _within(first, second) or _within(second, first)
+
+
+def _same(path: str, targets: Sequence[str]) -> bool:
+    real = os.path.realpath(path)
+    return any(os.path.realpath(target) == real for target in targets)
+
+
+def write_kept(plan: DedupPlan, out_dir: str, progress: Progress | None = None) -> int:
+    """Copy every kept file to `out_dir` at its relative path; returns how many were written.
+
+    Each copy is made from bytes checked against the planned hash, with the source's times
+    (newest/oldest stay meaningful in the copy), and is created exclusively: an existing file
+    is never overwritten, even one that appeared after `check_destinations`.
+    """
+    if progress:
+        progress.start("Copying", len(plan.kept))
+    for item in plan.kept:
+        target = os.path.join(out_dir, item.relative_path)
+        try:
+            os.makedirs(os.path.dirname(target) or os.curdir, exist_ok=True)
+            with open(item.path, "rb") as source:
+                data = source.read()
+            if ingest.content_hash(data) != item.content_hash:
+                raise ChangedFilesError(f"refusing to copy {item.path}: it changed since the report")
+            with open(target, "xb") as copy:
+                copy.write(data)
+            shutil.copystat(item.path, target)
+        except FileExistsError:
+            raise DestinationError(f"refusing to overwrite {target}") from None
+        except OSError as error:
+            raise DestinationError(f"cannot copy {item.path} to {target}: {_reason(error)}") from None
+        if progress:
+            progress.advance()
+    return len(plan.kept)
+
+
+def move_dropped(plan: DedupPlan, move_to: str, progress: Progress | None = None) -> int:
+    """Move every dropped file below `move_to` at its relative path; returns how many moved."""
+    if progress:
+        progress.start("Moving", len(plan.dropped))
+    for item in plan.dropped:
+        target = os.path.join(move_to, item.relative_path)
+        try:
+            os.makedirs(os.path.dirname(target) or os.curdir, exist_ok=True)
+            _move_without_overwriting(item.path, target)
+        except FileExistsError:
+            raise DestinationError(f"refusing to overwrite {target}") from None
+        except OSError as error:
+            raise DestinationError(f"cannot move {item.path} to {target}: {_reason(error)}") from None
+        if progress:
+            progress.advance()
+    return len(plan.dropped)
+
+
+def _move_without_overwriting(source: str, target: str) -> None:
+    """A move that fails rather than replace `target`.
+
+    os.rename would silently replace an existing target, so the file is hard-linked (which
+    fails if the target exists) and then unlinked from its old name. Across filesystems, or
+    where hard links are not allowed, it is copied to a newly created file instead. If the
+    old name cannot be removed, the new one is, so a failed move leaves things as they were.
+    """
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except OSError as error:
+        if error.errno not in (errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EMLINK):
+            raise
+        with open(source, "rb") as original, open(target, "xb") as copy:
+            shutil.copyfileobj(original, copy)
+        shutil.copystat(source, target)
+    try:
+        os.unlink(source)
+    except OSError:
+        os.unlink(target)  # the new name we just made, never the user's file: the move did not happen
+        raise
+
+
+MANIFEST_FIELDS = (
+    "action",
+    "path",
+    "relative_path",
+    "cluster",
+    "kept_copy",
+    "reason",
+    "bytes",
+    "content_hash",
+)
+
+
+def manifest_format_for(path: str, explicit: str | None = None) -> ManifestFormat:
+    """The format asked for, else the one the file name ends with (JSON for stdout)."""
+    if explicit is not None:
+        return ManifestFormat(explicit)
+    if path == "-":
+        return ManifestFormat.JSON
+    extension = os.path.splitext(path)[1].lower().lstrip(".")
+    try:
+        return ManifestFormat(extension)
+    except ValueError:
+        raise InputError(
+            f"{path}: cannot tell the manifest format from the name (end it in .json or .csv, "
+            "or use --manifest-format)"
+        ) from None
+
+
+def manifest_rows(plan: DedupPlan) -> list[dict[str, str | int | None]]:
+    return [
+        {
+            "action": item.action,
+            "path": json_safe(item.path),
+            "relative_path": json_safe(item.relative_path),
+            "cluster": item.cluster,
+            "kept_copy": json_safe(item.kept_copy),
+            "reason": json_safe(item.reason),
+            "bytes": item.size_bytes,
+            "content_hash": item.content_hash,
+        }
+        for item in plan.files
+    ]
+
+
+def _manifest_json(plan: DedupPlan) -> str:
+    document = {
+        "storydiff_version": __version__,
+        "input": json_safe(plan.root),
+        "keep": plan.keep,
+        **summary_counts(plan),
+        "files": manifest_rows(plan),
+    }
+    return json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+
+
+def _manifest_csv(plan: DedupPlan) -> str:
+    output = io.StringIO()
+    writer = csv.DictWriter(output, fieldnames=MANIFEST_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(manifest_rows(plan))
+    return output.getvalue()
+
+
+MANIFEST_RENDERERS: dict[ManifestFormat, Callable[[DedupPlan], str]] = {
+    ManifestFormat.JSON: _manifest_json,
+    ManifestFormat.CSV: _manifest_csv,
+}
+
+
+def render_manifest(plan: DedupPlan, manifest_format: ManifestFormat) -> str:
+    return MANIFEST_RENDERERS[manifest_format](plan)
+
+
+def write_manifest(plan: DedupPlan, path: str, manifest_format: ManifestFormat) -> None:
+    try:
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            handle.write(render_manifest(plan, manifest_format))
+    except OSError as error:
+        raise DestinationError(f"{path}: cannot write the manifest: {_reason(error)}") from None
+
+
+def summary_counts(plan: DedupPlan) -> dict[str, int]:
+    return {
+        "documents_in": len(plan.files),
+        "documents_out": len(plan.kept),
+        "clusters": plan.clusters,
+        "dropped": len(plan.dropped),
+        "bytes_saved": plan.bytes_saved,
+    }
+
+
+def summary_line(plan: DedupPlan) -> str:
+    counts = summary_counts(plan)
+    return (
+        f"{count(counts['documents_in'], 'document')} in, {counts['documents_out']:,} out: "
+        f"{count(counts['clusters'], 'cluster')}, {count(counts['dropped'], 'copy', 'copies')} dropped, "
+        f"{counts['bytes_saved']:,} bytes saved"
+    )
+
+
+def plan_lines(plan: DedupPlan) -> list[str]:
+    """The plan for reading, one line per file: what happens to it and why."""
+    lines = []
+    for item in plan.files:
+        where = f"cluster {item.cluster}: " if item.cluster is not None else ""
+        lines.append(f"{item.action}  {item.path}  ({where}{item.reason})")
+    return lines

@@ -1,0 +1,62 @@
+"""Output of `storydiff check`: the findings as text (rich) or as one JSON object."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+from rich.text import Text
+
+from ..check import CheckResult
+from .json import json_safe, member_record
+from .text import MARKER_STYLE, changed_figures_line, diff_text, member_header, visible
+
+SCHEMA_VERSION = 2  # 2: findings' diffs as cluster reports' schema 2 (positions, moves, figures)
+
+
+def render_check_text(result: CheckResult, console: Console, context: int) -> None:
+    """Each finding: the file, its match, Jaccard, containment and a diff against the match."""
+    markers = console.no_color or console.color_system is None
+    for finding in result.findings:
+        console.print(member_header(finding.diff))
+        line = Text("near-duplicate of ", style=MARKER_STYLE)
+        line.append(visible(finding.match), style="bold")
+        console.print(line)
+        figures = changed_figures_line(finding.diff)
+        if figures is not None:
+            console.print(figures)
+        if any(segment.op != "equal" for segment in finding.diff.segments):
+            console.print(diff_text(finding.diff.segments, context, markers))
+        else:
+            console.print(Text("(same text after normalisation)", style=MARKER_STYLE))
+        console.print()
+
+
+def render_check_json(result: CheckResult) -> str:
+    from .. import __version__
+
+    data = {
+        "schema_version": SCHEMA_VERSION,
+        "storydiff_version": __version__,
+        "checked": result.checked,
+        "documents": result.documents,
+        "findings": [
+            {
+                "path": json_safe(finding.path),
+                "match": json_safe(finding.match),
+                **member_record(finding.diff),
+            }
+            for finding in result.findings
+        ],
+        "accepted": result.accepted,
+        "stale": list(result.stale),
+        "skipped": [{"path": json_safe(item.path), "reason": item.reason} for item in result.skipped],
+    }
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def check_summary(result: CheckResult) -> str:
+    return (
+        f"checked {result.checked} files against {result.documents} documents: "
+        f"{len(result.findings)} near-duplicates not in the baseline, {result.accepted} accepted"
+    )

@@ -1,0 +1,431 @@
+"""The signature cache: same output cold and warm, stat shortcut, fingerprints, corruption,
+concurrent runs and a writer killed mid-transaction."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from tests.conftest import SEED_000, SEED_001, SEED_002, SEEDS
+
+from storydiff import cache, ingest, pipeline, shingles, spill
+from storydiff.boilerplate import Rule
+from storydiff.cli import cli
+from storydiff.model import Document, Skipped, SourceFile
+from storydiff.settings import Settings
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def build_corpus(root: Path, copies: int = 6) -> Path:
+    """The seeds, plus edited copies of each: a paragraph dropped and a sentence of our own added."""
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for name in (SEED_000, SEED_001, SEED_002):
+        text = (SEEDS / name).read_text(encoding="utf-8")
+        (corpus / name).write_text(text, encoding="utf-8")
+        paragraphs = [line for line in text.splitlines() if line.strip()]
+        for number in range(copies):
+            kept = paragraphs[: number + 1] + paragraphs[number + 2 :]
+            kept.append(f"This copy, number {number}, was edited by the night desk.")
+            (corpus / f"{name[:3]}_copy{number}.txt").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    return corpus
+
+
+def entries(path: Path) -> int:
+    with sqlite3.connect(path) as connection:
+        count: int = connection.execute("SELECT count(*) FROM entries").fetchone()[0]
+    return count
+
+
+def test_warm_output_is_byte_identical_to_cold_and_to_no_cache(tmp_path: Path) -> None:
+    corpus = build_corpus(tmp_path)
+    cache_file = tmp_path / "c.sqlite"
+    _, uncached, _ = run("cluster", str(corpus), "--format", "json", "--no-cache")
+    code, cold, _ = run("cluster", str(corpus), "--format", "json", "--cache", str(cache_file))
+    assert code == 0 and entries(cache_file) == 21
+    code, warm, _ = run("cluster", str(corpus), "--format", "json", "--cache", str(cache_file))
+    assert code == 0
+    assert cold == warm == uncached
+    assert len(json.loads(warm)["clusters"]) == 2  # 000, 001 and their copies; 002 and its copies
+
+
+def test_renamed_and_copied_files_hit_the_cache_by_content(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = build_corpus(tmp_path, copies=2)
+    cache_file = tmp_path / "c.sqlite"
+    run("cluster", str(corpus), "--cache", str(cache_file))
+    os.rename(corpus / SEED_000, corpus / "renamed.txt")
+    signed: list[str] = []
+    real_shingles = shingles.batch_shingles
+
+    def counting_shingles(texts: list[str], *args: int) -> shingles.ShingleBatch:
+        signed.extend(texts)
+        return real_shingles(texts, *args)
+
+    monkeypatch.setattr(shingles, "batch_shingles", counting_shingles)
+    code, out, _ = run("cluster", str(corpus), "--format", "json", "--cache", str(cache_file))
+    assert code == 0
+    assert signed == []  # nothing signed again: the renamed file's content is in the cache
+    assert str(corpus / "renamed.txt") in out
+
+
+def test_stat_shortcut_skips_reading_unchanged_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = build_corpus(tmp_path, copies=1)
+    cache_file = tmp_path / "c.sqlite"
+    monkeypatch.setattr(cache, "RACY_SECONDS", -60.0)  # the files were just written; trust them anyway
+    run("cluster", str(corpus), "--cache", str(cache_file))
+    sources, _ = ingest.discover([str(corpus)])
+    settings = Settings()
+    spec = pipeline.CacheSpec(str(cache_file), cache.fingerprint(settings.signature_inputs()))
+    reads: list[str] = []
+    real_read = ingest.read_document
+
+    def counting_read(source: SourceFile, encoding: str | None = None) -> Document | Skipped:
+        reads.append(source.path)
+        return real_read(source, encoding)
+
+    monkeypatch.setattr(ingest, "read_document", counting_read)
+    with spill.spill_directory() as spill_to:
+        warm = pipeline.sign_batch(("a", sources), settings, spill_to, cache_spec=spec)
+        assert reads == [] and warm.cache_update == cache.CacheUpdate()
+        with open(corpus / SEED_002, "a", encoding="utf-8") as handle:
+            handle.write("A line added after the first run.\n")
+        changed = pipeline.sign_batch(("b", sources), settings, spill_to, cache_spec=spec)
+        assert reads == [str(corpus / SEED_002)]
+        cold = pipeline.sign_batch(("c", sources), settings, spill_to)
+    assert changed.content_hashes == cold.content_hashes != warm.content_hashes
+    assert np.array_equal(changed.signatures, cold.signatures)
+    assert changed.word_counts.tolist() == cold.word_counts.tolist()
+    assert changed.shingle_counts.tolist() == cold.shingle_counts.tolist()
+    assert changed.boilerplate == cold.boilerplate
+    assert changed.cache_update is not None and len(changed.cache_update.entries) == 1
+
+
+def test_racily_clean_files_are_not_given_a_stat_row(tmp_path: Path) -> None:
+    path = tmp_path / "fresh.txt"
+    path.write_text("just written", encoding="utf-8")
+    status = os.stat(path)
+    assert cache.stat_row(str(path), status, "hash") is None
+    row = cache.stat_row(str(path), status, "hash", now=status.st_ctime + 10)
+    assert row is not None and row.path == str(path) and row.size == 12
+
+
+def test_settings_that_change_signatures_get_their_own_entries(tmp_path: Path) -> None:
+    corpus = build_corpus(tmp_path, copies=1)
+    cache_file = tmp_path / "c.sqlite"
+    run("cluster", str(corpus), "--cache", str(cache_file))
+    run("cluster", str(corpus), "--cache", str(cache_file), "--ngram", "4")
+    run("cluster", str(corpus), "--cache", str(cache_file), "--threshold", "0.6")  # not a signature setting
+    code, out, _ = run("cache", "info", "--cache", str(cache_file), "--format", "json")
+    info = json.loads(out)
+    assert code == 0 and info["entries"] == 12 and sorted(info["fingerprints"].values()) == [6, 6]
+    code, out, _ = run("cache", "clear", "--cache", str(cache_file))
+    assert code == 0 and out == f"removed 12 entries from {cache_file}\n"
+    assert entries(cache_file) == 0
+
+
+def test_cache_info_text_and_default_location(private_cache: Path, tmp_path: Path) -> None:
+    run("cluster", str(SEEDS))
+    code, out, _ = run("cache", "info")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == f"path: {private_cache}" and "entries: 3" in lines and "stat rows: 3" in lines
+
+
+@pytest.mark.parametrize(
+    "content", [b"this is not a database, just text\n" * 200, b"SQLite format 3\x00" + b"\xff" * 4000]
+)
+def test_a_corrupt_cache_is_reported_moved_aside_and_rebuilt(tmp_path: Path, content: bytes) -> None:
+    cache_file = tmp_path / "c.sqlite"
+    cache_file.write_bytes(content)
+    _, uncached, _ = run("cluster", str(SEEDS), "--format", "json", "--no-cache")
+    code, out, err = run("cluster", str(SEEDS), "--format", "json", "--cache", str(cache_file))
+    assert code == 0 and out == uncached
+    assert f"storydiff: {cache_file}: not a usable storydiff cache" in err
+    assert f"moved it to {cache_file}.corrupt and started a new cache" in err
+    assert (tmp_path / "c.sqlite.corrupt").read_bytes() == content
+    assert entries(cache_file) == 3
+    code, out, err = run("cluster", str(SEEDS), "--format", "json", "--cache", str(cache_file))
+    assert code == 0 and out == uncached and "cache" not in err
+
+
+def test_a_foreign_sqlite_database_is_not_used_nor_deleted(tmp_path: Path) -> None:
+    foreign = tmp_path / "notes.sqlite"
+    with sqlite3.connect(foreign) as connection:
+        connection.execute("CREATE TABLE notes (body TEXT)")
+        connection.execute("INSERT INTO notes VALUES ('keep me')")
+    connection.close()
+    code, _, err = run("cluster", str(SEEDS), "--cache", str(foreign))
+    assert code == 0 and "a SQLite database, but not a storydiff cache" in err
+    with sqlite3.connect(tmp_path / "notes.sqlite.corrupt") as connection:
+        assert connection.execute("SELECT body FROM notes").fetchall() == [("keep me",)]
+    connection.close()
+
+
+def _storydiff(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "storydiff", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+
+
+def test_two_runs_at_once_share_the_cache_without_corrupting_it(tmp_path: Path) -> None:
+    corpus = build_corpus(tmp_path, copies=30)
+    cache_file = tmp_path / "c.sqlite"
+    _, uncached, _ = run("cluster", str(corpus), "--format", "json", "--no-cache")
+    arguments = ("cluster", str(corpus), "--format", "json", "--cache", str(cache_file), "--jobs", "1")
+    first, second = _storydiff(*arguments), _storydiff(*arguments)
+    outputs = [process.communicate(timeout=120) for process in (first, second)]
+    assert first.returncode == second.returncode == 0
+    assert [out.decode() for out, _ in outputs] == [uncached, uncached]
+    assert [err for _, err in outputs if b"cache" in err] == []
+    with sqlite3.connect(cache_file) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    connection.close()
+    assert entries(cache_file) == 93
+    _, warm, _ = run("cluster", str(corpus), "--format", "json", "--cache", str(cache_file))
+    assert warm == uncached
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from storydiff.cache import CacheUpdate, NewEntry, SignatureCache
+
+    store = SignatureCache.open(sys.argv[1])
+    batch = 0
+    while True:
+        update = CacheUpdate(tuple(NewEntry(i, f"{batch}-{i}", ()) for i in range(500)))
+        sets = [np.arange(2000, dtype=np.uint64)] * 500
+        store.add("fp", update, np.ones(500, np.int64), np.ones((500, 128), np.uint32), sets)
+        batch += 1
+        if batch == 1:
+            print("committed", flush=True)
+    """
+)
+
+
+def test_a_writer_killed_mid_transaction_leaves_a_usable_cache(tmp_path: Path) -> None:
+    cache_file = tmp_path / "c.sqlite"
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(cache_file)], stdout=subprocess.PIPE)
+    assert writer.stdout is not None and writer.stdout.readline() == b"committed\n"
+    writer.send_signal(signal.SIGKILL)  # most of its time is spent inside a write transaction
+    writer.wait(timeout=30)
+    with sqlite3.connect(cache_file) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        count = connection.execute("SELECT count(*) FROM entries").fetchone()[0]
+    connection.close()
+    assert count >= 500 and count % 500 == 0  # whole batches only
+    _, uncached, _ = run("cluster", str(SEEDS), "--format", "json", "--no-cache")
+    code, out, err = run("cluster", str(SEEDS), "--format", "json", "--cache", str(cache_file))
+    assert code == 0 and out == uncached and err.count("cache") == 0
+    assert entries(cache_file) == count + 3
+
+
+def test_reader_treats_a_missing_or_broken_file_as_misses(tmp_path: Path) -> None:
+    assert cache.CacheReader(str(tmp_path / "absent.sqlite")).entries("fp", ["a"]) == {}
+    broken = tmp_path / "broken.sqlite"
+    broken.write_bytes(b"garbage" * 100)
+    reader = cache.CacheReader(str(broken))
+    assert reader.entries("fp", ["a"]) == {} and reader.hashes_for_stats([], []) == {}
+
+
+def test_entries_round_trip(tmp_path: Path) -> None:
+    store = cache.SignatureCache.open(str(tmp_path / "c.sqlite"))
+    signature = np.arange(128, dtype=np.uint32)
+    shingle_set = np.array([3, 9, 2**63 + 5], dtype=np.uint64)
+    update = cache.CacheUpdate((cache.NewEntry(0, "h1", (("read-more", 2),)),))
+    store.add("fp", update, np.array([42]), signature[None, :], [shingle_set])
+    store.close()
+    found = cache.CacheReader(str(tmp_path / "c.sqlite")).entries("fp", ["h1", "h2"])
+    assert list(found) == ["h1"]
+    entry = found["h1"]
+    assert entry.word_count == 42 and entry.shingle_count == 3 and entry.removals == (("read-more", 2),)
+    assert entry.shingles is not None and entry.shingles.tolist() == shingle_set.tolist()
+    assert entry.signature.tolist() == signature.tolist()
+    assert cache.CacheReader(str(tmp_path / "c.sqlite")).entries("other", ["h1"]) == {}
+
+
+def test_a_warm_run_through_the_stat_rows_gives_the_same_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unchanged files come from one query in the parent, changed ones from the workers; the
+    rows are put back in path order and the sets of the candidates are loaded from the cache."""
+    corpus = build_corpus(tmp_path, copies=4)
+    cache_file = tmp_path / "c.sqlite"
+    monkeypatch.setattr(cache, "RACY_SECONDS", -60.0)
+    run("cluster", str(corpus), "--cache", str(cache_file))
+    (corpus / "000_copy2.txt").write_text(seed_text(SEED_002) + "\nA changed copy.\n", encoding="utf-8")
+    (corpus / "aaa_new.txt").write_text(seed_text(SEED_001), encoding="utf-8")
+    (corpus / "002_copy3.txt").unlink()
+    _, uncached, _ = run("cluster", str(corpus), "--format", "json", "--no-cache")
+    code, warm, _ = run("cluster", str(corpus), "--format", "json", "--cache", str(cache_file))
+    assert code == 0 and warm == uncached
+    code, warm_again, _ = run("cluster", str(corpus), "--format", "json", "--cache", str(cache_file))
+    assert warm_again == uncached
+    with sqlite3.connect(cache_file) as connection:
+        assert (
+            connection.execute("SELECT count(*) FROM stats").fetchone()[0] == 16
+        )  # the deleted file's row stays (harmless)
+
+
+def seed_text(name: str) -> str:
+    return (SEEDS / name).read_text(encoding="utf-8")
+
+
+def test_damage_found_mid_run_turns_the_cache_off_and_moves_it_aside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = build_corpus(tmp_path, copies=30)
+    cache_file = tmp_path / "c.sqlite"
+    monkeypatch.setattr(cache, "RACY_SECONDS", -60.0)
+    run("cluster", str(corpus), "--cache", str(cache_file))
+    with sqlite3.connect(cache_file) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    data = bytearray(cache_file.read_bytes())
+    page = 4096
+    for start in range(2 * page, len(data), page):  # keep the header and schema pages, wreck the rest
+        data[start : start + page] = b"\xa5" * page
+    cache_file.write_bytes(bytes(data))
+    _, uncached, _ = run("cluster", str(corpus), "--format", "json", "--no-cache")
+    code, out, err = run("cluster", str(corpus), "--format", "json", "--cache", str(cache_file))
+    assert code == 0 and out == uncached
+    assert "damaged signature cache" in err and f"moved it to {cache_file}.corrupt" in err
+    code, out, err = run("cluster", str(corpus), "--format", "json", "--cache", str(cache_file))
+    assert code == 0 and out == uncached and err.count("cache") == 0
+
+
+def test_an_unchanged_corpus_reuses_the_stored_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = build_corpus(tmp_path, copies=2)
+    cache_file = tmp_path / "c.sqlite"
+    _, cold_json, _ = run("cluster", str(corpus), "--format", "json", "--cache", str(cache_file))
+    _, cold_text, _ = run("cluster", str(corpus), "--cache", str(cache_file), "--no-cache")
+    calls: list[int] = []
+    real_components = pipeline.verified_components
+
+    def counting_components(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real_components(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "verified_components", counting_components)
+    _, warm_json, _ = run("cluster", str(corpus), "--format", "json", "--cache", str(cache_file))
+    _, warm_text, _ = run("cluster", str(corpus), "--cache", str(cache_file))
+    assert (warm_json, warm_text) == (cold_json, cold_text) and calls == []
+    # Another threshold, a changed file or a renamed one is another report.
+    _, stricter, _ = run(
+        "cluster", str(corpus), "--format", "json", "--cache", str(cache_file), "--threshold", "0.9"
+    )
+    assert calls == [1]
+    _, uncached, _ = run("cluster", str(corpus), "--format", "json", "--threshold", "0.9", "--no-cache")
+    assert stricter == uncached
+    os.rename(corpus / SEED_001, corpus / "zzz.txt")
+    _, renamed, _ = run("cluster", str(corpus), "--format", "json", "--cache", str(cache_file))
+    assert calls == [1, 1, 1] and "zzz.txt" in renamed  # the --no-cache run above counts too
+
+
+def test_a_stored_report_is_not_reused_when_keep_newest_would_choose_another_representative(
+    tmp_path: Path,
+) -> None:
+    corpus = build_corpus(tmp_path, copies=2)
+    cache_file = str(tmp_path / "c.sqlite")
+    an_hour_ago = time.time() - 3600
+    for number, path in enumerate(sorted(corpus.iterdir())):
+        os.utime(path, (an_hour_ago + number, an_hour_ago + number))
+
+    def representatives(*extra: str) -> list[str]:
+        code, out, _ = run("cluster", str(corpus), "--format", "json", "--keep", "newest", *extra)
+        assert code == 0
+        return [item["representative"] for item in json.loads(out)["clusters"]]
+
+    before = representatives("--cache", cache_file)
+    assert before == representatives("--no-cache")
+    # Same contents and paths; only a modification time moves, making SEED_000 the newest.
+    os.utime(corpus / SEED_000, (an_hour_ago + 600, an_hour_ago + 600))
+    after = representatives("--cache", cache_file)
+    assert after == representatives("--no-cache") != before
+    assert str(corpus / SEED_000) in after
+
+
+def test_the_fingerprint_covers_user_rules_and_line_keys() -> None:
+    """User rules from the configuration reach the cache's key pattern by pattern, and
+    whether signing collects line keys (for repeated lines) too."""
+    base = Settings()
+    footer = Rule("planet-footer", "The footer.", r"^The Daily Planet$")
+    with_rule = Settings(rules=(*(base.rules or ()), footer))
+    other_pattern = Settings(
+        rules=(*(base.rules or ()), dataclasses.replace(footer, pattern=r"^The Planet$"))
+    )
+    no_repeated = Settings(repeated_lines=False)
+    more_words = Settings(repeated_min_words=6)
+    prints = {
+        cache.fingerprint(settings.signature_inputs())
+        for settings in (base, with_rule, other_pattern, no_repeated, more_words)
+    }
+    assert len(prints) == 5
+    assert cache.fingerprint(Settings(threshold=0.9).signature_inputs()) == cache.fingerprint(
+        base.signature_inputs()
+    )
+
+
+def test_a_stored_report_round_trips_moves_figures_and_stripped_lines(tmp_path: Path) -> None:
+    paragraphs = [
+        line for line in (SEEDS / SEED_000).read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+    moved = [*paragraphs[:8], *paragraphs[11:14], *paragraphs[8:11], *paragraphs[14:]]
+    old, new = tmp_path / "old.txt", tmp_path / "new.txt"
+    old.write_text("\n".join(paragraphs) + "\n", encoding="utf-8")
+    new.write_text("\n".join(moved).replace("190", "900") + "\n", encoding="utf-8")
+    report = pipeline.diff_files(str(old), str(new), Settings(show_stripped=True))
+    member = report.clusters[0].members[1]
+    assert member.moved_words and member.changed_figures and member.representative_stripped
+    with cache.SignatureCache.open(str(tmp_path / "c.sqlite")) as signature_cache:
+        signature_cache.put_report("key", report)
+        assert signature_cache.get_report("key") == report
+
+
+@pytest.mark.parametrize(
+    "output", [("--format", "json"), ("--layout", "inline"), ("--layout", "side-by-side")]
+)
+def test_a_warm_run_from_the_stored_report_prints_the_same_moves_and_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, output: tuple[str, str]
+) -> None:
+    corpus = build_corpus(tmp_path, copies=2)
+    paragraphs = [
+        line for line in (SEEDS / SEED_000).read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+    moved = [*paragraphs[:8], *paragraphs[11:14], *paragraphs[8:11], *paragraphs[14:]]
+    (corpus / "000_moved.txt").write_text("\n".join(moved).replace("190", "900") + "\n", encoding="utf-8")
+    cache_file = tmp_path / "c.sqlite"
+    arguments = ("cluster", str(corpus), "--show-stripped", "--cache", str(cache_file), *output)
+    code, cold, _ = run(*arguments)
+    assert code == 0 and "moved" in cold and "900" in cold
+
+    def not_again(*args: object, **kwargs: object) -> object:
+        raise AssertionError("the warm run diffed again instead of using the stored report")
+
+    monkeypatch.setattr(pipeline, "_diff_clusters", not_again)
+    code, warm, _ = run(*arguments)
+    assert code == 0 and warm == cold

@@ -1,0 +1,191 @@
+"""Repeated-line detection, on a corpus built from real text: the seeds, edited copies of
+seed 001, and Reuters-21578 excerpts from the labelled boilerplate set."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from tests.conftest import SEED_000, SEED_001, SEED_002, SEEDS
+
+from storydiff import pipeline, shingles
+from storydiff.cli import cli
+from storydiff.settings import Settings
+
+LABELLED = Path(__file__).parent / "data" / "boilerplate" / "labelled.jsonl"
+FOOTER = "The Mali Monitor is published weekly by the Sahel Press Foundation."
+# Excerpts of unrelated Reuters stories, all body.
+REUTERS = ["reuters-11182", "reuters-15443", "reuters-12190", "reuters-14838", "reuters-10568"]
+REUTERS += ["reuters-9957", "reuters-12943", "reuters-16947", "reuters-15375", "reuters-12338"]
+WITH_FOOTER = [SEED_002, *(f"{name}.txt" for name in REUTERS[:8])]
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """18 files: 000, 001 and five edited copies of 001 (one story), 002, ten Reuters stories.
+
+    The footer ends 002 and eight of the Reuters stories: nine unrelated documents.
+    """
+    root = tmp_path / "monitor"
+    shutil.copytree(SEEDS, root)
+    seed_001 = (SEEDS / SEED_001).read_text(encoding="utf-8")
+    for copy, (old, new) in enumerate(
+        [("900", "950"), ("1,700", "1,800"), ("800", "850"), ("1992", "1991"), ("Tuesday", "Monday")]
+    ):
+        assert old in seed_001
+        (root / f"001_copy{copy}.txt").write_text(seed_001.replace(old, new, 1), encoding="utf-8")
+    excerpts = {}
+    for line in LABELLED.read_text(encoding="utf-8").splitlines():
+        excerpt = json.loads(line)
+        excerpts[excerpt["id"]] = "\n".join(item["text"] for item in excerpt["lines"]) + "\n"
+    for name in REUTERS:
+        (root / f"{name}.txt").write_text(excerpts[name], encoding="utf-8")
+    for name in WITH_FOOTER:
+        path = root / name
+        path.write_text(path.read_text(encoding="utf-8").rstrip("\n") + f"\n\n{FOOTER}\n", encoding="utf-8")
+    return root
+
+
+def run(*args: str) -> dict[str, Any]:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def test_a_footer_on_unrelated_documents_is_stripped_but_a_shared_story_body_is_not(corpus: Path) -> None:
+    stripped = run("strip", str(corpus), "--format", "json")
+    repeated = {
+        Path(file["path"]).name: [
+            (span["line"], span["text"]) for span in file["removed"] if span["rule"] == "repeated-line"
+        ]
+        for file in stripped["files"]
+    }
+    for name, removed in repeated.items():
+        if name in WITH_FOOTER:
+            assert [text for _, text in removed] == [FOOTER], name
+        else:
+            # 000, 001 and its copies share dozens of lines in seven documents: one group.
+            assert removed == [], name
+    assert stripped["boilerplate"]["repeated-line"] == 9
+
+    report = run("cluster", str(corpus), "--format", "json")
+    assert report["boilerplate"]["repeated-line"] == 9
+    (cluster,) = report["clusters"]
+    assert [Path(member["path"]).name for member in cluster["members"]] == [
+        SEED_000,
+        "001_copy0.txt",
+        "001_copy1.txt",
+        "001_copy2.txt",
+        "001_copy3.txt",
+        "001_copy4.txt",
+        SEED_001,
+    ]
+    copy = cluster["members"][1]
+    assert any(segment["op"] == "insert" and "950 soldiers" in segment["text"] for segment in copy["diff"])
+    assert "".join(segment["text"] for segment in copy["diff"] if segment["op"] != "insert").startswith(
+        "As Islamists in northern Mali"
+    )
+
+
+def test_only_documents_with_a_repeated_line_are_signed_again(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    signed_again: list[str] = []
+    sign_batch = pipeline.sign_batch
+
+    def spy(job: Any, settings: Settings, spill_to: str, repeated: Any = None) -> Any:
+        if repeated is not None:
+            signed_again.extend(Path(source.path).name for source in job[1])
+        return sign_batch(job, settings, spill_to, repeated)
+
+    monkeypatch.setattr(pipeline, "sign_batch", spy)
+    pipeline.run_cluster([str(corpus)], Settings())
+    assert sorted(signed_again) == sorted(WITH_FOOTER)
+
+
+def test_no_second_pass_without_repeated_lines(seeds_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def second_pass(*args: object) -> None:
+        raise AssertionError("signed twice")
+
+    monkeypatch.setattr(pipeline, "_strip_repeated", second_pass)
+    report = pipeline.run_cluster([str(seeds_dir)], Settings())
+    assert len(report.clusters) == 1 and "repeated-line" not in dict(report.boilerplate)
+
+
+def test_the_threshold_is_a_number_of_groups_and_a_share_of_them(corpus: Path) -> None:
+    # 18 documents in 12 groups; the footer is in 9 of them.
+    assert run("cluster", str(corpus), "--format", "json")["settings"]["repeated_min_documents"] == 5
+    (corpus / ".storydiff.toml").write_text("[repeated-lines]\nmin-documents = 10\n")
+    assert "repeated-line" not in run("cluster", str(corpus), "--format", "json")["boilerplate"]
+    (corpus / ".storydiff.toml").write_text("[repeated-lines]\nmin-share = 0.75\n")
+    assert run("cluster", str(corpus), "--format", "json")["boilerplate"]["repeated-line"] == 9
+    (corpus / ".storydiff.toml").write_text("[repeated-lines]\nmin-share = 0.8\n")
+    assert "repeated-line" not in run("cluster", str(corpus), "--format", "json")["boilerplate"]
+    (corpus / ".storydiff.toml").write_text('disable = ["repeated-line"]\n')
+    assert "repeated-line" not in run("cluster", str(corpus), "--format", "json")["boilerplate"]
+
+
+def test_repeated_lines_do_not_depend_on_jobs_or_batch_size(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outputs = []
+    for jobs, batch in [(1, 512), (2, 3)]:
+        monkeypatch.setattr(pipeline, "SIGN_BATCH_FILES", batch)
+        result = CliRunner().invoke(cli, ["cluster", str(corpus), "--format", "json", "--jobs", str(jobs)])
+        assert result.exit_code == 0, result.output
+        outputs.append(result.stdout)
+    assert outputs[0] == outputs[1]
+    assert json.loads(outputs[0])["boilerplate"]["repeated-line"] == 9
+
+
+def test_a_warm_signature_cache_gives_the_cold_output_when_repeated_lines_are_stripped(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache holds first-pass signatures and line keys: a warm run finds the same repeated
+    lines without opening unchanged files, and signs the documents holding one again."""
+    an_hour_ago = time.time() - 3600  # older than the cache's racy window, so stats are recorded
+    for path in corpus.iterdir():
+        os.utime(path, (an_hour_ago, an_hour_ago))
+    cache_file = str(tmp_path / "signatures.sqlite")
+
+    def cluster_json(*extra: str) -> str:
+        result = CliRunner().invoke(cli, ["cluster", str(corpus), "--format", "json", "--jobs", "1", *extra])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    uncached = cluster_json("--no-cache")
+    assert dict(json.loads(uncached)["boilerplate"])["repeated-line"] == len(WITH_FOOTER)
+    cold = cluster_json("--cache", cache_file)
+    passes: list[tuple[str, str]] = []
+    shingled: list[str] = []
+    sign_batch, batch_shingles = pipeline.sign_batch, shingles.batch_shingles
+
+    def sign_spy(
+        job: Any, settings: Settings, spill_to: str, repeated: Any = None, cache_spec: Any = None
+    ) -> Any:
+        passes.extend(("second" if repeated else "first", Path(source.path).name) for source in job[1])
+        return sign_batch(job, settings, spill_to, repeated, cache_spec)
+
+    def shingle_spy(texts: list[str], *args: int) -> shingles.ShingleBatch:
+        shingled.extend(texts)
+        return batch_shingles(texts, *args)
+
+    monkeypatch.setattr(pipeline, "sign_batch", sign_spy)
+    monkeypatch.setattr(shingles, "batch_shingles", shingle_spy)
+    stored = cluster_json("--cache", cache_file)  # the stored report: nothing shingled
+    assert stored == cold == uncached and shingled == []
+    # Another threshold is another report, from the cached first-pass signatures and line
+    # keys: only the documents holding the footer are shingled and signed again.
+    passes.clear()
+    warm = cluster_json("--cache", cache_file, "--threshold", "0.6")
+    assert sorted(name for stage, name in passes if stage == "second") == sorted(WITH_FOOTER)
+    assert len(shingled) == len(WITH_FOOTER) and not any(FOOTER in text for text in shingled)
+    assert warm == cluster_json("--no-cache", "--threshold", "0.6")
+    assert dict(json.loads(warm)["boilerplate"])["repeated-line"] == len(WITH_FOOTER)
