@@ -9,9 +9,9 @@ from rich.text import Text
 
 from ..check import CheckResult
 from .json import json_safe, member_record
-from .text import MARKER_STYLE, diff_text, member_header, visible
+from .text import MARKER_STYLE, changed_figures_line, diff_text, member_header, visible
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: findings' diffs as cluster reports' schema 2 (positions, moves, figures)
 
 
 def render_check_text(result: CheckResult, console: Console, context: int) -> None:
@@ -22,6 +22,9 @@ def render_check_text(result: CheckResult, console: Console, context: int) -> No
         line = Text("near-duplicate of ", style=MARKER_STYLE)
         line.append(visible(finding.match), style="bold")
         console.print(line)
+        figures = changed_figures_line(finding.diff)
+        if figures is not None:
+            console.print(figures)
         if any(segment.op != "equal" for segment in finding.diff.segments):
             console.print(diff_text(finding.diff.segments, context, markers))
         else:
