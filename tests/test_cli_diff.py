@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from tests.conftest import SEED_000, SEED_001
 
@@ -14,11 +16,13 @@ def run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_different_texts_exit_1_and_show_the_edits(seeds_dir: Path) -> None:
-    code, out, err = run("diff", str(seeds_dir / SEED_000), str(seeds_dir / SEED_001))
+def test_different_texts_exit_1_and_show_the_edits(seeds_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(seeds_dir.parent.parent)  # short paths: the header must not wrap inside one
+    first, second = os.path.join("examples", "seeds", SEED_000), os.path.join("examples", "seeds", SEED_001)
+    code, out, err = run("diff", first, second)
     assert code == 1 and err == ""
     flat = " ".join(out.split())
-    assert flat.startswith(f"{seeds_dir / SEED_000} → {seeds_dir / SEED_001} Jaccard 0.71")
+    assert flat.startswith(f"{first} → {second} Jaccard 0.71")
     assert "Changed figures: 190 → 900 soldiers · 24 hours → 10 days" in flat
     assert "{+The Nigerian army said it plans to deploy 900 soldiers" in flat
     assert "Story highlights" not in flat  # cleaned as cluster cleans
@@ -62,8 +66,11 @@ def test_json_is_the_cluster_schema_with_one_cluster(seeds_dir: Path) -> None:
     assert cluster["members"][1]["added_words"] > 0
 
 
-def test_layouts_and_html(seeds_dir: Path, tmp_path: Path) -> None:
-    paths = (str(seeds_dir / SEED_000), str(seeds_dir / SEED_001))
+def test_layouts_and_html(seeds_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Paths as a user in the repository would type them, so the stat line's width does not
+    # depend on where the checkout lives.
+    monkeypatch.chdir(seeds_dir.parent.parent)
+    paths = (os.path.join("examples", "seeds", SEED_000), os.path.join("examples", "seeds", SEED_001))
     code, out, _ = run("diff", *paths, "--layout", "stat")
     assert code == 1 and len(out.splitlines()) == 2 and "+64 −144" in out
     code, out, _ = run("diff", *paths, "--layout", "side-by-side", "--context", "2")

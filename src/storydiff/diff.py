@@ -101,10 +101,16 @@ class _CodeTable(dict[str, str]):
         a plain string: a template with a group costs a Python call per match.
         """
         if self._pattern is None:
-            space = " "  # whitespace's code (see above)
-            ends = re.escape("".join(sorted(self.sentence_ends)) or space)
-            closers = re.escape("".join(sorted(self.closers)) or space)
-            self._pattern = re.compile(f"(?:(?<=[{ends}])|(?<=[{ends}][{closers}])){re.escape(space)}")
+            space = re.escape(" ")  # whitespace's code (see above)
+            if not self.sentence_ends:
+                # No sentence end seen yet: nothing to match. (A stand-in character here once
+                # turned the space after a quote into a sentence break in a fresh table only,
+                # so diffs depended on what the process had diffed before.)
+                self._pattern = re.compile(r"(?!)")
+                return self._pattern
+            ends = re.escape("".join(sorted(self.sentence_ends)))
+            closers = f"|(?<=[{ends}][{re.escape(''.join(sorted(self.closers)))}])" if self.closers else ""
+            self._pattern = re.compile(f"(?:(?<=[{ends}]){closers}){space}")
         return self._pattern
 
 
