@@ -27,7 +27,14 @@ SEED_002 = "002_2f935c21ced63642.txt"
 
 @pytest.fixture
 def seeds_dir() -> Path:
-    return SEEDS
+    """examples/seeds as a user in the repository types it (tests run from its root): output
+    then does not depend on where the checkout lives, as a long absolute path wraps text."""
+    return SEEDS.relative_to(REPO)
+
+
+@pytest.fixture(autouse=True)
+def _in_the_repository(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
 
 
 @pytest.fixture

@@ -389,3 +389,44 @@ def test_the_fingerprint_covers_user_rules_and_line_keys() -> None:
     assert cache.fingerprint(Settings(threshold=0.9).signature_inputs()) == cache.fingerprint(
         base.signature_inputs()
     )
+
+
+def test_a_stored_report_round_trips_moves_figures_and_stripped_lines(tmp_path: Path) -> None:
+    paragraphs = [
+        line for line in (SEEDS / SEED_000).read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+    moved = [*paragraphs[:8], *paragraphs[11:14], *paragraphs[8:11], *paragraphs[14:]]
+    old, new = tmp_path / "old.txt", tmp_path / "new.txt"
+    old.write_text("\n".join(paragraphs) + "\n", encoding="utf-8")
+    new.write_text("\n".join(moved).replace("190", "900") + "\n", encoding="utf-8")
+    report = pipeline.diff_files(str(old), str(new), Settings(show_stripped=True))
+    member = report.clusters[0].members[1]
+    assert member.moved_words and member.changed_figures and member.representative_stripped
+    with cache.SignatureCache.open(str(tmp_path / "c.sqlite")) as signature_cache:
+        signature_cache.put_report("key", report)
+        assert signature_cache.get_report("key") == report
+
+
+@pytest.mark.parametrize(
+    "output", [("--format", "json"), ("--layout", "inline"), ("--layout", "side-by-side")]
+)
+def test_a_warm_run_from_the_stored_report_prints_the_same_moves_and_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, output: tuple[str, str]
+) -> None:
+    corpus = build_corpus(tmp_path, copies=2)
+    paragraphs = [
+        line for line in (SEEDS / SEED_000).read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+    moved = [*paragraphs[:8], *paragraphs[11:14], *paragraphs[8:11], *paragraphs[14:]]
+    (corpus / "000_moved.txt").write_text("\n".join(moved).replace("190", "900") + "\n", encoding="utf-8")
+    cache_file = tmp_path / "c.sqlite"
+    arguments = ("cluster", str(corpus), "--show-stripped", "--cache", str(cache_file), *output)
+    code, cold, _ = run(*arguments)
+    assert code == 0 and "moved" in cold and "900" in cold
+
+    def not_again(*args: object, **kwargs: object) -> object:
+        raise AssertionError("the warm run diffed again instead of using the stored report")
+
+    monkeypatch.setattr(pipeline, "_diff_clusters", not_again)
+    code, warm, _ = run(*arguments)
+    assert code == 0 and warm == cold

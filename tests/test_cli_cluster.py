@@ -48,7 +48,7 @@ def test_json_has_the_documented_schema(seeds_dir: Path) -> None:
         "inputs",
         "files",
     }
-    assert data["schema_version"] == 1 and data["documents"] == 3
+    assert data["schema_version"] == 2 and data["documents"] == 3
     assert data["inputs"] == [str(seeds_dir)]
     assert data["files"] == [
         {
@@ -68,13 +68,31 @@ def test_json_has_the_documented_schema(seeds_dir: Path) -> None:
         "containment": 1.0,
         "added_words": 0,
         "removed_words": 0,
+        "moved_words": 0,
+        "changed_figures": [],
         "diff": [],
     }
     assert copy["path"] == str(seeds_dir / SEED_001)
     assert 0.5 <= copy["jaccard"] < 0.9 and copy["containment"] > 0.8
-    ops = {op for op, _ in copy["diff"]}
-    assert ops == {"equal", "insert", "delete"}
-    assert any(op == "insert" and "900 soldiers within 10 days" in text for op, text in copy["diff"])
+    assert {segment["op"] for segment in copy["diff"]} == {"equal", "insert", "delete"}
+    assert all(set(segment) <= {"op", "text", "a", "b", "b_text"} for segment in copy["diff"])
+    assert any(
+        segment["op"] == "insert" and "900 soldiers within 10 days" in segment["text"]
+        for segment in copy["diff"]
+    )
+    assert [figure["label"] for figure in copy["changed_figures"]] == [
+        "190 → 900 soldiers",
+        "24 hours → 10 days",
+    ]
+    assert copy["changed_figures"][0] == {
+        "old": "190",
+        "new": "900",
+        "old_unit": "soldiers",
+        "new_unit": "soldiers",
+        "label": "190 → 900 soldiers",
+        "a": copy["changed_figures"][0]["a"],
+        "b": copy["changed_figures"][0]["b"],
+    }
     assert data["boilerplate"]["read-more"] == 8
     assert data["settings"]["threshold"] == 0.5
 
@@ -104,7 +122,9 @@ def test_no_strip_compares_the_raw_files(seeds_dir: Path) -> None:
     data = json.loads(run("cluster", str(seeds_dir), "--format", "json", "--no-strip")[1])
     copy = data["clusters"][0]["members"][1]
     assert data["boilerplate"] == {}
-    assert any(op == "delete" and "Story highlights" in text for op, text in copy["diff"])
+    assert any(
+        segment["op"] == "delete" and "Story highlights" in segment["text"] for segment in copy["diff"]
+    )
 
 
 def test_bad_files_are_skipped_and_the_run_goes_on(corpus: Path) -> None:
@@ -173,6 +193,25 @@ def test_ctrl_c_exits_130_without_traceback(seeds_dir: Path, monkeypatch) -> Non
     assert code == 130 and out == "" and err.strip() == "storydiff: interrupted"
 
 
+def test_layouts_and_the_html_report_beside_another_format(seeds_dir: Path, tmp_path: Path) -> None:
+    code, out, _ = run("cluster", str(seeds_dir), "--layout", "stat")
+    assert code == 0 and "Changed figures: 190 → 900 soldiers · 24 hours → 10 days" in out
+    assert "[-Col. Mohammed" not in out
+    code, out, _ = run("cluster", str(seeds_dir), "--layout", "side-by-side")
+    assert code == 0 and "000_6cbf83f250581d03.txt" in out and "{+The Nigerian army said" in out
+    report = tmp_path / "report.html"
+    code, out, _ = run("cluster", str(seeds_dir), "--format", "json", "--html", str(report))
+    assert code == 0 and json.loads(out)["schema_version"] == 2
+    assert report.read_text(encoding="utf-8").startswith("<!doctype html>")
+    code, out, _ = run("cluster", str(seeds_dir), "--format", "html")
+    assert code == 0 and out == report.read_text(encoding="utf-8")
+
+
+def test_an_html_path_that_cannot_be_written_exits_2(seeds_dir: Path, tmp_path: Path) -> None:
+    code, _, err = run("cluster", str(seeds_dir), "--html", str(tmp_path / "missing" / "report.html"))
+    assert code == 2 and "cannot write the HTML report" in err
+
+
 def test_show_stripped_puts_removed_lines_in_the_diff(seeds_dir: Path) -> None:
     code, out, _ = run("cluster", str(seeds_dir), "--show-stripped")
     assert code == 0
@@ -193,7 +232,9 @@ def test_show_stripped_puts_removed_lines_in_the_diff(seeds_dir: Path) -> None:
 def test_show_stripped_adds_the_lines_to_json(seeds_dir: Path) -> None:
     data = json.loads(run("cluster", str(seeds_dir), "--format", "json", "--show-stripped")[1])
     copy = data["clusters"][0]["members"][1]
-    member_text = "".join(text for op, text in copy["diff"] if op != "delete")
+    member_text = "".join(
+        segment.get("b_text", segment["text"]) for segment in copy["diff"] if segment["op"] != "delete"
+    )
     placed = copy["stripped"]["member"]
     assert [rule for _, rule, _ in placed] == ["read-more"] * 4 + ["contributor"]
     offset, _, text = placed[0]

@@ -166,7 +166,7 @@ def test_user_rules_reach_worker_processes_and_the_diffs(site: Path, monkeypatch
     assert data["boilerplate"]["cnn-subhead"] == 6
     (cluster,) = data["clusters"]
     assert cluster["members"][1]["path"].endswith(SEED_001)
-    diff_text = "".join(text for _, text in cluster["members"][1]["diff"])
+    diff_text = "".join(segment["text"] for segment in cluster["members"][1]["diff"])
     assert "Other ways to help" not in diff_text and "A cycle of unrest" not in diff_text
 
 

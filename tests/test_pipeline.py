@@ -88,8 +88,8 @@ def test_a_footer_on_unrelated_documents_is_stripped_but_a_shared_story_body_is_
         SEED_001,
     ]
     copy = cluster["members"][1]
-    assert any(op == "insert" and "950 soldiers" in text for op, text in copy["diff"])
-    assert "".join(text for op, text in copy["diff"] if op != "insert").startswith(
+    assert any(segment["op"] == "insert" and "950 soldiers" in segment["text"] for segment in copy["diff"])
+    assert "".join(segment["text"] for segment in copy["diff"] if segment["op"] != "insert").startswith(
         "As Islamists in northern Mali"
     )
 

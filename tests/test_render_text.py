@@ -1,11 +1,16 @@
 from __future__ import annotations
 
 import io
+import re
+from pathlib import Path
 
+import pytest
 from rich.console import Console
 
+from storydiff.diff import word_diff
 from storydiff.model import Cluster, MemberDiff, Report, Segment, StrippedLine
-from storydiff.render import UNSAFE
+from storydiff.pipeline import run_cluster
+from storydiff.render import UNSAFE, Layout, RenderOptions
 from storydiff.render.text import (
     StrippedMark,
     diff_text,
@@ -14,20 +19,40 @@ from storydiff.render.text import (
     visible,
     visible_path,
 )
+from storydiff.settings import Settings
+
+UN = "The United Nations said preparations are under way to send African troops to Bamako."
+PLANE = "A Canadian military transport plane departed for Mali on Wednesday."
+NIGERIA = "Nigeria will send 190 soldiers within 24 hours."
+OLD = "\n".join([UN, PLANE, NIGERIA, "The fighting went on for days in the north of the country."])
+NEW = "\n".join(
+    [PLANE, UN, NIGERIA.replace("190", "900"), "The fighting went on for days in the north of the country."]
+)
 
 
-def report_with(segments: tuple[Segment, ...], path: str = "b.txt") -> Report:
+def report_with(segments: tuple[Segment, ...], path: str = "b.txt", **member: object) -> Report:
     members = (
         MemberDiff("a.txt", 1.0, 1.0, 0, 0, (), is_representative=True),
-        MemberDiff(path, 0.8, 0.9, 1, 1, segments),
+        MemberDiff(path, 0.8, 0.9, 1, 1, segments, **member),  # type: ignore[arg-type]
     )
     return Report({}, 3, (Cluster(1, "a.txt", members),), ("c.txt",), ())
 
 
-def render(report: Report, **console_options: object) -> str:
+def diffed_report(old: str, new: str) -> Report:
+    change = word_diff(old, new)
+    return report_with(
+        change.segments,
+        moved_words=change.moved_words,
+        changed_figures=change.changed_figures,
+    )
+
+
+def render(
+    report: Report, width: int = 100, layout: Layout = Layout.INLINE, context: int = 3, **options: object
+) -> str:
     buffer = io.StringIO()
-    console = Console(file=buffer, width=100, **console_options)  # type: ignore[arg-type]
-    render_text(report, console, context=3)
+    console = Console(file=buffer, width=width, **options)  # type: ignore[arg-type]
+    render_text(report, console, RenderOptions(context=context, layout=layout))
     return buffer.getvalue()
 
 
@@ -45,11 +70,29 @@ def test_with_colour_edits_are_styled_not_marked() -> None:
     assert "[-" not in out and "\x1b[" in out
 
 
+def test_no_color_keeps_the_markers_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    out = render(report_with((Segment("delete", "190"), Segment("insert", "900"))), force_terminal=True)
+    assert "[-190-]{+900+}" in re.sub(r"\x1b\[[0-9;]*m", "", out)  # bold stays: it is no colour
+    assert "\x1b[31m" not in out and "\x1b[32m" not in out
+
+
+def test_force_color_styles_edits_even_into_a_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    out = render(report_with((Segment("delete", "190"), Segment("insert", "900"))))
+    assert "[-" not in out and "\x1b[" in out
+
+
 def test_long_unchanged_stretches_collapse_around_edits() -> None:
     words = " ".join(f"w{number}" for number in range(40))
     text = diff_text((Segment("equal", words), Segment("insert", "new"), Segment("equal", words)), 3, True)
-    plain = text.plain
-    assert plain.startswith("⋯ 37 unchanged words ⋯\nw37 w38 w39{+new+}w0 w1 w2 ⋯ 37 unchanged words ⋯")
+    assert text.plain == "⋯ 37 unchanged words ⋯\nw37 w38 w39{+new+}w0 w1 w2 ⋯ 37 unchanged words ⋯"
+
+
+def test_whitespace_around_an_edit_stays_outside_the_markers() -> None:
+    segments = word_diff("when a group of soldiers toppled it", "when soldiers toppled it").segments
+    assert diff_text(segments, 8, True).plain == "when [-a group of-] soldiers toppled it"
 
 
 def test_file_content_cannot_style_or_control_the_terminal() -> None:
@@ -65,8 +108,95 @@ def test_visible_keeps_newlines_and_tabs() -> None:
     assert visible("a\tb\nc\x07") == "a\tb\nc<U+0007>"
 
 
+# Moves and changed figures
+
+
+def test_a_move_is_shown_once_with_a_marker_where_it_was() -> None:
+    out = render(diffed_report(OLD, NEW), context=20)
+    assert out.count("A Canadian military transport plane departed for Mali on Wednesday.") == 1
+    assert "{=moved up #1: A Canadian military transport plane departed for Mali on Wednesday.=}" in out
+    assert "[=moved up #1: “A Canadian military transport plane departed…”=]" in out
+    assert out.index("{=moved up #1") < out.index(UN) < out.index("[=moved up #1")
+    assert "· 10 moved" in out
+
+
+def test_changed_figures_head_the_diff() -> None:
+    lines = render(diffed_report(OLD, NEW)).splitlines()
+    header = next(number for number, line in enumerate(lines) if line.startswith("Jaccard"))
+    assert lines[header + 1] == "Changed figures: 190 → 900 soldiers"
+    assert any("[-190-]{+900+}" in line for line in lines[header + 2 :])
+
+
+# Layouts at 80 and 120 columns
+
+
+@pytest.mark.parametrize("width", [80, 120])
+@pytest.mark.parametrize("layout", list(Layout))
+def test_each_layout_fits_the_width_and_keeps_edits_apart(layout: Layout, width: int) -> None:
+    out = render(diffed_report(OLD, NEW), width=width, layout=layout)
+    assert max(len(line) for line in out.splitlines()) <= width
+    flat = " ".join(out.split())
+    assert "Changed figures: 190 → 900 soldiers" in flat
+    if layout is Layout.STAT:
+        assert "b.txt 0.80/0.90 +1 −1 ~10 +-" in flat
+    else:
+        assert "[-190-]" in flat and "{+900+}" in flat and "moved up #1" in flat
+
+
+def test_side_by_side_puts_the_versions_in_two_columns() -> None:
+    out = render(diffed_report(OLD, NEW), width=120, layout=Layout.SIDE_BY_SIDE, context=20)
+    row = next(line for line in out.splitlines() if "[-190-]" in line)
+    assert row.index("[-190-]") < 60 < row.index("{+900+}")
+    header = next(line for line in out.splitlines() if "a.txt" in line and "b.txt" in line)
+    assert header.index("a.txt") < 60 < header.index("b.txt")
+
+
+def test_side_by_side_with_colour_has_no_markers() -> None:
+    out = render(diffed_report(OLD, NEW), layout=Layout.SIDE_BY_SIDE, force_terminal=True)
+    assert "[-" not in out and "{+" not in out and "⟨moved up #1⟩" in out
+
+
+def test_stat_gives_one_line_per_member() -> None:
+    out = render(diffed_report(OLD, NEW), width=80, layout=Layout.STAT)
+    assert out.splitlines() == [
+        "Cluster 1 · 2 documents · representative a.txt",
+        "  b.txt  0.80/0.90  +1 −1 ~10  +-",
+        "      Changed figures: 190 → 900 soldiers",
+    ]
+
+
+# The seeds
+
+
+@pytest.fixture(scope="module")
+def seeds_report() -> Report:
+    return run_cluster([str(Path(__file__).resolve().parent.parent / "examples" / "seeds")], Settings())
+
+
+def test_seeds_fit_one_screen_per_member_at_100_columns(seeds_report: Report) -> None:
+    out = render(seeds_report, width=100, context=8)
+    member = out.split("examples/seeds/001_f0087190d5a72797.txt\n", 1)[1].split("not duplicated")[0]
+    assert len(member.splitlines()) <= 50
+    assert "Changed figures: 190 → 900 soldiers · 24 hours → 10 days" in member
+
+
+@pytest.mark.parametrize("layout", list(Layout))
+def test_seeds_in_every_layout_show_the_nigeria_figures(seeds_report: Report, layout: Layout) -> None:
+    for width in (80, 120):
+        out = render(seeds_report, width=width, layout=layout, context=8)
+        assert max(len(line) for line in out.splitlines()) <= width
+        assert "Changed figures: 190 → 900 soldiers · 24 hours → 10 days" in " ".join(out.split())
+
+
+# Stripped lines
+
+
 def test_stripped_lines_are_placed_where_they_stood() -> None:
-    segments = (Segment("equal", "One.\nTwo "), Segment("delete", "three"), Segment("insert", "3"))
+    segments = (
+        Segment("equal", "One.\nTwo ", (0, 9), (0, 9)),
+        Segment("delete", "three", (9, 14), (9, 9)),
+        Segment("insert", "3", (14, 14), (9, 10)),
+    )
     representative = (
         StrippedLine(0, "photo-caption", "A caption."),
         StrippedLine(5, "read-more", "Read more: x"),
@@ -75,11 +205,10 @@ def test_stripped_lines_are_placed_where_they_stood() -> None:
     member = (StrippedLine(5, "read-more", "Read more: x"), StrippedLine(10, "contributor", "B contributed."))
     assert place_stripped(segments, representative, member) == [
         StrippedMark("representative", "photo-caption", "A caption."),
-        Segment("equal", "One.\n"),
+        Segment("equal", "One.\n", (0, 5), (0, 5)),
         StrippedMark("both", "read-more", "Read more: x"),
-        Segment("equal", "Two "),
-        Segment("delete", "three"),
-        Segment("insert", "3"),
+        Segment("equal", "Two ", (5, 9), (5, 9)),
+        *segments[1:],
         StrippedMark("representative", "contributor", "A contributed to this report."),
         StrippedMark("member", "contributor", "B contributed."),
     ]

@@ -53,9 +53,9 @@ import numpy as np
 import numpy.typing as npt
 import xxhash
 
-from .model import Cluster, FileRecord, MemberDiff, Report, Segment, Skipped, StrippedLine
+from .model import ChangedFigure, Cluster, FileRecord, MemberDiff, Report, Segment, Skipped, StrippedLine
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5  # 5: stored reports hold diff positions, moves, changed figures, kind
 KEPT_REPORTS = 4  # finished reports kept for re-runs of an unchanged corpus (see put_report)
 APPLICATION_ID = 0x53445946  # "SDYF": marks a SQLite file as a storydiff cache
 BUSY_TIMEOUT_MS = 30_000
@@ -660,9 +660,28 @@ def _report_from_json(data: dict[str, Any]) -> Report:
                         added_words=member["added_words"],
                         removed_words=member["removed_words"],
                         segments=tuple(
-                            Segment(segment["op"], segment["text"]) for segment in member["segments"]
+                            Segment(
+                                segment["op"],
+                                segment["text"],
+                                _span(segment["a"]),
+                                _span(segment["b"]),
+                                segment["b_text"],
+                            )
+                            for segment in member["segments"]
                         ),
                         is_representative=member["is_representative"],
+                        moved_words=member["moved_words"],
+                        changed_figures=tuple(
+                            ChangedFigure(
+                                figure["old"],
+                                figure["new"],
+                                figure["old_unit"],
+                                figure["new_unit"],
+                                _span(figure["a"]),
+                                _span(figure["b"]),
+                            )
+                            for figure in member["changed_figures"]
+                        ),
                         representative_stripped=_stripped(member["representative_stripped"]),
                         member_stripped=_stripped(member["member_stripped"]),
                     )
@@ -674,11 +693,17 @@ def _report_from_json(data: dict[str, Any]) -> Report:
         singletons=tuple(data["singletons"]),
         skipped=tuple(Skipped(item["path"], item["reason"]) for item in data["skipped"]),
         boilerplate=tuple((rule, count) for rule, count in data["boilerplate"]),
+        kind=data["kind"],
         inputs=tuple(data["inputs"]),
         files=tuple(
             FileRecord(item["path"], item["content_hash"], item["size_bytes"]) for item in data["files"]
         ),
     )
+
+
+def _span(value: list[int]) -> tuple[int, int]:
+    start, end = value
+    return (int(start), int(end))
 
 
 def _stripped(lines: list[dict[str, Any]]) -> tuple[StrippedLine, ...]:

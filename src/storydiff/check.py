@@ -323,6 +323,8 @@ class _Verifier:
                 added_words=change.added_words,
                 removed_words=change.removed_words,
                 segments=change.segments,
+                moved_words=change.moved_words,
+                changed_figures=change.changed_figures,
             ),
         )
 

@@ -1,8 +1,9 @@
 """The storydiff command line: parse options, build Settings, call the pipeline, render, exit.
 
-Exit codes: 0 on success (whether or not duplicates were found), 2 on usage or input
-errors, 130 when interrupted with Ctrl-C, 141 (silently) when the reader of stdout goes
-away, as in `storydiff cluster corpus | head`; `check` exits 1 when it finds a near-duplicate.
+Exit codes: 0 on success (whether or not duplicates were found; for `diff`, when the two
+texts are the same), 1 when `diff` finds differences or `check` finds a near-duplicate, 2 on
+usage or input errors, 130 when interrupted with Ctrl-C, 141 (silently) when the reader of
+stdout goes away, as in `storydiff cluster corpus | head`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from . import __version__
 from .boilerplate import DEFAULT_PACK, PACK_DESCRIPTIONS, PACKS
 from .config import RulesConfig, find_config, load_config
 from .errors import StorydiffError
-from .render import ManifestFormat, OutputFormat
+from .render import RENDERERS, Layout, ManifestFormat, OutputFormat, RenderOptions
 from .settings import (
     DEFAULT_CONTAINMENT,
     DEFAULT_CONTEXT_WORDS,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+EXIT_DIFFERENT = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
@@ -211,6 +213,51 @@ def jobs_option(function: F) -> F:
     )(function)
 
 
+def output_options(function: F) -> F:
+    """How results are shown; shared by `cluster` and `diff`."""
+    options = [
+        click.option(
+            "--format",
+            "output_format",
+            type=click.Choice([item.value for item in OutputFormat]),
+            default=OutputFormat.TEXT.value,
+            show_default=True,
+            help="text for reading, json for one document, jsonl for one record per line, "
+            "html for a self-contained report.",
+        ),
+        click.option(
+            "--layout",
+            type=click.Choice([item.value for item in Layout]),
+            default=Layout.INLINE.value,
+            show_default=True,
+            help="Text output: edits inline, the two versions side by side, or a stat line per member.",
+        ),
+        click.option(
+            "--context",
+            type=click.IntRange(min=0),
+            default=DEFAULT_CONTEXT_WORDS,
+            show_default=True,
+            help="Unchanged words shown around each edit in text and HTML output.",
+        ),
+        click.option(
+            "--html",
+            "html_path",
+            type=click.Path(dir_okay=False, writable=True, path_type=str),
+            default=None,
+            metavar="PATH",
+            help="Also write the HTML report to PATH, whatever --format is.",
+        ),
+        click.option(
+            "--show-stripped",
+            is_flag=True,
+            help="Show the lines stripping removed in each diff, dimmed, with the rule that removed them.",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
 CACHE_ENVIRONMENT = "STORYDIFF_CACHE"
 CACHE_FILE_NAME = "signatures.sqlite"
 
@@ -309,7 +356,8 @@ def cli() -> None:
 
     \b
     Exit codes: 0 success (with or without duplicates), 2 usage or input error,
-    130 interrupted; check: 1 when it finds near-duplicates.
+    130 interrupted; `storydiff diff` exits 1 when the texts differ, check 1 when it
+    finds near-duplicates.
     """
 
 
@@ -324,26 +372,7 @@ def cli() -> None:
     show_default=True,
     help="Which member represents a cluster (the others are diffed against it).",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice([item.value for item in OutputFormat]),
-    default=OutputFormat.TEXT.value,
-    show_default=True,
-    help="text for reading, json for one document, jsonl for one record per line.",
-)
-@click.option(
-    "--context",
-    type=click.IntRange(min=0),
-    default=DEFAULT_CONTEXT_WORDS,
-    show_default=True,
-    help="Unchanged words shown around each edit in text output.",
-)
-@click.option(
-    "--show-stripped",
-    is_flag=True,
-    help="Show the lines stripping removed in each diff, dimmed, with the rule that removed them.",
-)
+@output_options
 @jobs_option
 @cache_options
 @click.option(
@@ -377,7 +406,9 @@ def cluster(
     config_path: str | None,
     keep: str,
     output_format: str,
+    layout: str,
     context: int,
+    html_path: str | None,
     show_stripped: bool,
     jobs: int | None,
     cache_path: str | None,
@@ -393,14 +424,15 @@ def cluster(
     \b
     Examples:
       storydiff cluster examples/seeds
+      storydiff cluster examples/seeds --layout side-by-side
       storydiff cluster corpus/ --format json > clusters.json
+      storydiff cluster corpus/ --html report.html --layout stat
       storydiff cluster corpus/ --threshold 0.8 --exclude 'drafts/*'
       storydiff cluster corpus/ --show-stripped
       storydiff cluster s3://bucket/news/ --engine dask --scheduler tcp://10.0.0.5:8786
     """
     from .pipeline import run_cluster
-    from .render.json import render_json, render_jsonl
-    from .render.text import render_text, summary_line, visible_path
+    from .render.text import summary_line, visible_path
 
     rules_config = _rules_config(paths, config_path)
     settings = _settings(
@@ -438,17 +470,72 @@ def cluster(
     for item in report.skipped:
         errors.print(f"storydiff: skipped {visible_path(item.path)}: {item.reason}", soft_wrap=True)
 
-    chosen = OutputFormat(output_format)
-    out = _stdout()
-    if chosen is OutputFormat.JSON:
-        out.write(render_json(report))
-    elif chosen is OutputFormat.JSONL:
-        for line in render_jsonl(report):
-            out.write(line)
-    else:
-        render_text(report, _stdout_console(out), context)
-    out.flush()
+    _write(report, output_format, RenderOptions(context, Layout(layout)), html_path)
     errors.print(summary_line(report), soft_wrap=True, style="dim")
+
+
+@cli.command("diff")
+@click.argument("old", type=click.Path(path_type=str))
+@click.argument("new", type=click.Path(path_type=str))
+@click.option("--no-strip", is_flag=True, help="Compare the files as they are, without removing boilerplate.")
+@click.option(
+    "--encoding",
+    default=None,
+    metavar="CODEC",
+    help="Encoding to try for files that are not valid UTF-8 (e.g. cp1252).",
+)
+@output_options
+def diff_command(
+    old: str,
+    new: str,
+    no_strip: bool,
+    encoding: str | None,
+    output_format: str,
+    layout: str,
+    context: int,
+    html_path: str | None,
+    show_stripped: bool,
+) -> None:
+    """Show how NEW differs from OLD, as `cluster` shows a copy against its representative.
+
+    Both files are cleaned as `cluster` cleans them (boilerplate stripped), whatever their
+    similarity.
+
+    \b
+    Examples:
+      storydiff diff old.txt new.txt
+      storydiff diff old.txt new.txt --layout side-by-side
+      storydiff diff old.txt new.txt --format json
+      storydiff diff old.txt new.txt --html diff.html
+
+    \b
+    Exit codes: 0 the texts are the same after cleaning (quote style and spacing aside),
+    1 they differ, 2 usage or input error.
+    """
+    from .pipeline import diff_files
+
+    _check_encoding(encoding)
+    settings = _settings(
+        strip=not no_strip, encoding=encoding, context_words=context, show_stripped=show_stripped
+    )
+    report = diff_files(old, new, settings)
+    _write(report, output_format, RenderOptions(context, Layout(layout)), html_path)
+    member = report.clusters[0].members[1]
+    if any(segment.op != "equal" for segment in member.segments):
+        raise click.exceptions.Exit(EXIT_DIFFERENT)
+
+
+def _write(report: Report, output_format: str, options: RenderOptions, html_path: str | None) -> None:
+    """The report on stdout in the chosen format, and as HTML to `html_path` if given."""
+    out = _stdout()
+    RENDERERS[OutputFormat(output_format)](report, out, options)
+    out.flush()
+    if html_path is not None:
+        try:
+            with open(html_path, "w", encoding="utf-8") as handle:
+                RENDERERS[OutputFormat.HTML](report, handle, options)
+        except OSError as error:
+            raise UserError(f"{html_path}: cannot write the HTML report ({error.strerror})") from None
 
 
 def _engine(name: str, jobs: int | None, scheduler: str | None, errors: Any) -> Any:

@@ -15,7 +15,9 @@ import numpy.typing as npt
 if TYPE_CHECKING:
     from .cache import CacheUpdate
 
-DiffOp = Literal["equal", "insert", "delete"]
+DiffOp = Literal["equal", "insert", "delete", "move"]
+ReportKind = Literal["clusters", "pair"]
+Span = tuple[int, int]  # [start, end) in a text, in code points (Python string indices)
 
 
 @dataclass(frozen=True)
@@ -131,10 +133,53 @@ class Pair:
 
 @dataclass(frozen=True)
 class Segment:
-    """A stretch of a word diff: text kept, inserted in the member, or deleted from the representative."""
+    """A stretch of a word diff: text kept, inserted in the member, deleted from the
+    representative, or moved (deleted at `a` and inserted, equal, at `b`).
+
+    `a` is where the stretch lies in the old (representative) text and `b` in the new
+    (member) text; an insertion has an empty `a` at the place it goes, a deletion an empty
+    `b`. `text` is the old text, except for insertions; `b_text` is the new side's text of an
+    equal or moved stretch when it differs (quote marks, whitespace), so both texts can be
+    rebuilt exactly. Segments come in reading order, with a move at its new place.
+    """
 
     op: DiffOp
     text: str
+    a: Span = (0, 0)
+    b: Span = (0, 0)
+    b_text: str | None = None
+
+    @property
+    def new_text(self) -> str:
+        return self.text if self.b_text is None else self.b_text
+
+
+_QUOTES = str.maketrans({"‘": "'", "’": "'"})
+
+
+def _unit_key(unit: str) -> str:
+    return unit.casefold().translate(_QUOTES)
+
+
+@dataclass(frozen=True)
+class ChangedFigure:
+    """A number, amount, date or percentage that a replaced phrase changed, and the unit word
+    after it ("soldiers" in "190 of its soldiers"), for "190 → 900 soldiers"."""
+
+    old: str
+    new: str
+    old_unit: str
+    new_unit: str
+    a: Span
+    b: Span
+
+    @property
+    def label(self) -> str:
+        """ "190 → 900 soldiers", or "24 hours → 10 days" when the units differ."""
+        shown_old_unit = self.old_unit and _unit_key(self.old_unit) != _unit_key(self.new_unit)
+        old = f"{self.old} {self.old_unit}" if shown_old_unit else self.old
+        new = f"{self.new} {self.new_unit}" if self.new_unit else self.new
+        return f"{old} → {new}"
 
 
 @dataclass(frozen=True)
@@ -164,6 +209,8 @@ class MemberDiff:
     removed_words: int
     segments: tuple[Segment, ...]
     is_representative: bool = False
+    moved_words: int = 0
+    changed_figures: tuple[ChangedFigure, ...] = ()
     representative_stripped: tuple[StrippedLine, ...] = ()
     member_stripped: tuple[StrippedLine, ...] = ()
 
@@ -194,5 +241,6 @@ class Report:
     singletons: tuple[str, ...]
     skipped: tuple[Skipped, ...]
     boilerplate: tuple[tuple[str, int], ...] = ()
+    kind: ReportKind = "clusters"  # "pair": `storydiff diff`, one cluster of the two files given
     inputs: tuple[str, ...] = ()  # the paths the run was given, as display paths
     files: tuple[FileRecord, ...] = ()  # every document in `clusters` and `singletons`, in path order

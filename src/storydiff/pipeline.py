@@ -33,7 +33,8 @@ import xxhash
 
 from . import boilerplate, cache, cluster, ingest, shingles, spill
 from .boilerplate import REPEATED_LINE, RepeatedLines
-from .diff import diff_tokens, tokenize, word_diff
+from .diff import WordDiff, diff_tokens, tokenize, word_diff
+from .errors import InputError
 from .model import (
     CleanedDocument,
     Cluster,
@@ -454,25 +455,39 @@ def diff_batch(
                 outcome.append(item)
                 continue
             jaccard, containment = cluster.similarity(sets[0], member_set)
-            change = word_diff(base_tokens, item.text)
             outcome.append(
-                MemberDiff(
-                    path=item.document.path,
-                    jaccard=jaccard,
-                    containment=containment,
-                    added_words=change.added_words,
-                    removed_words=change.removed_words,
-                    segments=change.segments,
-                    representative_stripped=stripped_lines(base) if settings.show_stripped else (),
-                    member_stripped=(
-                        on_member_side(stripped_lines(item), item.text, change.segments)
-                        if settings.show_stripped
-                        else ()
-                    ),
-                )
+                _member_diff(base, item, jaccard, containment, word_diff(base_tokens, item.text), settings)
             )
         results.append(outcome)
     return results
+
+
+def _member_diff(
+    base: CleanedDocument,
+    item: CleanedDocument,
+    jaccard: float,
+    containment: float,
+    change: WordDiff,
+    settings: Settings,
+) -> MemberDiff:
+    """`item`'s diff against the representative `base`, with the stripped lines of both when
+    the settings ask to show them."""
+    return MemberDiff(
+        path=item.document.path,
+        jaccard=jaccard,
+        containment=containment,
+        added_words=change.added_words,
+        removed_words=change.removed_words,
+        segments=change.segments,
+        moved_words=change.moved_words,
+        changed_figures=change.changed_figures,
+        representative_stripped=(
+            on_representative_side(stripped_lines(base), change.segments) if settings.show_stripped else ()
+        ),
+        member_stripped=(
+            on_member_side(stripped_lines(item), item.text, change.segments) if settings.show_stripped else ()
+        ),
+    )
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -568,15 +583,43 @@ def stripped_lines(item: CleanedDocument) -> tuple[StrippedLine, ...]:
     return tuple(placed)
 
 
+def on_representative_side(
+    lines: tuple[StrippedLine, ...], segments: Sequence[Segment]
+) -> tuple[StrippedLine, ...]:
+    """Representative offsets moved from its cleaned text to the representative's side of the
+    diff (its `equal` and `delete` texts joined, in reading order).
+
+    The two are the same unless a passage moved: a moved passage stands at its new place, so
+    its old text is not on that side. A line that stood where a moved passage was goes
+    before the next `equal` or `delete` segment.
+    """
+    if not lines or not any(segment.op == "move" for segment in segments):
+        return lines
+    spans: list[tuple[int, int, int]] = []  # (start, end) in the cleaned text, start on the side
+    side_at = 0
+    for segment in segments:
+        if segment.op in ("equal", "delete"):
+            spans.append((segment.a[0], segment.a[1], side_at))
+            side_at += len(segment.text)
+    placed = []
+    for line in lines:
+        offset = side_at
+        for start, end, at in spans:
+            if line.offset < end:
+                offset = at + max(line.offset - start, 0)
+                break
+        placed.append(dataclasses.replace(line, offset=offset))
+    return tuple(placed)
+
+
 def on_member_side(
     lines: tuple[StrippedLine, ...], text: str, segments: Sequence[Segment]
 ) -> tuple[StrippedLine, ...]:
     """Member offsets moved from the member's cleaned text to the member's side of the diff.
 
-    The diff's `equal` segments hold the representative's wording, which may differ from
-    the member's in whitespace, quote style or Unicode form, so the member's side of the
-    diff (its `equal` and `insert` texts joined) is not the member's text character for
-    character; it is token for token, and a stripped line always stands at a token start.
+    The member's side of the diff is its `equal`, `insert` and `move` segments' new texts
+    joined, in reading order; it is the member's text token for token (and a stripped line
+    always stands at a token start), so offsets are mapped token by token.
     """
     if not lines:
         return lines
@@ -586,7 +629,7 @@ def on_member_side(
     side_starts = [0]
     for segment in segments:
         if segment.op != "delete":
-            for token in diff_tokens(segment.text):
+            for token in diff_tokens(segment.new_text):
                 side_starts.append(side_starts[-1] + len(token))
     if len(side_starts) != len(token_starts):  # not expected; keep the offsets, within the side
         return tuple(dataclasses.replace(line, offset=min(line.offset, side_starts[-1])) for line in lines)
@@ -1173,3 +1216,46 @@ def _diff_clusters(
         Cluster(number, item.representative, item.members) for number, item in enumerate(clusters, start=1)
     ]
     return numbered, vanished
+
+
+def diff_files(old_path: str, new_path: str, settings: Settings) -> Report:
+    """Two files read and cleaned as `cluster` would, and the second diffed against the first,
+    as a report of one cluster (the first file its representative), whatever their similarity.
+
+    Raises InputError when either cannot be read (missing, a directory, not text, empty).
+    """
+    texts = []
+    for path in (old_path, new_path):
+        if os.path.isdir(path):
+            raise InputError(f"{path}: is a directory (storydiff diff compares two files)")
+        if not os.path.lexists(path):
+            raise InputError(f"{path}: no such file or directory")
+        item = clean(SourceFile(ingest.display_path(path), path), settings)
+        if isinstance(item, Skipped):
+            raise InputError(f"{item.path}: {item.reason}")
+        texts.append(item)
+    old, new = texts
+    old_set, new_set = shingles.shingle_sets([old.text, new.text], settings.ngram, settings.seed)
+    jaccard, containment = cluster.similarity(old_set, new_set)
+    members = (
+        MemberDiff(old.document.path, 1.0, 1.0, 0, 0, (), is_representative=True),
+        _member_diff(old, new, jaccard, containment, word_diff(old.text, new.text), settings),
+    )
+    return Report(
+        settings=settings.as_dict(),
+        documents=2,
+        clusters=(Cluster(1, old.document.path, members),),
+        singletons=(),
+        skipped=(),
+        kind="pair",
+        inputs=(old.document.path, new.document.path),
+        files=tuple(
+            sorted(
+                {
+                    FileRecord(item.document.path, item.document.content_hash, item.document.size_bytes)
+                    for item in (old, new)
+                },
+                key=lambda record: record.path,
+            )
+        ),
+    )

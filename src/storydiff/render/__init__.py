@@ -1,15 +1,86 @@
-"""Renderers turn a Report into output; each format maps to one renderer."""
+"""Renderers turn a Report into output; each output format maps to one renderer.
+
+Every renderer has the same shape, `(report, out, options) -> None`, writes to the text
+stream it is given and never reads files, so the CLI picks one from `RENDERERS` and tests
+can render into a `StringIO`.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
+from typing import TextIO
+
+from ..model import Report
+from ..settings import DEFAULT_CONTEXT_WORDS
 
 
 class OutputFormat(str, Enum):
     TEXT = "text"
     JSON = "json"
     JSONL = "jsonl"
+    HTML = "html"
+
+
+class Layout(str, Enum):
+    """How text output shows a diff: one column with the edits in place, the two versions
+    side by side, or one summary line per member."""
+
+    INLINE = "inline"
+    SIDE_BY_SIDE = "side-by-side"
+    STAT = "stat"
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    context: int = DEFAULT_CONTEXT_WORDS  # unchanged words shown around each edit
+    layout: Layout = Layout.INLINE  # text output only
+    width: int | None = None  # text output: columns, or None for the terminal's width
+
+
+Renderer = Callable[[Report, TextIO, RenderOptions], None]
+
+
+def _text(report: Report, out: TextIO, options: RenderOptions) -> None:
+    from rich.console import Console
+
+    from .text import render_text
+
+    class TextConsole(Console):
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError  # for the CLI to end quietly (Rich itself would exit with 1)
+
+    render_text(report, TextConsole(file=out, highlight=False, emoji=False, width=options.width), options)
+
+
+def _json(report: Report, out: TextIO, options: RenderOptions) -> None:
+    from .json import render_json
+
+    out.write(render_json(report))
+
+
+def _jsonl(report: Report, out: TextIO, options: RenderOptions) -> None:
+    from .json import render_jsonl
+
+    for line in render_jsonl(report):
+        out.write(line)
+
+
+def _html(report: Report, out: TextIO, options: RenderOptions) -> None:
+    from .html import render_html
+
+    out.write(render_html(report, options))
+
+
+# Each renderer imports its module when it runs: a JSON run need not import rich.
+RENDERERS: dict[OutputFormat, Renderer] = {
+    OutputFormat.TEXT: _text,
+    OutputFormat.JSON: _json,
+    OutputFormat.JSONL: _jsonl,
+    OutputFormat.HTML: _html,
+}
 
 
 class ManifestFormat(str, Enum):

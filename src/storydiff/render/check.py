@@ -10,9 +10,9 @@ from rich.text import Text
 
 from ..check import CheckResult, Finding
 from .json import escape_unsafe, json_safe, member_record, path_bytes, skipped_record
-from .text import MARKER_STYLE, diff_text, member_header, visible_path
+from .text import MARKER_STYLE, changed_figures_line, diff_text, member_header, visible_path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: findings' diffs as cluster reports' schema 2 (positions, moves, figures)
 
 
 def render_check_text(result: CheckResult, console: Console, context: int) -> None:
@@ -23,6 +23,9 @@ def render_check_text(result: CheckResult, console: Console, context: int) -> No
         line = Text("near-duplicate of ", style=MARKER_STYLE)
         line.append(visible_path(finding.match), style="bold")
         console.print(line)
+        figures = changed_figures_line(finding.diff)
+        if figures is not None:
+            console.print(figures)
         if any(segment.op != "equal" for segment in finding.diff.segments):
             console.print(diff_text(finding.diff.segments, context, markers))
         else:

@@ -22,10 +22,20 @@ from typing import Any
 
 from .. import __version__
 from ..boilerplate import Rule
-from ..model import Cluster, FileRecord, MemberDiff, Report, Segment, Skipped, StrippedFile
+from ..model import (
+    ChangedFigure,
+    Cluster,
+    FileRecord,
+    MemberDiff,
+    Report,
+    Segment,
+    Skipped,
+    StrippedFile,
+    StrippedLine,
+)
 from . import UNSAFE
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _DIGITS = 4
 
 
@@ -76,6 +86,31 @@ def _paths_of(data: dict[str, Any], key: str) -> tuple[str, ...]:
     )
 
 
+def segment_record(segment: Segment) -> dict[str, Any]:
+    """{"op", "text", "a": [start, end], "b": [start, end]} and "b_text" when the new side differs."""
+    record: dict[str, Any] = {
+        "op": segment.op,
+        "text": json_safe(segment.text),
+        "a": list(segment.a),
+        "b": list(segment.b),
+    }
+    if segment.b_text is not None:
+        record["b_text"] = json_safe(segment.b_text)
+    return record
+
+
+def figure_record(figure: ChangedFigure) -> dict[str, Any]:
+    return {
+        "old": json_safe(figure.old),
+        "new": json_safe(figure.new),
+        "old_unit": json_safe(figure.old_unit),
+        "new_unit": json_safe(figure.new_unit),
+        "label": json_safe(figure.label),
+        "a": list(figure.a),
+        "b": list(figure.b),
+    }
+
+
 def member_record(member: MemberDiff) -> dict[str, Any]:
     record = {
         **_path_fields(member.path),
@@ -83,7 +118,9 @@ def member_record(member: MemberDiff) -> dict[str, Any]:
         "containment": round(member.containment, _DIGITS),
         "added_words": member.added_words,
         "removed_words": member.removed_words,
-        "diff": [[segment.op, json_safe(segment.text)] for segment in member.segments],
+        "moved_words": member.moved_words,
+        "changed_figures": [figure_record(figure) for figure in member.changed_figures],
+        "diff": [segment_record(segment) for segment in member.segments],
     }
     if member.representative_stripped or member.member_stripped:  # only with --show-stripped
         record["stripped"] = {
@@ -136,10 +173,11 @@ def report_object(report: Report) -> dict[str, Any]:
 def report_from_object(data: Any) -> Report:
     """The Report that `report_object` printed (similarities as rounded there).
 
+    Reads schema 1 reports too (their diffs have no positions, moves or changed figures).
     Reports from before `inputs` and `files` existed load with both empty. Raises ValueError,
-    saying what is missing, for anything else that is not a report of this schema.
+    saying what is missing, for anything else that is not a storydiff report.
     """
-    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+    if not isinstance(data, dict) or data.get("schema_version") not in _READABLE_SCHEMAS:
         raise ValueError(f"not a storydiff report with schema_version {SCHEMA_VERSION}")
     try:
         return Report(
@@ -161,10 +199,42 @@ def report_from_object(data: Any) -> Report:
         raise ValueError(f"malformed storydiff report: {error}") from None
 
 
-def _segment(op: Any, text: Any) -> Segment:
-    if op not in ("equal", "insert", "delete"):
+_READABLE_SCHEMAS = (1, SCHEMA_VERSION)
+
+
+def _span(value: Any) -> tuple[int, int]:
+    start, end = value
+    return (int(start), int(end))
+
+
+def _segment(record: Any) -> Segment:
+    """A segment from a schema 2 record ({"op", "text", "a", "b", "b_text"?}) or a schema 1
+    pair ([op, text])."""
+    if isinstance(record, dict):
+        op, text = record["op"], record["text"]
+        b_text = record.get("b_text")
+        positions = (_span(record["a"]), _span(record["b"]), None if b_text is None else str(b_text))
+    else:
+        op, text = record
+        positions = ((0, 0), (0, 0), None)
+    if op not in ("equal", "insert", "delete", "move"):
         raise ValueError(f"unknown diff operation {op!r}")
-    return Segment(op, str(text))
+    return Segment(op, str(text), *positions)
+
+
+def _figure(record: dict[str, Any]) -> ChangedFigure:
+    return ChangedFigure(
+        str(record["old"]),
+        str(record["new"]),
+        str(record["old_unit"]),
+        str(record["new_unit"]),
+        _span(record["a"]),
+        _span(record["b"]),
+    )
+
+
+def _stripped(lines: Any) -> tuple[StrippedLine, ...]:
+    return tuple(StrippedLine(int(offset), str(rule), str(text)) for offset, rule, text in lines)
 
 
 def _cluster_from(record: dict[str, Any]) -> Cluster:
@@ -175,8 +245,12 @@ def _cluster_from(record: dict[str, Any]) -> Cluster:
             containment=float(member["containment"]),
             added_words=int(member["added_words"]),
             removed_words=int(member["removed_words"]),
-            segments=tuple(_segment(op, text) for op, text in member["diff"]),
+            segments=tuple(_segment(segment) for segment in member["diff"]),
             is_representative=member["path"] == record["representative"],
+            moved_words=int(member.get("moved_words", 0)),
+            changed_figures=tuple(_figure(figure) for figure in member.get("changed_figures", ())),
+            representative_stripped=_stripped(member.get("stripped", {}).get("representative", ())),
+            member_stripped=_stripped(member.get("stripped", {}).get("member", ())),
         )
         for member in record["members"]
     )

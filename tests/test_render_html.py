@@ -1,0 +1,192 @@
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from tests.conftest import SEED_000, SEED_001, SEED_002
+
+from storydiff.cli import cli
+from storydiff.model import Cluster, MemberDiff, Report, Segment
+from storydiff.render import RenderOptions
+from storydiff.render.html import render_html
+from storydiff.render.json import cluster_record
+
+NASTY = "</script><script>alert(1)</script><!-- <img src=x onerror=alert(2)> &amp; \u2028"
+
+
+def nasty_report(clusters: int = 1) -> Report:
+    members = (
+        MemberDiff("<b>a</b>.txt", 1.0, 1.0, 0, 0, (), is_representative=True),
+        MemberDiff("b.txt", 0.8, 0.9, 9, 0, (Segment("insert", NASTY, (0, 0), (0, len(NASTY))),)),
+    )
+    return Report(
+        {}, 3, tuple(Cluster(n, "<b>a</b>.txt", members) for n in range(1, clusters + 1)), ("<i>c</i>",), ()
+    )
+
+
+def embedded_data(page: str) -> Any:
+    blob = re.search(r'<script type="application/json" id="storydiff-data">(.*?)</script>', page, re.DOTALL)
+    assert blob is not None
+    return json.loads(blob.group(1))
+
+
+def test_file_text_cannot_escape_into_markup_or_script() -> None:
+    report = nasty_report()
+    page = render_html(report, RenderOptions())
+    assert page.count("<script") == 3 and page.count("</script>") == 3  # settings, data, code
+    assert "<b>a</b>" not in page and "&lt;b&gt;a&lt;/b&gt;.txt" in page and "&lt;i&gt;c&lt;/i&gt;" in page
+    assert "<img" not in page and "<!--" not in page and "\u2028" not in page  # all inside the JSON, escaped
+    assert embedded_data(page)["clusters"] == [cluster_record(cluster) for cluster in report.clusters]
+
+
+def test_the_page_is_self_contained() -> None:
+    page = render_html(nasty_report(), RenderOptions())
+    assert not re.search(r"\b(src|href)=[\"']?(https?:|//)", page)
+    assert "<link" not in page and "@import" not in page and "url(" not in page
+    assert "default-src 'none'" in page  # Content-Security-Policy: no fetch of any kind
+
+
+def test_thousands_of_clusters_stay_a_list_until_opened() -> None:
+    page = render_html(nasty_report(clusters=3000), RenderOptions())
+    assert page.count('<details class="cluster"') == 3000
+    assert page.count("<table") == 0  # diffs are drawn only when a cluster is opened
+    assert len(page) < 3_000_000
+
+
+# Headless Chromium, driven over the DevTools protocol (websocket-client).
+
+CHROMIUM = shutil.which("chromium")
+
+
+class DevTools:
+    """A minimal Chrome DevTools Protocol session on one page: commands, and the events seen."""
+
+    def __init__(self, websocket_url: str) -> None:
+        import websocket
+
+        self.socket = websocket.create_connection(websocket_url, timeout=30, suppress_origin=True)
+        self.next_id = 0
+        self.events: list[dict[str, Any]] = []
+
+    def send(self, method: str, **params: Any) -> dict[str, Any]:
+        self.next_id += 1
+        self.socket.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.socket.recv())
+            if message.get("id") == self.next_id:
+                assert "error" not in message, message
+                return dict(message.get("result", {}))
+            self.events.append(message)
+
+    def wait_for(self, method: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(event.get("method") == method for event in self.events):
+            assert time.monotonic() < deadline, f"no {method}"
+            self.events.append(json.loads(self.socket.recv()))
+
+    def requested_urls(self) -> list[str]:
+        return [
+            e["params"]["request"]["url"]
+            for e in self.events
+            if e.get("method") == "Network.requestWillBeSent"
+        ]
+
+
+@pytest.fixture
+def chromium(tmp_path: Path) -> Iterator[DevTools]:
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (CI installs Debian's chromium package; see .ci/run)")
+    process = subprocess.Popen(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--remote-debugging-port=0",
+            "--window-size=1280,2000",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:
+            found = re.search(r"DevTools listening on ws://([^/]+)/", line)
+            if found:
+                break
+        else:
+            pytest.fail("chromium did not start its DevTools server")
+        with urllib.request.urlopen(f"http://{found.group(1)}/json/list", timeout=10) as response:
+            page = next(target for target in json.load(response) if target["type"] == "page")
+        session = DevTools(page["webSocketDebuggerUrl"])
+        session.send("Network.enable")
+        session.send("Page.enable")
+        yield session
+        session.socket.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_the_seeds_report_in_chromium(seeds_dir: Path, tmp_path: Path, chromium: DevTools) -> None:
+    result = CliRunner().invoke(cli, ["cluster", str(seeds_dir), "--format", "html"])
+    assert result.exit_code == 0
+    report = tmp_path / "seeds.html"
+    report.write_text(result.stdout, encoding="utf-8")
+
+    chromium.send("Page.navigate", url=report.as_uri())
+    chromium.wait_for("Page.loadEventFired")
+    text = chromium.send("Runtime.evaluate", expression="document.body.innerText", returnByValue=True)[
+        "result"
+    ]["value"]
+    flat = " ".join(text.split())
+    # The cluster, opened at load (a report of few clusters), and both members' differences.
+    assert "#1 2 documents Jaccard 0.71" in flat
+    assert str(seeds_dir / SEED_000) in flat and str(seeds_dir / SEED_001) in flat
+    assert "Changed figures: 190 → 900 soldiers24 hours → 10 days" in flat
+    assert (
+        "Col. Mohammed Yerima, a spokesman for the Nigerian army, told CNN that 190" in flat
+    )  # the representative's side
+    assert "The Nigerian army said it plans to deploy 900 soldiers within 10 days" in flat  # the copy's side
+    deleted = chromium.send(
+        "Runtime.evaluate",
+        expression="[...document.querySelectorAll('del')].map(n => n.textContent).join('|')",
+        returnByValue=True,
+    )["result"]["value"]
+    assert "Col. Mohammed Yerima" in deleted
+    assert "1 not duplicated" in flat and SEED_002 not in flat  # the singletons list starts closed
+
+    # No request but the file itself.
+    assert chromium.requested_urls() == [report.as_uri()]
+
+    shot = chromium.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+    png = base64.b64decode(shot["data"])
+    assert png.startswith(b"\x89PNG")
+    (tmp_path / "seeds-report.png").write_bytes(png)
+    if os.access("/tmp", os.W_OK):
+        Path("/tmp/storydiff-seeds-report.png").write_bytes(png)
+
+    # The check above can see requests: a page that fetches something is caught.
+    chromium.send("Page.navigate", url="data:text/html,<img src='http://127.0.0.1:9/x.png'>")
+    deadline = time.monotonic() + 10
+    while "http://127.0.0.1:9/x.png" not in chromium.requested_urls() and time.monotonic() < deadline:
+        chromium.events.append(json.loads(chromium.socket.recv()))
+    assert "http://127.0.0.1:9/x.png" in chromium.requested_urls()
