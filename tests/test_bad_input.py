@@ -300,6 +300,10 @@ def test_every_command_meets_bad_names_and_content(tmp_path: Path, monkeypatch) 
         ("dedup", "corpus", "--dry-run"),
         ("dedup", "corpus", "--manifest", "-", "--dry-run"),
         ("baseline", "--corpus", "corpus"),
+        ("cluster", "corpus", "--format", "html"),
+        ("cluster", "corpus", "--layout", "side-by-side"),
+        ("diff", "corpus/plain.txt", "corpus/\x1b[2Jevil\u202e.txt"),
+        ("diff", "corpus/plain.txt", "corpus/\x1b[2Jevil\u202e.txt", "--format", "html"),
     ]
     for command in commands:
         result = CliRunner().invoke(cli, list(command), env={"COLUMNS": "5000"})
@@ -307,10 +311,12 @@ def test_every_command_meets_bad_names_and_content(tmp_path: Path, monkeypatch) 
             command,
             result.exception,
         )
-        assert result.exit_code in (0, 1), (command, result.stderr)  # check exits 1 on a finding
+        assert result.exit_code in (0, 1), (command, result.stderr)  # check and diff: 1 on a finding
         out, err = result.stdout_bytes.decode("utf-8"), result.stderr_bytes.decode("utf-8")
         assert not UNSAFE.search(out.replace("\n", "")) and not UNSAFE.search(err.replace("\n", "")), command
         if "json" in command:
             json.loads(out)
+        if "html" in command:  # escaped in the page's source; names shown as in text output
+            assert "&lt;U+001B&gt;[2Jevil&lt;U+202E&gt;.txt" in out and "[bold red]" in out
     baseline = Path(".storydiff-baseline.json").read_text(encoding="utf-8")
     assert "\\u001b[2Jevil\\u202e.txt" in baseline and json.loads(baseline)["accepted"]
