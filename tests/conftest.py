@@ -5,6 +5,18 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# `pytest --hypothesis-profile=thorough` runs every property and the fuzz test on 2,000
+# examples (about ten minutes); CI runs hypothesis's default of 100, and fewer for the
+# tests that run the whole pipeline per example (see `examples`).
+settings.register_profile("thorough", max_examples=2000, deadline=None)
+
+
+def examples(in_ci: int) -> int:
+    """`in_ci` examples under the default profile, the profile's count under a bigger one."""
+    return max(in_ci, settings.default.max_examples) if settings.default.max_examples > 100 else in_ci
+
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "examples" / "seeds"

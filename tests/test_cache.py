@@ -13,6 +13,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -96,9 +97,9 @@ def test_stat_shortcut_skips_reading_unchanged_files(tmp_path: Path, monkeypatch
     reads: list[str] = []
     real_read = ingest.read_document
 
-    def counting_read(source: SourceFile, encoding: str | None = None) -> Document | Skipped:
+    def counting_read(source: SourceFile, *options: Any) -> Document | Skipped:
         reads.append(source.path)
-        return real_read(source, encoding)
+        return real_read(source, *options)
 
     monkeypatch.setattr(ingest, "read_document", counting_read)
     with spill.spill_directory() as spill_to:
@@ -324,13 +325,13 @@ def test_an_unchanged_corpus_reuses_the_stored_report(
     _, cold_json, _ = run("cluster", str(corpus), "--format", "json", "--cache", str(cache_file))
     _, cold_text, _ = run("cluster", str(corpus), "--cache", str(cache_file), "--no-cache")
     calls: list[int] = []
-    real_components = pipeline.verified_components
+    real_pairs = pipeline.verified_pairs  # what run_cluster verifies with
 
-    def counting_components(*args: object, **kwargs: object) -> object:
+    def counting_pairs(*args: object, **kwargs: object) -> object:
         calls.append(1)
-        return real_components(*args, **kwargs)  # type: ignore[arg-type]
+        return real_pairs(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pipeline, "verified_components", counting_components)
+    monkeypatch.setattr(pipeline, "verified_pairs", counting_pairs)
     _, warm_json, _ = run("cluster", str(corpus), "--format", "json", "--cache", str(cache_file))
     _, warm_text, _ = run("cluster", str(corpus), "--cache", str(cache_file))
     assert (warm_json, warm_text) == (cold_json, cold_text) and calls == []

@@ -319,3 +319,67 @@ def test_diff_is_the_same_whatever_the_code_table_holds(old: list[str], new: lis
         assert word_diff(old_string, new_string) == fresh
     finally:
         diff._CODES = saved
+
+
+def segments_of(old: str, new: str) -> list[tuple[str, str]]:
+    return [(s.op, s.text) for s in word_diff(old, new).segments]
+
+
+def test_a_renewed_code_table_does_not_mix_old_and_new_codes(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from storydiff import diff
+
+    monkeypatch.setattr(diff, "_MAX_CODES", 10)
+    representative = diff.tokenize("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu")
+    member = "nu xi omicron pi rho sigma tau upsilon phi chi psi omega"
+    assert [s.op for s in word_diff(representative, member).segments] == ["delete", "insert"]
+
+
+def test_a_long_stretch_without_sentence_ends_is_diffed_in_bounded_memory(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from storydiff import diff
+
+    monkeypatch.setattr(diff, "_MAX_LCS_CELLS", 1 << 12)  # as if the texts were a thousand times longer
+    body = " ".join(f"w{number % 97}" for number in range(400))
+    old, new = f"Start {body} end", f"Begin {body} finish"
+    result = word_diff(old, new)
+    assert old_text(result.segments) == old
+    assert "".join(s.text for s in result.segments if s.op in ("equal", "insert")) == new
+    unchanged = "".join(s.text for s in result.segments if s.op == "equal")
+    assert unchanged == "" or unchanged.isspace()  # the whole middle is replaced, not aligned
+    small = segments_of("Start w1 w2 w3 end", "Begin w1 w2 w3 finish")  # within the budget: aligned
+    assert small == [
+        ("delete", "Start"),
+        ("insert", "Begin"),
+        ("equal", " w1 w2 w3 "),
+        ("delete", "end"),
+        ("insert", "finish"),
+    ]
+
+
+def test_more_distinct_words_than_codes_gives_a_coarse_diff_not_a_crash(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from storydiff import diff
+
+    monkeypatch.setattr(diff, "_CODES", diff._CodeTable())
+    monkeypatch.setattr(diff, "_LAST_CODE", 0x4E00 + 300)  # as if the texts had 100,000s of words
+    old = "Intro. " + " ".join(f"w{number}" for number in range(400)) + " End."
+    new = "Intro. " + " ".join(f"w{number}" for number in range(400)) + " Finish."
+    result = word_diff(old, new)
+    assert [(s.op, s.text) for s in result.segments][-3:] == [
+        ("delete", "End"),
+        ("insert", "Finish"),
+        ("equal", "."),
+    ]
+    assert old_text(result.segments) == old
+    assert (result.added_words, result.removed_words) == (1, 1)
+
+
+def test_a_worker_that_has_seen_many_words_still_diffs_a_long_text(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """99,000 distinct words diffed before, then a text of 30,000 new ones: once a crash (the
+    word codes ran past U+10FFFF); now the table is renewed first."""
+    from storydiff import diff
+
+    monkeypatch.setattr(diff, "_CODES", diff._CodeTable())
+    for start in range(0, 99_000, 1000):
+        diff.tokenize(" ".join(f"x{start + number}" for number in range(1000)))
+    old = " ".join(f"y{number}" for number in range(30_000))
+    result = word_diff(old, old + " extra")
+    assert [s.op for s in result.segments] == ["equal", "insert"] and result.added_words == 1

@@ -33,13 +33,15 @@ def test_output_does_not_depend_on_jobs_or_batch_size(
         (seeds_dir / "000_6cbf83f250581d03.txt").read_text().replace("190", "250"), encoding="utf-8"
     )
     outputs = []
-    for jobs, batch in [(1, 512), (2, 2), (2, 3)]:
+    # SIGN_PART_CHARS is read in the workers, so only the one-job run sees a patched value.
+    for jobs, batch, part in [(1, 512, 8 << 20), (2, 2, 8 << 20), (2, 3, 8 << 20), (1, 5, 6000)]:
+        monkeypatch.setattr(pipeline, "SIGN_PART_CHARS", part)
         monkeypatch.setattr(pipeline, "SIGN_BATCH_FILES", batch)
         monkeypatch.setattr(pipeline, "VERIFY_BATCH_PAIRS", batch)
         monkeypatch.setattr(pipeline, "DIFF_BATCH_CLUSTERS", batch)
         result = CliRunner().invoke(cli, ["cluster", str(corpus), "--format", "json", "--jobs", str(jobs)])
         assert result.exit_code == 0, result.output
         outputs.append(result.stdout)
-    assert outputs[0] == outputs[1] == outputs[2]
+    assert outputs[0] == outputs[1] == outputs[2] == outputs[3]
     data = json.loads(outputs[0])
     assert [len(c["members"]) for c in data["clusters"]] == [8, 4]

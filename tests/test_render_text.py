@@ -10,8 +10,15 @@ from rich.console import Console
 from storydiff.diff import word_diff
 from storydiff.model import Cluster, MemberDiff, Report, Segment, StrippedLine
 from storydiff.pipeline import run_cluster
-from storydiff.render import Layout, RenderOptions
-from storydiff.render.text import StrippedMark, diff_text, place_stripped, render_text, visible
+from storydiff.render import UNSAFE, Layout, RenderOptions
+from storydiff.render.text import (
+    StrippedMark,
+    diff_text,
+    place_stripped,
+    render_text,
+    visible,
+    visible_path,
+)
 from storydiff.settings import Settings
 
 UN = "The United Nations said preparations are under way to send African troops to Bamako."
@@ -230,3 +237,38 @@ def test_stripped_lines_show_dimmed_on_lines_of_their_own() -> None:
     ) in out
     coloured = render(report, force_terminal=True)
     assert "\x1b[2m✂ photo-caption" in coloured  # dim
+
+
+HOSTILE = (
+    "[bold red]alarm[/] :warning: \x1b[31mred\x1b[0m \x1b]8;;https://evil.example\x1b\\link\x1b]8;;\x1b\\ "
+    "\x9b2J over\rwrite back\x08\x08 bell\x07 \u202eevil\u202c \u2066iso\u2069 zero\u200bwidth "
+    "tag\U000e0041 line\u2028sep"
+)
+
+
+def test_no_control_character_reaches_the_terminal_in_text_or_names() -> None:
+    out = render(
+        report_with(
+            (Segment("equal", "Before "), Segment("insert", HOSTILE)), path="b\x1b[2J\n[red]x\udce9.txt"
+        ),
+        force_terminal=True,
+    )
+    # Only Rich's own styling escapes (CSI ... m) remain; nothing from the file.
+    assert UNSAFE.sub("", out.replace("\x1b[", "")).count("\x1b") == 0
+    plain = render(report_with((Segment("insert", HOSTILE),), path="b\x1b[2J\n[red]x\udce9.txt"))
+    assert not UNSAFE.search(plain.replace("\n", ""))
+    plain = " ".join(plain.split())  # undo the wrapping at the console width
+    for shown in (
+        "[bold red]alarm[/] :warning:",
+        "<U+001B>[31mred<U+001B>[0m",
+        "<U+001B>]8;;https://evil.example<U+001B>\\link",
+        "<U+009B>2J over<U+000D>write back<U+0008><U+0008> bell<U+0007>",
+        "<U+202E>evil<U+202C> <U+2066>iso<U+2069> zero<U+200B>width tag<U+E0041> line<U+2028>sep",
+        "b<U+001B>[2J<U+000A>[red]x<0xE9>.txt",
+    ):
+        assert shown in plain
+
+
+def test_file_names_are_shown_on_one_line() -> None:
+    assert visible_path("a\tb\nc\udcff.txt") == "a<U+0009>b<U+000A>c<0xFF>.txt"
+    assert visible("a\tb\nc\udcff") == "a\tb\nc<0xFF>"

@@ -36,6 +36,7 @@ aside, so the next run starts a new cache): the cache can make a run faster, nev
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import json
@@ -176,13 +177,28 @@ def stat_key(path: str, directory: str) -> str:
     """The stats table's key for a path: absolute, joined to `directory` (the current one) if
     relative. Not normalised (that costs more than it saves): another spelling of a path is
     merely a miss, and the file is hashed."""
-    return path if os.path.isabs(path) else os.path.join(directory, path)
+    return _storable(path if os.path.isabs(path) else os.path.join(directory, path))
 
 
 def stat_keys(paths: Sequence[str], directory: str) -> list[str]:
     """`stat_key` of many paths (os.path.join keeps a path that is already absolute)."""
     separator = os.sep
-    return [path if path.startswith(separator) else os.path.join(directory, path) for path in paths]
+    return [
+        _storable(path if path.startswith(separator) else os.path.join(directory, path)) for path in paths
+    ]
+
+
+def _storable(path: str) -> str:
+    """The path, or for a name that is not valid UTF-8 (Python keeps its bytes as lone
+    surrogates, which SQLite text cannot hold) `bytes:` and the base64 of its bytes, which
+    no absolute path looks like."""
+    if path.isascii():
+        return path
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return "bytes:" + base64.b64encode(os.fsencode(path)).decode("ascii")
+    return path
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:

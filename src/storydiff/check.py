@@ -73,14 +73,18 @@ class Baseline:
         return {value for group in self.clusters for value in group}
 
     def dumps(self) -> str:
+        # The paths are for people reading the file (the hashes are what counts): names that
+        # are not UTF-8 are written lossily, control characters escaped (see render.json).
+        from .render.json import escape_unsafe, json_safe
+
         data = {
             "version": BASELINE_VERSION,
             "accepted": [
-                {"hashes": list(group), "paths": list(paths)}
+                {"hashes": list(group), "paths": [json_safe(path) for path in paths]}
                 for group, paths in sorted(zip(self.clusters, self.paths, strict=True))
             ],
         }
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        return escape_unsafe(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
 
 
 def load_baseline(path: str) -> Baseline:

@@ -2,12 +2,14 @@
 
 Exit codes: 0 on success (whether or not duplicates were found; for `diff`, when the two
 texts are the same), 1 when `diff` finds differences or `check` finds a near-duplicate, 2 on
-usage or input errors, 130 when interrupted with Ctrl-C.
+usage or input errors, 130 when interrupted with Ctrl-C, 141 (silently) when the reader of
+stdout goes away, as in `storydiff cluster corpus | head`.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -23,6 +25,7 @@ from .render import RENDERERS, Layout, ManifestFormat, OutputFormat, RenderOptio
 from .settings import (
     DEFAULT_CONTAINMENT,
     DEFAULT_CONTEXT_WORDS,
+    DEFAULT_MAX_BYTES,
     DEFAULT_NGRAM,
     DEFAULT_NUM_PERM,
     DEFAULT_SEED,
@@ -53,6 +56,7 @@ STRIP_SETTINGS = (
     "repeated_min_share",
     "repeated_max_document_share",
     "encoding",
+    "max_bytes",
 )
 
 
@@ -60,6 +64,26 @@ def _fraction(_ctx: click.Context, param: click.Parameter, value: float) -> floa
     if not 0.0 < value <= 1.0:
         raise click.BadParameter(f"must be greater than 0 and at most 1, got {value}")
     return value
+
+
+_SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+def _byte_size(_ctx: click.Context, _param: click.Parameter, value: str | int) -> int:
+    """A number of bytes, with an optional binary unit: 500000, 64K, 16M, 1G."""
+    if isinstance(value, int):
+        return value
+    match = re.fullmatch(r"\s*(\d+)\s*([kmg]?)(?:i?b)?\s*", value, re.IGNORECASE)
+    if match is None or int(match[1]) == 0:
+        raise click.BadParameter(f"expected a size such as 500000, 64K, 16M or 1G, got {value!r}")
+    return int(match[1]) * _SIZE_UNITS[match[2].lower()]
+
+
+def _size_text(size: int) -> str:
+    for unit in ("g", "m", "k"):
+        if size % _SIZE_UNITS[unit] == 0:
+            return f"{size // _SIZE_UNITS[unit]}{unit.upper()}"
+    return str(size)
 
 
 def similarity_options(function: F) -> F:
@@ -122,6 +146,14 @@ def input_options(function: F) -> F:
             metavar="CODEC",
             help="Encoding to try for files that are not valid UTF-8 (e.g. cp1252); "
             "without it such files are skipped.",
+        ),
+        click.option(
+            "--max-bytes",
+            metavar="SIZE",
+            default=_size_text(DEFAULT_MAX_BYTES),
+            show_default=True,
+            callback=_byte_size,
+            help="Skip files larger than this, unread (K, M and G are binary units).",
         ),
     ]
     for option in reversed(options):
@@ -286,16 +318,35 @@ class UserError(click.ClickException):
 
 
 class StorydiffGroup(click.Group):
-    """Maps the core's exceptions and Ctrl-C to messages and exit codes, in one place."""
+    """Maps the core's exceptions, Ctrl-C and a closed stdout to messages and exit codes, in one place."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except StorydiffError as error:
-            raise UserError(str(error)) from None
+            from .render.text import visible_path
+
+            raise UserError(visible_path(str(error))) from None
         except KeyboardInterrupt:
+            # The pipeline's workers ignore Ctrl-C and the engine has waited for them, so this
+            # is the only line printed. The newline ends the terminal's "^C".
             click.echo("\nstorydiff: interrupted", err=True)
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+        except BrokenPipeError:
+            # `storydiff ... | head`: the reader has all it wants. Say nothing, and point stdout
+            # at /dev/null so that the flush at exit cannot fail again.
+            _discard_stdout()
+            raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
+
+
+def _discard_stdout() -> None:
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (tests capture it)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, descriptor)
+    os.close(devnull)
 
 
 @click.group(cls=StorydiffGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -350,6 +401,7 @@ def cluster(
     glob: str,
     exclude: tuple[str, ...],
     encoding: str | None,
+    max_bytes: int,
     pack: str | None,
     config_path: str | None,
     keep: str,
@@ -380,7 +432,7 @@ def cluster(
       storydiff cluster s3://bucket/news/ --engine dask --scheduler tcp://10.0.0.5:8786
     """
     from .pipeline import run_cluster
-    from .render.text import summary_line
+    from .render.text import summary_line, visible_path
 
     rules_config = _rules_config(paths, config_path)
     settings = _settings(
@@ -395,6 +447,7 @@ def cluster(
         containment=containment,
         keep=keep,
         encoding=encoding,
+        max_bytes=max_bytes,
         context_words=context,
         show_stripped=show_stripped,
     )
@@ -413,14 +466,12 @@ def cluster(
             signature_cache.close()
     if timings:
         for stage, seconds in progress.timings:
-            errors.print(f"{stage}: {seconds:.2f} s", markup=False, highlight=False, soft_wrap=True)
+            errors.print(f"{stage}: {seconds:.2f} s", soft_wrap=True)
     for item in report.skipped:
-        errors.print(
-            f"storydiff: skipped {item.path}: {item.reason}", markup=False, highlight=False, soft_wrap=True
-        )
+        errors.print(f"storydiff: skipped {visible_path(item.path)}: {item.reason}", soft_wrap=True)
 
     _write(report, output_format, RenderOptions(context, Layout(layout)), html_path)
-    errors.print(summary_line(report), markup=False, highlight=False, soft_wrap=True, style="dim")
+    errors.print(summary_line(report), soft_wrap=True, style="dim")
 
 
 @cli.command("diff")
@@ -476,8 +527,9 @@ def diff_command(
 
 def _write(report: Report, output_format: str, options: RenderOptions, html_path: str | None) -> None:
     """The report on stdout in the chosen format, and as HTML to `html_path` if given."""
-    RENDERERS[OutputFormat(output_format)](report, sys.stdout, options)
-    sys.stdout.flush()
+    out = _stdout()
+    RENDERERS[OutputFormat(output_format)](report, out, options)
+    out.flush()
     if html_path is not None:
         try:
             with open(html_path, "w", encoding="utf-8") as handle:
@@ -727,16 +779,15 @@ def _would_do(plan: DedupPlan, out_dir: str | None, move_to: str | None, manifes
 
 
 def _printable(text: str) -> str:
-    """File names as inert text: control characters made visible, undecodable bytes replaced."""
-    from .render.json import json_safe
-    from .render.text import visible
+    """A line holding file names as inert text on one line (see render.text.visible_path)."""
+    from .render.text import visible_path
 
-    return visible(json_safe(text))
+    return visible_path(text)
 
 
-def _chatter(console: Any, text: str) -> None:
+def _chatter(console: Any, text: str, style: str | None = None) -> None:
     """One line on stderr; text holding file names is never read as markup or :emoji: codes."""
-    console.print(_printable(text), markup=False, highlight=False, emoji=False, soft_wrap=True)
+    console.print(_printable(text), markup=False, highlight=False, emoji=False, soft_wrap=True, style=style)
 
 
 @cli.command()
@@ -760,6 +811,7 @@ def strip(
     glob: str,
     exclude: tuple[str, ...],
     encoding: str | None,
+    max_bytes: int,
     output_format: str,
     removed_only: bool,
     jobs: int | None,
@@ -776,7 +828,6 @@ def strip(
       storydiff strip corpus/ --removed-only
       storydiff strip corpus/ --format json > removed.json
     """
-    from rich.console import Console
 
     from .engines.local import LocalEngine
     from .model import Skipped, StrippedFile
@@ -785,12 +836,19 @@ def strip(
     from .render.text import strip_summary, stripped_file_renderable
 
     rules_config = _rules_config(paths, config_path)
-    settings = _settings(glob=glob, exclude=exclude, encoding=encoding, **_rules_settings(rules_config, pack))
+    settings = _settings(
+        glob=glob,
+        exclude=exclude,
+        encoding=encoding,
+        max_bytes=max_bytes,
+        **_rules_settings(rules_config, pack),
+    )
     _check_encoding(encoding)
     errors = _stderr_console()
     _say_config(errors, rules_config, True)
     as_json = OutputFormat(output_format) is OutputFormat.JSON
-    console = Console(highlight=False, emoji=False)
+    out = _stdout()
+    console = _stdout_console(out)
     markers = console.no_color or console.color_system is None
     files: list[StrippedFile] = []  # kept for JSON only; text output is printed file by file
     skipped: list[Skipped] = []
@@ -808,16 +866,11 @@ def strip(
             else:
                 console.print(stripped_file_renderable(item, markers, removed_only))
     for problem in skipped:
-        errors.print(
-            f"storydiff: skipped {problem.path}: {problem.reason}",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
+        _chatter(errors, f"storydiff: skipped {problem.path}: {problem.reason}")
     if as_json:
         shown = {key: value for key, value in settings.as_dict().items() if key in STRIP_SETTINGS}
-        sys.stdout.write(render_strip_json(shown, files, skipped, dict(counts)))
-    sys.stdout.flush()
+        out.write(render_strip_json(shown, files, skipped, dict(counts)))
+    out.flush()
     summary = strip_summary(file_count, dict(counts), len(skipped))
     errors.print(summary, markup=False, highlight=False, soft_wrap=True, style="dim")
 
@@ -900,13 +953,7 @@ def rules(path: str, pack: str | None, config_path: str | None, output_format: s
 
 def _say_config(errors: Any, rules_config: RulesConfig, strip: bool) -> None:
     if rules_config.source and strip:
-        errors.print(
-            f"storydiff: boilerplate rules from {rules_config.source}",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-            style="dim",
-        )
+        _chatter(errors, f"storydiff: boilerplate rules from {rules_config.source}", style="dim")
 
 
 EXIT_FINDINGS = 1
@@ -958,6 +1005,7 @@ def check(
     glob: str,
     exclude: tuple[str, ...],
     encoding: str | None,
+    max_bytes: int,
     corpus: str | None,
     baseline_path: str | None,
     output_format: str,
@@ -994,6 +1042,7 @@ def check(
         threshold=threshold,
         containment=containment,
         encoding=encoding,
+        max_bytes=max_bytes,
         context_words=context,
     )
     _check_encoding(encoding)
@@ -1015,24 +1064,19 @@ def check(
         if signature_cache is not None:
             signature_cache.close()
     for item in result.skipped:
-        errors.print(
-            f"storydiff: skipped {item.path}: {item.reason}", markup=False, highlight=False, soft_wrap=True
-        )
+        _chatter(errors, f"storydiff: skipped {item.path}: {item.reason}")
     if result.stale:
-        errors.print(
+        _chatter(
+            errors,
             f"storydiff: {baseline_file}: {len(result.stale)} accepted hashes match no file any more "
             "(run storydiff baseline --update): " + ", ".join(result.stale),
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
         )
+    out = _stdout()
     if output_format == "json":
-        sys.stdout.write(render_check_json(result))
+        out.write(render_check_json(result))
     else:
-        from rich.console import Console
-
-        render_check_text(result, Console(highlight=False), context)
-    sys.stdout.flush()
+        render_check_text(result, _stdout_console(out), context)
+    out.flush()
     errors.print(check_summary(result), markup=False, highlight=False, soft_wrap=True, style="dim")
     if result.findings:
         raise click.exceptions.Exit(EXIT_FINDINGS)
@@ -1067,6 +1111,7 @@ def baseline(
     glob: str,
     exclude: tuple[str, ...],
     encoding: str | None,
+    max_bytes: int,
     corpus: str | None,
     baseline_path: str | None,
     update: bool,
@@ -1101,6 +1146,7 @@ def baseline(
         threshold=threshold,
         containment=containment,
         encoding=encoding,
+        max_bytes=max_bytes,
     )
     _check_encoding(encoding)
     baseline_file = baseline_path or BASELINE_FILE
@@ -1202,10 +1248,68 @@ def _check_encoding(encoding: str | None) -> None:
         raise click.BadParameter(f"unknown encoding {encoding!r}", param_hint="--encoding") from None
 
 
-def _stderr_console() -> Any:
+class _Stdout:
+    """Output to stdout's file descriptor in UTF-8, every byte written or an error raised.
+
+    sys.stdout's buffered writer can take a pipe's short write for the whole of a large
+    write: when the reader stops early (`| head`), the rest of the output was dropped without
+    an error and the run "succeeded". os.write in a loop sees the broken pipe. UTF-8 whatever
+    the locale, as JSON requires.
+    """
+
+    encoding = "utf-8"
+    _FLUSH_AT = 1 << 16
+
+    def __init__(self, descriptor: int) -> None:
+        self._descriptor = descriptor
+        self._pending: list[bytes] = []
+        self._size = 0
+
+    def write(self, text: str) -> int:
+        data = text.encode("utf-8", "replace")
+        self._pending.append(data)
+        self._size += len(data)
+        if self._size >= self._FLUSH_AT:
+            self.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        view = memoryview(b"".join(self._pending))
+        self._pending, self._size = [], 0
+        while view:
+            view = view[os.write(self._descriptor, view) :]
+
+    def isatty(self) -> bool:
+        return os.isatty(self._descriptor)
+
+    def fileno(self) -> int:
+        return self._descriptor
+
+
+def _stdout() -> Any:
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (tests capture it)
+        return sys.stdout
+    sys.stdout.flush()
+    return _Stdout(descriptor)
+
+
+def _stdout_console(out: Any) -> Any:
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, emoji=False)
+    class StdoutConsole(Console):
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError  # handled with the others (Rich would exit with status 1)
+
+    return StdoutConsole(file=out, highlight=False, emoji=False)
+
+
+def _stderr_console() -> Any:
+    """Chatter on stderr; its lines hold file names, so no markup, highlighting or :emoji: codes."""
+    from rich.console import Console
+
+    return Console(stderr=True, markup=False, highlight=False, emoji=False)
 
 
 class _RichProgress:
@@ -1262,11 +1366,5 @@ def _progress(console: Any) -> _RichProgress:
 
 
 def main() -> None:
-    """Console-script entry point; also stops quietly when the reader of stdout goes away."""
-    try:
-        cli(prog_name="storydiff")
-    except BrokenPipeError:
-        # `storydiff ... | head`: point stdout at /dev/null so the final flush cannot fail again.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(EXIT_BROKEN_PIPE)
+    """Console-script entry point."""
+    cli(prog_name="storydiff")

@@ -406,14 +406,21 @@ def manifest_rows(plan: DedupPlan) -> list[dict[str, str | int | None]]:
 
 
 def _manifest_json(plan: DedupPlan) -> str:
+    from .render.json import escape_unsafe, path_bytes
+
+    rows = manifest_rows(plan)
+    for row, item in zip(rows, plan.files, strict=True):
+        exact = path_bytes(item.path)  # as in reports: the name's bytes when it is not UTF-8
+        if exact is not None:
+            row["path_bytes"] = exact
     document = {
         "storydiff_version": __version__,
         "input": json_safe(plan.root),
         "keep": plan.keep,
         **summary_counts(plan),
-        "files": manifest_rows(plan),
+        "files": rows,
     }
-    return json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+    return escape_unsafe(json.dumps(document, ensure_ascii=False, indent=1)) + "\n"
 
 
 def _manifest_csv(plan: DedupPlan) -> str:

@@ -30,6 +30,7 @@ _WORD = re.compile(r"\w+(?:['’]\w+)*")  # the word alternative of _TOKEN
 _TOKEN = re.compile(r"\s+|\w+(?:['’]\w+)*|\.{2,}|[^\w\s]")
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "‟": '"'})
 _SURROGATES = range(0xD800, 0xE000)
+_LAST_CODE = 0x10FFFF
 
 
 def diff_tokens(text: str) -> list[str]:
@@ -84,10 +85,14 @@ class _CodeTable(dict[str, str]):
             self.next_other += 1
             if number > 0xF8FF:
                 number = 0xF0000 + number - 0xF900  # supplementary private use area A
+            if number > _LAST_CODE:
+                raise _CodesExhausted
             return chr(number)
         while True:
             number = self.next_word
             self.next_word += 1
+            if number > _LAST_CODE:
+                raise _CodesExhausted
             if number in _SURROGATES:
                 continue
             char = chr(number)
@@ -114,6 +119,10 @@ class _CodeTable(dict[str, str]):
         return self._pattern
 
 
+class _CodesExhausted(Exception):
+    """More distinct tokens than code characters: the texts are diffed coarsely instead."""
+
+
 _CODES = _CodeTable()
 _MAX_CODES = 100_000  # fewer than the letters available from U+4E00 on (about 120,000)
 
@@ -127,25 +136,34 @@ class Tokenized:
     tokens: list[str]
     code: str
     offsets: list[int]  # where each token starts in `text`, and the text's length last
-    codes: _CodeTable = field(repr=False, compare=False)  # the table `code` comes from
+    # The table `code` comes from; None when the text has more distinct tokens than there are
+    # code characters (it is then diffed coarsely, see _coarse_diff).
+    codes: _CodeTable | None = field(repr=False, compare=False)
 
 
 def tokenize(text: str) -> Tokenized:
     """Tokens and codes of a text; prepare a representative once for all its members' diffs."""
     global _CODES
-    if len(_CODES.by_canonical) > _MAX_CODES:
-        _CODES = _CodeTable()
     tokens = diff_tokens(text)
-    code = "".join(map(_CODES.__getitem__, tokens))
+    if len(_CODES.by_canonical) + len(tokens) > _MAX_CODES:  # room for every token to be new
+        _CODES = _CodeTable()
+    return _encoded(text, tokens, _CODES)
+
+
+def _encoded(text: str, tokens: list[str], codes: _CodeTable) -> Tokenized:
+    try:
+        code = "".join(map(codes.__getitem__, tokens))
+    except _CodesExhausted:
+        return Tokenized(text, tokens, "", list(accumulate(map(len, tokens), initial=0)), None)
     # The space after a sentence becomes "\n" so that the alignment can go sentence by
     # sentence; it is still one character for one token.
-    code = _CODES.sentence_break().sub("\n", code)
+    code = codes.sentence_break().sub("\n", code)
     if code and not code.endswith("\n"):
         # An empty last token ends the last sentence like the others, so that a sentence
         # that was last in one version and is not in the other still compares equal.
         tokens.append("")
         code += "\n"
-    return Tokenized(text, tokens, code, list(accumulate(map(len, tokens), initial=0)), _CODES)
+    return Tokenized(text, tokens, code, list(accumulate(map(len, tokens), initial=0)), codes)
 
 
 @dataclass(frozen=True)
@@ -157,10 +175,39 @@ class WordDiff:
     changed_figures: tuple[ChangedFigure, ...] = ()
 
 
+# rapidfuzz's LCS keeps one bit per pair of characters left after their common start and end
+# are cut off: 2**30 cells are 128 MB and about half a second.
+_MAX_LCS_CELLS = 1 << 30
+
+
 def _opcodes(old: str, new: str) -> list[tuple[str, int, int, int, int]]:
     from rapidfuzz.distance import Indel
 
+    if len(old) * len(new) > _MAX_LCS_CELLS:
+        start = _common_prefix(old, new)
+        end = _common_prefix(old[start:][::-1], new[start:][::-1])
+        if (len(old) - start - end) * (len(new) - start - end) > _MAX_LCS_CELLS:
+            # Too long a changed stretch to align (long texts without sentence ends, edited
+            # near both ends): keep the common start and end, replace the middle whole.
+            coarse = [
+                ("equal", 0, start, 0, start),
+                ("replace", start, len(old) - end, start, len(new) - end),
+                ("equal", len(old) - end, len(old), len(new) - end, len(new)),
+            ]
+            return [item for item in coarse if item[2] > item[1] or item[4] > item[3]]
     return [tuple(opcode) for opcode in Indel.opcodes(old, new)]  # type: ignore[misc]
+
+
+def _common_prefix(old: Sequence[str], new: Sequence[str]) -> int:
+    """Length of the common start, by bisection on slices (C-level comparisons)."""
+    low, high = 0, min(len(old), len(new))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if old[:middle] == new[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 @dataclass(frozen=True)
@@ -416,10 +463,14 @@ def word_diff(
     from diff_match_patch import diff_match_patch
 
     new_text = new if isinstance(new, Tokenized) else tokenize(new)
-    if not isinstance(old, Tokenized) or old.codes is not new_text.codes:
-        # A text tokenized before the code table was last renewed has stale codes.
-        old = tokenize(old if isinstance(old, str) else old.text)
-    old_text = old
+    if new_text.codes is not None and (not isinstance(old, Tokenized) or old.codes is not new_text.codes):
+        # A text tokenized before the code table was last renewed has stale codes. Coded in
+        # the new text's table, without renewing it again (that would make its codes stale).
+        text = old if isinstance(old, str) else old.text
+        old = _encoded(text, diff_tokens(text), new_text.codes)
+    old_text = old if isinstance(old, Tokenized) else tokenize(old)
+    if old_text.codes is None or new_text.codes is None:
+        return _coarse_diff(old_text, new_text)
     old_code, new_code = old_text.code, new_text.code
     if old_code == new_code:
         if not old_text.text:
@@ -917,3 +968,17 @@ def _unit_after(text: str, position: int) -> str:
             return word
         position = match.end()
     return ""
+
+
+def _coarse_diff(old: Tokenized, new: Tokenized) -> WordDiff:
+    """The common start and end of two token lists kept, the middle replaced whole: for texts
+    with more distinct tokens than there are code characters (about 120,000 words)."""
+    start = _common_prefix(old.tokens, new.tokens)
+    end = _common_prefix(old.tokens[start:][::-1], new.tokens[start:][::-1])
+    old_end, new_end = len(old.tokens) - end, len(new.tokens) - end
+    stretches: list[_Stretch] = [
+        (True, 0, start, 0, start),
+        (False, start, old_end, start, new_end),
+        (True, old_end, len(old.tokens), new_end, len(new.tokens)),
+    ]
+    return _word_diff([item for item in stretches if item[2] > item[1] or item[4] > item[3]], [], old, new)

@@ -3,7 +3,9 @@
 Encoding policy: bytes are decoded as UTF-8 (a BOM is dropped). A file that starts with a
 UTF-16 or UTF-32 BOM is decoded as such. A file that is not valid UTF-8 is decoded with the
 `encoding` setting when one is given (e.g. cp1252 or latin-1), and otherwise skipped with a
-reason that says so. Files holding NUL bytes are treated as binary and skipped.
+reason that says so. Files holding NUL bytes are treated as binary and skipped, unless the
+`encoding` reads them as text without NULs (UTF-16 without a BOM). Files larger than
+`max_bytes` are skipped unread, and so are special files (FIFOs, devices) named directly.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import codecs
 import fnmatch
 import os
 import re
+import stat
 from collections.abc import Iterator, Sequence
 
 import xxhash
@@ -19,11 +22,13 @@ import xxhash
 from . import remote
 from .errors import InputError
 from .model import Document, Skipped, SourceFile
+from .settings import DEFAULT_MAX_BYTES
 
+# UTF-32 before UTF-16: the UTF-32-LE mark starts with the UTF-16-LE one. A UTF-8 BOM is
+# handled with plain UTF-8, so that such files get the same NUL and validity checks.
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
@@ -41,11 +46,16 @@ def discover(
 
     Directories are walked recursively; symbolic links to directories are followed, but no
     directory is entered twice (so links that form a loop end). Files named directly are
-    taken whatever their name; files found in directories must match `glob` and none of the
+    taken whatever their name, unless they are not regular files (a FIFO would block, a
+    device might never end); files found in directories must match `glob` and none of the
     `exclude` patterns (matched against the name and the path below the directory).
+
+    The result does not depend on the order in which the file system lists a directory:
+    subdirectories are entered in name order, and a file reached by several paths (links,
+    or a directory named twice) is kept under the smallest of them.
     """
     found: dict[str, SourceFile] = {}
-    seen_files: set[tuple[int, int]] = set()
+    kept_path: dict[tuple[int, int], str] = {}
     skipped: list[Skipped] = []
     for given in paths:
         if remote.is_url(given):  # fsspec: listed by its backend, no inode checks
@@ -58,21 +68,32 @@ def discover(
             matched = 0
             for source, identity in _walk(given, glob, exclude, skipped):
                 matched += 1
-                _add_once(found, seen_files, source, identity)
+                _add_once(found, kept_path, source, identity)
             if not matched:
                 raise InputError(f"{given}: no files matching {glob!r} (use --glob to choose other files)")
+            continue
+        source = SourceFile(path=display_path(given), fs_path=given)
+        try:
+            status = os.stat(given)
+        except OSError:
+            _add_once(found, kept_path, source, None)  # reading it will say why it cannot be read
+            continue
+        if stat.S_ISREG(status.st_mode):
+            _add_once(found, kept_path, source, (status.st_dev, status.st_ino))
         else:
-            _add_once(found, seen_files, SourceFile(path=display_path(given), fs_path=given), None)
+            skipped.append(Skipped(source.path, "not a regular file"))
     return sorted(found.values(), key=lambda source: source.path), skipped
 
 
 def _add_once(
     found: dict[str, SourceFile],
-    seen_files: set[tuple[int, int]],
+    kept_path: dict[tuple[int, int], str],
     source: SourceFile,
     identity: tuple[int, int] | None,
 ) -> None:
-    """Keep the first of the paths that lead to one file (by device and inode)."""
+    """Keep one path per file (by device and inode): the smallest, whatever the walk order."""
+    if source.path in found:
+        return
     if identity is None:
         try:
             status = os.stat(source.fs_path)
@@ -80,10 +101,13 @@ def _add_once(
         except OSError:
             identity = None
     if identity is not None:
-        if identity in seen_files:
-            return
-        seen_files.add(identity)
-    found.setdefault(source.path, source)
+        kept = kept_path.get(identity)
+        if kept is not None:
+            if kept <= source.path:
+                return
+            del found[kept]
+        kept_path[identity] = source.path
+    found[source.path] = source
 
 
 def _walk(
@@ -111,6 +135,7 @@ def _walk(
         except OSError as error:
             skipped.append(Skipped(shown, f"cannot list directory: {error.strerror}"))
             continue
+        subdirectories = []
         for entry in entries:
             below = relative + entry.name
             if excluded and any(match(entry.name) or match(below) for match in excluded):
@@ -120,10 +145,14 @@ def _walk(
             except OSError:
                 is_dir = False
             if is_dir:
-                stack.append((entry.path, os.path.join(shown, entry.name), below + "/"))
+                subdirectories.append((entry.name, entry.path, os.path.join(shown, entry.name), below + "/"))
             elif matches_glob(entry.name) and _is_file(entry):
                 file_identity = None if entry.is_symlink() else (device, entry.inode())
                 yield SourceFile(path=os.path.join(shown, entry.name), fs_path=entry.path), file_identity
+        # Popped in name order: which of two paths to one directory is walked must not
+        # depend on the order of the listing.
+        subdirectories.sort(reverse=True)
+        stack.extend(item[1:] for item in subdirectories)
 
 
 def _is_file(entry: os.DirEntry[str]) -> bool:
@@ -144,35 +173,71 @@ def decode(data: bytes, encoding: str | None = None) -> str:
                     f"not valid {codec.upper()} at byte {error.start} despite its byte-order mark"
                 ) from None
     if b"\x00" in data:
-        raise ValueError("binary file (contains NUL bytes)")
+        return _decode_with_nuls(data, encoding)
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         if encoding is None:
             raise ValueError(
                 f"not valid UTF-8 at byte {error.start} (use --encoding cp1252 or latin-1 to read such files)"
             ) from None
         try:
-            return data.decode(encoding)
+            text = data.decode(encoding)
         except UnicodeDecodeError as fallback_error:
             raise ValueError(f"not valid UTF-8, nor {encoding} at byte {fallback_error.start}") from None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def _decode_with_nuls(data: bytes, encoding: str | None) -> str:
+    """NUL bytes mean binary, unless `encoding` reads the bytes as text without NULs."""
+    if encoding is not None:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            pass
+        else:
+            if "\x00" not in text:
+                return text
+    half = len(data) // 2
+    if half and data[1::2].count(0) > half // 2 and not data[0::2].count(0):
+        hint = "; UTF-16 without a byte-order mark? use --encoding utf-16-le"
+    elif half and data[0::2].count(0) > half // 2 and not data[1::2].count(0):
+        hint = "; UTF-16 without a byte-order mark? use --encoding utf-16-be"
+    else:
+        hint = ""
+    raise ValueError(f"binary file (contains NUL bytes{hint})")
 
 
 def content_hash(data: bytes) -> str:
     return xxhash.xxh3_128_hexdigest(data)
 
 
-def read_document(source: SourceFile, encoding: str | None = None) -> Document | Skipped:
-    """Read and decode one file; every failure becomes a Skipped with the reason."""
+def read_document(
+    source: SourceFile, encoding: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+) -> Document | Skipped:
+    """Read and decode one file; every failure becomes a Skipped with the reason.
+
+    A file over `max_bytes` is not read at all, so one huge file cannot exhaust memory.
+    """
     try:
         if remote.is_url(source.fs_path):
-            data, mtime_ns = remote.read(source.fs_path)
+            size, mtime_ns = remote.info(source.fs_path)
+            if size is not None and size > max_bytes:
+                return Skipped(source.path, too_large(size, max_bytes))
+            data = remote.read(source.fs_path)
         else:
             with open(source.fs_path, "rb") as handle:
+                status = os.fstat(handle.fileno())  # of the open file: no second lookup
+                if not stat.S_ISREG(status.st_mode):
+                    return Skipped(source.path, "not a regular file")
+                if status.st_size > max_bytes:
+                    return Skipped(source.path, too_large(status.st_size, max_bytes))
+                mtime_ns = status.st_mtime_ns
                 data = handle.read()
-                mtime_ns = os.fstat(handle.fileno()).st_mtime_ns  # of the open file: no second lookup
     except OSError as error:
         return Skipped(source.path, f"cannot read: {error.strerror or error}")
+    if len(data) > max_bytes:  # it grew after the size was taken
+        return Skipped(source.path, too_large(len(data), max_bytes))
     try:
         text = decode(data, encoding)
     except ValueError as error:
@@ -187,3 +252,7 @@ def read_document(source: SourceFile, encoding: str | None = None) -> Document |
         size_bytes=len(data),
         mtime_ns=mtime_ns,
     )
+
+
+def too_large(size: int, max_bytes: int) -> str:
+    return f"too large: {size:,} bytes, over --max-bytes {max_bytes:,} (raise it to read this file)"

@@ -56,6 +56,10 @@ from .settings import Settings
 from .signatures import batch_signatures
 
 SIGN_BATCH_FILES = 512
+# Shingling holds about 40 bytes per character of the texts it is given at once, so a batch
+# of large files is shingled in parts of at most this many characters (a single larger file
+# is a part of its own; --max-bytes bounds it).
+SIGN_PART_CHARS = 8 << 20
 VERIFY_BATCH_PAIRS = 8192
 DIFF_BATCH_CLUSTERS = 32
 
@@ -88,7 +92,7 @@ def clean(
     Every stage that reads a file goes through here, so signing, diffing and `storydiff
     strip` remove the same lines: the rules in `settings`, and the corpus's repeated lines.
     """
-    document = ingest.read_document(source, settings.encoding)
+    document = ingest.read_document(source, settings.encoding, settings.max_bytes)
     if isinstance(document, Skipped):
         return document
     stripped = boilerplate.strip(document.text, settings.active_rules, tidy, repeated)
@@ -131,36 +135,100 @@ def sign_batch(
         if repeated is not None:
             raise ValueError("the signature cache holds first-pass signatures only")
         return _sign_with_cache(name, sources, settings, spill_to, cache_spec)
-    cleaned = [clean(source, settings, tidy=False, repeated=repeated) for source in sources]
-    kept = [item for item in cleaned if isinstance(item, CleanedDocument)]
-    batch = shingles.batch_shingles([item.text for item in kept], settings.ngram, settings.seed)
-    set_values, set_offsets = shingles.distinct_sets(batch)
+    documents: list[tuple[str, str, str, int, int]] = []  # path, fs_path, hash, size, mtime: no text
+    skipped: list[Skipped] = []
     totals: Counter[str] = Counter()
-    for item in kept:
-        totals.update(removal.rule for removal in item.removals)
-    line_keys, line_key_offsets = np.zeros(0, np.uint64), np.zeros(len(kept) + 1, np.int64)
-    if settings.finds_repeated_lines and repeated is None:
-        per_document = [boilerplate.line_keys(item.text, settings.repeated_min_words) for item in kept]
-        line_key_offsets[1:] = np.cumsum([len(keys) for keys in per_document])
-        line_keys = np.fromiter(
-            (key for keys in per_document for key in keys), np.uint64, int(line_key_offsets[-1])
+    wants_line_keys = settings.finds_repeated_lines and repeated is None
+    line_keys_of: list[set[int]] = []
+    parts = _PartSigner(settings)
+    for source in sources:
+        item = clean(source, settings, tidy=False, repeated=repeated)
+        if isinstance(item, Skipped):
+            skipped.append(item)
+            continue
+        document = item.document
+        documents.append(
+            (document.path, document.fs_path, document.content_hash, document.size_bytes, document.mtime_ns)
         )
+        totals.update(removal.rule for removal in item.removals)
+        if wants_line_keys:
+            line_keys_of.append(boilerplate.line_keys(item.text, settings.repeated_min_words))
+        parts.add(item.text)
+    signed = parts.finish()
+    line_keys, line_key_offsets = np.zeros(0, np.uint64), np.zeros(len(documents) + 1, np.int64)
+    if wants_line_keys:
+        line_key_offsets[1:] = np.cumsum([len(keys) for keys in line_keys_of])
+        line_keys = np.fromiter(
+            (key for keys in line_keys_of for key in keys), np.uint64, int(line_key_offsets[-1])
+        )
+    columns = tuple(zip(*documents, strict=True)) if documents else ((), (), (), (), ())
+    paths, fs_paths, content_hashes, sizes, mtimes = columns
     return SignedBatch(
-        paths=tuple(item.document.path for item in kept),
-        fs_paths=tuple(item.document.fs_path for item in kept),
-        content_hashes=tuple(item.document.content_hash for item in kept),
-        sizes=np.array([item.document.size_bytes for item in kept], dtype=np.int64),
-        mtimes=np.array([item.document.mtime_ns for item in kept], dtype=np.int64),
-        word_counts=batch.word_counts,
-        shingle_counts=np.diff(set_offsets),
-        signatures=batch_signatures(batch, settings.num_perm, settings.seed),
-        set_file=spill.write_sets(spill_to, name, set_values),
-        set_offsets=set_offsets,
-        skipped=tuple(item for item in cleaned if isinstance(item, Skipped)),
+        paths=tuple(paths),
+        fs_paths=tuple(fs_paths),
+        content_hashes=tuple(content_hashes),
+        sizes=np.array(sizes, dtype=np.int64),
+        mtimes=np.array(mtimes, dtype=np.int64),
+        word_counts=signed.word_counts,
+        shingle_counts=np.diff(signed.set_offsets),
+        signatures=signed.signatures,
+        set_file=spill.write_sets(spill_to, name, signed.set_values),
+        set_offsets=signed.set_offsets,
+        skipped=tuple(skipped),
         boilerplate=tuple(sorted(totals.items())),
         line_keys=line_keys,
         line_key_offsets=line_key_offsets,
     )
+
+
+@dataclass(frozen=True)
+class _SignedTexts:
+    """Signing's result for a list of texts: row i of each array, or slice i of the sets."""
+
+    word_counts: npt.NDArray[np.int64]
+    set_values: npt.NDArray[np.uint64]
+    set_offsets: npt.NDArray[np.int64]
+    signatures: npt.NDArray[np.uint32]
+
+
+class _PartSigner:
+    """Shingles and signs texts in parts of at most SIGN_PART_CHARS characters (a longer text
+    alone), dropping each part's texts once it is signed, and joins the parts in order."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._texts: list[str] = []
+        self._characters = 0
+        self._parts: list[_SignedTexts] = []
+
+    def add(self, text: str) -> None:
+        if self._texts and self._characters + len(text) > SIGN_PART_CHARS:
+            self._sign()
+        self._texts.append(text)
+        self._characters += len(text)
+
+    def _sign(self) -> None:
+        settings = self._settings
+        batch = shingles.batch_shingles(self._texts, settings.ngram, settings.seed)
+        set_values, set_offsets = shingles.distinct_sets(batch)
+        signatures = batch_signatures(batch, settings.num_perm, settings.seed)
+        self._parts.append(_SignedTexts(batch.word_counts, set_values, set_offsets, signatures))
+        self._texts, self._characters = [], 0
+
+    def finish(self) -> _SignedTexts:
+        if self._texts or not self._parts:
+            self._sign()
+        parts = self._parts
+        set_offsets = np.zeros(sum(len(part.word_counts) for part in parts) + 1, dtype=np.int64)
+        np.cumsum(np.concatenate([np.diff(part.set_offsets) for part in parts]), out=set_offsets[1:])
+        return _SignedTexts(
+            word_counts=np.concatenate([part.word_counts for part in parts]),
+            set_values=np.concatenate([part.set_values for part in parts]),
+            set_offsets=set_offsets,
+            signatures=np.concatenate([part.signatures for part in parts]).reshape(
+                -1, self._settings.num_perm
+            ),
+        )
 
 
 def _stat(path: str) -> os.stat_result | None:
@@ -168,6 +236,10 @@ def _stat(path: str) -> os.stat_result | None:
         return os.stat(path)
     except OSError:
         return None
+
+
+def _within(status: os.stat_result | None, max_bytes: int) -> os.stat_result | None:
+    return None if status is None or status.st_size > max_bytes else status
 
 
 def _stat_all(paths: Sequence[str]) -> list[os.stat_result | None]:
@@ -183,7 +255,8 @@ def _sign_with_cache(
     name: str, sources: Sequence[SourceFile], settings: Settings, spill_to: str, spec: CacheSpec
 ) -> SignedBatch:
     """sign_batch with the cache: stat, look up, read and sign only what is missing, reassemble in order."""
-    statuses = [_stat(source.fs_path) for source in sources]
+    # A file over --max-bytes is never taken from the cache: reading it says it is too large.
+    statuses = [_within(_stat(source.fs_path), settings.max_bytes) for source in sources]
     directory = os.getcwd()
     absolute = [cache.stat_key(source.fs_path, directory) for source in sources]
     reader = cache.CacheReader(spec.path)
@@ -195,7 +268,7 @@ def _sign_with_cache(
         hashes: list[str | None] = [known.get(path) for path in absolute]
         entries = reader.entries(spec.fingerprint, [value for value in hashes if value], spec.with_sets)
         read: dict[int, Document | Skipped] = {
-            index: ingest.read_document(source, settings.encoding)
+            index: ingest.read_document(source, settings.encoding, settings.max_bytes)
             for index, source in enumerate(sources)
             if hashes[index] not in entries
         }
@@ -220,9 +293,11 @@ def _sign_with_cache(
         index: boilerplate.strip(document.text, settings.active_rules, tidy=False)
         for index, document in missing.items()
     }
-    batch = shingles.batch_shingles([item.text for item in stripped.values()], settings.ngram, settings.seed)
-    fresh_values, fresh_offsets = shingles.distinct_sets(batch)
-    fresh_signatures = batch_signatures(batch, settings.num_perm, settings.seed)
+    parts = _PartSigner(settings)
+    for item in stripped.values():
+        parts.add(item.text)
+    batch = parts.finish()
+    fresh_values, fresh_offsets, fresh_signatures = batch.set_values, batch.set_offsets, batch.signatures
     fresh_row = {index: row for row, index in enumerate(stripped)}
 
     kept: list[int] = []
@@ -664,11 +739,10 @@ def run_cluster(
             stored = signature_cache.get_report(memo_key)
             if stored is not None:
                 return stored
-        corpus, components = verified_components(
-            corpus, settings, progress, engine, signature_cache, spill_to
-        )
+        corpus, verified = verified_pairs(corpus, settings, progress, engine, signature_cache, spill_to)
         repeated = RepeatedLines()
         if settings.finds_repeated_lines:
+            components = cluster.connected_components(len(corpus.paths), verified)
             repeated = repeated_lines(corpus, components, settings)
             if repeated:
                 # The second pass is never cached: the cache holds first-pass signatures only.
@@ -681,10 +755,10 @@ def run_cluster(
                     progress,
                 )
                 corpus, totals = signed.corpus, signed.boilerplate
-                corpus, components = verified_components(
+                corpus, verified = verified_pairs(
                     corpus, settings, progress, engine, signature_cache, spill_to
                 )
-        clusters, vanished = _diff_clusters(components, corpus, settings, engine, progress, repeated)
+        clusters, vanished = _diff_clusters(verified, corpus, settings, engine, progress, repeated)
     skipped = [*first_skipped, *vanished.values()]
     clustered = {path for item in clusters for path in (member.path for member in item.members)}
     report = Report(
@@ -768,7 +842,7 @@ def sign_all(
     signed_already: set[int] = set()
     if cache_spec is not None and signature_cache is not None:
         fs_paths = [source.fs_path for source in sources]
-        statuses = _stat_all(fs_paths)
+        statuses = [_within(status, settings.max_bytes) for status in _stat_all(fs_paths)]
         known = signature_cache.known(
             cache_spec.fingerprint, cache.stat_keys(fs_paths, os.getcwd()), statuses
         )
@@ -939,6 +1013,19 @@ def verified_components(
     spill_to: str = "",
 ) -> tuple[Corpus, list[list[int]]]:
     """Candidates by LSH, the estimate filter, exact verification, union-find: the clusters' rows."""
+    corpus, verified = verified_pairs(corpus, settings, progress, engine, signature_cache, spill_to)
+    return corpus, cluster.connected_components(len(corpus.paths), verified)
+
+
+def verified_pairs(
+    corpus: Corpus,
+    settings: Settings,
+    progress: Progress,
+    engine: Engine,
+    signature_cache: cache.SignatureCache | None = None,
+    spill_to: str = "",
+) -> tuple[Corpus, list[Pair]]:
+    """Candidates by LSH, the estimate filter, exact verification: the near-duplicate pairs."""
     progress.start("Finding candidates", 1)
     candidates = cluster.candidate_pairs(
         corpus.signatures,
@@ -971,7 +1058,7 @@ def verified_components(
             for i in keep
         )
         progress.advance(len(job.pairs))
-    return corpus, cluster.connected_components(len(corpus.paths), verified)
+    return corpus, verified
 
 
 @dataclass(frozen=True)
@@ -1076,40 +1163,54 @@ def _strip_repeated(
 
 
 def _diff_clusters(
-    components: Sequence[Sequence[int]],
+    verified: Sequence[Pair],
     corpus: Corpus,
     settings: Settings,
     engine: Engine,
     progress: Progress,
     repeated: RepeatedLines,
 ) -> tuple[list[Cluster], dict[str, Skipped]]:
-    """Diff every cluster; returns the clusters in output order and the files that vanished."""
-    word_counts, mtimes = corpus.word_counts.tolist(), corpus.mtimes.tolist()
-    tasks = []
-    for component in components:
-        representative = cluster.choose_representative(component, settings.keep, word_counts, mtimes)
-        others = [member for member in component if member != representative]
-        tasks.append(
-            DiffTask(
-                corpus.source(representative),
-                tuple(corpus.source(member) for member in others),
-                tuple(corpus.set_location(member) for member in (representative, *others)),
-            )
-        )
+    """Diff every cluster; returns the clusters in output order and the files that vanished.
 
-    progress.start("Diffing", sum(len(task.members) for task in tasks))
+    A member that vanished or changed since it was signed is skipped, and the rest of its
+    cluster is clustered again from the verified pairs that do not involve it (it may have
+    been what joined them), until every cluster was diffed whole.
+    """
+    word_counts, mtimes = corpus.word_counts.tolist(), corpus.mtimes.tolist()
+    components = cluster.connected_components(len(corpus.paths), verified)
+    progress.start("Diffing", sum(len(component) - 1 for component in components))
     vanished: dict[str, Skipped] = {}
     clusters = []
-    for results in engine.map(diff_batch, _chunks(tasks, DIFF_BATCH_CLUSTERS), settings, repeated):
-        for outcome in results:
+    while components:
+        tasks = []
+        for component in components:
+            representative = cluster.choose_representative(component, settings.keep, word_counts, mtimes)
+            others = [member for member in component if member != representative]
+            tasks.append(
+                DiffTask(
+                    corpus.source(representative),
+                    tuple(corpus.source(member) for member in others),
+                    tuple(corpus.set_location(member) for member in (representative, *others)),
+                )
+            )
+        outcomes = (
+            outcome
+            for results in engine.map(diff_batch, _chunks(tasks, DIFF_BATCH_CLUSTERS), settings, repeated)
+            for outcome in results
+        )
+        survivors: set[int] = set()
+        for component, outcome in zip(components, outcomes, strict=True):
             progress.advance(len(outcome) - 1)
-            for item in outcome:
-                if isinstance(item, Skipped):
-                    vanished[item.path] = item
+            lost = {item.path: item for item in outcome if isinstance(item, Skipped)}
+            if lost:
+                vanished.update(lost)
+                survivors.update(member for member in component if corpus.paths[member] not in lost)
+                continue
             members = [item for item in outcome if isinstance(item, MemberDiff)]
-            if isinstance(outcome[0], MemberDiff) and len(members) > 1:
-                members[1:] = sorted(members[1:], key=lambda item: item.path)
-                clusters.append(Cluster(id=0, representative=members[0].path, members=tuple(members)))
+            members[1:] = sorted(members[1:], key=lambda item: item.path)
+            clusters.append(Cluster(id=0, representative=members[0].path, members=tuple(members)))
+        remaining = [pair for pair in verified if pair.left in survivors and pair.right in survivors]
+        components = cluster.connected_components(len(corpus.paths), remaining)
     clusters.sort(key=lambda item: (-len(item.members), item.members[0].path))
     numbered = [
         Cluster(number, item.representative, item.members) for number, item in enumerate(clusters, start=1)

@@ -76,16 +76,23 @@ def discover(url: str, glob: str, exclude: Sequence[str]) -> list[SourceFile]:
     return sources
 
 
-def read(url: str) -> tuple[bytes, int]:
-    """A file's bytes and modification time in nanoseconds (0 when the backend gives none)."""
+def info(url: str) -> tuple[int | None, int]:
+    """A file's size (None when the backend gives none) and modification time in nanoseconds
+    (0 when it gives none): asked before reading, so that a file too large is not read."""
+    filesystem, path = _filesystem(url)
+    try:
+        details = filesystem.info(path)
+    except OSError:
+        details = {}
+    size = details.get("size")
+    return (size if isinstance(size, int) else None), _mtime_ns(details)
+
+
+def read(url: str) -> bytes:
     filesystem, path = _filesystem(url)
     with filesystem.open(path, "rb") as handle:
         data: bytes = handle.read()
-    try:
-        info = filesystem.info(path)
-    except OSError:
-        info = {}
-    return data, _mtime_ns(info)
+    return data
 
 
 def _mtime_ns(info: dict[str, Any]) -> int:

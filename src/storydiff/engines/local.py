@@ -3,14 +3,26 @@
 Results come back in submission order, so output never depends on which worker finished
 first. With one job, or a single batch, everything runs in this process: no pool start-up
 for small corpora such as examples/seeds.
+
+Ctrl-C is the parent's business. A terminal sends SIGINT to the whole process group, and
+each worker would print its own KeyboardInterrupt traceback, so workers never see it: the
+pool's processes are started with SIGINT blocked, which they inherit (and they ignore it
+too). In the parent, Ctrl-C waits while a batch is submitted, as submitting may start a
+worker, and a start cut short leaves a worker the pool does not know of (it then fails
+loudly, or the shutdown waits for it forever). When the parent is interrupted, or a batch
+fails, the batches not yet started are cancelled and the engine waits only for the ones in
+progress (at most one per worker).
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -42,6 +54,11 @@ class LocalEngine:
         self.close()
 
     def close(self) -> None:
+        """Cancel the batches not yet started and wait only for those the workers are in.
+
+        Workers are not killed: one killed while sending a result leaves the pool's manager
+        thread reading half a message forever, and the process could not exit.
+        """
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -57,16 +74,53 @@ class LocalEngine:
             # progress bar's) mid-lock, as plain fork could.
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
-            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context)
-        yield from _bounded_map(self._pool, function, batches, args, self.jobs * _IN_FLIGHT_PER_WORKER)
+            with _interrupts_held():
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self.jobs, mp_context=context, initializer=_leave_interrupts_to_the_parent
+                )
+        try:
+            yield from _bounded_map(self._pool, function, batches, args, self.jobs * _IN_FLIGHT_PER_WORKER)
+        except BaseException:
+            # Now, before the caller's clean-up (such as removing the directory the workers
+            # write to) runs, not after.
+            self.close()
+            raise
+
+
+def _leave_interrupts_to_the_parent() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Ctrl-C arrives once the block is done; processes started in it have SIGINT blocked.
+
+    Python runs signal handlers in the main thread only, so the handler swap defers the
+    KeyboardInterrupt whichever thread the signal lands on; the mask is what a process
+    started from this thread (the forkserver, or a worker) inherits.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: received.append(number))
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        signal.signal(signal.SIGINT, previous)
+    if received and callable(previous):
+        previous(signal.SIGINT, None)  # Python's default handler raises KeyboardInterrupt
 
 
 def _bounded_map(
     pool: Executor, function: Callable[..., R], batches: Iterable[T], args: tuple[Any, ...], window: int
 ) -> Iterator[R]:
-    pending: list[Any] = []
+    pending: list[Future[R]] = []
     for batch in batches:
-        pending.append(pool.submit(function, batch, *args))
+        with _interrupts_held():
+            pending.append(pool.submit(function, batch, *args))
         if len(pending) >= window:
             yield pending.pop(0).result()
     for future in pending:

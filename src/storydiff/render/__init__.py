@@ -7,6 +7,7 @@ can render into a `StringIO`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -47,7 +48,11 @@ def _text(report: Report, out: TextIO, options: RenderOptions) -> None:
 
     from .text import render_text
 
-    render_text(report, Console(file=out, highlight=False, emoji=False, width=options.width), options)
+    class TextConsole(Console):
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError  # for the CLI to end quietly (Rich itself would exit with 1)
+
+    render_text(report, TextConsole(file=out, highlight=False, emoji=False, width=options.width), options)
 
 
 def _json(report: Report, out: TextIO, options: RenderOptions) -> None:
@@ -83,3 +88,16 @@ class ManifestFormat(str, Enum):
 
     JSON = "json"
     CSV = "csv"
+
+
+# Characters that can make a terminal show something other than themselves, or show nothing:
+# C0 and C1 controls (escape sequences, OSC 8 links, carriage return, backspace, bell),
+# DEL, bidirectional embeddings, overrides, isolates and marks, zero-width and other
+# invisible format characters, line and paragraph separators, interlinear annotations, tag
+# characters, and lone surrogates (the undecodable bytes of a file name). Tab and newline
+# are not among them; each renderer decides about those.
+UNSAFE_CHARACTERS = (
+    r"\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
+    r"\ufeff\ufff9-\ufffb\ud800-\udfff\U000e0000-\U000e007f"
+)
+UNSAFE = re.compile(f"[{UNSAFE_CHARACTERS}]")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 
-from ..check import CheckResult
-from .json import json_safe, member_record
-from .text import MARKER_STYLE, changed_figures_line, diff_text, member_header, visible
+from ..check import CheckResult, Finding
+from .json import escape_unsafe, json_safe, member_record, path_bytes, skipped_record
+from .text import MARKER_STYLE, changed_figures_line, diff_text, member_header, visible_path
 
 SCHEMA_VERSION = 2  # 2: findings' diffs as cluster reports' schema 2 (positions, moves, figures)
 
@@ -20,7 +21,7 @@ def render_check_text(result: CheckResult, console: Console, context: int) -> No
     for finding in result.findings:
         console.print(member_header(finding.diff))
         line = Text("near-duplicate of ", style=MARKER_STYLE)
-        line.append(visible(finding.match), style="bold")
+        line.append(visible_path(finding.match), style="bold")
         console.print(line)
         figures = changed_figures_line(finding.diff)
         if figures is not None:
@@ -40,19 +41,24 @@ def render_check_json(result: CheckResult) -> str:
         "storydiff_version": __version__,
         "checked": result.checked,
         "documents": result.documents,
-        "findings": [
-            {
-                "path": json_safe(finding.path),
-                "match": json_safe(finding.match),
-                **member_record(finding.diff),
-            }
-            for finding in result.findings
-        ],
+        "findings": [_finding_record(finding) for finding in result.findings],
         "accepted": result.accepted,
         "stale": list(result.stale),
-        "skipped": [{"path": json_safe(item.path), "reason": item.reason} for item in result.skipped],
+        "skipped": [skipped_record(item) for item in result.skipped],
     }
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return escape_unsafe(json.dumps(data, ensure_ascii=False, separators=(",", ":"))) + "\n"
+
+
+def _finding_record(finding: Finding) -> dict[str, Any]:
+    record = {
+        "path": json_safe(finding.path),
+        "match": json_safe(finding.match),
+        **member_record(finding.diff),
+    }
+    match_bytes = path_bytes(finding.match)  # as path_bytes, for the match's name
+    if match_bytes is not None:
+        record["match_path_bytes"] = match_bytes
+    return record
 
 
 def check_summary(result: CheckResult) -> str:

@@ -8,7 +8,10 @@ the page any network access.
 
 File text is never written as markup: paths in the overview go through `html.escape`, diff
 text reaches the page inside the JSON (with "<", ">" and "&" escaped, so it cannot close the
-script element) and is put into the document with `textContent`.
+script element) and is put into the document with `textContent`. The page's source holds no
+control or bidirectional characters either (see render.UNSAFE): the JSON escapes them, and
+paths in the overview show them as <U+001B>, as in text output, so the file is safe to look at
+in a terminal too.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from html import escape
 
 from ..model import Cluster, Report
 from . import RenderOptions
-from .json import SCHEMA_VERSION, cluster_record, json_safe
+from .json import SCHEMA_VERSION, cluster_record, escape_unsafe
+from .text import visible_path
 
 OPEN_AT_LOAD = 5  # reports with at most this many clusters open them all at load
 
@@ -345,7 +349,7 @@ _SCRIPT = r"""
 def _script_json(value: object) -> str:
     """JSON that is safe inside <script>: no "<", ">" or "&" can end the element or open a
     comment, whatever the file text holds."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = escape_unsafe(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
     return (
         text.replace("&", "\\u0026")
         .replace("<", "\\u003c")
@@ -356,7 +360,7 @@ def _script_json(value: object) -> str:
 
 
 def _attribute(text: str) -> str:
-    return escape(json_safe(text), quote=True)
+    return escape(visible_path(text), quote=True)
 
 
 def _overview_row(cluster: Cluster, index: int) -> str:
@@ -395,7 +399,7 @@ def render_html(report: Report, options: RenderOptions) -> str:
     clustered = sum(len(cluster.members) for cluster in report.clusters)
     if report.kind == "pair":
         old, new = report.clusters[0].members
-        title = f"storydiff: {json_safe(old.path)} → {json_safe(new.path)}"
+        title = f"storydiff: {visible_path(old.path)} → {visible_path(new.path)}"
         summary = "How the second file differs from the first, after cleaning."
         hint = ""
     else:

@@ -1,14 +1,21 @@
 """JSON and JSON Lines output: the schema scripts rely on (see README, "JSON output").
 
 Strings from files and file names pass through `json_safe`, so the output is valid UTF-8
-JSON even when a file name is not valid UTF-8 (its undecodable bytes appear as U+FFFD).
-`report_from_object` reads a saved JSON report back, for `dedup --from`; it lives here so
-that the schema is written down in one module.
+JSON even when a file name is not valid UTF-8 (its undecodable bytes appear as U+FFFD). So
+that such a name can still be found, a record with a `path` then also has `path_bytes`, the
+name's bytes in base64, and `singletons_path_bytes` does the same for `singletons`; reading a
+report back (`report_from_object`, for `dedup --from`) uses them to name the very files.
+Characters that could take over a terminal showing the JSON (see render.UNSAFE) are written
+as \\u escapes, as json already does for C0 controls; parsers read them back unchanged.
+`report_from_object` lives here so that the schema is written down in one module.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import fields
 from typing import Any
@@ -26,6 +33,7 @@ from ..model import (
     StrippedFile,
     StrippedLine,
 )
+from . import UNSAFE
 
 SCHEMA_VERSION = 2
 _DIGITS = 4
@@ -41,6 +49,41 @@ def json_safe(text: str) -> str:
         except UnicodeEncodeError:
             return text.encode("utf-8", "replace").decode("utf-8")
     return text
+
+
+def path_bytes(path: str) -> str | None:
+    """The base64 of a file name's bytes when it is not valid UTF-8 (its `path` is lossy)."""
+    if json_safe(path) == path:
+        return None
+    return base64.b64encode(os.fsencode(path)).decode("ascii")
+
+
+def _path_fields(path: str) -> dict[str, str]:
+    raw = path_bytes(path)
+    return {"path": json_safe(path)} if raw is None else {"path": json_safe(path), "path_bytes": raw}
+
+
+def _path_list(key: str, paths: Sequence[str]) -> dict[str, list[Any]]:
+    """`key`: the paths; `key`_path_bytes, when a name is not UTF-8: each one's bytes or null."""
+    record: dict[str, list[Any]] = {key: [json_safe(path) for path in paths]}
+    raw = [path_bytes(path) for path in paths]
+    if any(raw):
+        record[f"{key}_path_bytes"] = raw
+    return record
+
+
+def _path_of(record: dict[str, Any]) -> str:
+    """The exact name a record with `path` (and maybe `path_bytes`) stands for."""
+    raw = record.get("path_bytes")
+    return os.fsdecode(base64.b64decode(raw)) if raw is not None else str(record["path"])
+
+
+def _paths_of(data: dict[str, Any], key: str) -> tuple[str, ...]:
+    raw = data.get(f"{key}_path_bytes") or [None] * len(data.get(key, ()))
+    return tuple(
+        os.fsdecode(base64.b64decode(exact)) if exact is not None else str(path)
+        for path, exact in zip(data.get(key, ()), raw, strict=True)
+    )
 
 
 def segment_record(segment: Segment) -> dict[str, Any]:
@@ -70,7 +113,7 @@ def figure_record(figure: ChangedFigure) -> dict[str, Any]:
 
 def member_record(member: MemberDiff) -> dict[str, Any]:
     record = {
-        "path": json_safe(member.path),
+        **_path_fields(member.path),
         "jaccard": round(member.jaccard, _DIGITS),
         "containment": round(member.containment, _DIGITS),
         "added_words": member.added_words,
@@ -99,11 +142,11 @@ def cluster_record(cluster: Cluster) -> dict[str, Any]:
 
 
 def skipped_record(item: Skipped) -> dict[str, Any]:
-    return {"path": json_safe(item.path), "reason": item.reason}
+    return {**_path_fields(item.path), "reason": json_safe(item.reason)}
 
 
 def file_record(item: FileRecord) -> dict[str, Any]:
-    return {"path": json_safe(item.path), "content_hash": item.content_hash, "bytes": item.size_bytes}
+    return {**_path_fields(item.path), "content_hash": item.content_hash, "bytes": item.size_bytes}
 
 
 def _header(report: Report) -> dict[str, Any]:
@@ -111,7 +154,7 @@ def _header(report: Report) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "storydiff_version": __version__,
         "settings": report.settings,
-        "inputs": [json_safe(path) for path in report.inputs],
+        **_path_list("inputs", report.inputs),
     }
 
 
@@ -120,7 +163,7 @@ def report_object(report: Report) -> dict[str, Any]:
         **_header(report),
         "documents": report.documents,
         "clusters": [cluster_record(cluster) for cluster in report.clusters],
-        "singletons": [json_safe(path) for path in report.singletons],
+        **_path_list("singletons", report.singletons),
         "skipped": [skipped_record(item) for item in report.skipped],
         "boilerplate": dict(report.boilerplate),
         "files": [file_record(item) for item in report.files],
@@ -141,12 +184,12 @@ def report_from_object(data: Any) -> Report:
             settings=dict(data["settings"]),
             documents=int(data["documents"]),
             clusters=tuple(_cluster_from(record) for record in data["clusters"]),
-            singletons=tuple(str(path) for path in data["singletons"]),
-            skipped=tuple(Skipped(str(item["path"]), str(item["reason"])) for item in data["skipped"]),
+            singletons=_paths_of(data, "singletons"),
+            skipped=tuple(Skipped(_path_of(item), str(item["reason"])) for item in data["skipped"]),
             boilerplate=tuple(sorted((str(rule), int(count)) for rule, count in data["boilerplate"].items())),
-            inputs=tuple(str(path) for path in data.get("inputs", ())),
+            inputs=_paths_of(data, "inputs"),
             files=tuple(
-                FileRecord(str(item["path"]), str(item["content_hash"]), int(item["bytes"]))
+                FileRecord(_path_of(item), str(item["content_hash"]), int(item["bytes"]))
                 for item in data.get("files", ())
             ),
         )
@@ -195,16 +238,15 @@ def _stripped(lines: Any) -> tuple[StrippedLine, ...]:
 
 
 def _cluster_from(record: dict[str, Any]) -> Cluster:
-    representative = str(record["representative"])
     members = tuple(
         MemberDiff(
-            path=str(member["path"]),
+            path=_path_of(member),
             jaccard=float(member["jaccard"]),
             containment=float(member["containment"]),
             added_words=int(member["added_words"]),
             removed_words=int(member["removed_words"]),
             segments=tuple(_segment(segment) for segment in member["diff"]),
-            is_representative=member["path"] == representative,
+            is_representative=member["path"] == record["representative"],
             moved_words=int(member.get("moved_words", 0)),
             changed_figures=tuple(_figure(figure) for figure in member.get("changed_figures", ())),
             representative_stripped=_stripped(member.get("stripped", {}).get("representative", ())),
@@ -212,12 +254,15 @@ def _cluster_from(record: dict[str, Any]) -> Cluster:
         )
         for member in record["members"]
     )
+    # The representative's own record has its exact name when the `representative` string is lossy.
+    exact = [member.path for member in members if member.is_representative]
+    representative = exact[0] if exact else str(record["representative"])
     return Cluster(id=int(record["id"]), representative=representative, members=members)
 
 
 def render_json(report: Report) -> str:
     """Compact, one line: json's C encoder only runs without indentation, and output is often large."""
-    return json.dumps(report_object(report), ensure_ascii=False, separators=(",", ":")) + "\n"
+    return _line(report_object(report))
 
 
 def render_jsonl(report: Report) -> Iterator[str]:
@@ -232,20 +277,34 @@ def render_jsonl(report: Report) -> Iterator[str]:
             "type": "summary",
             "documents": report.documents,
             "clusters": len(report.clusters),
-            "singletons": [json_safe(path) for path in report.singletons],
+            **_path_list("singletons", report.singletons),
             "skipped": len(report.skipped),
             "boilerplate": dict(report.boilerplate),
         }
     )
 
 
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code > 0xFFFF:  # JSON escapes astral characters as a surrogate pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
+def escape_unsafe(document: str) -> str:
+    """JSON text with the unsafe characters written as \\u escapes. They can only occur inside
+    strings (JSON's own syntax is ASCII), where an escape stands for the same character."""
+    return UNSAFE.sub(_escaped, document)
+
+
 def _line(record: dict[str, Any]) -> str:
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return escape_unsafe(json.dumps(record, ensure_ascii=False, separators=(",", ":"))) + "\n"
 
 
 def stripped_file_record(file: StrippedFile) -> dict[str, Any]:
     return {
-        "path": json_safe(file.path),
+        **_path_fields(file.path),
         "lines": file.line_count,
         "removed": [
             {
@@ -275,7 +334,7 @@ def render_strip_json(
         "skipped": [skipped_record(item) for item in skipped],
         "boilerplate": dict(sorted(boilerplate.items())),
     }
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return _line(document)
 
 
 def rule_record(rule: Rule) -> dict[str, Any]:

@@ -9,7 +9,8 @@ Without colour (not a terminal, NO_COLOR), edits carry wdiff's markers: [-delete
 {+inserted+}, and [=…=] / {=…=} for a move's old and new place.
 
 File text is data: it goes into `rich.text.Text` objects, never through markup, and control
-characters are made visible first, so a file cannot restyle or take over the terminal.
+characters are made visible first, so a file cannot restyle or take over the terminal. File
+names get the same treatment, and their tabs and newlines are shown too.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ from ..boilerplate import Rule as BoilerplateRule
 from ..diff import diff_tokens, move_origins
 from ..model import Cluster, MemberDiff, Report, Segment, StrippedFile, StrippedLine
 from ..wording import count
-from . import Layout, RenderOptions
+from . import UNSAFE, UNSAFE_CHARACTERS, Layout, RenderOptions
 
-_INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_UNSAFE_IN_NAMES = re.compile(f"[\t\n{UNSAFE_CHARACTERS}]")
 DELETE_STYLE = "bold red strike"
 STRIPPED_STYLE = "dim"
 INSERT_STYLE = "bold green"
@@ -46,9 +47,22 @@ PREVIEW_WORDS = 6  # words of a moved passage quoted where it used to be
 STAT_BAR = 30  # widest +/- bar in the stat layout
 
 
+def _shown(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not valid UTF-8, kept by surrogateescape
+        return f"<0x{code - 0xDC00:02X}>"
+    return f"<U+{code:04X}>"
+
+
 def visible(text: str) -> str:
     """Control, bidi and zero-width characters shown as inert escapes such as <U+001B>."""
-    return _INVISIBLE.sub(lambda match: f"<U+{ord(match.group()):04X}>", text)
+    return UNSAFE.sub(_shown, text)
+
+
+def visible_path(path: str) -> str:
+    """A file name as inert text on one line: also its tabs and newlines escaped, and the
+    bytes that were not UTF-8 shown as <0xE9>."""
+    return _UNSAFE_IN_NAMES.sub(_shown, path)
 
 
 def _is_word(token: str) -> bool:
@@ -395,7 +409,7 @@ def side_by_side(
     for title in (old_title, new_title):
         # The file name only: the member's full path is right above the table.
         heading = Text(
-            visible(os.path.basename(title) or title), style="bold", overflow="ellipsis", no_wrap=True
+            visible_path(os.path.basename(title) or title), style="bold", overflow="ellipsis", no_wrap=True
         )
         table.add_column(heading, ratio=1, overflow="fold")
     left, right = Text(), Text()
@@ -440,7 +454,7 @@ def side_by_side(
 
 def member_header(member: MemberDiff, title: str | None = None) -> Text:
     header = Text()
-    header.append(visible(title or member.path), style="bold")
+    header.append(visible_path(title or member.path), style="bold")
     header.append(
         f"\nJaccard {member.jaccard:.2f} · containment {member.containment:.2f} · ", style=MARKER_STYLE
     )
@@ -496,7 +510,7 @@ def cluster_renderable(cluster: Cluster, options: RenderOptions, markers: bool) 
     title = Text(f"Cluster {cluster.id} · {len(cluster.members)} documents", style="bold")
     parts: list[RenderableType] = [Rule(title, align="left")]
     representative = Text("representative: ", style=MARKER_STYLE)
-    representative.append(visible(cluster.representative), style="bold")
+    representative.append(visible_path(cluster.representative), style="bold")
     parts.append(representative)
     for member in cluster.members:
         if member.is_representative:
@@ -516,7 +530,7 @@ def stat_renderable(report: Report, width: int) -> RenderableType:
     ]
     widest = max((member.added_words + member.removed_words for member in members), default=0)
     lines = {id(member): _stat_line(member) for member in members}
-    path_width = min(max((cell_len(visible(member.path)) for member in members), default=0), width // 2)
+    path_width = min(max((cell_len(visible_path(member.path)) for member in members), default=0), width // 2)
     longest = max((line.cell_len for line in lines.values()), default=0)
     room = min(STAT_BAR, width - 2 - path_width - longest - 2)  # indent, path, figures, gap
     parts: list[RenderableType] = []
@@ -525,13 +539,13 @@ def stat_renderable(report: Report, width: int) -> RenderableType:
             title = Text()
             title.append(f"Cluster {cluster.id} · {len(cluster.members)} documents · ", style="bold")
             title.append("representative ", style=MARKER_STYLE)
-            title.append(visible(cluster.representative))
+            title.append(visible_path(cluster.representative))
             parts.append(title)
         for member in cluster.members:
             if member.is_representative:
                 continue
             line = Text("  ")
-            line.append(visible(member.path).ljust(path_width), style="bold")
+            line.append(visible_path(member.path).ljust(path_width), style="bold")
             line.append_text(lines[id(member)])
             if widest and room >= 5:
                 scale = min(1.0, room / widest)
@@ -576,7 +590,7 @@ def render_text(report: Report, console: Console, options: RenderOptions) -> Non
     if report.singletons and options.layout is not Layout.STAT:
         console.print(Rule(Text(f"{len(report.singletons)} not duplicated", style="bold"), align="left"))
         for path in report.singletons:
-            console.print(Text(visible(path)))
+            console.print(Text(visible_path(path)))
 
 
 def summary_line(report: Report) -> str:
@@ -595,7 +609,7 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 def stripped_file_renderable(file: StrippedFile, markers: bool, removed_only: bool = False) -> RenderableType:
     """One file for `storydiff strip`: its lines, the removed ones struck through with the
     rule's name in the margin. With `markers` (no colour) removed text is also wrapped in [-…-]."""
-    title = Text(visible(file.path), style="bold")
+    title = Text(visible_path(file.path), style="bold")
     title.append(f" · {len(file.removed):,} of {count(file.line_count, 'line')} removed", style=MARKER_STYLE)
     rule_of = {span.line_number: span.rule for span in file.removed}
     margin = max((len(span.rule) for span in file.removed), default=0)
@@ -645,12 +659,12 @@ def rules_renderable(
     parts.append(Rule(Text("Corpus-wide", style="bold"), align="left"))
     parts.append(_rule_table([("repeated-line", repeated_description, "")]))
     parts.append(Text())
-    title = Text(f"In use for {visible(in_use.path)}", style="bold")
+    title = Text(f"In use for {visible_path(in_use.path)}", style="bold")
     parts.append(Rule(title, align="left"))
     source = f"configuration {in_use.config_source}" if in_use.config_source else "no configuration file"
     parts.append(
         Text(
-            f"pack {in_use.pack} · {visible(source)} · {len(in_use.rules)} rules · "
+            f"pack {in_use.pack} · {visible_path(source)} · {len(in_use.rules)} rules · "
             f"repeated-line {'on' if in_use.repeated_lines else 'off'}"
         )
     )

@@ -1,0 +1,148 @@
+"""Ctrl-C and a closed stdout: one line or none, the right exit code, no traceback, nothing left behind."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from storydiff.cli import cli
+
+INTERRUPTED = "\nstorydiff: interrupted\n"
+linux_only = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+
+
+def generated_corpus(root: Path, stories: int, words: int) -> Path:
+    """`stories` random texts, each with a near-duplicate, in directories of 500 files."""
+    rng = random.Random(7)
+    vocabulary = [f"w{number}" for number in range(3000)]
+    for number in range(stories):
+        text = " ".join(rng.choice(vocabulary) for _ in range(words)) + "."
+        directory = root / f"{number // 250:02d}"
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / f"{number:05d}a.txt").write_text(text)
+        (directory / f"{number:05d}b.txt").write_text(
+            text.replace(" w1 ", " changed ").replace(" w2 ", " two ")
+        )
+    return root
+
+
+@pytest.mark.parametrize(
+    "stage",
+    [
+        "storydiff.ingest.discover",
+        "storydiff.pipeline.sign_batch",
+        "storydiff.cluster.candidate_pairs",
+        "storydiff.pipeline.verify_batch",
+        "storydiff.pipeline.diff_batch",
+        "storydiff.render.json.render_json",
+    ],
+)
+def test_ctrl_c_at_any_stage(
+    stage: str, seeds_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(stage, interrupted)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    result = CliRunner().invoke(cli, ["cluster", str(seeds_dir), "--format", "json", "--jobs", "1"])
+    assert (result.exit_code, result.stdout, result.stderr) == (130, "", INTERRUPTED)
+    assert list(tmp_path.iterdir()) == []  # the spilled shingle sets are gone
+
+
+def session_processes(session: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == session:
+                found.append(int(entry))
+    return found
+
+
+def storydiff(*args: str, **options: object) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "storydiff", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, **options
+    )
+
+
+@linux_only
+@pytest.mark.parametrize(
+    ("moment", "processes"),
+    [("while the pool starts", 4), ("while the workers sign", 5)],  # parent, tracker, forkserver, workers
+)
+def test_ctrl_c_during_a_run_with_workers(moment: str, processes: int, tmp_path: Path) -> None:
+    """A terminal sends SIGINT to the whole process group: parent, workers and their helpers.
+
+    Afterwards nothing is left running or on disk, and the signature cache the run was
+    writing to gives the same report as no cache at all."""
+    corpus = generated_corpus(tmp_path / "corpus", 1000, 40)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    arguments = ["cluster", str(corpus), "--format", "json"]
+    process = storydiff(
+        *arguments,
+        "--jobs",
+        "2",
+        start_new_session=True,  # its own process group, as a terminal's foreground job has
+        env={**os.environ, "TMPDIR": str(temporary)},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(session_processes(process.pid)) < processes and process.poll() is None:
+            assert time.monotonic() < deadline, "the worker processes never started"
+            time.sleep(0.001)
+        assert process.poll() is None, "the run ended before it could be interrupted"
+        os.killpg(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert (process.returncode, out, err.decode()) == (130, b"", INTERRUPTED), moment
+    while session_processes(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.01)  # the forkserver and resource tracker end when they see the parent go
+    assert session_processes(process.pid) == []
+    assert list(temporary.iterdir()) == []
+    if processes == 5:
+        cached, uncached = storydiff(*arguments), storydiff(*arguments, "--no-cache")
+        assert cached.communicate(timeout=60)[0] == uncached.communicate(timeout=60)[0]
+        assert (cached.returncode, uncached.returncode) == (0, 0)
+
+
+@pytest.fixture(scope="module")
+def chatty_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Enough clusters for about 400 KB of output, more than a pipe holds."""
+    return generated_corpus(tmp_path_factory.mktemp("chatty"), 80, 200)
+
+
+@pytest.mark.parametrize("output_format", ["jsonl", "json", "text"])
+def test_a_reader_that_stops_early_ends_the_run_quietly(output_format: str, chatty_corpus: Path) -> None:
+    corpus = chatty_corpus
+    process = storydiff("cluster", str(corpus), "--jobs", "1", "--format", output_format)
+    assert process.stdout is not None and process.stderr is not None
+    first = process.stdout.read(100)  # like `head -c 100`
+    process.stdout.close()
+    err = process.stderr.read()
+    assert (process.wait(timeout=60), err) == (141, b"")
+    assert first.startswith(b'{"' if output_format != "text" else b"Cluster 1")
+
+
+def test_head_in_a_shell_pipeline(chatty_corpus: Path) -> None:
+    command = f"'{sys.executable}' -m storydiff cluster '{chatty_corpus}' --jobs 1 --format jsonl | head -1"
+    result = subprocess.run(
+        ["bash", "-c", command + '; exit "${PIPESTATUS[0]}"'], capture_output=True, timeout=60
+    )
+    assert (result.returncode, result.stderr) == (141, b"")
+    assert result.stdout.startswith(b'{"type":"run"') and result.stdout.count(b"\n") == 1
