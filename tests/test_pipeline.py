@@ -189,3 +189,18 @@ def test_a_warm_signature_cache_gives_the_cold_output_when_repeated_lines_are_st
     assert len(shingled) == len(WITH_FOOTER) and not any(FOOTER in text for text in shingled)
     assert warm == cluster_json("--no-cache", "--threshold", "0.6")
     assert dict(json.loads(warm)["boilerplate"])["repeated-line"] == len(WITH_FOOTER)
+
+
+def test_cleaning_many_files_at_once_strips_what_cleaning_each_does(corpus: Path) -> None:
+    from storydiff.boilerplate import RepeatedLines
+    from storydiff.model import SourceFile
+
+    settings = Settings()
+    (key,) = shingles.keys_by_line([FOOTER], settings.repeated_min_words, settings.seed)
+    assert key is not None
+    repeated = RepeatedLines(frozenset({key}), settings.repeated_min_words, seed=settings.seed)
+    sources = [SourceFile(str(path), str(path)) for path in sorted(corpus.iterdir())]
+    one_by_one = [pipeline.clean(source, settings, repeated=repeated) for source in sources]
+    assert list(pipeline.clean_each(sources, settings, repeated=repeated)) == one_by_one
+    footers = [item for item in one_by_one if any(r.rule == "repeated-line" for r in item.removals)]
+    assert len(footers) == len(WITH_FOOTER)

@@ -70,3 +70,30 @@ def test_shingles_ignore_whitespace(word_list: list[str], separator: str) -> Non
     assert np.array_equal(
         shingles.shingle_set(" ".join(word_list), 3), shingles.shingle_set(separator.join(word_list), 3)
     )
+
+
+@given(st.lists(st.lists(st.text(alphabet="ab C.,’\t", max_size=12), min_size=1, max_size=5), max_size=6))
+def test_line_keys_of_many_texts_are_those_of_each_text(line_lists: list[list[str]]) -> None:
+    """One pass over many texts (`keys_by_lines`) gives each line the key it has alone, and a
+    text's distinct keys (`batch_line_keys`) are those of its lines."""
+    together = shingles.keys_by_lines(line_lists, 2)
+    assert together == [shingles.keys_by_line(lines, 2) for lines in line_lists]
+    values, offsets = shingles.batch_line_keys(["\n".join(lines) for lines in line_lists], 2)
+    for number, keys in enumerate(together):
+        assert set(values[offsets[number] : offsets[number + 1]].tolist()) == {
+            k for k in keys if k is not None
+        }
+    for lines, keys in zip(line_lists, together, strict=True):
+        for line, key in zip(lines, keys, strict=True):
+            assert (key is None) == (len(shingles.tokens(line)) < 2)
+
+
+def test_line_keys_follow_the_tokens_of_a_line() -> None:
+    credit = "Reporting by Tim Cocks; Editing by Ed Cropley"
+    (key,) = shingles.keys_by_line([credit], 4)
+    assert key is not None
+    assert shingles.keys_by_line(["(REPORTING BY TIM COCKS, EDITING BY ED CROPLEY)"], 4) == [key]
+    assert shingles.keys_by_line(["Editing by Ed Cropley; Reporting by Tim Cocks"], 4) != [key]
+    assert shingles.keys_by_line(["Reporting by Tim"], 4) == [None]
+    # Seeds change the token hashes, so the keys.
+    assert shingles.keys_by_line([credit], 4, seed=2) != [key]

@@ -20,8 +20,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import xxhash
-
+from . import shingles
 from .model import Removal
 
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
@@ -318,6 +317,7 @@ class RepeatedLines:
     keys: frozenset[int] = frozenset()
     min_words: int = 4
     max_document_share: float = 0.5
+    seed: int = 0  # of the token hashes the keys were computed from
 
     def __bool__(self) -> bool:
         return bool(self.keys)
@@ -330,55 +330,55 @@ def rules_for_pack(pack: str) -> tuple[Rule, ...]:
         raise ValueError(f"unknown rule pack {pack!r}; choose one of: {', '.join(sorted(PACKS))}") from None
 
 
-def line_key(line: str, min_words: int) -> int | None:
+def line_key(line: str, min_words: int, seed: int = 0) -> int | None:
     """The key under which a line is counted for repeated-line detection, or None if it has
-    fewer than `min_words` words.
+    fewer than `min_words` tokens.
 
-    Lines compare case-folded, with every run of whitespace made one space and none around
-    them (as `" ".join(line.split())`); words are what `split()` finds.
+    Lines compare as their tokens (see shingles.fold: case, quote style, punctuation and
+    spacing do not matter); the key is computed from the token hashes of `seed`.
     """
-    normal = _normal_line(line.casefold())
-    if not normal or normal.count(" ") + 1 < min_words:
-        return None
-    return int(xxhash.xxh3_64_intdigest(normal.encode("utf-8", "surrogatepass")))
+    return shingles.keys_by_line([line], min_words, seed)[0]
 
 
-def line_keys(text: str, min_words: int) -> set[int]:
-    """The keys of a text's lines (see `line_key`), each once; one pass over a whole text."""
-    shortest = 2 * min_words - 1  # min_words words need at least this many characters
-    spaces = min_words - 1
-    keys: set[int] = set()
-    for line in text.casefold().split("\n"):
-        if len(line) >= shortest:
-            normal = _normal_line(line)
-            if normal.count(" ") >= spaces and normal:
-                keys.add(xxhash.xxh3_64_intdigest(normal.encode("utf-8", "surrogatepass")))
-    return keys
+def line_keys(text: str, min_words: int, seed: int = 0) -> set[int]:
+    """The keys of a text's lines (see `line_key`), each once."""
+    keys, _ = shingles.batch_line_keys([text], min_words, seed)
+    return set(keys.tolist())
 
 
-def _normal_line(line: str) -> str:
-    """`" ".join(line.split())`, without the split for the common plain-ASCII line."""
-    line = line.strip()
-    if line.isascii() and "  " not in line and "\t" not in line and "\x0b" not in line and "\x0c" not in line:
-        return line
-    return " ".join(line.split())
+def repeated_line_keys(texts: Sequence[str], repeated: RepeatedLines) -> list[list[int | None]]:
+    """The key of every line of each text, in one pass over all of them, for `strip`'s
+    `line_keys` (finding them text by text costs several times more)."""
+    return shingles.keys_by_lines(
+        [_newlines(text).split("\n") for text in texts], repeated.min_words, repeated.seed
+    )
+
+
+def _newlines(text: str) -> str:
+    if "\r" in text:
+        return text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
 
 
 def strip(
-    text: str, rules: Sequence[Rule], tidy: bool = True, repeated: RepeatedLines | None = None
+    text: str,
+    rules: Sequence[Rule],
+    tidy: bool = True,
+    repeated: RepeatedLines | None = None,
+    line_keys: Sequence[int | None] | None = None,
 ) -> Stripped:
     """Remove the lines the rules match; return the remaining text and what each rule took.
 
     Lines are split on newlines (CR LF and lone CR count as newlines). The kept lines are
     stripped of surrounding spaces and joined with single newlines, without blank lines, so
     the stripped text does not depend on how many blank lines the removed furniture left.
-    With `repeated`, kept lines whose key is in it are removed as `repeated-line`. Most
+    With `repeated`, kept lines whose key is in it are removed as `repeated-line` (the keys
+    of the text's lines are computed here unless given as `line_keys`). Most
     texts match no rule; for them this is a few C-level string passes. With `tidy=False` a
     text that matched nothing comes back as it was: signing only needs the words, and
     skipping the line clean-up there saves a third of its cost.
     """
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _newlines(text)
     removed_by: dict[int, str] = {}
     lines: list[str] | None = None
     if rules:
@@ -388,7 +388,7 @@ def strip(
             _apply(rules, candidates, lines, removed_by)
     if repeated:
         lines = lines if lines is not None else text.split("\n")
-        _take_repeated(lines, repeated, removed_by)
+        _take_repeated(lines, repeated, removed_by, line_keys)
     if not removed_by and not tidy:
         return Stripped(text=text, removals=())
     lines = lines if lines is not None else text.split("\n")
@@ -403,11 +403,20 @@ def strip(
     return Stripped(text="\n".join(filter(None, kept)), removals=removals)
 
 
-def _take_repeated(lines: Sequence[str], repeated: RepeatedLines, removed_by: dict[int, str]) -> None:
+def _take_repeated(
+    lines: Sequence[str],
+    repeated: RepeatedLines,
+    removed_by: dict[int, str],
+    keys: Sequence[int | None] | None,
+) -> None:
+    if keys is None:
+        keys = shingles.keys_by_line(lines, repeated.min_words, repeated.seed)
+    elif len(keys) != len(lines):
+        raise ValueError(f"{len(keys)} line keys for {len(lines)} lines")
     found = [
         index
-        for index, line in enumerate(lines)
-        if index not in removed_by and line_key(line, repeated.min_words) in repeated.keys
+        for index, key in enumerate(keys)
+        if key is not None and key in repeated.keys and index not in removed_by
     ]
     if not found:
         return

@@ -55,7 +55,8 @@ import xxhash
 
 from .model import ChangedFigure, Cluster, FileRecord, MemberDiff, Report, Segment, Skipped, StrippedLine
 
-FORMAT_VERSION = 5  # 5: stored reports hold diff positions, moves, changed figures, kind
+# 6: line keys from token hashes; 5: stored reports hold diff positions, moves, changed figures, kind
+FORMAT_VERSION = 6
 KEPT_REPORTS = 4  # finished reports kept for re-runs of an unchanged corpus (see put_report)
 APPLICATION_ID = 0x53445946  # "SDYF": marks a SQLite file as a storydiff cache
 BUSY_TIMEOUT_MS = 30_000

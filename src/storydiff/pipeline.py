@@ -23,7 +23,7 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -99,6 +99,43 @@ def clean(
     return CleanedDocument(document=document, text=stripped.text, removals=stripped.removals)
 
 
+def clean_each(
+    sources: Iterable[SourceFile],
+    settings: Settings,
+    tidy: bool = True,
+    repeated: RepeatedLines | None = None,
+) -> Iterator[CleanedDocument | Skipped]:
+    """`clean` for many files, in order. With repeated lines to take, the keys of the lines
+    of up to SIGN_PART_CHARS characters of text are found in one pass."""
+    if not repeated:
+        for source in sources:
+            yield clean(source, settings, tidy)
+        return
+    pending: list[Document | Skipped] = []
+    characters = 0
+    for source in sources:
+        document = ingest.read_document(source, settings.encoding, settings.max_bytes)
+        pending.append(document)
+        characters += len(document.text) if isinstance(document, Document) else 0
+        if characters >= SIGN_PART_CHARS:
+            yield from _clean_read(pending, settings, tidy, repeated)
+            pending, characters = [], 0
+    yield from _clean_read(pending, settings, tidy, repeated)
+
+
+def _clean_read(
+    documents: Sequence[Document | Skipped], settings: Settings, tidy: bool, repeated: RepeatedLines
+) -> Iterator[CleanedDocument | Skipped]:
+    texts = [document.text for document in documents if isinstance(document, Document)]
+    keys = iter(boilerplate.repeated_line_keys(texts, repeated))
+    for document in documents:
+        if isinstance(document, Skipped):
+            yield document
+            continue
+        stripped = boilerplate.strip(document.text, settings.active_rules, tidy, repeated, next(keys))
+        yield CleanedDocument(document=document, text=stripped.text, removals=stripped.removals)
+
+
 @dataclass(frozen=True)
 class CacheSpec:
     """Where signing workers look documents up (see cache.py), and whether they need the sets.
@@ -139,10 +176,8 @@ def sign_batch(
     skipped: list[Skipped] = []
     totals: Counter[str] = Counter()
     wants_line_keys = settings.finds_repeated_lines and repeated is None
-    line_keys_of: list[set[int]] = []
-    parts = _PartSigner(settings)
-    for source in sources:
-        item = clean(source, settings, tidy=False, repeated=repeated)
+    parts = _PartSigner(settings, with_line_keys=wants_line_keys)
+    for item in clean_each(sources, settings, tidy=False, repeated=repeated):
         if isinstance(item, Skipped):
             skipped.append(item)
             continue
@@ -151,16 +186,8 @@ def sign_batch(
             (document.path, document.fs_path, document.content_hash, document.size_bytes, document.mtime_ns)
         )
         totals.update(removal.rule for removal in item.removals)
-        if wants_line_keys:
-            line_keys_of.append(boilerplate.line_keys(item.text, settings.repeated_min_words))
         parts.add(item.text)
     signed = parts.finish()
-    line_keys, line_key_offsets = np.zeros(0, np.uint64), np.zeros(len(documents) + 1, np.int64)
-    if wants_line_keys:
-        line_key_offsets[1:] = np.cumsum([len(keys) for keys in line_keys_of])
-        line_keys = np.fromiter(
-            (key for keys in line_keys_of for key in keys), np.uint64, int(line_key_offsets[-1])
-        )
     columns = tuple(zip(*documents, strict=True)) if documents else ((), (), (), (), ())
     paths, fs_paths, content_hashes, sizes, mtimes = columns
     return SignedBatch(
@@ -176,27 +203,31 @@ def sign_batch(
         set_offsets=signed.set_offsets,
         skipped=tuple(skipped),
         boilerplate=tuple(sorted(totals.items())),
-        line_keys=line_keys,
-        line_key_offsets=line_key_offsets,
+        line_keys=signed.line_keys,
+        line_key_offsets=signed.line_key_offsets,
     )
 
 
 @dataclass(frozen=True)
 class _SignedTexts:
-    """Signing's result for a list of texts: row i of each array, or slice i of the sets."""
+    """Signing's result for a list of texts: row i of each array, or slice i of the sets
+    and of the line keys (none unless asked for)."""
 
     word_counts: npt.NDArray[np.int64]
     set_values: npt.NDArray[np.uint64]
     set_offsets: npt.NDArray[np.int64]
     signatures: npt.NDArray[np.uint32]
+    line_keys: npt.NDArray[np.uint64]
+    line_key_offsets: npt.NDArray[np.int64]
 
 
 class _PartSigner:
     """Shingles and signs texts in parts of at most SIGN_PART_CHARS characters (a longer text
     alone), dropping each part's texts once it is signed, and joins the parts in order."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, with_line_keys: bool = False) -> None:
         self._settings = settings
+        self._with_line_keys = with_line_keys
         self._texts: list[str] = []
         self._characters = 0
         self._parts: list[_SignedTexts] = []
@@ -209,10 +240,18 @@ class _PartSigner:
 
     def _sign(self) -> None:
         settings = self._settings
-        batch = shingles.batch_shingles(self._texts, settings.ngram, settings.seed)
+        if self._with_line_keys:
+            batch, line_keys, line_key_offsets = shingles.batch_shingles_and_line_keys(
+                self._texts, settings.ngram, settings.seed, settings.repeated_min_words
+            )
+        else:
+            batch = shingles.batch_shingles(self._texts, settings.ngram, settings.seed)
+            line_keys, line_key_offsets = np.empty(0, np.uint64), np.zeros(len(self._texts) + 1, np.int64)
         set_values, set_offsets = shingles.distinct_sets(batch)
         signatures = batch_signatures(batch, settings.num_perm, settings.seed)
-        self._parts.append(_SignedTexts(batch.word_counts, set_values, set_offsets, signatures))
+        self._parts.append(
+            _SignedTexts(batch.word_counts, set_values, set_offsets, signatures, line_keys, line_key_offsets)
+        )
         self._texts, self._characters = [], 0
 
     def finish(self) -> _SignedTexts:
@@ -221,6 +260,10 @@ class _PartSigner:
         parts = self._parts
         set_offsets = np.zeros(sum(len(part.word_counts) for part in parts) + 1, dtype=np.int64)
         np.cumsum(np.concatenate([np.diff(part.set_offsets) for part in parts]), out=set_offsets[1:])
+        line_key_offsets = np.zeros(len(set_offsets), dtype=np.int64)
+        np.cumsum(
+            np.concatenate([np.diff(part.line_key_offsets) for part in parts]), out=line_key_offsets[1:]
+        )
         return _SignedTexts(
             word_counts=np.concatenate([part.word_counts for part in parts]),
             set_values=np.concatenate([part.set_values for part in parts]),
@@ -228,6 +271,8 @@ class _PartSigner:
             signatures=np.concatenate([part.signatures for part in parts]).reshape(
                 -1, self._settings.num_perm
             ),
+            line_keys=np.concatenate([part.line_keys for part in parts]),
+            line_key_offsets=line_key_offsets,
         )
 
 
@@ -293,7 +338,8 @@ def _sign_with_cache(
         index: boilerplate.strip(document.text, settings.active_rules, tidy=False)
         for index, document in missing.items()
     }
-    parts = _PartSigner(settings)
+    finds_lines = settings.finds_repeated_lines
+    parts = _PartSigner(settings, with_line_keys=finds_lines)
     for item in stripped.values():
         parts.add(item.text)
     batch = parts.finish()
@@ -308,7 +354,6 @@ def _sign_with_cache(
     sizes: list[int] = []
     mtimes: list[int] = []
     line_keys: list[npt.NDArray[np.uint64]] = []
-    finds_lines = settings.finds_repeated_lines
     totals: Counter[str] = Counter()
     new_entries: list[cache.NewEntry] = []
     stat_rows: list[cache.StatRow] = []
@@ -329,12 +374,7 @@ def _sign_with_cache(
             signatures.append(fresh_signatures[row])
             word_counts.append(int(batch.word_counts[row]))
             shingle_counts.append(len(sets[-1]))
-            keys = (
-                boilerplate.line_keys(stripped[index].text, settings.repeated_min_words)
-                if finds_lines
-                else ()
-            )
-            line_keys.append(np.fromiter(keys, np.uint64, len(keys)))
+            line_keys.append(batch.line_keys[batch.line_key_offsets[row] : batch.line_key_offsets[row + 1]])
             new_entries.append(cache.NewEntry(len(kept), content_hash, removals))
         else:
             entry = entries[content_hash]
@@ -434,10 +474,15 @@ def diff_batch(
     """
     reader = spill.SetReader()
     results: list[list[MemberDiff | Skipped]] = []
-    for task in tasks:
+    listed = [(task.representative, *task.members) for task in tasks]
+    cleaned = clean_each(
+        (SourceFile(path, fs_path) for members in listed for path, fs_path, _ in members),
+        settings,
+        repeated=repeated,
+    )
+    for task, members in zip(tasks, listed, strict=True):
         texts: list[CleanedDocument | Skipped] = []
-        for path, fs_path, content_hash in (task.representative, *task.members):
-            item = clean(SourceFile(path, fs_path), settings, repeated=repeated)
+        for (path, _, content_hash), item in zip(members, cleaned, strict=False):
             if isinstance(item, CleanedDocument) and item.document.content_hash != content_hash:
                 item = Skipped(path, "changed while storydiff was reading it (run again)")
             texts.append(item)
@@ -498,8 +543,7 @@ def strip_batch(
 ) -> list[StrippedFile | Skipped]:
     """Strip a batch of files and locate every removed line in its file."""
     results: list[StrippedFile | Skipped] = []
-    for source in sources:
-        item = clean(source, settings, repeated=repeated)
+    for item in clean_each(sources, settings, repeated=repeated):
         if isinstance(item, Skipped):
             results.append(item)
             continue
@@ -543,7 +587,7 @@ def run_strip(
 
     sources, walk_problems = ingest.discover(paths, settings.glob, settings.exclude)
     yield from walk_problems
-    repeated = RepeatedLines(min_words=settings.repeated_min_words)
+    repeated = RepeatedLines(min_words=settings.repeated_min_words, seed=settings.seed)
     if settings.finds_repeated_lines and len(sources) >= settings.repeated_min_documents:
         with spill.spill_directory() as spill_to:
             corpus, _, _ = sign_all(sources, settings, progress, engine, spill_to)
@@ -1079,7 +1123,7 @@ def repeated_lines(corpus: Corpus, components: Sequence[Sequence[int]], settings
     document they would mostly empty: see RepeatedLines.) Counting per document first is one
     numpy pass; only the few lines that pass on documents are counted again per group.
     """
-    empty = RepeatedLines(min_words=settings.repeated_min_words)  # nothing to take
+    empty = RepeatedLines(min_words=settings.repeated_min_words, seed=settings.seed)  # nothing to take
     keys, offsets = corpus.line_keys, corpus.line_key_offsets
     if not len(keys):
         return empty
@@ -1106,6 +1150,7 @@ def repeated_lines(corpus: Corpus, components: Sequence[Sequence[int]], settings
         frozenset(int(key) for key in repeated),
         settings.repeated_min_words,
         settings.repeated_max_document_share,
+        settings.seed,
     )
 
 

@@ -25,11 +25,13 @@ import numpy.typing as npt
 # character that is neither a letter, a digit nor a combining mark separates tokens.
 _DELETED = frozenset("'\"`´‘’‚‛“”„‟′″‹›«»")
 _SPACE = 0x20
+_NEWLINE = 0x0A  # kept by `fold`, so a batch knows which line each token is on
 _U64 = np.uint64
 _MIX_MULTIPLIER = _U64(0x9E3779B97F4A7C15)
 _LENGTH_MULTIPLIER = _U64(0xC2B2AE3D27D4EB4F)
 _BASE = 0x100000001B3  # odd, so it has an inverse modulo 2**64
 _BASE_INVERSE = pow(_BASE, -1, 1 << 64)
+_LINE_SALT = _U64(0x6A09E667F3BCC909)  # line keys never equal token or n-gram hashes by design
 
 
 class _FoldTable(dict[int, "int | None"]):
@@ -44,6 +46,8 @@ class _FoldTable(dict[int, "int | None"]):
         mapped: int | None
         if char in _DELETED:
             mapped = None
+        elif char == "\n":
+            mapped = codepoint
         elif char.isspace() or unicodedata.category(char)[0] in "PSZC":
             mapped = _SPACE
         else:
@@ -56,7 +60,10 @@ _FOLD = _FoldTable()
 
 
 def fold(text: str) -> str:
-    """NFKC, case-folded, quotes removed, everything that is not part of a word a space."""
+    """NFKC, case-folded, quotes removed, everything that is not part of a word a space.
+
+    Newlines stay: they separate tokens as spaces do, and they tell lines apart.
+    """
     return unicodedata.normalize("NFKC", text).casefold().translate(_FOLD)
 
 
@@ -119,12 +126,27 @@ class ShingleBatch:
         return self.hashes[self.offsets[index] : self.offsets[index + 1]]
 
 
-def token_hashes(texts: Sequence[str], seed: int = 0) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
-    """The hash of every token of every text, in order, and the number of tokens of each text."""
+@dataclass(frozen=True)
+class _Tokens:
+    """Every token of a batch of texts, in order: its hash, its text and its line.
+
+    `lines` numbers the lines of the whole batch (a text's first line follows the previous
+    text's last), so two tokens are on one line exactly when their numbers are equal.
+    """
+
+    hashes: npt.NDArray[np.uint64]
+    counts: npt.NDArray[np.int64]
+    owners: npt.NDArray[np.int64]
+    lines: npt.NDArray[np.int64]
+
+
+def _tokenize(texts: Sequence[str], seed: int) -> _Tokens:
     encoded = [fold(text).encode("utf-8", "surrogatepass") for text in texts]
-    # A leading space: no token starts at 0, so a token's prefix sum is always at start - 1.
-    buffer = np.frombuffer(b" " + b" ".join(encoded) + b" ", dtype=np.uint8)
-    in_token = buffer != _SPACE
+    # A newline before, between and after the texts: no token starts at 0 (so a token's
+    # prefix sum is always at start - 1), and no line runs from one text into the next.
+    buffer = np.frombuffer(b"\n" + b"\n".join(encoded) + b"\n", dtype=np.uint8)
+    newline = buffer == _NEWLINE
+    in_token = (buffer != _SPACE) & ~newline
     edges = np.flatnonzero(in_token[1:] != in_token[:-1]) + 1
     starts, ends = edges[0::2], edges[1::2]
 
@@ -134,6 +156,7 @@ def token_hashes(texts: Sequence[str], seed: int = 0) -> tuple[npt.NDArray[np.ui
         text_starts[1:] += 1
     owners = np.searchsorted(text_starts, starts, side="right") - 1
     counts = np.bincount(owners, minlength=len(texts)).astype(np.int64)
+    lines = np.cumsum(newline)[starts]
 
     _POWERS.ensure(len(buffer))
     with np.errstate(over="ignore"):
@@ -146,7 +169,88 @@ def token_hashes(texts: Sequence[str], seed: int = 0) -> tuple[npt.NDArray[np.ui
         seeded = (
             raw ^ (lengths * _LENGTH_MULTIPLIER) ^ _mix64(np.array([seed & 0xFFFFFFFFFFFFFFFF], dtype=_U64))
         )
-    return _mix64(seeded), counts
+    return _Tokens(_mix64(seeded), counts, owners, lines)
+
+
+def token_hashes(texts: Sequence[str], seed: int = 0) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+    """The hash of every token of every text, in order, and the number of tokens of each text."""
+    tokens = _tokenize(texts, seed)
+    return tokens.hashes, tokens.counts
+
+
+def _keyed_lines(tokens: _Tokens, min_words: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+    """The key of every line of at least `min_words` tokens, and the index of its first token.
+
+    A line's key is an order-sensitive hash of its token hashes (a polynomial over them,
+    from prefix sums, like the token hash over bytes), so lines that fold to the same tokens
+    (case, quotes, punctuation, spacing) share a key.
+    """
+    count = len(tokens.hashes)
+    if not count:
+        return np.empty(0, _U64), np.empty(0, np.int64)
+    first = np.ones(count, dtype=bool)
+    first[1:] = tokens.lines[1:] != tokens.lines[:-1]
+    starts = np.flatnonzero(first)
+    ends = np.append(starts[1:], count)
+    long_enough = (ends - starts) >= max(min_words, 1)
+    starts, ends = starts[long_enough], ends[long_enough]
+    _POWERS.ensure(count + 1)
+    with np.errstate(over="ignore"):
+        prefix = np.zeros(count + 1, dtype=_U64)
+        np.cumsum(tokens.hashes * _POWERS.forward[:count], out=prefix[1:])
+        raw = (prefix[ends] - prefix[starts]) * _POWERS.inverse[starts]
+        keys = _mix64(raw ^ ((ends - starts).astype(_U64) * _MIX_MULTIPLIER) ^ _LINE_SALT)
+    return keys, starts
+
+
+def batch_line_keys(
+    texts: Sequence[str], min_words: int, seed: int = 0
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+    """Each text's distinct line keys (see `_keyed_lines`), concatenated, with offsets."""
+    return _distinct_line_keys(_tokenize(texts, seed), len(texts), min_words)
+
+
+def _distinct_line_keys(
+    tokens: _Tokens, text_count: int, min_words: int
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+    keys, first_tokens = _keyed_lines(tokens, min_words)
+    owners = tokens.owners[first_tokens]
+    order = np.lexsort((keys, owners))
+    keys, owners = keys[order], owners[order]
+    keep = np.ones(len(keys), dtype=bool)
+    keep[1:] = (keys[1:] != keys[:-1]) | (owners[1:] != owners[:-1])
+    offsets = np.zeros(text_count + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owners[keep], minlength=text_count), out=offsets[1:])
+    return keys[keep], offsets
+
+
+def keys_by_line(lines: Sequence[str], min_words: int, seed: int = 0) -> list[int | None]:
+    """The key of each of these lines (None for one of fewer than `min_words` tokens)."""
+    if any("\n" in line for line in lines):
+        raise ValueError("keys_by_line takes lines without newlines")
+    return keys_by_lines([lines], min_words, seed)[0]
+
+
+def keys_by_lines(
+    line_lists: Sequence[Sequence[str]], min_words: int, seed: int = 0
+) -> list[list[int | None]]:
+    """`keys_by_line` for many texts' lines in one pass (lines hold no newline; every list at
+    least one line, as ``text.split("\n")`` gives)."""
+    if any(not lines for lines in line_lists):
+        raise ValueError("every text has at least one line")
+    tokens = _tokenize(["\n".join(lines) for lines in line_lists], seed)
+    keys, first_tokens = _keyed_lines(tokens, min_words)
+    found: list[int | None] = [None] * sum(len(lines) for lines in line_lists)
+    # Line 0 of the batch is the newline put before the first text; after it, the lines of
+    # all texts follow one another.
+    for key, line in zip(keys.tolist(), (tokens.lines[first_tokens] - 1).tolist(), strict=True):
+        found[line] = key
+    result = []
+    start = 0
+    for lines in line_lists:
+        result.append(found[start : start + len(lines)])
+        start += len(lines)
+    return result
 
 
 def _ngrams(hashes: npt.NDArray[np.uint64], counts: npt.NDArray[np.int64], ngram: int) -> ShingleBatch:
@@ -196,6 +300,15 @@ def batch_shingles(texts: Sequence[str], ngram: int, seed: int = 0) -> ShingleBa
     """Shingle hashes of many texts at once (see ShingleBatch)."""
     hashes, counts = token_hashes(texts, seed)
     return _ngrams(hashes, counts, ngram)
+
+
+def batch_shingles_and_line_keys(
+    texts: Sequence[str], ngram: int, seed: int, min_words: int
+) -> tuple[ShingleBatch, npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+    """`batch_shingles` and `batch_line_keys` from one pass over the texts."""
+    tokens = _tokenize(texts, seed)
+    line_keys, line_key_offsets = _distinct_line_keys(tokens, len(texts), min_words)
+    return _ngrams(tokens.hashes, tokens.counts, ngram), line_keys, line_key_offsets
 
 
 def shingle_set(text: str, ngram: int, seed: int = 0) -> npt.NDArray[np.uint64]:
