@@ -1117,8 +1117,8 @@ def repeated_lines(corpus: Corpus, components: Sequence[Sequence[int]], settings
 
     Documents are first put in groups: each cluster of near-duplicates is one group, every
     other document a group of its own, so the shared body of two versions of one story
-    counts once. A line (of at least `repeated_min_words` words, compared case-folded with
-    single spaces) is repeated when it is found in at least `repeated_min_documents` groups
+    counts once. A line (of at least `repeated_min_words` words, compared by its tokens: see
+    boilerplate.line_key) is repeated when it is found in at least `repeated_min_documents` groups
     and in at least `repeated_min_share` of all groups. (Stripping then leaves them in a
     document they would mostly empty: see RepeatedLines.) Counting per document first is one
     numpy pass; only the few lines that pass on documents are counted again per group.
