@@ -204,3 +204,34 @@ def test_cleaning_many_files_at_once_strips_what_cleaning_each_does(corpus: Path
     assert list(pipeline.clean_each(sources, settings, repeated=repeated)) == one_by_one
     footers = [item for item in one_by_one if any(r.rule == "repeated-line" for r in item.removals)]
     assert len(footers) == len(WITH_FOOTER)
+
+
+def test_the_repeated_line_pass_verifies_only_pairs_touching_a_document_signed_again(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Turn 001_copy0 into a near-copy of a footer document, so a changed document has a pair.
+    (corpus / "001_copy0.txt").write_text((corpus / f"{REUTERS[0]}.txt").read_text(encoding="utf-8")[:-40])
+    with_memo = pipeline.run_cluster([str(corpus)], Settings())
+
+    verified_counts: list[int] = []
+    verify_batch = pipeline.verify_batch
+
+    def counting(job: Any) -> Any:
+        verified_counts.append(len(job.pairs))
+        return verify_batch(job)
+
+    verified_pairs = pipeline.verified_pairs
+
+    def forgetful(*args: Any) -> Any:
+        verified_counts.append(-1)  # a pass starts
+        return verified_pairs(*args[:6])
+
+    monkeypatch.setattr(pipeline, "verify_batch", counting)
+    monkeypatch.setattr(pipeline, "verified_pairs", forgetful)
+    without_memo = pipeline.run_cluster([str(corpus)], Settings())
+    assert with_memo == without_memo
+    monkeypatch.setattr(pipeline, "verified_pairs", verified_pairs)
+    first_pass_pairs = sum(count for count in verified_counts[1 : verified_counts.index(-1, 1)])
+    verified_counts.clear()
+    pipeline.run_cluster([str(corpus)], Settings())
+    assert 0 < sum(verified_counts) - first_pass_pairs < first_pass_pairs

@@ -175,8 +175,16 @@ def likely_pairs(
     error scaled by the derivative of that formula. A pair stays when either estimate plus
     ESTIMATE_Z standard errors reaches its threshold.
     """
-    if len(pairs) == 0:
-        return pairs
+    return pairs[likely_mask(pairs, signatures, shingle_counts, settings)]
+
+
+def likely_mask(
+    pairs: PairArray,
+    signatures: npt.NDArray[np.uint32],
+    shingle_counts: npt.NDArray[np.int64],
+    settings: Settings,
+) -> npt.NDArray[np.bool_]:
+    """Which of the pairs `likely_pairs` keeps."""
     num_perm = signatures.shape[1]
     left, right = pairs[:, 0], pairs[:, 1]
     keep = np.zeros(len(pairs), dtype=bool)
@@ -192,7 +200,7 @@ def likely_pairs(
             (containment + ESTIMATE_Z * containment_error >= settings.containment)
             & (smaller >= settings.min_containment_shingles)
         )
-    return pairs[keep]
+    return keep
 
 
 def similarity(left: npt.NDArray[np.uint64], right: npt.NDArray[np.uint64]) -> tuple[float, float]:

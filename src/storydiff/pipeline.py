@@ -783,7 +783,7 @@ def run_cluster(
             stored = signature_cache.get_report(memo_key)
             if stored is not None:
                 return stored
-        corpus, verified = verified_pairs(corpus, settings, progress, engine, signature_cache, spill_to)
+        corpus, verified, memo = verified_pairs(corpus, settings, progress, engine, signature_cache, spill_to)
         repeated = RepeatedLines()
         if settings.finds_repeated_lines:
             components = cluster.connected_components(len(corpus.paths), verified)
@@ -799,8 +799,9 @@ def run_cluster(
                     progress,
                 )
                 corpus, totals = signed.corpus, signed.boilerplate
-                corpus, verified = verified_pairs(
-                    corpus, settings, progress, engine, signature_cache, spill_to
+                assert signed.changed is not None
+                corpus, verified, _ = verified_pairs(
+                    corpus, settings, progress, engine, signature_cache, spill_to, (memo, signed.changed)
                 )
         clusters, vanished = _diff_clusters(verified, corpus, settings, engine, progress, repeated)
     skipped = [*first_skipped, *vanished.values()]
@@ -1057,8 +1058,42 @@ def verified_components(
     spill_to: str = "",
 ) -> tuple[Corpus, list[list[int]]]:
     """Candidates by LSH, the estimate filter, exact verification, union-find: the clusters' rows."""
-    corpus, verified = verified_pairs(corpus, settings, progress, engine, signature_cache, spill_to)
+    corpus, verified, _ = verified_pairs(corpus, settings, progress, engine, signature_cache, spill_to)
     return corpus, cluster.connected_components(len(corpus.paths), verified)
+
+
+@dataclass(frozen=True)
+class PassMemo:
+    """What one pass of `verified_pairs` found, by pair key (left * documents + right, sorted):
+    its candidates, the likely ones among them, and their exact similarities.
+
+    A later pass over the same corpus in which only some documents were signed again (the
+    repeated-line pass) takes every pair of two unchanged documents from here: the same
+    signatures and sets give the same answers, so only pairs touching a changed document
+    are estimated and verified again.
+    """
+
+    candidate_keys: npt.NDArray[np.int64]
+    likely_keys: npt.NDArray[np.int64]
+    jaccard: npt.NDArray[np.float64]
+    containment: npt.NDArray[np.float64]
+    smaller: npt.NDArray[np.int64]
+
+
+def _pair_keys(pairs: cluster.PairArray, documents: int) -> npt.NDArray[np.int64]:
+    keys: npt.NDArray[np.int64] = pairs[:, 0] * np.int64(documents) + pairs[:, 1]
+    return keys
+
+
+def _positions_in(
+    keys: npt.NDArray[np.int64], sorted_keys: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
+    """Which keys are in `sorted_keys`, and where (meaningful only where found)."""
+    if not len(sorted_keys):
+        return np.zeros(len(keys), dtype=bool), np.zeros(len(keys), dtype=np.int64)
+    where = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    found: npt.NDArray[np.bool_] = sorted_keys[where] == keys
+    return found, where
 
 
 def verified_pairs(
@@ -1068,9 +1103,15 @@ def verified_pairs(
     engine: Engine,
     signature_cache: cache.SignatureCache | None = None,
     spill_to: str = "",
-) -> tuple[Corpus, list[Pair]]:
-    """Candidates by LSH, the estimate filter, exact verification: the near-duplicate pairs."""
+    earlier: tuple[PassMemo, npt.NDArray[np.bool_]] | None = None,
+) -> tuple[Corpus, list[Pair], PassMemo]:
+    """Candidates by LSH, the estimate filter, exact verification: the near-duplicate pairs.
+
+    With `earlier` (a memo of a pass over this corpus, and which documents changed since),
+    pairs of unchanged documents are answered from the memo; the result is the same.
+    """
     progress.start("Finding candidates", 1)
+    documents = len(corpus.paths)
     candidates = cluster.candidate_pairs(
         corpus.signatures,
         corpus.shingle_counts > 0,
@@ -1078,31 +1119,68 @@ def verified_pairs(
         settings.lsh_bands,
         settings.rows_per_band,
     )
-    likely = cluster.likely_pairs(candidates, corpus.signatures, corpus.shingle_counts, settings)
+    candidate_keys = _pair_keys(candidates, documents)
+    remembered = np.zeros(len(candidates), dtype=bool)
+    if earlier is not None:
+        memo, changed = earlier
+        remembered, _ = _positions_in(candidate_keys, memo.candidate_keys)
+        remembered &= ~(changed[candidates[:, 0]] | changed[candidates[:, 1]])
+        was_likely, _ = _positions_in(candidate_keys[remembered], memo.likely_keys)
+    is_likely = np.zeros(len(candidates), dtype=bool)
+    if earlier is not None:
+        is_likely[remembered] = was_likely
+    fresh = np.flatnonzero(~remembered)
+    is_likely[fresh] = cluster.likely_mask(
+        candidates[fresh], corpus.signatures, corpus.shingle_counts, settings
+    )
+    likely = candidates[is_likely]
+    likely_keys = candidate_keys[is_likely]
+    from_memo = remembered[is_likely]
     del candidates
     progress.advance()
 
-    progress.start("Verifying", len(likely))
-    corpus = load_sets(corpus, likely.ravel(), settings, signature_cache, spill_to)
-    verified: list[Pair] = []
+    jaccard = np.zeros(len(likely))
+    containment = np.zeros(len(likely))
+    smaller = np.zeros(len(likely), dtype=np.int64)
+    if earlier is not None and from_memo.any():
+        memo = earlier[0]
+        _, where = _positions_in(likely_keys[from_memo], memo.likely_keys)
+        jaccard[from_memo] = memo.jaccard[where]
+        containment[from_memo] = memo.containment[where]
+        smaller[from_memo] = memo.smaller[where]
+    to_verify = np.flatnonzero(~from_memo)
+    progress.start("Verifying", len(to_verify))
+    corpus = load_sets(corpus, likely[to_verify].ravel(), settings, signature_cache, spill_to)
+    chunks = [
+        to_verify[start : start + VERIFY_BATCH_PAIRS]
+        for start in range(0, len(to_verify), VERIFY_BATCH_PAIRS)
+    ]
     verify_jobs = [
         VerifyJob(
-            chunk, corpus.set_files, corpus.set_locations[chunk[:, 0]], corpus.set_locations[chunk[:, 1]]
+            likely[chunk],
+            corpus.set_files,
+            corpus.set_locations[likely[chunk, 0]],
+            corpus.set_locations[likely[chunk, 1]],
         )
-        for chunk in (
-            likely[start : start + VERIFY_BATCH_PAIRS] for start in range(0, len(likely), VERIFY_BATCH_PAIRS)
+        for chunk in chunks
+    ]
+    for chunk, (chunk_jaccard, chunk_containment, chunk_smaller) in zip(
+        chunks, engine.map(verify_batch, verify_jobs), strict=True
+    ):
+        jaccard[chunk], containment[chunk], smaller[chunk] = chunk_jaccard, chunk_containment, chunk_smaller
+        progress.advance(len(chunk))
+    keep = np.flatnonzero(cluster.near_duplicate_mask(jaccard, containment, smaller, settings))
+    verified = [
+        Pair(int(left), int(right), float(pair_jaccard), float(pair_containment))
+        for left, right, pair_jaccard, pair_containment in zip(
+            likely[keep, 0].tolist(),
+            likely[keep, 1].tolist(),
+            jaccard[keep].tolist(),
+            containment[keep].tolist(),
+            strict=True,
         )
     ]
-    for job, (jaccard, containment, smaller) in zip(
-        verify_jobs, engine.map(verify_batch, verify_jobs), strict=True
-    ):
-        keep = np.flatnonzero(cluster.near_duplicate_mask(jaccard, containment, smaller, settings))
-        verified.extend(
-            Pair(int(job.pairs[i, 0]), int(job.pairs[i, 1]), float(jaccard[i]), float(containment[i]))
-            for i in keep
-        )
-        progress.advance(len(job.pairs))
-    return corpus, verified
+    return corpus, verified, PassMemo(candidate_keys, likely_keys, jaccard, containment, smaller)
 
 
 @dataclass(frozen=True)
@@ -1110,6 +1188,7 @@ class _Signed:
     corpus: Corpus
     skipped: tuple[Skipped, ...]
     boilerplate: Counter[str]
+    changed: npt.NDArray[np.bool_] | None = None  # documents signed again (see _strip_repeated)
 
 
 def repeated_lines(corpus: Corpus, components: Sequence[Sequence[int]], settings: Settings) -> RepeatedLines:
@@ -1204,7 +1283,9 @@ def _strip_repeated(
         set_files=tuple(set_files),
         unloaded=unloaded,
     )
-    return _Signed(corpus, signed.skipped, totals)
+    changed = np.zeros(len(corpus.paths), dtype=bool)
+    changed[affected] = True
+    return _Signed(corpus, signed.skipped, totals, changed)
 
 
 def _diff_clusters(
