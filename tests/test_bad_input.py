@@ -252,15 +252,15 @@ def test_unreadable_files_are_skipped_and_the_run_goes_on(tmp_path: Path, monkey
     write(tmp_path / "b.txt", ARTICLE)
     secret = write(tmp_path / "secret.txt", ARTICLE)
     secret.chmod(0)
-    if os.access(secret, os.R_OK):  # root reads it anyway: make open() fail as it would
-        real_open = open
+    if os.access(secret, os.R_OK):  # root reads it anyway: make os.open fail as it would
+        real_open = os.open
 
         def denied(path: str, *args: object) -> object:
             if path == str(secret):
                 raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
-            return real_open(path, *args)  # type: ignore[call-overload]
+            return real_open(path, *args)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(ingest, "open", denied, raising=False)
+        monkeypatch.setattr(ingest.os, "open", denied)
     data, _ = cluster_json(str(tmp_path))
     assert reasons(data, tmp_path) == {"secret.txt": "cannot read: Permission denied"}
     assert len(data["clusters"][0]["members"]) == 2

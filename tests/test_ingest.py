@@ -255,15 +255,33 @@ def test_permission_errors_are_skipped_even_as_root(tmp_path: Path, monkeypatch:
 
     secret = write(tmp_path / "secret.txt", "secret")
     write(tmp_path / "locked" / "inside.txt", "inside")
-    scandir = os.scandir
+    scandir, os_open = os.scandir, os.open
 
     def denied(path: str, *args: object) -> object:
         if str(path).endswith("locked") or str(path).endswith("secret.txt"):
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
-        return scandir(path) if not args else open(path, *args)  # type: ignore[call-overload]
+        return scandir(path) if not args else os_open(path, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(os, "scandir", denied)
-    monkeypatch.setattr(ingest, "open", denied, raising=False)
+    monkeypatch.setattr(os, "open", denied)
     sources, skipped = ingest.discover([str(tmp_path)])
     assert skipped == [Skipped(str(tmp_path / "locked"), "cannot list directory: Permission denied")]
     assert ingest.read_document(sources[0]) == Skipped(str(secret), "cannot read: Permission denied")
+
+
+@pytest.mark.parametrize("size_hint", [0, 10, 99, 100, 101, 5000])
+def test_reading_takes_the_whole_file_whatever_size_fstat_gave(tmp_path: Path, size_hint: int) -> None:
+    """The size from fstat is only a hint: a file that grew or shrank since is read to its end."""
+    path = tmp_path / "growing.txt"
+    content = bytes(range(100))
+    path.write_bytes(content)
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        assert ingest._read_all(descriptor, size_hint, max_bytes=1000) == content
+    finally:
+        os.close(descriptor)
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        assert len(ingest._read_all(descriptor, min(size_hint, 10), max_bytes=50)) > 50  # seen as too large
+    finally:
+        os.close(descriptor)
