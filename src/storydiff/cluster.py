@@ -57,7 +57,19 @@ def candidate_pairs(
     bands: int,
     rows: int,
 ) -> PairArray:
-    """Pairs of document indices that share a band bucket; only `comparable` documents take part.
+    """Pairs of document indices that share a band bucket; only `comparable` documents take part."""
+    return pairs_of_codes(candidate_codes(signatures, comparable, sizes, bands, rows), len(signatures))
+
+
+def candidate_codes(
+    signatures: npt.NDArray[np.uint32],
+    comparable: npt.NDArray[np.bool_],
+    sizes: npt.NDArray[np.int64],
+    bands: int,
+    rows: int,
+) -> npt.NDArray[np.int64]:
+    """`candidate_pairs` as sorted distinct codes (left * count + right). Bands are independent:
+    the codes of all bands are the merged codes of any split of the columns into bands.
 
     Vectorised per band: keys are sorted, runs of equal keys are buckets, and buckets of
     the same size are expanded together. Pairs are kept as sorted distinct codes
@@ -92,7 +104,17 @@ def candidate_pairs(
             pending, pending_size = [], 0
     if pending:
         found = _sorted_distinct(np.concatenate([found, *pending]))
-    return np.stack((found // max(count, 1), found % max(count, 1)), axis=1)
+    return found
+
+
+def pairs_of_codes(codes: npt.NDArray[np.int64], count: int) -> PairArray:
+    """Pairs from their codes (left * count + right)."""
+    return np.stack((codes // max(count, 1), codes % max(count, 1)), axis=1)
+
+
+def merged_codes(parts: Sequence[npt.NDArray[np.int64]]) -> npt.NDArray[np.int64]:
+    """The sorted distinct union of pair codes found in parts (bands) separately."""
+    return _sorted_distinct(np.concatenate([np.empty(0, np.int64), *parts]))
 
 
 def pairs_involving(

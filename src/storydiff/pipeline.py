@@ -21,6 +21,7 @@ import json
 import math
 import os
 import re
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -61,6 +62,8 @@ SIGN_BATCH_FILES = 512
 # is a part of its own; --max-bytes bounds it).
 SIGN_PART_CHARS = 8 << 20
 VERIFY_BATCH_PAIRS = 8192
+CANDIDATE_JOBS = 8  # groups of LSH bands, each an engine task
+LIKELY_BATCH_PAIRS = 1 << 18  # candidates per estimate-filter task
 DIFF_BATCH_CLUSTERS = 32
 
 
@@ -424,6 +427,60 @@ def _sign_with_cache(
         else np.zeros(0, np.uint64),
         line_key_offsets=line_key_offsets,
     )
+
+
+@dataclass(frozen=True)
+class SignatureFile:
+    """The corpus's signature matrix written to the spill directory, for workers to map:
+    the candidate stages read it whole, and each worker would otherwise get its own copy."""
+
+    path: str
+    documents: int
+    num_perm: int
+
+    def open(self) -> npt.NDArray[np.uint32]:
+        if self.documents == 0:
+            return np.zeros((0, self.num_perm), dtype=np.uint32)
+        return np.memmap(self.path, dtype=np.uint32, mode="r", shape=(self.documents, self.num_perm))
+
+
+def spill_signatures(signatures: npt.NDArray[np.uint32], directory: str | None) -> SignatureFile:
+    """Write the matrix to a new file in `directory` (the system's temporary directory if None)."""
+    descriptor, path = tempfile.mkstemp(prefix="signatures-", suffix=".u32", dir=directory)
+    with os.fdopen(descriptor, "wb") as handle:
+        np.ascontiguousarray(signatures, dtype=np.uint32).tofile(handle)
+    return SignatureFile(path, len(signatures), signatures.shape[1])
+
+
+@dataclass(frozen=True)
+class CandidateJob:
+    """Bands `first_band` to `first_band + bands - 1` of the banding (see cluster.candidate_codes)."""
+
+    signatures: SignatureFile
+    first_band: int
+    bands: int
+    rows: int
+    comparable: npt.NDArray[np.bool_]
+    sizes: npt.NDArray[np.int64]
+
+
+def candidate_batch(job: CandidateJob) -> npt.NDArray[np.int64]:
+    """The candidate pair codes of some bands."""
+    columns = slice(job.first_band * job.rows, (job.first_band + job.bands) * job.rows)
+    signatures = np.ascontiguousarray(job.signatures.open()[:, columns])
+    return cluster.candidate_codes(signatures, job.comparable, job.sizes, job.bands, job.rows)
+
+
+@dataclass(frozen=True)
+class LikelyJob:
+    signatures: SignatureFile
+    pairs: cluster.PairArray
+    shingle_counts: npt.NDArray[np.int64]
+
+
+def likely_batch(job: LikelyJob, settings: Settings) -> npt.NDArray[np.bool_]:
+    """Which pairs pass the signature-estimate filter (cluster.likely_mask)."""
+    return cluster.likely_mask(job.pairs, job.signatures.open(), job.shingle_counts, settings)
 
 
 @dataclass(frozen=True)
@@ -1096,6 +1153,48 @@ def _positions_in(
     return found, where
 
 
+def _likely_candidates(
+    corpus: Corpus,
+    signature_file: SignatureFile,
+    settings: Settings,
+    engine: Engine,
+    earlier: tuple[PassMemo, npt.NDArray[np.bool_]] | None,
+) -> tuple[npt.NDArray[np.int64], cluster.PairArray, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """LSH candidates (keys and pairs), which are likely, and which came from `earlier`.
+
+    Groups of bands, then chunks of candidates, are engine tasks over the spilled signatures.
+    """
+    documents = len(corpus.paths)
+    bands = settings.lsh_bands
+    step = max(1, -(-bands // CANDIDATE_JOBS))
+    candidate_jobs = [
+        CandidateJob(
+            signature_file,
+            first,
+            min(step, bands - first),
+            settings.rows_per_band,
+            corpus.shingle_counts > 0,
+            corpus.shingle_counts,
+        )
+        for first in range(0, bands, step)
+    ]
+    candidate_keys = cluster.merged_codes(list(engine.map(candidate_batch, candidate_jobs)))
+    candidates = cluster.pairs_of_codes(candidate_keys, documents)
+    remembered = np.zeros(len(candidates), dtype=bool)
+    is_likely = np.zeros(len(candidates), dtype=bool)
+    if earlier is not None:
+        memo, changed = earlier
+        remembered, _ = _positions_in(candidate_keys, memo.candidate_keys)
+        remembered &= ~(changed[candidates[:, 0]] | changed[candidates[:, 1]])
+        is_likely[remembered], _ = _positions_in(candidate_keys[remembered], memo.likely_keys)
+    fresh = np.flatnonzero(~remembered)
+    chunks = [fresh[start : start + LIKELY_BATCH_PAIRS] for start in range(0, len(fresh), LIKELY_BATCH_PAIRS)]
+    likely_jobs = [LikelyJob(signature_file, candidates[chunk], corpus.shingle_counts) for chunk in chunks]
+    for chunk, mask in zip(chunks, engine.map(likely_batch, likely_jobs, settings), strict=True):
+        is_likely[chunk] = mask
+    return candidate_keys, candidates, is_likely, remembered
+
+
 def verified_pairs(
     corpus: Corpus,
     settings: Settings,
@@ -1111,28 +1210,13 @@ def verified_pairs(
     pairs of unchanged documents are answered from the memo; the result is the same.
     """
     progress.start("Finding candidates", 1)
-    documents = len(corpus.paths)
-    candidates = cluster.candidate_pairs(
-        corpus.signatures,
-        corpus.shingle_counts > 0,
-        corpus.shingle_counts,
-        settings.lsh_bands,
-        settings.rows_per_band,
-    )
-    candidate_keys = _pair_keys(candidates, documents)
-    remembered = np.zeros(len(candidates), dtype=bool)
-    if earlier is not None:
-        memo, changed = earlier
-        remembered, _ = _positions_in(candidate_keys, memo.candidate_keys)
-        remembered &= ~(changed[candidates[:, 0]] | changed[candidates[:, 1]])
-        was_likely, _ = _positions_in(candidate_keys[remembered], memo.likely_keys)
-    is_likely = np.zeros(len(candidates), dtype=bool)
-    if earlier is not None:
-        is_likely[remembered] = was_likely
-    fresh = np.flatnonzero(~remembered)
-    is_likely[fresh] = cluster.likely_mask(
-        candidates[fresh], corpus.signatures, corpus.shingle_counts, settings
-    )
+    signature_file = spill_signatures(corpus.signatures, spill_to or None)
+    try:
+        candidate_keys, candidates, is_likely, remembered = _likely_candidates(
+            corpus, signature_file, settings, engine, earlier
+        )
+    finally:
+        os.unlink(signature_file.path)
     likely = candidates[is_likely]
     likely_keys = candidate_keys[is_likely]
     from_memo = remembered[is_likely]
