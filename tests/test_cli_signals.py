@@ -40,7 +40,8 @@ def generated_corpus(root: Path, stories: int, words: int) -> Path:
     [
         "storydiff.ingest.discover",
         "storydiff.pipeline.sign_batch",
-        "storydiff.cluster.candidate_pairs",
+        "storydiff.cluster.candidate_codes",
+        "storydiff.cluster.likely_mask",
         "storydiff.pipeline.verify_batch",
         "storydiff.pipeline.diff_batch",
         "storydiff.render.json.render_json",

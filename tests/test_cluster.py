@@ -101,6 +101,15 @@ def test_numpy_banding_finds_what_datasketch_minhashlsh_finds() -> None:
     assert {tuple(pair) for pair in pairs.tolist()} == expected
     assert len(expected) >= 20
 
+    # Bands are independent: banding groups of them apart (as engine tasks do) and merging
+    # gives the same pairs.
+    everyone, sizes = np.ones(len(rows), bool), np.full(len(rows), 100)
+    parts = [
+        cluster.candidate_codes(rows[:, first * 4 : (first + width) * 4], everyone, sizes, width, 4)
+        for first, width in [(0, 3), (3, 8), (11, 5)]
+    ]
+    assert cluster.pairs_of_codes(cluster.merged_codes(parts), len(rows)).tolist() == pairs.tolist()
+
 
 def test_a_huge_bucket_does_not_go_quadratic() -> None:
     count = 5000
