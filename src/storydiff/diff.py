@@ -103,7 +103,8 @@ class _CodeTable(dict[str, str]):
         """Matches whitespace after a sentence end (and a closing quote).
 
         Lookbehinds, so that the match is the whitespace alone and `sub` can replace it with
-        a plain string: a template with a group costs a Python call per match.
+        a plain string: a template with a group costs a Python call per match. The space
+        comes first, so the search skips to spaces instead of trying every position.
         """
         if self._pattern is None:
             space = re.escape(" ")  # whitespace's code (see above)
@@ -114,8 +115,10 @@ class _CodeTable(dict[str, str]):
                 self._pattern = re.compile(r"(?!)")
                 return self._pattern
             ends = re.escape("".join(sorted(self.sentence_ends)))
-            closers = f"|(?<=[{ends}][{re.escape(''.join(sorted(self.closers)))}])" if self.closers else ""
-            self._pattern = re.compile(f"(?:(?<=[{ends}]){closers}){space}")
+            closers = (
+                f"|(?<=[{ends}][{re.escape(''.join(sorted(self.closers)))}]{space})" if self.closers else ""
+            )
+            self._pattern = re.compile(f"{space}(?:(?<=[{ends}]{space}){closers})")
         return self._pattern
 
 

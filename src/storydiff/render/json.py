@@ -41,6 +41,8 @@ _DIGITS = 4
 
 def json_safe(text: str) -> str:
     """Text that encodes as UTF-8: lone surrogates (from undecodable names) become U+FFFD."""
+    if text.isascii():  # constant time in CPython: most text needs no encoding to check
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -53,7 +55,7 @@ def json_safe(text: str) -> str:
 
 def path_bytes(path: str) -> str | None:
     """The base64 of a file name's bytes when it is not valid UTF-8 (its `path` is lossy)."""
-    if json_safe(path) == path:
+    if path.isascii() or json_safe(path) == path:
         return None
     return base64.b64encode(os.fsencode(path)).decode("ascii")
 
