@@ -136,6 +136,8 @@ def _walk(
             skipped.append(Skipped(shown, f"cannot list directory: {error.strerror}"))
             continue
         subdirectories = []
+        # os.path.join(shown, name), without its checks in a loop that runs once per file.
+        prefix = shown if not shown or shown.endswith(os.sep) else shown + os.sep
         for entry in entries:
             below = relative + entry.name
             if excluded and any(match(entry.name) or match(below) for match in excluded):
@@ -145,10 +147,10 @@ def _walk(
             except OSError:
                 is_dir = False
             if is_dir:
-                subdirectories.append((entry.name, entry.path, os.path.join(shown, entry.name), below + "/"))
+                subdirectories.append((entry.name, entry.path, prefix + entry.name, below + "/"))
             elif matches_glob(entry.name) and _is_file(entry):
                 file_identity = None if entry.is_symlink() else (device, entry.inode())
-                yield SourceFile(path=os.path.join(shown, entry.name), fs_path=entry.path), file_identity
+                yield SourceFile(path=prefix + entry.name, fs_path=entry.path), file_identity
         # Popped in name order: which of two paths to one directory is walked must not
         # depend on the order of the listing.
         subdirectories.sort(reverse=True)
