@@ -1367,4 +1367,7 @@ def _progress(console: Any) -> _RichProgress:
 
 def main() -> None:
     """Console-script entry point."""
+    from .engines.local import relax_garbage_collection
+
+    relax_garbage_collection()
     cli(prog_name="storydiff")

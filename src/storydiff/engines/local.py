@@ -16,6 +16,7 @@ progress (at most one per worker).
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -31,6 +32,19 @@ R = TypeVar("R")
 # Batches kept in flight per worker: enough to hide the parent's consumption, few enough
 # that memory stays bounded by a handful of batches whatever the corpus size.
 _IN_FLIGHT_PER_WORKER = 3
+
+
+# Collections of the youngest generation every 20,000 new container objects instead of 700:
+# a run makes millions of short-lived tuples, lists and dataclasses, and with the default the
+# collector's full passes over everything alive took about a tenth of a 100,000-file run.
+GC_THRESHOLD = (20_000, 10, 10)
+
+
+def relax_garbage_collection() -> None:
+    """Fewer cyclic-garbage collections in a storydiff process (its data has few cycles); what
+    is alive at start-up (modules, code) is never scanned again."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
 
 
 def default_jobs() -> int:
@@ -76,7 +90,7 @@ class LocalEngine:
             context = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
             with _interrupts_held():
                 self._pool = ProcessPoolExecutor(
-                    max_workers=self.jobs, mp_context=context, initializer=_leave_interrupts_to_the_parent
+                    max_workers=self.jobs, mp_context=context, initializer=_start_worker
                 )
         try:
             yield from _bounded_map(self._pool, function, batches, args, self.jobs * _IN_FLIGHT_PER_WORKER)
@@ -87,8 +101,9 @@ class LocalEngine:
             raise
 
 
-def _leave_interrupts_to_the_parent() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _start_worker() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business (see above)
+    relax_garbage_collection()
 
 
 @contextmanager
