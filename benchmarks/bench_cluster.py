@@ -6,10 +6,12 @@ Run on a corpus written by generate_corpus.py (its docs/ and truth_pairs.tsv):
     python benchmarks/bench_cluster.py /tmp/corpus-100k
 
 Every tool runs as its own process, one after the other, on a warm page cache; each is
-timed from start to exit, and its peak memory is the largest sum of the resident sets of
-the process and its workers, sampled every 20 ms. The "read floor" is a plain Python loop
-that reads every file. Accuracy counts document pairs: a pair is found when both documents
-are in one cluster (storydiff) or are an LSH candidate pair (baselines).
+timed from start to exit, and its peak memory is the largest sum over the process and its
+workers, sampled every 20 ms, of their resident sets (RSS: a page mapped by several processes
+counts once for each) and of their proportional sets (PSS: such a page is split among them).
+The "read floor" is a plain Python loop that reads every file. Accuracy counts document
+pairs: a pair is found when both documents are in one cluster (storydiff) or are an LSH
+candidate pair (baselines).
 
 storydiff runs twice per --jobs value: as a user's first run (the signature cache on, as
 by default, in a new file: the run pays for filling it), and with --no-cache. The
@@ -27,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -41,40 +44,60 @@ print(total)
 """
 
 
-def _tree_rss_kb(pid: int) -> int:
-    """Resident memory of a process and all its descendants, from /proc (Linux)."""
-    total = 0
+def _tree_memory_kb(pid: int) -> tuple[int, int]:
+    """Resident and proportional set sizes (RSS, PSS) of a process and all its descendants,
+    from /proc (Linux). RSS counts a page shared by several processes (the spilled sets and
+    signatures that workers map, the pages a fork shares) once per process; PSS splits it."""
+    rss = pss = 0
     stack = [pid]
     while stack:
         current = stack.pop()
         try:
-            with open(f"/proc/{current}/status") as status:
-                for line in status:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-                        break
+            with open(f"/proc/{current}/smaps_rollup") as rollup:
+                for line in rollup:
+                    if line.startswith("Rss:"):
+                        rss += int(line.split()[1])
+                    elif line.startswith("Pss:"):
+                        pss += int(line.split()[1])
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as children:
                     stack.extend(int(child) for child in children.read().split())
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
-    return total
+    return rss, pss
+
+
+@dataclass(frozen=True)
+class Measurement:
+    seconds: float
+    peak_rss_mb: float  # the largest sum of resident sets, sampled every 20 ms
+    peak_pss_mb: float  # the largest sum of proportional sets
+    exit_code: int
 
 
 def measure(
     command: list[str], stdout_path: str | None = None, environment: dict[str, str] | None = None
 ) -> tuple[float, float, int]:
     """Run a command; return (wall seconds, peak tree RSS in MB, exit code)."""
+    result = measure_detailed(command, stdout_path, environment)
+    return result.seconds, result.peak_rss_mb, result.exit_code
+
+
+def measure_detailed(
+    command: list[str], stdout_path: str | None = None, environment: dict[str, str] | None = None
+) -> Measurement:
+    """Run a command; its wall time, peak tree RSS and PSS, and exit code."""
     out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL  # noqa: SIM115
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, env=environment)
-    peak = 0
+    peak_rss = peak_pss = 0
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak_rss, peak_pss
         while not done.is_set():
-            peak = max(peak, _tree_rss_kb(process.pid))
+            rss, pss = _tree_memory_kb(process.pid)
+            peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
             done.wait(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -85,7 +108,7 @@ def measure(
     sampler.join()
     if stdout_path:
         out.close()  # type: ignore[union-attr]
-    return elapsed, peak / 1024, code
+    return Measurement(elapsed, peak_rss / 1024, peak_pss / 1024, code)
 
 
 def truth_pairs(corpus: Path) -> set[tuple[str, str]]:
@@ -136,10 +159,11 @@ def main() -> None:
         ).stdout
     )
     documents = sum(len(names) for _, _, names in os.walk(docs))
-    rows: list[tuple[str, float, float, float | None, float | None]] = []
+    rows: list[tuple[str, Measurement, float | None, float | None]] = []
 
-    floor_seconds, floor_rss, _ = measure([sys.executable, "-c", READ_FLOOR, str(docs)])
-    rows.append(("read floor (plain Python)", floor_seconds, floor_rss, None, None))
+    floor = measure_detailed([sys.executable, "-c", READ_FLOOR, str(docs)])
+    floor_seconds = floor.seconds
+    rows.append(("read floor (plain Python)", floor, None, None))
 
     outputs = []
     for jobs in args.jobs:
@@ -153,13 +177,13 @@ def main() -> None:
             if cache_option == "--no-cache":
                 command.append("--no-cache")
             environment = {**os.environ, "STORYDIFF_CACHE": str(work / f"cache-j{name}.sqlite")}
-            seconds, rss, code = measure(command, report, environment)
-            if code != 0:
-                sys.exit(f"storydiff exited {code}")
+            result = measure_detailed(command, report, environment)
+            if result.exit_code != 0:
+                sys.exit(f"storydiff exited {result.exit_code}")
             recall, precision = score(
                 cluster_pairs(report, docs), {(f"{a}", f"{b}") for a, b in _strip_docs(truth)}
             )
-            rows.append((f"storydiff -j{jobs} {cache_option}", seconds, rss, recall, precision))
+            rows.append((f"storydiff -j{jobs} {cache_option}", result, recall, precision))
             outputs.append(Path(report).read_bytes())
     identical = all(output == outputs[0] for output in outputs)
 
@@ -170,27 +194,27 @@ def main() -> None:
     )
     for kind in kinds:
         result_path = str(work / f"{kind}.json")
-        seconds, rss, code = measure(
-            [sys.executable, str(HERE / "baselines.py"), kind, str(docs)], result_path
-        )
+        result = measure_detailed([sys.executable, str(HERE / "baselines.py"), kind, str(docs)], result_path)
         with open(result_path, encoding="utf-8") as handle:
             found = {tuple(sorted(pair)) for pair in json.load(handle)["pairs"]}
         recall, precision = score(found, set(_strip_docs(truth)))  # type: ignore[arg-type]
-        rows.append((kind, seconds, rss, recall, precision))
+        rows.append((kind, result, recall, precision))
 
     megabytes = total_bytes / 1e6
-    best = next(seconds for name, seconds, *_ in rows if name.startswith("storydiff"))
+    best = next(result.seconds for name, result, *_ in rows if name.startswith("storydiff"))
     print(f"corpus: {docs}  {documents:,} documents, {megabytes:.1f} MB, {len(truth):,} true pairs")
     print(
-        f"{'tool':<28}{'wall s':>9}{'docs/s':>10}{'MB/s':>8}{'peak MB':>9}{'recall':>8}{'precision':>10}"
-        f"{'× floor':>9}{'× storydiff':>12}"
+        f"{'tool':<30}{'wall s':>9}{'docs/s':>10}{'MB/s':>8}{'RSS MB':>8}{'PSS MB':>8}{'recall':>8}"
+        f"{'precision':>10}{'× floor':>9}{'× storydiff':>12}"
     )
-    for name, seconds, rss, recall, precision in rows:
+    for name, result, recall, precision in rows:
+        seconds = result.seconds
         recall_text = f"{recall:.4f}" if recall is not None else "-"
         precision_text = f"{precision:.4f}" if precision is not None else "-"
         print(
-            f"{name:<28}{seconds:>9.2f}{documents / seconds:>10,.0f}{megabytes / seconds:>8.1f}{rss:>9.0f}"
-            f"{recall_text:>8}{precision_text:>10}{seconds / floor_seconds:>9.2f}{seconds / best:>12.2f}"
+            f"{name:<30}{seconds:>9.2f}{documents / seconds:>10,.0f}{megabytes / seconds:>8.1f}"
+            f"{result.peak_rss_mb:>8.0f}{result.peak_pss_mb:>8.0f}{recall_text:>8}{precision_text:>10}"
+            f"{seconds / floor_seconds:>9.2f}{seconds / best:>12.2f}"
         )
     shutil.rmtree(work, ignore_errors=True)
     if len(outputs) > 1:

@@ -13,9 +13,10 @@ Run on corpora written by generate_corpus.py, smallest first:
 
 (Reuters-21578 has too few long articles for 300,000 documents at the default duplicate
 rate.) Each run is `storydiff cluster DOCS --format json --jobs J` as a user's first run: the
-signature cache on, in a new file. Peak memory is the largest sum of the resident sets of
-storydiff and its workers (see bench_cluster.py). The fit is least squares on documents; the
-closing figure is what that line says for 1M, not a measurement.
+signature cache on, in a new file. Peak memory is the largest sum of the resident (RSS)
+and proportional (PSS) sets of storydiff and its workers (see bench_cluster.py). The fit is
+least squares on documents; the closing figure is what that line says for 1M, not a
+measurement.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_cluster import measure
+from bench_cluster import measure_detailed
 
 
 def main() -> None:
@@ -49,20 +50,22 @@ def main() -> None:
             command = [sys.executable, "-m", "storydiff", "cluster", str(docs), "--format", "json"]
             command += ["--jobs", str(args.jobs)] + (["--no-cache"] if args.no_cache else [])
             cache = work / f"{corpus.name}.sqlite"
-            seconds, peak, code = measure(command, os.devnull, {**os.environ, "STORYDIFF_CACHE": str(cache)})
-            if code != 0:
-                sys.exit(f"storydiff exited {code} on {docs}")
+            result = measure_detailed(command, os.devnull, {**os.environ, "STORYDIFF_CACHE": str(cache)})
+            if result.exit_code != 0:
+                sys.exit(f"storydiff exited {result.exit_code} on {docs}")
+            seconds = result.seconds
             cache_mb = sum(path.stat().st_size for path in work.glob(f"{corpus.name}.sqlite*")) / 1e6
-            rows.append((documents, seconds, peak, cache_mb))
+            rows.append((documents, seconds, result.peak_rss_mb, result.peak_pss_mb, cache_mb))
             print(
                 f"{documents:>9,} documents  {seconds:8.2f} s  {documents / seconds:9,.0f} docs/s"
-                f"  peak {peak:7.0f} MB  cache {cache_mb:7.0f} MB",
+                f"  peak RSS {result.peak_rss_mb:7.0f} MB  PSS {result.peak_pss_mb:7.0f} MB"
+                f"  cache {cache_mb:7.0f} MB",
                 flush=True,
             )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if len(rows) >= 2:
-        for label, column in (("wall s", 1), ("peak MB", 2), ("cache MB", 3)):
+        for label, column in (("wall s", 1), ("RSS MB", 2), ("PSS MB", 3), ("cache MB", 4)):
             slope, intercept = _fit([row[0] for row in rows], [row[column] for row in rows])
             print(
                 f"{label:>8}: {intercept:,.1f} + {slope * 1e5:,.2f} per 100k documents;"

@@ -210,8 +210,8 @@ def likely_mask(
     num_perm = signatures.shape[1]
     left, right = pairs[:, 0], pairs[:, 1]
     keep = np.zeros(len(pairs), dtype=bool)
-    for start in range(0, len(pairs), 65536):  # bounded memory for the row comparisons
-        part = slice(start, start + 65536)
+    for start in range(0, len(pairs), 16384):  # bounded memory: 16 MB of gathered rows a side
+        part = slice(start, start + 16384)
         jaccard = np.mean(signatures[left[part]] == signatures[right[part]], axis=1)
         error = np.sqrt(np.maximum(jaccard * (1 - jaccard), 0.01) / num_perm)
         sizes = shingle_counts[left[part]] + shingle_counts[right[part]]
