@@ -23,9 +23,9 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -74,6 +74,41 @@ class Progress(Protocol):
 
 class Engine(Protocol):
     def map(self, function: Any, batches: Sequence[Any], *args: Any) -> Any: ...
+
+
+class KeptSignatures(Protocol):
+    """Signatures an engine keeps where they were computed (the Dask engine: on its workers)."""
+
+    def __len__(self) -> int: ...
+
+    def with_rows(self, documents: npt.NDArray[np.int64], block: Any) -> KeptSignatures:
+        """These signatures with those of `documents` replaced by the rows of a kept `block`."""
+        ...
+
+
+@runtime_checkable
+class SignatureKeeper(Protocol):
+    """An engine that runs the candidate stage itself, on signatures it keeps out of this process."""
+
+    def map_keeping(
+        self,
+        function: Any,
+        batches: Sequence[Any],
+        *args: Any,
+        split: Callable[[Any], tuple[Any, Any]],
+    ) -> Iterator[tuple[Any, Any]]: ...
+
+    def hold(self, handles: Sequence[tuple[Any, int]]) -> KeptSignatures: ...
+
+    def likely_pairs(
+        self, signatures: object, shingle_counts: npt.NDArray[np.int64], settings: Settings
+    ) -> npt.NDArray[np.int64]: ...
+
+
+def set_signatures_aside(batch: SignedBatch) -> tuple[SignedBatch, npt.NDArray[np.uint32]]:
+    """A signed batch without its signatures, and the signatures (for `SignatureKeeper.map_keeping`)."""
+    empty = np.empty((0, batch.signatures.shape[1]), dtype=np.uint32)
+    return dataclasses.replace(batch, signatures=empty), batch.signatures
 
 
 class _NoProgress:
@@ -654,7 +689,7 @@ class Corpus:
     mtimes: npt.NDArray[np.int64]
     word_counts: npt.NDArray[np.int64]
     shingle_counts: npt.NDArray[np.int64]
-    signatures: npt.NDArray[np.uint32]
+    signatures: npt.NDArray[np.uint32] | KeptSignatures  # kept by the engine: see SignatureKeeper
     set_files: tuple[str, ...]
     set_locations: npt.NDArray[np.int64]  # rows of (file index, start, end)
     line_keys: npt.NDArray[np.uint64]
@@ -663,6 +698,13 @@ class Corpus:
 
     def source(self, index: int) -> tuple[str, str, str]:
         return self.paths[index], self.fs_paths[index], self.content_hashes[index]
+
+    @property
+    def local_signatures(self) -> npt.NDArray[np.uint32]:
+        """The signatures, which are in this process unless `sign_all` was asked to keep them out."""
+        if not isinstance(self.signatures, np.ndarray):
+            raise TypeError("the signatures are kept by the engine, not in this process")
+        return self.signatures
 
     def set_location(self, index: int) -> tuple[str, int, int]:
         file, start, end = self.set_locations[index].tolist()
@@ -729,7 +771,7 @@ def run_cluster(
     sources, walk_problems = ingest.discover(paths, settings.glob, settings.exclude)
     with spill.spill_directory() as spill_to:
         corpus, signing_skipped, totals = sign_all(
-            sources, settings, progress, engine, spill_to, signature_cache
+            sources, settings, progress, engine, spill_to, signature_cache, keep_signatures=True
         )
         first_skipped = [*walk_problems, *signing_skipped]
         memo_key = None
@@ -819,8 +861,13 @@ def sign_all(
     spill_to: str,
     signature_cache: cache.SignatureCache | None = None,
     with_sets: bool = True,
+    keep_signatures: bool = False,
 ) -> tuple[Corpus, list[Skipped], Counter[str]]:
     """Sign every source in batches on the engine; the parent stores what the cache lacked.
+
+    With `keep_signatures`, an engine that can (a `SignatureKeeper`) keeps the signatures where
+    they were computed and the corpus holds its handle to them, unless the signature cache is
+    in use: the cache is this process's, so the signatures pass through it anyway.
 
     With a cache, the parent first stats every file and takes the documents whose stat
     and entry are known in one query (`SignatureCache.known`), without their shingle sets:
@@ -855,7 +902,16 @@ def sign_all(
     jobs = [(f"{number:06d}", chunk) for number, chunk in enumerate(_chunks(to_sign, SIGN_BATCH_FILES))]
     # (sign_batch's `repeated` is None: this is the first pass.)
     cache_args = () if cache_spec is None else (None, cache_spec)
-    for signed in engine.map(sign_batch, jobs, settings, spill_to, *cache_args):
+    keeper = (
+        engine if keep_signatures and cache_spec is None and isinstance(engine, SignatureKeeper) else None
+    )
+    kept: list[tuple[Any, int]] = []
+    for signed, handle in (
+        keeper.map_keeping(sign_batch, jobs, settings, spill_to, split=set_signatures_aside)
+        if keeper is not None
+        else ((signed, None) for signed in engine.map(sign_batch, jobs, settings, spill_to, *cache_args))
+    ):
+        kept.append((handle, len(signed)))
         batches.append(signed)
         skipped.extend(signed.skipped)
         totals.update(dict(signed.boilerplate))
@@ -863,6 +919,8 @@ def sign_all(
             _store(signature_cache, cache_spec.fingerprint, signed, reader)
         progress.advance(len(signed) + len(signed.skipped))
     corpus = _join(batches, settings.num_perm)
+    if keeper is not None:
+        corpus = dataclasses.replace(corpus, signatures=keeper.hold(kept))
     if known_rows:
         # Back to the sources' (path) order: the known batch came first, the signed ones after it.
         index_of = {source.path: index for index, source in enumerate(to_sign)}
@@ -925,7 +983,7 @@ def _reorder(corpus: Corpus, order: npt.NDArray[np.int64], unloaded: int) -> Cor
         mtimes=corpus.mtimes[order],
         word_counts=corpus.word_counts[order],
         shingle_counts=corpus.shingle_counts[order],
-        signatures=corpus.signatures[order],
+        signatures=corpus.local_signatures[order],
         set_files=corpus.set_files,
         set_locations=corpus.set_locations[order],
         line_keys=corpus.line_keys[key_at],
@@ -1027,15 +1085,18 @@ def verified_pairs(
 ) -> tuple[Corpus, list[Pair]]:
     """Candidates by LSH, the estimate filter, exact verification: the near-duplicate pairs."""
     progress.start("Finding candidates", 1)
-    candidates = cluster.candidate_pairs(
-        corpus.signatures,
-        corpus.shingle_counts > 0,
-        corpus.shingle_counts,
-        settings.lsh_bands,
-        settings.rows_per_band,
-    )
-    likely = cluster.likely_pairs(candidates, corpus.signatures, corpus.shingle_counts, settings)
-    del candidates
+    if isinstance(engine, SignatureKeeper):
+        likely = engine.likely_pairs(corpus.signatures, corpus.shingle_counts, settings)
+    else:
+        candidates = cluster.candidate_pairs(
+            corpus.local_signatures,
+            corpus.shingle_counts > 0,
+            corpus.shingle_counts,
+            settings.lsh_bands,
+            settings.rows_per_band,
+        )
+        likely = cluster.likely_pairs(candidates, corpus.local_signatures, corpus.shingle_counts, settings)
+        del candidates
     progress.advance()
 
     progress.start("Verifying", len(likely))
@@ -1126,7 +1187,7 @@ def _strip_repeated(
     row_of = {corpus.paths[index]: index for index in affected}
 
     progress.start("Stripping repeated lines", len(sources))
-    signatures = corpus.signatures.copy()
+    signatures = corpus.signatures.copy() if isinstance(corpus.signatures, np.ndarray) else corpus.signatures
     shingle_counts = corpus.shingle_counts.copy()
     word_counts = corpus.word_counts.copy()
     set_locations = corpus.set_locations.copy()
@@ -1135,12 +1196,22 @@ def _strip_repeated(
     jobs = [
         (f"repeated-{number:06d}", chunk) for number, chunk in enumerate(_chunks(sources, SIGN_BATCH_FILES))
     ]
-    for batch in engine.map(sign_batch, jobs, settings, spill_to, repeated):
+    keeper = None if isinstance(signatures, np.ndarray) else engine
+    assert keeper is None or isinstance(keeper, SignatureKeeper)
+    for batch, kept in (
+        keeper.map_keeping(sign_batch, jobs, settings, spill_to, repeated, split=set_signatures_aside)
+        if keeper is not None
+        else ((batch, None) for batch in engine.map(sign_batch, jobs, settings, spill_to, repeated))
+    ):
         file_index = len(set_files)
         set_files.append(batch.set_file)
-        for row, path in enumerate(batch.paths):
-            index = row_of[path]  # a file that changed or vanished since keeps its first signature
-            signatures[index] = batch.signatures[row]
+        # A file that changed or vanished since keeps its first signature.
+        indices = np.array([row_of[path] for path in batch.paths], dtype=np.int64)
+        if isinstance(signatures, np.ndarray):
+            signatures[indices] = batch.signatures
+        else:
+            signatures = signatures.with_rows(indices, kept)
+        for row, index in enumerate(indices.tolist()):
             shingle_counts[index] = batch.shingle_counts[row]
             word_counts[index] = batch.word_counts[row]
             set_locations[index] = (file_index, batch.set_offsets[row], batch.set_offsets[row + 1])
