@@ -14,7 +14,9 @@ processes of one thread each, so their time includes the cluster's start-up and 
 Peak memory is given twice: the driver (the `storydiff` process alone: with the Dask engine
 it holds paths, per-document counts and the likely pairs, never the signatures) and the whole
 process tree (the local engine's pool, or the Dask scheduler, nannies and workers). The last
-line says whether every run wrote byte-identical JSON.
+line says whether every run wrote byte-identical JSON. Under the table, the Dask engine's log
+of its candidate stage (band keys, distinct candidate pairs, likely pairs, seconds) per run:
+the figures docs/scaling.md sizes its shuffles from.
 """
 
 from __future__ import annotations
@@ -43,11 +45,19 @@ def _own_rss_kb(pid: int) -> int:
     return 0
 
 
-def measure(command: list[str], stdout_path: str) -> tuple[float, float, float, int]:
+# `python -m storydiff` with the engine's INFO log on stderr.
+STORYDIFF_LOGGING = (
+    "import logging, sys; logging.basicConfig(format='%(message)s'); "
+    "logging.getLogger('storydiff').setLevel(logging.INFO); "
+    "from storydiff.cli import main; main()"
+)
+
+
+def measure(command: list[str], stdout_path: str, stderr_path: str) -> tuple[float, float, float, int]:
     """Run a command; return (wall seconds, peak driver RSS MB, peak tree RSS MB, exit code)."""
-    with open(stdout_path, "wb") as out:
+    with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(command, stdout=out, stderr=err)
         driver = tree = 0
         done = threading.Event()
 
@@ -81,16 +91,19 @@ def main() -> None:
 
     rows: list[tuple[str, float, float, float]] = []
     outputs: list[bytes] = []
+    logs: list[tuple[str, list[str]]] = []
     for workers in args.workers:
         for engine in ("local", "dask"):
-            report = str(work / f"{engine}-{workers}.json")
-            command = [sys.executable, "-m", "storydiff", "cluster", str(docs), "--format", "json"]
+            report, log = str(work / f"{engine}-{workers}.json"), work / f"{engine}-{workers}.log"
+            command = [sys.executable, "-c", STORYDIFF_LOGGING, "cluster", str(docs), "--format", "json"]
             command += ["--no-cache", "--engine", engine, "--jobs", str(workers)]
-            seconds, driver, tree, code = measure(command, report)
+            seconds, driver, tree, code = measure(command, report, str(log))
             if code != 0:
-                sys.exit(f"{' '.join(command)}: exited {code}")
+                sys.exit(f"{' '.join(command)}: exited {code} (stderr in {log})")
             rows.append((f"--engine {engine} --jobs {workers}", seconds, driver, tree))
             outputs.append(Path(report).read_bytes())
+            lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+            logs.append((rows[-1][0], [line for line in lines if line.startswith("candidate stage")]))
             print(f"{rows[-1][0]}: {seconds:.1f} s", file=sys.stderr, flush=True)
 
     print(f"corpus: {docs}  {documents:,} documents")
@@ -98,6 +111,9 @@ def main() -> None:
     for name, seconds, driver, tree in rows:
         print(f"{name:<30}{seconds:>9.2f}{documents / seconds:>10,.0f}{driver:>11.0f}{tree:>9.0f}")
     print(f"JSON identical across all runs: {all(output == outputs[0] for output in outputs)}")
+    for name, stage_lines in logs:
+        for line in stage_lines:
+            print(f"{name}: {line}")
 
 
 if __name__ == "__main__":

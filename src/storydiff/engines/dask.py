@@ -25,6 +25,7 @@ import itertools
 import logging
 import operator
 import os
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from .. import cluster
 from ..errors import StorydiffError
 from ..settings import Settings
 from . import dask_candidates
@@ -41,6 +43,9 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 SCHEDULER_ENVIRONMENT_VARIABLE = "DASK_SCHEDULER_ADDRESS"
+
+# The candidate stage's sizes and time, at INFO (benchmarks/bench_dask.py shows them).
+_log = logging.getLogger(__name__)
 
 # Tasks kept in flight per worker thread: enough to keep every worker busy while the driver
 # consumes results in order, few enough that the driver's memory stays bounded.
@@ -262,10 +267,22 @@ class DaskEngine:
             meta=dask_candidates.pair_meta(),
             align_dataframes=False,
         )
-        found = self.client.compute(likely, sync=True)
+        # Computed together, so the sizes share the stage's tasks instead of running it again.
+        started = time.perf_counter()
+        found, keys_emitted, distinct_candidates = self.client.compute(
+            [likely, band_keys.map_partitions(len).sum(), attached.map_partitions(len).sum()], sync=True
+        )
+        _log.info(
+            "candidate stage: %d documents, %d band keys, %d distinct candidate pairs, "
+            "%d likely pairs, %d signature partitions, %.1f s",
+            count,
+            keys_emitted,
+            distinct_candidates,
+            len(found),
+            len(parts),
+            time.perf_counter() - started,
+        )
         codes = found["left"].to_numpy(np.int64) * count + found["right"].to_numpy(np.int64)
-        from .. import cluster
-
         return cluster.pairs_from_codes(np.sort(codes), count)
 
     def _assembled(self, signatures: HeldSignatures, start: int, end: int) -> Any:
