@@ -204,8 +204,9 @@ def _bucketed_signatures(rng: np.random.Generator, count: int, num_perm: int) ->
     return signatures
 
 
+@pytest.mark.parametrize("partition_rows", [256, 1199])  # 1199: the last document alone
 def test_the_candidate_stage_gives_the_local_pairs_with_huge_buckets(
-    dask_cluster: object, monkeypatch: pytest.MonkeyPatch
+    dask_cluster: object, monkeypatch: pytest.MonkeyPatch, partition_rows: int
 ) -> None:
     settings = Settings()
     rng = np.random.default_rng(9)
@@ -219,7 +220,7 @@ def test_the_candidate_stage_gives_the_local_pairs_with_huge_buckets(
     windowed = [pair for pair in expected.tolist() if pair[0] in bucket and pair[1] in bucket]
     # The huge bucket was windowed, not expanded into all its pairs.
     assert 0 < len(windowed) < len(bucket) * (len(bucket) - 1) // 2
-    monkeypatch.setattr(dask_candidates, "SIGNATURE_PARTITION_ROWS", 256)
+    monkeypatch.setattr(dask_candidates, "SIGNATURE_PARTITION_ROWS", partition_rows)
     with distributed.Client(dask_cluster) as client:
         engine = DaskEngine(client=client)
         # Held as signing leaves them: blocks of uneven length, then some rows signed again.

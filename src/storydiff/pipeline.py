@@ -3,7 +3,9 @@ candidate pairs → verified pairs → clusters → diffs → report.
 
 `run_cluster` wires the stages together. The heavy work is done by three batch functions
 (`sign_batch`, `verify_batch`, `diff_batch`) that take and return picklable values, so an
-engine can run them in this process, in a process pool or on a Dask cluster. Signing keeps
+engine can run them in this process, in a process pool or on a Dask cluster. An engine that
+is a `SignatureKeeper` (the Dask engine) also keeps the signatures out of this process and
+runs the candidate stage itself, with the same `cluster` functions. Signing keeps
 no text: it spills each document's exact shingle set to a temporary file for verification,
 and only the documents that end up in a cluster are read again, for their diffs.
 

@@ -219,6 +219,8 @@ class DaskEngine:
             return np.empty((0, 2), dtype=np.int64)
         rows = dask_candidates.SIGNATURE_PARTITION_ROWS
         bounds = [*range(0, count, rows), count]
+        if bounds[-1] - bounds[-2] == 1 and len(bounds) > 2:
+            del bounds[-2]  # divisions end at the last document: a partition of one would repeat it
         parts = []
         for start, end in itertools.pairwise(bounds):
             if isinstance(signatures, HeldSignatures):
