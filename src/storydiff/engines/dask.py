@@ -37,7 +37,6 @@ import numpy.typing as npt
 from .. import cluster
 from ..errors import StorydiffError
 from ..settings import Settings
-from . import dask_candidates
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -103,6 +102,7 @@ class DaskEngine:
         client: Any = None,
     ) -> None:
         try:
+            import dask.dataframe  # the candidate stage's shuffles (pandas, pyarrow)
             import dask.distributed
         except ImportError:
             raise StorydiffError("the Dask engine needs Dask: pip install 'storydiff[dask]'") from None
@@ -213,6 +213,8 @@ class DaskEngine:
         """
         import dask.dataframe
 
+        from . import dask_candidates  # pandas: imported with Dask, not before
+
         dd: Any = dask.dataframe  # not annotated
         count = len(shingle_counts)
         if count < 2:
@@ -289,6 +291,8 @@ class DaskEngine:
 
     def _assembled(self, signatures: HeldSignatures, start: int, end: int) -> Any:
         """A future of the signatures of documents start..end, a block as it is when it is exactly that."""
+        from . import dask_candidates
+
         placements = signatures.placements(start, end)
         if len(placements) == 1:
             block, source_rows, _ = placements[0]
