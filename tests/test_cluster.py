@@ -108,7 +108,7 @@ def test_numpy_banding_finds_what_datasketch_minhashlsh_finds() -> None:
         cluster.candidate_codes(rows[:, first * 4 : (first + width) * 4], everyone, sizes, width, 4)
         for first, width in [(0, 3), (3, 8), (11, 5)]
     ]
-    assert cluster.pairs_of_codes(cluster.merged_codes(parts), len(rows)).tolist() == pairs.tolist()
+    assert cluster.pairs_from_codes(cluster.merged_codes(parts), len(rows)).tolist() == pairs.tolist()
 
 
 def test_a_huge_bucket_does_not_go_quadratic() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import random
@@ -9,13 +10,16 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from tests.conftest import REPO, SEEDS
 
-from storydiff import pipeline
+from storydiff import cluster, pipeline
 from storydiff.cli import cli
-from storydiff.engines.dask import DaskEngine
+from storydiff.engines import dask_candidates
+from storydiff.engines.dask import DaskEngine, HeldSignatures
+from storydiff.settings import Settings
 
 distributed = pytest.importorskip("dask.distributed")
 
@@ -57,13 +61,23 @@ def run(arguments: list[str]) -> str:
     return result.stdout
 
 
-@pytest.mark.parametrize("output_format", ["json", "jsonl", "text"])
-def test_seeds_give_the_same_output_as_the_local_engine(scheduler: str, output_format: str) -> None:
-    local = run([str(SEEDS), "--format", output_format, "--jobs", "1"])
-    dask = run([str(SEEDS), "--format", output_format, "--engine", "dask", "--scheduler", scheduler])
+@pytest.mark.parametrize("output_format", ["json", "jsonl", "text", "html"])
+@pytest.mark.parametrize("cache", ["--cache-default", "--no-cache"])
+def test_seeds_give_the_same_output_as_the_local_engine(
+    scheduler: str, output_format: str, cache: str
+) -> None:
+    # Without the cache the signatures stay on the workers; with it they come from (and go
+    # to) this process's cache and are scattered for the candidate stage.
+    options = ["--no-cache"] if cache == "--no-cache" else []
+    local = run([str(SEEDS), "--format", output_format, "--jobs", "1", *options])
+    dask = run(
+        [str(SEEDS), "--format", output_format, "--engine", "dask", "--scheduler", scheduler, *options]
+    )
     assert dask == local
     if output_format == "json":
         assert [len(item["members"]) for item in json.loads(dask)["clusters"]] == [2]
+    if output_format == "html":
+        assert dask.startswith("<!doctype html>")
 
 
 def _sentence_pool() -> list[str]:
@@ -113,17 +127,24 @@ def write_corpus(root: Path, originals: int = 1500, seed: int = 9) -> list[tuple
     return planted
 
 
-def test_generated_corpus_gives_the_same_output_as_the_local_engine(
-    tmp_path: Path, scheduler: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    corpus = tmp_path / "corpus"
-    planted = write_corpus(corpus)
-    # Small batches, so that each stage runs as several tasks on both workers.
+def _small_partitions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small batches and partitions, so that each stage runs as several tasks on both workers
+    and signature partitions are assembled from rows of several signed batches."""
     monkeypatch.setattr(pipeline, "SIGN_BATCH_FILES", 128)
     monkeypatch.setattr(pipeline, "VERIFY_BATCH_PAIRS", 64)
     monkeypatch.setattr(pipeline, "DIFF_BATCH_CLUSTERS", 16)
-    local = run([str(corpus), "--format", "json", "--jobs", "1"])
-    dask = run([str(corpus), "--format", "json", "--engine", "dask", "--scheduler", scheduler])
+    monkeypatch.setattr(dask_candidates, "SIGNATURE_PARTITION_ROWS", 300)
+
+
+@pytest.mark.parametrize("cache", [[], ["--no-cache"]], ids=["cache", "no-cache"])
+def test_generated_corpus_gives_the_same_output_as_the_local_engine(
+    tmp_path: Path, scheduler: str, monkeypatch: pytest.MonkeyPatch, cache: list[str]
+) -> None:
+    corpus = tmp_path / "corpus"
+    planted = write_corpus(corpus)
+    _small_partitions(monkeypatch)
+    local = run([str(corpus), "--format", "json", "--jobs", "1", *cache])
+    dask = run([str(corpus), "--format", "json", "--engine", "dask", "--scheduler", scheduler, *cache])
     assert dask == local
 
     report = json.loads(dask)
@@ -162,3 +183,126 @@ def test_a_missing_url_is_an_input_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["cluster", (tmp_path / "absent").as_uri()])
     assert result.exit_code == 2
     assert result.stderr == f"Error: {(tmp_path / 'absent').as_uri()}: no such file or directory\n"
+
+
+def _local_likely_pairs(signatures: np.ndarray, counts: np.ndarray, settings: Settings) -> np.ndarray:
+    candidates = cluster.candidate_pairs(
+        signatures, counts > 0, counts, settings.lsh_bands, settings.rows_per_band
+    )
+    return cluster.likely_pairs(candidates, signatures, counts, settings)
+
+
+def _bucketed_signatures(rng: np.random.Generator, count: int, num_perm: int) -> np.ndarray:
+    """Signatures over a tiny alphabet (so bands collide often), with a block of 150 equal rows
+    (a bucket over MAX_BUCKET in every band) and a family of 90 near-equal rows."""
+    signatures = rng.integers(0, 3, size=(count, num_perm), dtype=np.uint32)
+    signatures[100:250] = signatures[0]
+    family = signatures[300].copy()
+    for row in range(300, 390):
+        signatures[row] = family
+        signatures[row, rng.integers(0, num_perm, size=8)] = 7
+    return signatures
+
+
+@pytest.mark.parametrize("partition_rows", [256, 1199])  # 1199: the last document alone
+def test_the_candidate_stage_gives_the_local_pairs_with_huge_buckets(
+    dask_cluster: object, monkeypatch: pytest.MonkeyPatch, partition_rows: int
+) -> None:
+    settings = Settings()
+    rng = np.random.default_rng(9)
+    count = 1200
+    signatures = _bucketed_signatures(rng, count, settings.num_perm)
+    counts = rng.integers(20, 400, size=count).astype(np.int64)
+    counts[100:250:7] = 300  # ties in the windowed bucket's size order
+    counts[::50] = 0  # not comparable: no shingles
+    expected = _local_likely_pairs(signatures, counts, settings)
+    bucket = set(range(100, 250)) | {0}
+    windowed = [pair for pair in expected.tolist() if pair[0] in bucket and pair[1] in bucket]
+    # The huge bucket was windowed, not expanded into all its pairs.
+    assert 0 < len(windowed) < len(bucket) * (len(bucket) - 1) // 2
+    monkeypatch.setattr(dask_candidates, "SIGNATURE_PARTITION_ROWS", partition_rows)
+    with distributed.Client(dask_cluster) as client:
+        engine = DaskEngine(client=client)
+        # Held as signing leaves them: blocks of uneven length, then some rows signed again.
+        bounds = [0, 100, 333, 512, 900, count]
+        held = engine.hold(
+            [
+                (client.scatter(signatures[start:end]), end - start)
+                for start, end in itertools.pairwise(bounds)
+            ]
+        )
+        again = np.array([5, 120, 301, 777, 1100], dtype=np.int64)
+        held = held.with_rows(again, client.scatter(signatures[again]))
+        assert isinstance(held, HeldSignatures)
+        from_held = engine.likely_pairs(held, counts, settings)
+        scattered = engine.likely_pairs(signatures, counts, settings)
+    assert np.array_equal(from_held, expected)
+    assert np.array_equal(scattered, expected)
+
+
+def _write_copies(root: Path, copies: int) -> None:
+    """`copies` identical copies of a seed (one band bucket per band, over MAX_BUCKET), and
+    every seed once."""
+    root.mkdir()
+    text = (SEEDS / sorted(path.name for path in SEEDS.glob("*.txt"))[0]).read_text(encoding="utf-8")
+    for number in range(copies):
+        (root / f"copy_{number:03d}.txt").write_text(text, encoding="utf-8")
+    for path in sorted(SEEDS.glob("*.txt")):
+        (root / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+
+
+def test_many_identical_documents_give_the_same_report(
+    tmp_path: Path, scheduler: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = tmp_path / "copies"
+    _write_copies(corpus, cluster.MAX_BUCKET * 2 + 10)
+    _small_partitions(monkeypatch)
+    local = run([str(corpus), "--format", "json", "--jobs", "1", "--no-cache"])
+    dask = run([str(corpus), "--format", "json", "--engine", "dask", "--scheduler", scheduler, "--no-cache"])
+    assert dask == local
+    sizes = [len(item["members"]) for item in json.loads(dask)["clusters"]]
+    assert sizes == [cluster.MAX_BUCKET * 2 + 10 + 2]  # the copies, their original and its seed pair
+
+
+FOOTERS = (
+    (
+        "The harbour council met on Tuesday to discuss the budget for a new ferry timetable.",
+        "Readers can send corrections and tips to the regional desk at any hour of the day.",
+        "This edition was printed at the northern plant and delivered by the morning vans.",
+    ),
+    (
+        "Weather for the weekend: rain along the coast, clearing inland by Sunday afternoon.",
+        "Subscribers who miss a delivery should call the circulation office before noon.",
+        "The crossword answers appear on the back page of tomorrow's sports supplement.",
+    ),
+)
+
+
+def test_repeated_lines_signed_again_keep_the_output_identical(
+    tmp_path: Path, scheduler: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Documents holding a repeated line are signed a second time; their new signatures replace
+    the first ones on the workers (HeldSignatures.with_rows).
+
+    Each planted copy ends in the other set of footers than its original, so the pair is
+    found only with the second signatures: with the first, the estimate filter drops it."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    pool = _sentence_pool()
+    for number in range(128):
+        sentences = pool[7 * number : 7 * number + 7]
+        if number % 4 == 1:  # an edited copy of the document before
+            sentences = [*pool[7 * number - 7 : 7 * number], f"It was {number},234 people, not 190."]
+        lines = [*sentences, *FOOTERS[number % 2]]
+        (corpus / f"{number:03d}.txt").write_text("\n\n".join(lines) + "\n", encoding="utf-8")
+    _small_partitions(monkeypatch)
+    local = run([str(corpus), "--format", "json", "--jobs", "1", "--no-cache"])
+    dask = run([str(corpus), "--format", "json", "--engine", "dask", "--scheduler", scheduler, "--no-cache"])
+    assert dask == local
+    report = json.loads(dask)
+    assert report["boilerplate"]["repeated-line"] == 128 * 3
+    cluster_of = {member["path"]: item["id"] for item in report["clusters"] for member in item["members"]}
+    for number in range(1, 128, 4):
+        assert (
+            cluster_of[str(corpus / f"{number:03d}.txt")] == cluster_of[str(corpus / f"{number - 1:03d}.txt")]
+        )

@@ -225,13 +225,13 @@ def run_check(
     given_rows = _given_rows(paths, signed.paths, signed.fs_paths)
     progress.start("Checking", len(given_rows))
     candidates = cluster.pairs_involving(
-        signed.signatures,
+        signed.local_signatures,
         np.array(given_rows, dtype=np.int64),
         signed.shingle_counts > 0,
         settings.lsh_bands,
         settings.rows_per_band,
     )
-    likely = cluster.likely_pairs(candidates, signed.signatures, signed.shingle_counts, settings)
+    likely = cluster.likely_pairs(candidates, signed.local_signatures, signed.shingle_counts, settings)
     verifier = _Verifier(signed, settings)
     group_of = baseline.group_of()
     given_set = set(given_rows)

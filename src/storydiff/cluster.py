@@ -34,7 +34,8 @@ BUCKET_WINDOW = 16
 PairArray = npt.NDArray[np.int64]  # shape (n, 2), left < right, sorted, distinct
 
 
-def _band_keys(signatures: npt.NDArray[np.uint32], band: int, rows: int) -> npt.NDArray[np.uint64]:
+def band_keys(signatures: npt.NDArray[np.uint32], band: int, rows: int) -> npt.NDArray[np.uint64]:
+    """One band's bucket key for each signature row (its `rows` values, combined into 64 bits)."""
     block = signatures[:, band * rows : (band + 1) * rows].astype(np.uint64)
     if rows == 1:
         single: npt.NDArray[np.uint64] = block[:, 0]
@@ -58,7 +59,7 @@ def candidate_pairs(
     rows: int,
 ) -> PairArray:
     """Pairs of document indices that share a band bucket; only `comparable` documents take part."""
-    return pairs_of_codes(candidate_codes(signatures, comparable, sizes, bands, rows), len(signatures))
+    return pairs_from_codes(candidate_codes(signatures, comparable, sizes, bands, rows), len(signatures))
 
 
 def candidate_codes(
@@ -68,12 +69,11 @@ def candidate_codes(
     bands: int,
     rows: int,
 ) -> npt.NDArray[np.int64]:
-    """`candidate_pairs` as sorted distinct codes (left * count + right). Bands are independent:
-    the codes of all bands are the merged codes of any split of the columns into bands.
-
-    Vectorised per band: keys are sorted, runs of equal keys are buckets, and buckets of
-    the same size are expanded together. Pairs are kept as sorted distinct codes
-    (left * count + right), merged now and then, so memory follows the distinct pairs.
+    """`candidate_pairs` as sorted distinct codes (left * count + right), merged now and then,
+    so memory follows the distinct pairs. Bands are independent: the codes of all bands are
+    the merged codes of any split of the columns into groups of bands (the local engine
+    bands such groups in parallel). Vectorised per band (`bucket_pair_codes`); the Dask
+    engine runs the same `bucket_pair_codes` on each shuffle partition of band keys.
     """
     members = np.flatnonzero(comparable).astype(np.int64)
     count = len(signatures)
@@ -83,38 +83,60 @@ def candidate_codes(
     member_signatures = (
         signatures if len(members) == count else signatures[members]
     )  # no copy if all take part
+    member_sizes = sizes[members]
     for band in range(bands):
-        keys = _band_keys(member_signatures, band, rows)
-        order = np.argsort(keys, kind="stable")
-        sorted_keys = keys[order]
-        same_as_next = sorted_keys[1:] == sorted_keys[:-1]
-        if not same_as_next.any():
-            continue
-        boundaries = np.flatnonzero(np.concatenate(([True], ~same_as_next, [True])))
-        run_starts, run_lengths = boundaries[:-1], np.diff(boundaries)
-        ordered_members = members[order]
-        for length in np.flatnonzero(np.bincount(run_lengths)[2:]) + 2:
-            starts = run_starts[run_lengths == length]
-            buckets = ordered_members[starts[:, None] + np.arange(length)]  # one bucket per row
-            codes = _bucket_codes(buckets, sizes, count)
+        keys = band_keys(member_signatures, band, rows)
+        codes = bucket_pair_codes(keys, members, member_sizes, count)
+        if len(codes):
             pending.append(codes)
             pending_size += len(codes)
         if pending_size > 1 << 22:
-            found = _sorted_distinct(np.concatenate([found, *pending]))
+            found = sorted_distinct(np.concatenate([found, *pending]))
             pending, pending_size = [], 0
     if pending:
-        found = _sorted_distinct(np.concatenate([found, *pending]))
+        found = sorted_distinct(np.concatenate([found, *pending]))
     return found
 
 
-def pairs_of_codes(codes: npt.NDArray[np.int64], count: int) -> PairArray:
-    """Pairs from their codes (left * count + right)."""
-    return np.stack((codes // max(count, 1), codes % max(count, 1)), axis=1)
-
-
 def merged_codes(parts: Sequence[npt.NDArray[np.int64]]) -> npt.NDArray[np.int64]:
-    """The sorted distinct union of pair codes found in parts (bands) separately."""
-    return _sorted_distinct(np.concatenate([np.empty(0, np.int64), *parts]))
+    """The sorted distinct union of pair codes found in parts (groups of bands) separately."""
+    return sorted_distinct(np.concatenate([np.empty(0, np.int64), *parts]))
+
+
+def bucket_pair_codes(
+    keys: npt.NDArray[np.uint64],
+    members: npt.NDArray[np.int64],
+    sizes: npt.NDArray[np.int64],
+    count: int,
+) -> npt.NDArray[np.int64]:
+    """The pair codes (left * count + right) of one band: `members[i]` has key `keys[i]` and
+    shingle count `sizes[i]`, in any order.
+
+    Keys are sorted, runs of equal keys are buckets, and buckets of the same size are
+    expanded together (`_bucket_codes`). The pairs do not depend on the members' order (a
+    large bucket is ordered by size, then document), so a shuffle partition holding some of
+    a band's buckets gives the same pairs as the whole band does here. Within one band a
+    pair occurs once.
+    """
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    same_as_next = sorted_keys[1:] == sorted_keys[:-1]
+    if not same_as_next.any():
+        return np.empty(0, dtype=np.int64)
+    boundaries = np.flatnonzero(np.concatenate(([True], ~same_as_next, [True])))
+    run_starts, run_lengths = boundaries[:-1], np.diff(boundaries)
+    ordered_members, ordered_sizes = members[order], sizes[order]
+    codes = []
+    for length in np.flatnonzero(np.bincount(run_lengths)[2:]) + 2:
+        starts = run_starts[run_lengths == length]
+        positions = starts[:, None] + np.arange(length)  # one bucket per row
+        codes.append(_bucket_codes(ordered_members[positions], ordered_sizes[positions], count))
+    return np.concatenate(codes)
+
+
+def pairs_from_codes(codes: npt.NDArray[np.int64], count: int) -> PairArray:
+    """Pair codes (left * count + right) as rows of (left, right)."""
+    return np.stack((codes // max(count, 1), codes % max(count, 1)), axis=1)
 
 
 def pairs_involving(
@@ -137,7 +159,7 @@ def pairs_involving(
         return np.empty((0, 2), dtype=np.int64)
     codes: list[npt.NDArray[np.int64]] = []
     for band in range(bands):
-        keys = _band_keys(signatures, band, rows)
+        keys = band_keys(signatures, band, rows)
         order = np.argsort(keys[queries], kind="stable")
         query_rows = queries[order]
         query_keys = keys[query_rows]
@@ -156,7 +178,7 @@ def pairs_involving(
     return np.stack((found // count, found % count), axis=1).astype(np.int64)
 
 
-def _sorted_distinct(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+def sorted_distinct(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """np.unique by sorting (numpy 2's hash-based unique is several times slower on big arrays)."""
     values = np.sort(values)
     if len(values) == 0:
@@ -168,15 +190,16 @@ def _sorted_distinct(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
 
 
 def _bucket_codes(
-    buckets: npt.NDArray[np.int64], sizes: npt.NDArray[np.int64], count: int
+    buckets: npt.NDArray[np.int64], bucket_sizes: npt.NDArray[np.int64], count: int
 ) -> npt.NDArray[np.int64]:
-    """Pair codes for buckets of one size (a 2-D array, one bucket per row)."""
+    """Pair codes for buckets of one size (2-D arrays, one bucket per row: its members and
+    their shingle counts)."""
     length = buckets.shape[1]
     if length <= MAX_BUCKET:
         left, right = np.triu_indices(length, k=1)
         first, second = buckets[:, left].ravel(), buckets[:, right].ravel()
     else:
-        by_size = np.lexsort((buckets, sizes[buckets]), axis=1)
+        by_size = np.lexsort((buckets, bucket_sizes), axis=1)
         ordered = np.take_along_axis(buckets, by_size, axis=1)
         steps = range(1, min(BUCKET_WINDOW, length - 1) + 1)
         first = np.concatenate([ordered[:, :-step].ravel() for step in steps])
@@ -190,39 +213,60 @@ def likely_pairs(
     shingle_counts: npt.NDArray[np.int64],
     settings: Settings,
 ) -> PairArray:
-    """The candidates whose estimated Jaccard or containment could reach the thresholds.
-
-    The Jaccard estimate is the share of equal signature positions, with standard error
-    sqrt(J(1 - J) / num_perm); containment is derived from it and the exact set sizes, its
-    error scaled by the derivative of that formula. A pair stays when either estimate plus
-    ESTIMATE_Z standard errors reaches its threshold.
-    """
-    return pairs[likely_mask(pairs, signatures, shingle_counts, settings)]
+    """The candidates whose estimated Jaccard or containment could reach the thresholds
+    (`likely_mask`), in their order."""
+    return pairs[likely_pair_mask(pairs, signatures, shingle_counts, settings)]
 
 
-def likely_mask(
+def likely_pair_mask(
     pairs: PairArray,
     signatures: npt.NDArray[np.uint32],
     shingle_counts: npt.NDArray[np.int64],
     settings: Settings,
 ) -> npt.NDArray[np.bool_]:
-    """Which of the pairs `likely_pairs` keeps."""
-    num_perm = signatures.shape[1]
+    """`likely_mask` of pairs of rows of `signatures`, gathered a chunk at a time."""
     left, right = pairs[:, 0], pairs[:, 1]
     keep = np.zeros(len(pairs), dtype=bool)
     for start in range(0, len(pairs), 16384):  # bounded memory: 16 MB of gathered rows a side
         part = slice(start, start + 16384)
-        jaccard = np.mean(signatures[left[part]] == signatures[right[part]], axis=1)
-        error = np.sqrt(np.maximum(jaccard * (1 - jaccard), 0.01) / num_perm)
-        sizes = shingle_counts[left[part]] + shingle_counts[right[part]]
-        smaller = np.maximum(np.minimum(shingle_counts[left[part]], shingle_counts[right[part]]), 1)
-        containment = jaccard * sizes / ((1 + jaccard) * smaller)
-        containment_error = error * sizes / (smaller * (1 + jaccard) ** 2)
-        keep[part] = (jaccard + ESTIMATE_Z * error >= settings.threshold) | (
-            (containment + ESTIMATE_Z * containment_error >= settings.containment)
-            & (smaller >= settings.min_containment_shingles)
+        keep[part] = likely_mask(
+            signatures[left[part]],
+            signatures[right[part]],
+            shingle_counts[left[part]],
+            shingle_counts[right[part]],
+            settings,
         )
     return keep
+
+
+def likely_mask(
+    left_signatures: npt.NDArray[np.uint32],
+    right_signatures: npt.NDArray[np.uint32],
+    left_counts: npt.NDArray[np.int64],
+    right_counts: npt.NDArray[np.int64],
+    settings: Settings,
+) -> npt.NDArray[np.bool_]:
+    """Which pairs (row i of each argument) could reach the thresholds, by their signatures.
+
+    The Jaccard estimate is the share of equal signature positions, with standard error
+    sqrt(J(1 - J) / num_perm); containment is derived from it and the exact set sizes, its
+    error scaled by the derivative of that formula. A pair stays when either estimate plus
+    ESTIMATE_Z standard errors reaches its threshold. Each row is computed on its own, so
+    the local engine (in chunks of the whole candidate list) and the Dask engine (per
+    partition of pairs) keep the same pairs.
+    """
+    num_perm = left_signatures.shape[1]
+    jaccard = np.mean(left_signatures == right_signatures, axis=1)
+    error = np.sqrt(np.maximum(jaccard * (1 - jaccard), 0.01) / num_perm)
+    sizes = left_counts + right_counts
+    smaller = np.maximum(np.minimum(left_counts, right_counts), 1)
+    containment = jaccard * sizes / ((1 + jaccard) * smaller)
+    containment_error = error * sizes / (smaller * (1 + jaccard) ** 2)
+    mask: npt.NDArray[np.bool_] = (jaccard + ESTIMATE_Z * error >= settings.threshold) | (
+        (containment + ESTIMATE_Z * containment_error >= settings.containment)
+        & (smaller >= settings.min_containment_shingles)
+    )
+    return mask
 
 
 def similarity(left: npt.NDArray[np.uint64], right: npt.NDArray[np.uint64]) -> tuple[float, float]:

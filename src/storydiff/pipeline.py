@@ -3,7 +3,9 @@ candidate pairs → verified pairs → clusters → diffs → report.
 
 `run_cluster` wires the stages together. The heavy work is done by three batch functions
 (`sign_batch`, `verify_batch`, `diff_batch`) that take and return picklable values, so an
-engine can run them in this process, in a process pool or on a Dask cluster. Signing keeps
+engine can run them in this process, in a process pool or on a Dask cluster. An engine that
+is a `SignatureKeeper` (the Dask engine) also keeps the signatures out of this process and
+runs the candidate stage itself, with the same `cluster` functions. Signing keeps
 no text: it spills each document's exact shingle set to a temporary file for verification,
 and only the documents that end up in a cluster are read again, for their diffs.
 
@@ -24,9 +26,9 @@ import re
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -77,6 +79,41 @@ class Progress(Protocol):
 
 class Engine(Protocol):
     def map(self, function: Any, batches: Sequence[Any], *args: Any) -> Any: ...
+
+
+class KeptSignatures(Protocol):
+    """Signatures an engine keeps where they were computed (the Dask engine: on its workers)."""
+
+    def __len__(self) -> int: ...
+
+    def with_rows(self, documents: npt.NDArray[np.int64], block: Any) -> KeptSignatures:
+        """These signatures with those of `documents` replaced by the rows of a kept `block`."""
+        ...
+
+
+@runtime_checkable
+class SignatureKeeper(Protocol):
+    """An engine that runs the candidate stage itself, on signatures it keeps out of this process."""
+
+    def map_keeping(
+        self,
+        function: Any,
+        batches: Sequence[Any],
+        *args: Any,
+        split: Callable[[Any], tuple[Any, Any]],
+    ) -> Iterator[tuple[Any, Any]]: ...
+
+    def hold(self, handles: Sequence[tuple[Any, int]]) -> KeptSignatures: ...
+
+    def likely_pairs(
+        self, signatures: object, shingle_counts: npt.NDArray[np.int64], settings: Settings
+    ) -> npt.NDArray[np.int64]: ...
+
+
+def set_signatures_aside(batch: SignedBatch) -> tuple[SignedBatch, npt.NDArray[np.uint32]]:
+    """A signed batch without its signatures, and the signatures (for `SignatureKeeper.map_keeping`)."""
+    empty = np.empty((0, batch.signatures.shape[1]), dtype=np.uint32)
+    return dataclasses.replace(batch, signatures=empty), batch.signatures
 
 
 class _NoProgress:
@@ -479,8 +516,8 @@ class LikelyJob:
 
 
 def likely_batch(job: LikelyJob, settings: Settings) -> npt.NDArray[np.bool_]:
-    """Which pairs pass the signature-estimate filter (cluster.likely_mask)."""
-    return cluster.likely_mask(job.pairs, job.signatures.open(), job.shingle_counts, settings)
+    """Which pairs pass the signature-estimate filter (cluster.likely_pair_mask)."""
+    return cluster.likely_pair_mask(job.pairs, job.signatures.open(), job.shingle_counts, settings)
 
 
 @dataclass(frozen=True)
@@ -755,7 +792,7 @@ class Corpus:
     mtimes: npt.NDArray[np.int64]
     word_counts: npt.NDArray[np.int64]
     shingle_counts: npt.NDArray[np.int64]
-    signatures: npt.NDArray[np.uint32]
+    signatures: npt.NDArray[np.uint32] | KeptSignatures  # kept by the engine: see SignatureKeeper
     set_files: tuple[str, ...]
     set_locations: npt.NDArray[np.int64]  # rows of (file index, start, end)
     line_keys: npt.NDArray[np.uint64]
@@ -764,6 +801,13 @@ class Corpus:
 
     def source(self, index: int) -> tuple[str, str, str]:
         return self.paths[index], self.fs_paths[index], self.content_hashes[index]
+
+    @property
+    def local_signatures(self) -> npt.NDArray[np.uint32]:
+        """The signatures, which are in this process unless `sign_all` was asked to keep them out."""
+        if not isinstance(self.signatures, np.ndarray):
+            raise TypeError("the signatures are kept by the engine, not in this process")
+        return self.signatures
 
     def set_location(self, index: int) -> tuple[str, int, int]:
         file, start, end = self.set_locations[index].tolist()
@@ -830,7 +874,7 @@ def run_cluster(
     sources, walk_problems = ingest.discover(paths, settings.glob, settings.exclude)
     with spill.spill_directory() as spill_to:
         corpus, signing_skipped, totals = sign_all(
-            sources, settings, progress, engine, spill_to, signature_cache
+            sources, settings, progress, engine, spill_to, signature_cache, keep_signatures=True
         )
         first_skipped = [*walk_problems, *signing_skipped]
         memo_key = None
@@ -921,8 +965,13 @@ def sign_all(
     spill_to: str,
     signature_cache: cache.SignatureCache | None = None,
     with_sets: bool = True,
+    keep_signatures: bool = False,
 ) -> tuple[Corpus, list[Skipped], Counter[str]]:
     """Sign every source in batches on the engine; the parent stores what the cache lacked.
+
+    With `keep_signatures`, an engine that can (a `SignatureKeeper`) keeps the signatures where
+    they were computed and the corpus holds its handle to them, unless the signature cache is
+    in use: the cache is this process's, so the signatures pass through it anyway.
 
     With a cache, the parent first stats every file and takes the documents whose stat
     and entry are known in one query (`SignatureCache.known`), without their shingle sets:
@@ -957,7 +1006,16 @@ def sign_all(
     jobs = [(f"{number:06d}", chunk) for number, chunk in enumerate(_chunks(to_sign, SIGN_BATCH_FILES))]
     # (sign_batch's `repeated` is None: this is the first pass.)
     cache_args = () if cache_spec is None else (None, cache_spec)
-    for signed in engine.map(sign_batch, jobs, settings, spill_to, *cache_args):
+    keeper = (
+        engine if keep_signatures and cache_spec is None and isinstance(engine, SignatureKeeper) else None
+    )
+    kept: list[tuple[Any, int]] = []
+    for signed, handle in (
+        keeper.map_keeping(sign_batch, jobs, settings, spill_to, split=set_signatures_aside)
+        if keeper is not None
+        else ((signed, None) for signed in engine.map(sign_batch, jobs, settings, spill_to, *cache_args))
+    ):
+        kept.append((handle, len(signed)))
         batches.append(signed)
         skipped.extend(signed.skipped)
         totals.update(dict(signed.boilerplate))
@@ -965,6 +1023,8 @@ def sign_all(
             _store(signature_cache, cache_spec.fingerprint, signed, reader)
         progress.advance(len(signed) + len(signed.skipped))
     corpus = _join(batches, settings.num_perm)
+    if keeper is not None:
+        corpus = dataclasses.replace(corpus, signatures=keeper.hold(kept))
     if known_rows:
         # Back to the sources' (path) order: the known batch came first, the signed ones after it.
         index_of = {source.path: index for index, source in enumerate(to_sign)}
@@ -1027,7 +1087,7 @@ def _reorder(corpus: Corpus, order: npt.NDArray[np.int64], unloaded: int) -> Cor
         mtimes=corpus.mtimes[order],
         word_counts=corpus.word_counts[order],
         shingle_counts=corpus.shingle_counts[order],
-        signatures=corpus.signatures[order],
+        signatures=corpus.local_signatures[order],
         set_files=corpus.set_files,
         set_locations=corpus.set_locations[order],
         line_keys=corpus.line_keys[key_at],
@@ -1179,7 +1239,7 @@ def _likely_candidates(
         for first in range(0, bands, step)
     ]
     candidate_keys = cluster.merged_codes(list(engine.map(candidate_batch, candidate_jobs)))
-    candidates = cluster.pairs_of_codes(candidate_keys, documents)
+    candidates = cluster.pairs_from_codes(candidate_keys, documents)
     remembered = np.zeros(len(candidates), dtype=bool)
     is_likely = np.zeros(len(candidates), dtype=bool)
     if earlier is not None:
@@ -1210,17 +1270,26 @@ def verified_pairs(
     pairs of unchanged documents are answered from the memo; the result is the same.
     """
     progress.start("Finding candidates", 1)
-    signature_file = spill_signatures(corpus.signatures, spill_to or None)
-    try:
-        candidate_keys, candidates, is_likely, remembered = _likely_candidates(
-            corpus, signature_file, settings, engine, earlier
-        )
-    finally:
-        os.unlink(signature_file.path)
-    likely = candidates[is_likely]
-    likely_keys = candidate_keys[is_likely]
-    from_memo = remembered[is_likely]
-    del candidates
+    if isinstance(engine, SignatureKeeper):
+        # The engine bands where it keeps the signatures; only likely pairs come back.
+        likely = engine.likely_pairs(corpus.signatures, corpus.shingle_counts, settings)
+        likely_keys = candidate_keys = _pair_keys(likely, len(corpus.paths))
+        from_memo = np.zeros(len(likely), dtype=bool)
+        if earlier is not None:
+            from_memo, _ = _positions_in(likely_keys, earlier[0].likely_keys)
+            from_memo &= ~(earlier[1][likely[:, 0]] | earlier[1][likely[:, 1]])
+    else:
+        signature_file = spill_signatures(corpus.local_signatures, spill_to or None)
+        try:
+            candidate_keys, candidates, is_likely, remembered = _likely_candidates(
+                corpus, signature_file, settings, engine, earlier
+            )
+        finally:
+            os.unlink(signature_file.path)
+        likely = candidates[is_likely]
+        likely_keys = candidate_keys[is_likely]
+        from_memo = remembered[is_likely]
+        del candidates
     progress.advance()
 
     jaccard = np.zeros(len(likely))
@@ -1334,7 +1403,7 @@ def _strip_repeated(
     row_of = {corpus.paths[index]: index for index in affected}
 
     progress.start("Stripping repeated lines", len(sources))
-    signatures = corpus.signatures.copy()
+    signatures = corpus.signatures.copy() if isinstance(corpus.signatures, np.ndarray) else corpus.signatures
     shingle_counts = corpus.shingle_counts.copy()
     word_counts = corpus.word_counts.copy()
     set_locations = corpus.set_locations.copy()
@@ -1343,12 +1412,22 @@ def _strip_repeated(
     jobs = [
         (f"repeated-{number:06d}", chunk) for number, chunk in enumerate(_chunks(sources, SIGN_BATCH_FILES))
     ]
-    for batch in engine.map(sign_batch, jobs, settings, spill_to, repeated):
+    keeper = None if isinstance(signatures, np.ndarray) else engine
+    assert keeper is None or isinstance(keeper, SignatureKeeper)
+    for batch, kept in (
+        keeper.map_keeping(sign_batch, jobs, settings, spill_to, repeated, split=set_signatures_aside)
+        if keeper is not None
+        else ((batch, None) for batch in engine.map(sign_batch, jobs, settings, spill_to, repeated))
+    ):
         file_index = len(set_files)
         set_files.append(batch.set_file)
-        for row, path in enumerate(batch.paths):
-            index = row_of[path]  # a file that changed or vanished since keeps its first signature
-            signatures[index] = batch.signatures[row]
+        # A file that changed or vanished since keeps its first signature.
+        indices = np.array([row_of[path] for path in batch.paths], dtype=np.int64)
+        if isinstance(signatures, np.ndarray):
+            signatures[indices] = batch.signatures
+        else:
+            signatures = signatures.with_rows(indices, kept)
+        for row, index in enumerate(indices.tolist()):
             shingle_counts[index] = batch.shingle_counts[row]
             word_counts[index] = batch.word_counts[row]
             set_locations[index] = (file_index, batch.set_offsets[row], batch.set_offsets[row + 1])
