@@ -13,6 +13,11 @@ Two tables hold the data:
 - `reports`: the last few finished `cluster` reports, keyed by everything they depend on
   (pipeline.report_key: settings, code, and every document's path and content hash), so a
   re-run over an unchanged corpus skips candidates, verification and diffs.
+- `snapshots`: the last few corpora `check` compared with (see Snapshot and check.py),
+  keyed by the corpus as given and the settings: the files a walk found, the directories
+  it listed, and each file's stat, content hash, shingle count and signature, in arrays
+  stored as blobs. A warm check compares stats in bulk instead of walking and looking up
+  100,000 files one by one.
 - `stats`, keyed by absolute path: (size, mtime_ns, ctime_ns, inode) → content hash, like
   git's index. When a file's stat matches, a warm run takes its content hash from here and
   does not open the file at all. A file modified within `RACY_SECONDS` of being recorded
@@ -55,13 +60,18 @@ import xxhash
 
 from .model import ChangedFigure, Cluster, FileRecord, MemberDiff, Report, Segment, Skipped, StrippedLine
 
-FORMAT_VERSION = 5  # 5: stored reports hold diff positions, moves, changed figures, kind
+FORMAT_VERSION = 6  # 6: corpus snapshots for check, verified pairs and cluster diffs for cluster
 KEPT_REPORTS = 4  # finished reports kept for re-runs of an unchanged corpus (see put_report)
+KEPT_SNAPSHOTS = 2  # corpus snapshots kept for `check` (see put_snapshot)
+# Below this many paths, `known` looks the files up one index query at a time instead of
+# scanning both tables whole: a warm check signs its few new files without the scan.
+TARGETED_LOOKUP = 2000
 APPLICATION_ID = 0x53445946  # "SDYF": marks a SQLite file as a storydiff cache
 BUSY_TIMEOUT_MS = 30_000
 RACY_SECONDS = 2.0
 _OPEN_ATTEMPTS = 5
 _QUERY_CHUNK = 500  # bound parameters per IN (...) query, below SQLite's limit everywhere
+_TABLES = ("entries", "sets", "reports", "snapshots", "stats")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -83,6 +93,17 @@ CREATE TABLE IF NOT EXISTS sets (
 CREATE TABLE IF NOT EXISTS reports (
     key TEXT PRIMARY KEY,
     report BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS snapshots (
+    key TEXT PRIMARY KEY,
+    created_ns INTEGER NOT NULL,
+    directories TEXT NOT NULL,
+    paths BLOB NOT NULL,
+    fs_paths BLOB NOT NULL,
+    content_hashes BLOB NOT NULL,
+    stats BLOB NOT NULL,
+    shingle_counts BLOB NOT NULL,
+    signatures BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS stats (
     path TEXT PRIMARY KEY,
@@ -136,6 +157,48 @@ class StatRow:
     ctime_ns: int
     inode: int
     content_hash: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What `check` needs of a whole corpus, as it was: the discovered files in path order,
+    the directories walked to find them, and for each file its stat and what signing gave.
+
+    `stats` rows are (device, inode, size, mtime_ns, ctime_ns), all -1 for a file that could
+    not be stat'ed; `content_hashes` is "" for a file signing skipped (it is read again on
+    every run, as without a snapshot). `directories` are (path as opened, device, inode,
+    mtime_ns, ctime_ns): while none of them changed, walking again would find the same files.
+    """
+
+    created_ns: int
+    directories: tuple[tuple[str, int, int, int, int], ...]
+    paths: tuple[str, ...]
+    fs_paths: tuple[str, ...]
+    content_hashes: tuple[str, ...]
+    stats: npt.NDArray[np.int64]
+    shingle_counts: npt.NDArray[np.int64]
+    signatures: npt.NDArray[np.uint32]
+
+
+def _join_strings(values: Sequence[str]) -> bytes:
+    # NUL never occurs in a path nor a hash; surrogatepass keeps names that are not UTF-8.
+    return zlib.compress("\0".join(values).encode("utf-8", "surrogatepass"), 1)
+
+
+def _split_strings(data: bytes, count: int) -> tuple[str, ...]:
+    if count == 0:
+        return ()
+    values = tuple(zlib.decompress(data).decode("utf-8", "surrogatepass").split("\0"))
+    if len(values) != count:
+        raise ValueError("snapshot strings do not match its row count")
+    return values
+
+
+def status_key(status: os.stat_result | None) -> tuple[int, int, int, int, int]:
+    """A file's (device, inode, size, mtime_ns, ctime_ns), as snapshots compare them."""
+    if status is None:
+        return (-1, -1, -1, -1, -1)
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
 
 
 @dataclass(frozen=True)
@@ -347,7 +410,7 @@ class SignatureCache:
                 _check_identity(connection)
                 version = connection.execute("PRAGMA user_version").fetchone()[0]
                 if version not in (0, FORMAT_VERSION):
-                    for table in ("entries", "sets", "reports", "stats"):
+                    for table in _TABLES:
                         connection.execute(f"DROP TABLE IF EXISTS {table}")
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
@@ -495,7 +558,12 @@ class SignatureCache:
             prefetched[1].join()
             rows = prefetched[2].get("rows")
         try:
-            stat_rows, entry_rows = rows if rows is not None else _scan(self._connection, fingerprint)
+            if rows is not None:
+                stat_rows, entry_rows = rows
+            elif len(paths) <= TARGETED_LOOKUP:
+                stat_rows, entry_rows = _lookup(self._connection, fingerprint, paths)
+            else:
+                stat_rows, entry_rows = _scan(self._connection, fingerprint)
         except sqlite3.Error as error:
             self._failed(error)
             return nothing
@@ -536,6 +604,74 @@ class SignatureCache:
             removals=[row[4] for row in chosen],
             line_keys=[row[5] for row in chosen],
         )
+
+    def get_snapshot(self, key: str, num_perm: int) -> Snapshot | None:
+        """The corpus snapshot stored under `key` (see check.snapshot_key), if any and whole."""
+        if self._connection is None:
+            return None
+        try:
+            row = self._connection.execute(
+                "SELECT created_ns, directories, paths, fs_paths, content_hashes, stats, shingle_counts, "
+                "signatures FROM snapshots WHERE key = ?",
+                (key,),
+            ).fetchone()
+        except sqlite3.Error as error:
+            self._failed(error)
+            return None
+        if row is None:
+            return None
+        created_ns, directories, paths, fs_paths, hashes, stats, shingle_counts, signatures = row
+        try:
+            counts = np.frombuffer(shingle_counts, dtype=np.int64)
+            count = len(counts)
+            snapshot = Snapshot(
+                created_ns=int(created_ns),
+                directories=tuple(
+                    (str(path), int(device), int(inode), int(mtime), int(ctime))
+                    for path, device, inode, mtime, ctime in json.loads(directories)
+                ),
+                paths=_split_strings(paths, count),
+                fs_paths=_split_strings(fs_paths, count),
+                content_hashes=_split_strings(hashes, count),
+                stats=np.frombuffer(stats, dtype=np.int64).reshape(count, 5),
+                shingle_counts=counts,
+                signatures=np.frombuffer(signatures, dtype=np.uint32).reshape(count, num_perm),
+            )
+        except (ValueError, TypeError, zlib.error):
+            return None  # not what this code writes: the caller walks and signs, and stores anew
+        return snapshot
+
+    def put_snapshot(self, key: str, snapshot: Snapshot) -> None:
+        """Store a corpus snapshot; only the KEPT_SNAPSHOTS most recent stay."""
+        if self._connection is None:
+            return
+        row = (
+            key,
+            snapshot.created_ns,
+            json.dumps([list(item) for item in snapshot.directories]),
+            _join_strings(snapshot.paths),
+            _join_strings(snapshot.fs_paths),
+            _join_strings(snapshot.content_hashes),
+            np.ascontiguousarray(snapshot.stats, dtype=np.int64).tobytes(),
+            np.ascontiguousarray(snapshot.shingle_counts, dtype=np.int64).tobytes(),
+            np.ascontiguousarray(snapshot.signatures, dtype=np.uint32).tobytes(),
+        )
+        try:
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                self._connection.execute("DELETE FROM snapshots WHERE key = ?", (key,))
+                self._connection.execute("INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+                self._connection.execute(
+                    "DELETE FROM snapshots WHERE rowid NOT IN "
+                    "(SELECT rowid FROM snapshots ORDER BY rowid DESC LIMIT ?)",
+                    (KEPT_SNAPSHOTS,),
+                )
+                self._connection.execute("COMMIT")
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:
+            self._failed(error)
 
     def get_report(self, key: str) -> Report | None:
         """The report stored under `key` (see pipeline.report_key), if any."""
@@ -609,7 +745,7 @@ class SignatureCache:
         try:
             count: int = self._connection.execute("SELECT count(*) FROM entries").fetchone()[0]
             self._connection.execute("BEGIN IMMEDIATE")
-            for table in ("entries", "sets", "reports", "stats"):
+            for table in _TABLES:
                 self._connection.execute(f"DELETE FROM {table}")
             self._connection.execute("COMMIT")
             self._connection.execute("VACUUM")
@@ -641,6 +777,31 @@ def _scan(
         "WHERE +fingerprint = ?",  # a scan: faster than the index for a whole corpus
         (fingerprint,),
     ).fetchall()
+    return stat_rows, entry_rows
+
+
+def _lookup(
+    connection: sqlite3.Connection, fingerprint: str, paths: Sequence[str]
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """`_scan` restricted to the stat rows of `paths` and the entries they name, by index."""
+    stat_rows: list[tuple[Any, ...]] = []
+    for chunk in _chunks(sorted(set(paths))):
+        stat_rows.extend(
+            connection.execute(
+                "SELECT path, size, mtime_ns, ctime_ns, inode, content_hash FROM stats "
+                f"WHERE path IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+        )
+    entry_rows: list[tuple[Any, ...]] = []
+    for chunk in _chunks(sorted({row[5] for row in stat_rows})):
+        entry_rows.extend(
+            connection.execute(
+                "SELECT content_hash, word_count, shingle_count, signature, removals, line_keys FROM entries "
+                f"WHERE fingerprint = ? AND content_hash IN ({','.join('?' * len(chunk))})",
+                [fingerprint, *chunk],
+            )
+        )
     return stat_rows, entry_rows
 
 

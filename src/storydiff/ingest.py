@@ -40,12 +40,17 @@ def display_path(path: str) -> str:
 
 
 def discover(
-    paths: Sequence[str], glob: str = "*.txt", exclude: Sequence[str] = ()
+    paths: Sequence[str],
+    glob: str = "*.txt",
+    exclude: Sequence[str] = (),
+    directories: list[tuple[str, os.stat_result]] | None = None,
 ) -> tuple[list[SourceFile], list[Skipped]]:
     """The files to read, sorted by path, and the paths that could not be walked.
 
     Directories are walked recursively; symbolic links to directories are followed, but no
-    directory is entered twice (so links that form a loop end). Files named directly are
+    directory is entered twice (so links that form a loop end); each directory listed, with its
+    stat, is appended to `directories` when given (check.py keeps them to know when a walk
+    would find the same files again). Files named directly are
     taken whatever their name, unless they are not regular files (a FIFO would block, a
     device might never end); files found in directories must match `glob` and none of the
     `exclude` patterns (matched against the name and the path below the directory).
@@ -66,7 +71,7 @@ def discover(
             raise InputError(f"{given}: no such file or directory")
         if os.path.isdir(given):
             matched = 0
-            for source, identity in _walk(given, glob, exclude, skipped):
+            for source, identity in _walk(given, glob, exclude, skipped, directories):
                 matched += 1
                 _add_once(found, kept_path, source, identity)
             if not matched:
@@ -111,7 +116,11 @@ def _add_once(
 
 
 def _walk(
-    root: str, glob: str, exclude: Sequence[str], skipped: list[Skipped]
+    root: str,
+    glob: str,
+    exclude: Sequence[str],
+    skipped: list[Skipped],
+    directories: list[tuple[str, os.stat_result]] | None = None,
 ) -> Iterator[tuple[SourceFile, tuple[int, int] | None]]:
     """Matching files below `root` with their (device, inode), or None when a stat is needed."""
     matches_glob = re.compile(fnmatch.translate(glob)).match
@@ -129,6 +138,8 @@ def _walk(
         if identity in visited:
             continue
         visited.add(identity)
+        if directories is not None:
+            directories.append((directory, status))
         try:
             with os.scandir(directory) as listing:
                 entries = list(listing)
