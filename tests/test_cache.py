@@ -430,3 +430,18 @@ def test_a_warm_run_from_the_stored_report_prints_the_same_moves_and_figures(
     monkeypatch.setattr(pipeline, "_diff_clusters", not_again)
     code, warm, _ = run(*arguments)
     assert code == 0 and warm == cold
+
+
+def test_the_written_out_report_json_is_what_asdict_gives(tmp_path: Path) -> None:
+    paragraphs = [
+        line for line in (SEEDS / SEED_000).read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+    moved = [*paragraphs[:8], *paragraphs[11:14], *paragraphs[8:11], *paragraphs[14:]]
+    old, new = tmp_path / "old.txt", tmp_path / "new.txt"
+    old.write_text("\n".join(paragraphs) + "\nRead more at example.com\n", encoding="utf-8")
+    new.write_text("\n".join(moved).replace("190", "900") + "\n", encoding="utf-8")
+    report = pipeline.diff_files(str(old), str(new), Settings(show_stripped=True))
+    report = dataclasses.replace(report, skipped=(Skipped("gone.txt", "empty file"),))
+    member = report.clusters[0].members[1]
+    assert member.moved_words and member.changed_figures and member.representative_stripped
+    assert json.dumps(cache.report_to_json(report)) == json.dumps(dataclasses.asdict(report))

@@ -739,7 +739,10 @@ def run_cluster(
             stored = signature_cache.get_report(memo_key)
             if stored is not None:
                 return stored
-        corpus, verified = verified_pairs(corpus, settings, progress, engine, signature_cache, spill_to)
+        set_ids: Sequence[str] = corpus.content_hashes  # each row's exact set, for the cache's pairs
+        corpus, verified = verified_pairs(
+            corpus, settings, progress, engine, signature_cache, spill_to, set_ids
+        )
         repeated = RepeatedLines()
         if settings.finds_repeated_lines:
             components = cluster.connected_components(len(corpus.paths), verified)
@@ -755,10 +758,17 @@ def run_cluster(
                     progress,
                 )
                 corpus, totals = signed.corpus, signed.boilerplate
+                stripped = f"+{repeated_digest(repeated)}"
+                set_ids = [
+                    content_hash + stripped if row in signed.resigned else content_hash
+                    for row, content_hash in enumerate(corpus.content_hashes)
+                ]
                 corpus, verified = verified_pairs(
-                    corpus, settings, progress, engine, signature_cache, spill_to
+                    corpus, settings, progress, engine, signature_cache, spill_to, set_ids
                 )
-        clusters, vanished = _diff_clusters(verified, corpus, settings, engine, progress, repeated)
+        clusters, vanished = _diff_clusters(
+            verified, corpus, settings, engine, progress, repeated, signature_cache, set_ids, spill_to
+        )
     skipped = [*first_skipped, *vanished.values()]
     clustered = {path for item in clusters for path in (member.path for member in item.members)}
     report = Report(
@@ -788,8 +798,6 @@ def report_key(
     paths the run was given, and each document's path and content (files that vanish during
     a run are not stored); with `keep` newest or oldest, each document's modification time
     too. The code is that of the stages after signing; signing's is in signature_inputs."""
-    import importlib
-
     digest = xxhash.xxh3_128()
     digest.update(
         json.dumps(
@@ -797,11 +805,7 @@ def report_key(
             sort_keys=True,
         ).encode()
     )
-    for module in ("pipeline", "cluster", "diff", "model", "cache"):
-        source = importlib.import_module(f"storydiff.{module}").__file__
-        if source:
-            with open(source, "rb") as handle:
-                digest.update(handle.read())
+    digest.update(_code_digest().encode())
     for values in (corpus.paths, corpus.content_hashes):
         digest.update("\0".join(values).encode("utf-8", "surrogatepass"))
     if settings.keep in ("newest", "oldest"):
@@ -1024,8 +1028,14 @@ def verified_pairs(
     engine: Engine,
     signature_cache: cache.SignatureCache | None = None,
     spill_to: str = "",
+    set_ids: Sequence[str] | None = None,
 ) -> tuple[Corpus, list[Pair]]:
-    """Candidates by LSH, the estimate filter, exact verification: the near-duplicate pairs."""
+    """Candidates by LSH, the estimate filter, exact verification: the near-duplicate pairs.
+
+    With `set_ids` (what identifies each row's exact set: see `pair_key`) and the cache,
+    pairs verified by an earlier run are taken from the cache, and only the others are
+    verified (and stored): after one file changed, those that involve it.
+    """
     progress.start("Finding candidates", 1)
     candidates = cluster.candidate_pairs(
         corpus.signatures,
@@ -1039,26 +1049,109 @@ def verified_pairs(
     progress.advance()
 
     progress.start("Verifying", len(likely))
-    corpus = load_sets(corpus, likely.ravel(), settings, signature_cache, spill_to)
-    verified: list[Pair] = []
+    jaccard = np.zeros(len(likely))
+    containment = np.zeros(len(likely))
+    smaller = np.zeros(len(likely), dtype=np.int64)
+    keys: list[str] = []
+    todo = np.arange(len(likely))
+    memo = signature_cache is not None and signature_cache.enabled and set_ids is not None
+    if memo and signature_cache is not None and set_ids is not None and len(likely):
+        fingerprint = cache.fingerprint(settings.signature_inputs())
+        keys = [pair_key(fingerprint, set_ids[left], set_ids[right]) for left, right in likely.tolist()]
+        stored = signature_cache.get_pairs(keys)
+        found = np.array([key in stored for key in keys], dtype=bool)
+        for index in np.flatnonzero(found).tolist():
+            jaccard[index], containment[index], smaller[index] = stored[keys[index]]
+        todo = np.flatnonzero(~found)
+        progress.advance(len(likely) - len(todo))
+    pending = likely[todo]
+    corpus = load_sets(corpus, pending.ravel(), settings, signature_cache, spill_to)
     verify_jobs = [
         VerifyJob(
             chunk, corpus.set_files, corpus.set_locations[chunk[:, 0]], corpus.set_locations[chunk[:, 1]]
         )
         for chunk in (
-            likely[start : start + VERIFY_BATCH_PAIRS] for start in range(0, len(likely), VERIFY_BATCH_PAIRS)
+            pending[start : start + VERIFY_BATCH_PAIRS]
+            for start in range(0, len(pending), VERIFY_BATCH_PAIRS)
         )
     ]
-    for job, (jaccard, containment, smaller) in zip(
+    start = 0
+    for job, (job_jaccard, job_containment, job_smaller) in zip(
         verify_jobs, engine.map(verify_batch, verify_jobs), strict=True
     ):
-        keep = np.flatnonzero(cluster.near_duplicate_mask(jaccard, containment, smaller, settings))
-        verified.extend(
-            Pair(int(job.pairs[i, 0]), int(job.pairs[i, 1]), float(jaccard[i]), float(containment[i]))
-            for i in keep
-        )
+        rows = todo[start : start + len(job.pairs)]
+        jaccard[rows], containment[rows], smaller[rows] = job_jaccard, job_containment, job_smaller
+        start += len(job.pairs)
         progress.advance(len(job.pairs))
+    if memo and signature_cache is not None and len(todo):
+        signature_cache.put_pairs(
+            [
+                (keys[index], float(jaccard[index]), float(containment[index]), int(smaller[index]))
+                for index in todo.tolist()
+            ]
+        )
+    keep = np.flatnonzero(cluster.near_duplicate_mask(jaccard, containment, smaller, settings))
+    verified = [
+        Pair(int(likely[i, 0]), int(likely[i, 1]), float(jaccard[i]), float(containment[i])) for i in keep
+    ]
     return corpus, verified
+
+
+def pair_key(fingerprint: str, left: str, right: str) -> str:
+    """The cache's key for a verified pair: the signature fingerprint and what identifies the
+    two exact sets, in either order (a content hash; with `+` and a digest of the repeated
+    lines stripped from it for a document signed again without them)."""
+    first, second = sorted((left, right))
+    return xxhash.xxh3_128_hexdigest(f"{fingerprint}\0{first}\0{second}".encode("utf-8", "surrogatepass"))
+
+
+def diff_context(settings: Settings, repeated: RepeatedLines) -> str:
+    """What every cluster's diffs depend on besides its members: the settings, the code and
+    the repeated lines (see `cluster_key`)."""
+    return json.dumps(
+        [
+            settings.as_dict(),
+            cache.fingerprint(settings.signature_inputs()),
+            _code_digest(),
+            repeated_digest(repeated),
+        ],
+        sort_keys=True,
+    )
+
+
+def cluster_key(context: str, members: Sequence[tuple[str, str, str]]) -> str:
+    """The cache's key for a diffed cluster: everything its members' diffs depend on, that is
+    `diff_context` and each member's path, content and exact set, representative first
+    (`members` are (path, content hash, set id))."""
+    text = json.dumps([context, [list(member) for member in members]])
+    return xxhash.xxh3_128_hexdigest(text.encode("utf-8", "surrogatepass"))
+
+
+def repeated_digest(repeated: RepeatedLines) -> str:
+    """A short digest of the repeated lines and how they are stripped."""
+    keys = np.array(sorted(repeated.keys), dtype=np.uint64).tobytes()
+    digest = xxhash.xxh3_64(keys)
+    digest.update(f"{repeated.min_words}\0{repeated.max_document_share}".encode())
+    return str(digest.hexdigest())
+
+
+_CODE_DIGEST: list[str] = []
+
+
+def _code_digest() -> str:
+    """A digest of the code that makes a report from signatures (the stages after signing;
+    signing's own is in Settings.signature_inputs), read once per process."""
+    if not _CODE_DIGEST:
+        import importlib
+
+        digest = xxhash.xxh3_128()
+        for module in ("pipeline", "cluster", "diff", "model", "cache"):
+            source = importlib.import_module(f"storydiff.{module}").__file__
+            if source:
+                with open(source, "rb") as handle:
+                    digest.update(handle.read())
+        _CODE_DIGEST.append(str(digest.hexdigest()))
+    return _CODE_DIGEST[0]
 
 
 @dataclass(frozen=True)
@@ -1066,6 +1159,7 @@ class _Signed:
     corpus: Corpus
     skipped: tuple[Skipped, ...]
     boilerplate: Counter[str]
+    resigned: frozenset[int] = frozenset()  # rows signed again without their repeated lines
 
 
 def repeated_lines(corpus: Corpus, components: Sequence[Sequence[int]], settings: Settings) -> RepeatedLines:
@@ -1132,6 +1226,7 @@ def _strip_repeated(
     set_locations = corpus.set_locations.copy()
     set_files = list(corpus.set_files)
     totals = Counter(signed.boilerplate)
+    resigned: set[int] = set()
     jobs = [
         (f"repeated-{number:06d}", chunk) for number, chunk in enumerate(_chunks(sources, SIGN_BATCH_FILES))
     ]
@@ -1144,6 +1239,7 @@ def _strip_repeated(
             shingle_counts[index] = batch.shingle_counts[row]
             word_counts[index] = batch.word_counts[row]
             set_locations[index] = (file_index, batch.set_offsets[row], batch.set_offsets[row + 1])
+            resigned.add(index)
         totals[REPEATED_LINE] += dict(batch.boilerplate).get(REPEATED_LINE, 0)
         progress.advance(len(batch) + len(batch.skipped))
     unloaded = None
@@ -1159,7 +1255,7 @@ def _strip_repeated(
         set_files=tuple(set_files),
         unloaded=unloaded,
     )
-    return _Signed(corpus, signed.skipped, totals)
+    return _Signed(corpus, signed.skipped, totals, frozenset(resigned))
 
 
 def _diff_clusters(
@@ -1169,37 +1265,69 @@ def _diff_clusters(
     engine: Engine,
     progress: Progress,
     repeated: RepeatedLines,
+    signature_cache: cache.SignatureCache | None = None,
+    set_ids: Sequence[str] | None = None,
+    spill_to: str = "",
 ) -> tuple[list[Cluster], dict[str, Skipped]]:
     """Diff every cluster; returns the clusters in output order and the files that vanished.
 
     A member that vanished or changed since it was signed is skipped, and the rest of its
     cluster is clustered again from the verified pairs that do not involve it (it may have
     been what joined them), until every cluster was diffed whole.
+
+    With `set_ids` (see verified_pairs) and the cache, a cluster diffed by an earlier run
+    (the same members, contents, representative and settings: `cluster_key`) is taken from
+    the cache, and the clusters diffed here are stored.
     """
+    memo = signature_cache is not None and signature_cache.enabled and set_ids is not None
+    context = diff_context(settings, repeated) if memo else ""
+    context = diff_context(settings, repeated) if memo else ""
     word_counts, mtimes = corpus.word_counts.tolist(), corpus.mtimes.tolist()
     components = cluster.connected_components(len(corpus.paths), verified)
     progress.start("Diffing", sum(len(component) - 1 for component in components))
     vanished: dict[str, Skipped] = {}
     clusters = []
     while components:
-        tasks = []
+        orders = []
+        keys: list[str] = []
         for component in components:
             representative = cluster.choose_representative(component, settings.keep, word_counts, mtimes)
-            others = [member for member in component if member != representative]
-            tasks.append(
-                DiffTask(
-                    corpus.source(representative),
-                    tuple(corpus.source(member) for member in others),
-                    tuple(corpus.set_location(member) for member in (representative, *others)),
+            ordered = (representative, *(member for member in component if member != representative))
+            orders.append(ordered)
+            if memo and set_ids is not None:
+                keys.append(
+                    cluster_key(
+                        context,
+                        [(corpus.paths[row], corpus.content_hashes[row], set_ids[row]) for row in ordered],
+                    )
                 )
+        stored = signature_cache.get_diffs(keys) if memo and signature_cache is not None else {}
+        to_diff = [ordered for number, ordered in enumerate(orders) if not keys or keys[number] not in stored]
+        if memo:  # verification took pairs from the cache: these members' sets may be there only
+            rows = np.array([row for ordered in to_diff for row in ordered], dtype=np.int64)
+            corpus = load_sets(corpus, rows, settings, signature_cache, spill_to)
+        tasks = [
+            DiffTask(
+                corpus.source(ordered[0]),
+                tuple(corpus.source(member) for member in ordered[1:]),
+                tuple(corpus.set_location(member) for member in ordered),
             )
-        outcomes = (
+            for ordered in to_diff
+        ]
+        diffed = (
             outcome
             for results in engine.map(diff_batch, _chunks(tasks, DIFF_BATCH_CLUSTERS), settings, repeated)
             for outcome in results
         )
+        fresh: dict[str, list[MemberDiff]] = {}
         survivors: set[int] = set()
-        for component, outcome in zip(components, outcomes, strict=True):
+        for number, component in enumerate(components):
+            if keys and keys[number] in stored:
+                members = list(stored[keys[number]])
+                progress.advance(len(members) - 1)
+                clusters.append(Cluster(id=0, representative=members[0].path, members=tuple(members)))
+                continue
+            outcome = next(diffed)
             progress.advance(len(outcome) - 1)
             lost = {item.path: item for item in outcome if isinstance(item, Skipped)}
             if lost:
@@ -1209,6 +1337,10 @@ def _diff_clusters(
             members = [item for item in outcome if isinstance(item, MemberDiff)]
             members[1:] = sorted(members[1:], key=lambda item: item.path)
             clusters.append(Cluster(id=0, representative=members[0].path, members=tuple(members)))
+            if keys:
+                fresh[keys[number]] = members
+        if fresh and signature_cache is not None:
+            signature_cache.put_diffs(fresh)
         remaining = [pair for pair in verified if pair.left in survivors and pair.right in survivors]
         components = cluster.connected_components(len(corpus.paths), remaining)
     clusters.sort(key=lambda item: (-len(item.members), item.members[0].path))
