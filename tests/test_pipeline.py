@@ -189,3 +189,39 @@ def test_a_warm_signature_cache_gives_the_cold_output_when_repeated_lines_are_st
     assert len(shingled) == len(WITH_FOOTER) and not any(FOOTER in text for text in shingled)
     assert warm == cluster_json("--no-cache", "--threshold", "0.6")
     assert dict(json.loads(warm)["boilerplate"])["repeated-line"] == len(WITH_FOOTER)
+
+
+def test_a_re_run_after_one_file_changed_verifies_and_diffs_only_what_involves_it(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With repeated lines found (two passes); the output is the same as without the cache."""
+    cache_file = str(tmp_path / "c.sqlite")
+    arguments = ("cluster", str(corpus), "--format", "json", "--jobs", "1", "--cache", cache_file)
+    cold = run(*arguments)
+    assert [len(item["members"]) for item in cold["clusters"]] == [7]
+    assert cold["boilerplate"]["repeated-line"] == 9
+    changed = corpus / "001_copy2.txt"
+    changed.write_text(changed.read_text(encoding="utf-8").replace("Mali", "Mali's", 1), encoding="utf-8")
+    verified: list[tuple[str, str]] = []
+    diffed: list[list[str]] = []
+    real_verify, real_diff = pipeline.verify_batch, pipeline.diff_batch
+    paths = sorted(str(path) for path in corpus.iterdir())
+
+    def verify_batch(job: pipeline.VerifyJob) -> Any:
+        verified.extend((paths[left], paths[right]) for left, right in job.pairs.tolist())
+        return real_verify(job)
+
+    def diff_batch(tasks: Any, *args: Any) -> Any:
+        diffed.extend([task.representative[0], *(member[0] for member in task.members)] for task in tasks)
+        return real_diff(tasks, *args)
+
+    monkeypatch.setattr(pipeline, "verify_batch", verify_batch)
+    monkeypatch.setattr(pipeline, "diff_batch", diff_batch)
+    warm = run(*arguments)
+    assert verified and all(str(changed) in pair for pair in verified)
+    assert len(diffed) == 1 and str(changed) in diffed[0]
+    monkeypatch.setattr(pipeline, "verify_batch", real_verify)
+    monkeypatch.setattr(pipeline, "diff_batch", real_diff)
+    uncached = CliRunner().invoke(cli, [*arguments[:-2], "--no-cache"]).stdout
+    assert json.dumps(warm) == json.dumps(json.loads(uncached))
+    assert CliRunner().invoke(cli, list(arguments)).stdout == uncached  # and the stored report
