@@ -445,3 +445,15 @@ def test_the_written_out_report_json_is_what_asdict_gives(tmp_path: Path) -> Non
     member = report.clusters[0].members[1]
     assert member.moved_words and member.changed_figures and member.representative_stripped
     assert json.dumps(cache.report_to_json(report)) == json.dumps(dataclasses.asdict(report))
+
+
+@pytest.mark.parametrize("scan_above", [0, 5000])  # one scan of the table, or lookups by key
+def test_pairs_round_trip_by_lookup_and_by_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scan_above: int
+) -> None:
+    monkeypatch.setattr(cache, "_PAIR_SCAN", scan_above)
+    with cache.SignatureCache.open(str(tmp_path / "c.sqlite")) as store:
+        store.put_pairs([("a", 0.5, 0.75, 120), ("b", 1 / 3, 0.9, 7)])
+        store.put_pairs([("a", 0.6, 0.8, 121)])  # stored again: replaced
+        assert store.get_pairs(["a", "b", "missing"]) == {"a": (0.6, 0.8, 121), "b": (1 / 3, 0.9, 7)}
+        assert store.get_pairs(["b"]) == {"b": (1 / 3, 0.9, 7)}

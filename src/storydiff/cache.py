@@ -76,6 +76,7 @@ BUSY_TIMEOUT_MS = 30_000
 RACY_SECONDS = 2.0
 _OPEN_ATTEMPTS = 5
 _QUERY_CHUNK = 500  # bound parameters per IN (...) query, below SQLite's limit everywhere
+_PAIR_SCAN = 5000  # get_pairs reads the whole table rather than look up more keys than this
 _TABLES = ("entries", "sets", "reports", "pairs", "diffs", "snapshots", "stats")
 
 _SCHEMA = """
@@ -693,8 +694,16 @@ class SignatureCache:
         if self._connection is None:
             return {}
         found: dict[str, tuple[float, float, int]] = {}
+        wanted = set(keys)
         try:
-            for chunk in _chunks(sorted(set(keys))):
+            if len(wanted) > _PAIR_SCAN:  # one scan beats that many index lookups
+                for key, jaccard, containment, smaller in self._connection.execute(
+                    "SELECT key, jaccard, containment, smaller FROM pairs"
+                ):
+                    if key in wanted:
+                        found[key] = (float(jaccard), float(containment), int(smaller))
+                return found
+            for chunk in _chunks(sorted(wanted)):
                 marks = ",".join("?" * len(chunk))
                 for key, jaccard, containment, smaller in self._connection.execute(
                     f"SELECT key, jaccard, containment, smaller FROM pairs WHERE key IN ({marks})", chunk

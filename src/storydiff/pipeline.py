@@ -1106,9 +1106,9 @@ def pair_key(fingerprint: str, left: str, right: str) -> str:
 
 
 def diff_context(settings: Settings, repeated: RepeatedLines) -> str:
-    """What every cluster's diffs depend on besides its members: the settings, the code and
-    the repeated lines (see `cluster_key`)."""
-    return json.dumps(
+    """What every cluster's diffs depend on besides its members, digested: the settings, the
+    code and the repeated lines (see `cluster_key`)."""
+    text = json.dumps(
         [
             settings.as_dict(),
             cache.fingerprint(settings.signature_inputs()),
@@ -1117,13 +1117,14 @@ def diff_context(settings: Settings, repeated: RepeatedLines) -> str:
         ],
         sort_keys=True,
     )
+    return xxhash.xxh3_128_hexdigest(text.encode("utf-8", "surrogatepass"))
 
 
 def cluster_key(context: str, members: Sequence[tuple[str, str, str]]) -> str:
     """The cache's key for a diffed cluster: everything its members' diffs depend on, that is
     `diff_context` and each member's path, content and exact set, representative first
-    (`members` are (path, content hash, set id))."""
-    text = json.dumps([context, [list(member) for member in members]])
+    (`members` are (path, content hash, set id); none holds a NUL)."""
+    text = "\0".join([context, *(value for member in members for value in member)])
     return xxhash.xxh3_128_hexdigest(text.encode("utf-8", "surrogatepass"))
 
 
