@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from tests.conftest import SEED_000, SEED_001, SEED_002, SEEDS
 
-from storydiff import pipeline, shingles
+from storydiff import cluster, pipeline, shingles
 from storydiff.cli import cli
 from storydiff.settings import Settings
 
@@ -215,9 +215,18 @@ def test_a_re_run_after_one_file_changed_verifies_and_diffs_only_what_involves_i
         diffed.extend([task.representative[0], *(member[0] for member in task.members)] for task in tasks)
         return real_diff(tasks, *args)
 
+    banded: list[int] = []
+    real_candidates = cluster.candidate_pairs
+
+    def candidate_pairs(signatures: Any, *args: Any) -> Any:
+        banded.append(len(signatures))
+        return real_candidates(signatures, *args)
+
     monkeypatch.setattr(pipeline, "verify_batch", verify_batch)
     monkeypatch.setattr(pipeline, "diff_batch", diff_batch)
+    monkeypatch.setattr(cluster, "candidate_pairs", candidate_pairs)
     warm = run(*arguments)
+    assert banded == []  # both passes banded only the changed file, from the stored passes
     assert verified and all(str(changed) in pair for pair in verified)
     assert len(diffed) == 1 and str(changed) in diffed[0]
     monkeypatch.setattr(pipeline, "verify_batch", real_verify)

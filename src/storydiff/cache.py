@@ -19,6 +19,9 @@ Two tables hold the data:
   `diffs`: each diffed cluster's members, keyed by everything its diffs depend on
   (pipeline.cluster_key). After one file changed, a re-run verifies and diffs only the
   pairs and clusters that involve it.
+- `passes`: the last few `cluster` passes (see Pass): each document's path and set, and
+  the likely pairs with their exact similarity, so that a re-run after a few files changed
+  bands only those (cluster.likely_pairs_after_change).
 - `snapshots`: the last few corpora `check` compared with (see Snapshot and check.py),
   keyed by the corpus as given and the settings: the files a walk found, the directories
   it listed, and each file's stat, content hash, shingle count and signature, in arrays
@@ -68,6 +71,7 @@ from .model import ChangedFigure, Cluster, FileRecord, MemberDiff, Report, Segme
 FORMAT_VERSION = 6  # 6: corpus snapshots for check, verified pairs and cluster diffs for cluster
 KEPT_REPORTS = 4  # finished reports kept for re-runs of an unchanged corpus (see put_report)
 KEPT_SNAPSHOTS = 2  # corpus snapshots kept for `check` (see put_snapshot)
+KEPT_PASSES = 4  # `cluster` passes kept, two per run (see put_pass)
 # Below this many paths, `known` looks the files up one index query at a time instead of
 # scanning both tables whole: a warm check signs its few new files without the scan.
 TARGETED_LOOKUP = 2000
@@ -77,7 +81,7 @@ RACY_SECONDS = 2.0
 _OPEN_ATTEMPTS = 5
 _QUERY_CHUNK = 500  # bound parameters per IN (...) query, below SQLite's limit everywhere
 _PAIR_SCAN = 5000  # get_pairs reads the whole table rather than look up more keys than this
-_TABLES = ("entries", "sets", "reports", "pairs", "diffs", "snapshots", "stats")
+_TABLES = ("entries", "sets", "reports", "pairs", "diffs", "passes", "snapshots", "stats")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -109,6 +113,16 @@ CREATE TABLE IF NOT EXISTS pairs (
 CREATE TABLE IF NOT EXISTS diffs (
     key TEXT PRIMARY KEY,
     members BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS passes (
+    key TEXT PRIMARY KEY,
+    paths BLOB NOT NULL,
+    set_ids BLOB NOT NULL,
+    shingle_counts BLOB NOT NULL,
+    pairs BLOB NOT NULL,
+    results BLOB NOT NULL,
+    extra_ids BLOB NOT NULL,
+    extra_signatures BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS snapshots (
     key TEXT PRIMARY KEY,
@@ -194,6 +208,25 @@ class Snapshot:
     stats: npt.NDArray[np.int64]
     shingle_counts: npt.NDArray[np.int64]
     signatures: npt.NDArray[np.uint32]
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One clustering pass of a `cluster` run, for the next run to start from: each
+    document's path, set identity (see pipeline.pair_key) and shingle count, the likely pairs
+    (rows of (left, right)) with their exact (Jaccard, containment, smaller set size), and the
+    signatures of the documents whose set is not their content's first-pass one (signed again
+    without repeated lines), which the signature cache does not hold."""
+
+    paths: tuple[str, ...]
+    set_ids: tuple[str, ...]
+    shingle_counts: npt.NDArray[np.int64]
+    pairs: npt.NDArray[np.int64]
+    jaccard: npt.NDArray[np.float64]
+    containment: npt.NDArray[np.float64]
+    smaller: npt.NDArray[np.int64]
+    extra_ids: tuple[str, ...]
+    extra_signatures: npt.NDArray[np.uint32]
 
 
 def _join_strings(values: Sequence[str]) -> bytes:
@@ -620,6 +653,77 @@ class SignatureCache:
             removals=[row[4] for row in chosen],
             line_keys=[row[5] for row in chosen],
         )
+
+    def get_pass(self, key: str, num_perm: int) -> Pass | None:
+        """The clustering pass stored under `key` (see pipeline.verified_pairs), if any and whole."""
+        if self._connection is None:
+            return None
+        try:
+            row = self._connection.execute(
+                "SELECT paths, set_ids, shingle_counts, pairs, results, extra_ids, extra_signatures "
+                "FROM passes WHERE key = ?",
+                (key,),
+            ).fetchone()
+        except sqlite3.Error as error:
+            self._failed(error)
+            return None
+        if row is None:
+            return None
+        paths, set_ids, counts, pairs, results, extra_ids, extra_signatures = row
+        try:
+            shingle_counts = np.frombuffer(counts, dtype=np.int64)
+            pair_rows = np.frombuffer(pairs, dtype=np.int64).reshape(-1, 2)
+            values = np.frombuffer(results, dtype=np.float64).reshape(3, len(pair_rows))
+            extra = np.frombuffer(extra_signatures, dtype=np.uint32).reshape(-1, num_perm)
+            return Pass(
+                paths=_split_strings(paths, len(shingle_counts)),
+                set_ids=_split_strings(set_ids, len(shingle_counts)),
+                shingle_counts=shingle_counts,
+                pairs=pair_rows,
+                jaccard=values[0],
+                containment=values[1],
+                smaller=values[2].astype(np.int64),
+                extra_ids=_split_strings(extra_ids, len(extra)),
+                extra_signatures=extra,
+            )
+        except (ValueError, TypeError, zlib.error):
+            return None
+
+    def put_pass(self, key: str, state: Pass) -> None:
+        """Store a clustering pass; only the KEPT_PASSES most recent stay."""
+        if self._connection is None:
+            return
+        row = (
+            key,
+            _join_strings(state.paths),
+            _join_strings(state.set_ids),
+            np.ascontiguousarray(state.shingle_counts, dtype=np.int64).tobytes(),
+            np.ascontiguousarray(state.pairs, dtype=np.int64).tobytes(),
+            np.concatenate([state.jaccard, state.containment, state.smaller.astype(np.float64)]).tobytes(),
+            _join_strings(state.extra_ids),
+            np.ascontiguousarray(state.extra_signatures, dtype=np.uint32).tobytes(),
+        )
+        self._replace("passes", row, KEPT_PASSES)
+
+    def _replace(self, table: str, row: tuple[Any, ...], kept: int) -> None:
+        """Store `row` (its key first) in `table`, keeping only the `kept` most recent rows."""
+        assert self._connection is not None
+        try:
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                self._connection.execute(f"DELETE FROM {table} WHERE key = ?", (row[0],))
+                self._connection.execute(f"INSERT INTO {table} VALUES ({','.join('?' * len(row))})", row)
+                self._connection.execute(
+                    f"DELETE FROM {table} WHERE rowid NOT IN "
+                    f"(SELECT rowid FROM {table} ORDER BY rowid DESC LIMIT ?)",
+                    (kept,),
+                )
+                self._connection.execute("COMMIT")
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:
+            self._failed(error)
 
     def get_snapshot(self, key: str, num_perm: int) -> Snapshot | None:
         """The corpus snapshot stored under `key` (see check.snapshot_key), if any and whole."""

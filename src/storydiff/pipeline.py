@@ -741,7 +741,14 @@ def run_cluster(
                 return stored
         set_ids: Sequence[str] = corpus.content_hashes  # each row's exact set, for the cache's pairs
         corpus, verified = verified_pairs(
-            corpus, settings, progress, engine, signature_cache, spill_to, set_ids
+            corpus,
+            settings,
+            progress,
+            engine,
+            signature_cache,
+            spill_to,
+            set_ids,
+            stored_pass_key(settings, paths, "first"),
         )
         repeated = RepeatedLines()
         if settings.finds_repeated_lines:
@@ -764,7 +771,14 @@ def run_cluster(
                     for row, content_hash in enumerate(corpus.content_hashes)
                 ]
                 corpus, verified = verified_pairs(
-                    corpus, settings, progress, engine, signature_cache, spill_to, set_ids
+                    corpus,
+                    settings,
+                    progress,
+                    engine,
+                    signature_cache,
+                    spill_to,
+                    set_ids,
+                    stored_pass_key(settings, paths, "second"),
                 )
         clusters, vanished = _diff_clusters(
             verified, corpus, settings, engine, progress, repeated, signature_cache, set_ids, spill_to
@@ -1029,41 +1043,61 @@ def verified_pairs(
     signature_cache: cache.SignatureCache | None = None,
     spill_to: str = "",
     set_ids: Sequence[str] | None = None,
+    pass_key: str | None = None,
 ) -> tuple[Corpus, list[Pair]]:
     """Candidates by LSH, the estimate filter, exact verification: the near-duplicate pairs.
 
     With `set_ids` (what identifies each row's exact set: see `pair_key`) and the cache,
     pairs verified by an earlier run are taken from the cache, and only the others are
-    verified (and stored): after one file changed, those that involve it.
+    verified (and stored). With a `pass_key` too, the pass is stored under it for the next
+    run, and the one stored there by the last run is the starting point: when few documents
+    changed since, only they are banded (cluster.likely_pairs_after_change).
     """
+    memo = signature_cache is not None and signature_cache.enabled and set_ids is not None
     progress.start("Finding candidates", 1)
-    candidates = cluster.candidate_pairs(
-        corpus.signatures,
-        corpus.shingle_counts > 0,
-        corpus.shingle_counts,
-        settings.lsh_bands,
-        settings.rows_per_band,
-    )
-    likely = cluster.likely_pairs(candidates, corpus.signatures, corpus.shingle_counts, settings)
-    del candidates
+    likely: npt.NDArray[np.int64] | None = None
+    kept: tuple[npt.NDArray[Any], ...] | None = None
+    if memo and pass_key is not None and signature_cache is not None and set_ids is not None:
+        found = _likely_from_pass(corpus, settings, signature_cache, set_ids, pass_key)
+        if found is not None:
+            likely, kept = found[0], found[1:]
+    if likely is None:
+        candidates = cluster.candidate_pairs(
+            corpus.signatures,
+            corpus.shingle_counts > 0,
+            corpus.shingle_counts,
+            settings.lsh_bands,
+            settings.rows_per_band,
+        )
+        likely = cluster.likely_pairs(candidates, corpus.signatures, corpus.shingle_counts, settings)
+        del candidates
     progress.advance()
 
     progress.start("Verifying", len(likely))
     jaccard = np.zeros(len(likely))
     containment = np.zeros(len(likely))
     smaller = np.zeros(len(likely), dtype=np.int64)
+    done = np.zeros(len(likely), dtype=bool)
+    if kept is not None and len(kept[0]):
+        count = max(len(corpus.paths), 1)
+        codes = likely[:, 0] * count + likely[:, 1]
+        at = np.searchsorted(codes, kept[0][:, 0] * count + kept[0][:, 1])
+        jaccard[at], containment[at], smaller[at] = kept[1], kept[2], kept[3]
+        done[at] = True
     keys: list[str] = []
-    todo = np.arange(len(likely))
-    memo = signature_cache is not None and signature_cache.enabled and set_ids is not None
-    if memo and signature_cache is not None and set_ids is not None and len(likely):
+    if memo and signature_cache is not None and set_ids is not None and not done.all():
         fingerprint = cache.fingerprint(settings.signature_inputs())
-        keys = [pair_key(fingerprint, set_ids[left], set_ids[right]) for left, right in likely.tolist()]
-        stored = signature_cache.get_pairs(keys)
-        found = np.array([key in stored for key in keys], dtype=bool)
-        for index in np.flatnonzero(found).tolist():
-            jaccard[index], containment[index], smaller[index] = stored[keys[index]]
-        todo = np.flatnonzero(~found)
-        progress.advance(len(likely) - len(todo))
+        keys = [
+            "" if done[index] else pair_key(fingerprint, set_ids[left], set_ids[right])
+            for index, (left, right) in enumerate(likely.tolist())
+        ]
+        stored = signature_cache.get_pairs([key for key in keys if key])
+        for index, key in enumerate(keys):
+            if key in stored:
+                jaccard[index], containment[index], smaller[index] = stored[key]
+                done[index] = True
+    todo = np.flatnonzero(~done)
+    progress.advance(len(likely) - len(todo))
     pending = likely[todo]
     corpus = load_sets(corpus, pending.ravel(), settings, signature_cache, spill_to)
     verify_jobs = [
@@ -1083,18 +1117,113 @@ def verified_pairs(
         jaccard[rows], containment[rows], smaller[rows] = job_jaccard, job_containment, job_smaller
         start += len(job.pairs)
         progress.advance(len(job.pairs))
-    if memo and signature_cache is not None and len(todo):
+    if memo and signature_cache is not None and set_ids is not None:
         signature_cache.put_pairs(
             [
                 (keys[index], float(jaccard[index]), float(containment[index]), int(smaller[index]))
                 for index in todo.tolist()
             ]
         )
+        if pass_key is not None:
+            extra = [row for row, set_id in enumerate(set_ids) if set_id != corpus.content_hashes[row]]
+            signature_cache.put_pass(
+                pass_key,
+                cache.Pass(
+                    paths=corpus.paths,
+                    set_ids=tuple(set_ids),
+                    shingle_counts=corpus.shingle_counts,
+                    pairs=likely,
+                    jaccard=jaccard,
+                    containment=containment,
+                    smaller=smaller,
+                    extra_ids=tuple(set_ids[row] for row in extra),
+                    extra_signatures=corpus.signatures[extra],
+                ),
+            )
     keep = np.flatnonzero(cluster.near_duplicate_mask(jaccard, containment, smaller, settings))
     verified = [
         Pair(int(likely[i, 0]), int(likely[i, 1]), float(jaccard[i]), float(containment[i])) for i in keep
     ]
     return corpus, verified
+
+
+# A re-run bands only what changed while this many documents changed, or 1 in 100 of them.
+PASS_CHANGED_LIMIT = 1000
+
+
+def _likely_from_pass(
+    corpus: Corpus,
+    settings: Settings,
+    signature_cache: cache.SignatureCache,
+    set_ids: Sequence[str],
+    pass_key: str,
+) -> tuple[npt.NDArray[Any], ...] | None:
+    """The likely pairs from the pass stored under `pass_key` and what changed since, with the
+    kept pairs (as rows of this corpus) and their stored Jaccard, containment and smaller set
+    size; None when there is no such pass, too much changed, or the change touched a large
+    band bucket."""
+    state = signature_cache.get_pass(pass_key, settings.num_perm)
+    if state is None:
+        return None
+    row_of = {item: row for row, item in enumerate(zip(corpus.paths, set_ids, strict=True))}
+    previous = np.array(
+        [row_of.get(item, -1) for item in zip(state.paths, state.set_ids, strict=True)], dtype=np.int64
+    )
+    seen = np.zeros(len(corpus.paths), dtype=bool)
+    seen[previous[previous >= 0]] = True
+    changed = np.flatnonzero(~seen)
+    removed = np.flatnonzero(previous < 0)
+    if len(changed) + len(removed) > max(PASS_CHANGED_LIMIT, len(corpus.paths) // 100):
+        return None
+    removed = removed[state.shingle_counts[removed] > 0]
+    removed_ids = [state.set_ids[row] for row in removed.tolist()]
+    extra = {set_id: row for row, set_id in enumerate(state.extra_ids)}
+    reader = cache.CacheReader(signature_cache.path)
+    try:
+        entries = reader.entries(
+            cache.fingerprint(settings.signature_inputs()),
+            [set_id for set_id in removed_ids if set_id not in extra],
+            with_sets=False,
+        )
+    finally:
+        reader.close()
+    signatures = []
+    for set_id in removed_ids:
+        if set_id in extra:
+            signatures.append(state.extra_signatures[extra[set_id]])
+        elif set_id in entries:
+            signatures.append(entries[set_id].signature)
+        else:
+            return None  # gone from the cache (cleared): band the whole corpus
+    removed_signatures = (
+        np.stack(signatures).astype(np.uint32)
+        if signatures
+        else np.empty((0, settings.num_perm), dtype=np.uint32)
+    )
+    mapped = previous[state.pairs] if len(state.pairs) else np.empty((0, 2), dtype=np.int64)
+    keep = (mapped >= 0).all(axis=1)
+    kept_pairs = mapped[keep]
+    likely = cluster.likely_pairs_after_change(
+        kept_pairs, changed, removed_signatures, corpus.signatures, corpus.shingle_counts, settings
+    )
+    if likely is None:
+        return None
+    return likely, kept_pairs, state.jaccard[keep], state.containment[keep], state.smaller[keep]
+
+
+def stored_pass_key(settings: Settings, inputs: Sequence[str], name: str) -> str:
+    """Where `cluster` keeps a pass for the next run over the same inputs (see verified_pairs):
+    the settings that decide the likely pairs, the code, and which pass."""
+    text = json.dumps(
+        [
+            cache.fingerprint(settings.signature_inputs()),
+            _code_digest(),
+            [settings.lsh_bands, settings.threshold, settings.containment, settings.min_containment_shingles],
+            [ingest.display_path(path) for path in inputs],
+            name,
+        ]
+    )
+    return xxhash.xxh3_128_hexdigest(text.encode("utf-8", "surrogatepass"))
 
 
 def pair_key(fingerprint: str, left: str, right: str) -> str:
