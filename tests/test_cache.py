@@ -458,3 +458,51 @@ def test_pairs_round_trip_by_lookup_and_by_scan(
         store.put_pairs([("a", 0.6, 0.8, 121)])  # stored again: replaced
         assert store.get_pairs(["a", "b", "missing"]) == {"a": (0.6, 0.8, 121), "b": (1 / 3, 0.9, 7)}
         assert store.get_pairs(["b"]) == {"b": (1 / 3, 0.9, 7)}
+
+
+def test_a_warm_cluster_walks_again_only_when_a_directory_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = build_corpus(tmp_path, copies=2)
+    (corpus / "sub").mkdir()
+    os.rename(corpus / "002_copy1.txt", corpus / "sub" / "002_copy1.txt")
+    cache_file = str(tmp_path / "c.sqlite")
+    monkeypatch.setattr(cache, "RACY_SECONDS", -60.0)
+    walks: list[list[str]] = []
+    real_discover = ingest.discover
+
+    def discover(paths: Any, *args: Any, **kwargs: Any) -> Any:
+        walks.append(list(paths))
+        return real_discover(paths, *args, **kwargs)
+
+    monkeypatch.setattr(ingest, "discover", discover)
+    arguments = ("cluster", str(corpus), "--format", "json", "--cache", cache_file)
+    first = run(*arguments)
+    assert run(*arguments) == first and walks == [[str(corpus)]]
+    # A file added to the subdirectory (only its stat changes) is found.
+    (corpus / "sub" / "002_copy9.txt").write_text(seed_text(SEED_002) + "\nLate copy.\n", encoding="utf-8")
+    code, out, _ = run(*arguments)
+    assert code == 0 and len(walks) == 2 and "002_copy9.txt" in out
+    assert out == run("cluster", str(corpus), "--format", "json", "--no-cache")[1]  # walks too
+    # A file edited in place is signed again, without a walk.
+    with open(corpus / "001_copy0.txt", "a", encoding="utf-8") as handle:
+        handle.write("An addition to the copy.\n")
+    code, out, _ = run(*arguments)
+    assert len(walks) == 3
+    assert out == run("cluster", str(corpus), "--format", "json", "--no-cache")[1]
+
+
+def test_a_walk_that_met_a_link_is_not_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = build_corpus(tmp_path, copies=1)
+    outside = tmp_path / "outside.txt"
+    outside.write_text(seed_text(SEED_001) + "\nKept elsewhere.\n", encoding="utf-8")
+    os.symlink(outside, corpus / "linked.txt")
+    cache_file = str(tmp_path / "c.sqlite")
+    monkeypatch.setattr(cache, "RACY_SECONDS", -60.0)
+    arguments = ("cluster", str(corpus), "--format", "json", "--cache", cache_file)
+    code, out, _ = run(*arguments)
+    assert code == 0 and "linked.txt" in out
+    outside.unlink()  # the link breaks; its directory does not change
+    code, out, err = run(*arguments)
+    assert (code, out, err) == run("cluster", str(corpus), "--format", "json", "--no-cache")
+    assert "linked.txt" not in out

@@ -22,6 +22,8 @@ Two tables hold the data:
 - `passes`: the last few `cluster` passes (see Pass): each document's path and set, and
   the likely pairs with their exact similarity, so that a re-run after a few files changed
   bands only those (cluster.likely_pairs_after_change).
+- `walks`: what the last few walks of `cluster`'s inputs found, with the stats of the
+  directories they listed: while none changed, a walk would find the same files (see Walk).
 - `snapshots`: the last few corpora `check` compared with (see Snapshot and check.py),
   keyed by the corpus as given and the settings: the files a walk found, the directories
   it listed, and each file's stat, content hash, shingle count and signature, in arrays
@@ -72,6 +74,7 @@ FORMAT_VERSION = 6  # 6: corpus snapshots for check, verified pairs and cluster 
 KEPT_REPORTS = 4  # finished reports kept for re-runs of an unchanged corpus (see put_report)
 KEPT_SNAPSHOTS = 2  # corpus snapshots kept for `check` (see put_snapshot)
 KEPT_PASSES = 4  # `cluster` passes kept, two per run (see put_pass)
+KEPT_WALKS = 4  # walks of `cluster` inputs kept (see put_walk)
 # Below this many paths, `known` looks the files up one index query at a time instead of
 # scanning both tables whole: a warm check signs its few new files without the scan.
 TARGETED_LOOKUP = 2000
@@ -81,7 +84,7 @@ RACY_SECONDS = 2.0
 _OPEN_ATTEMPTS = 5
 _QUERY_CHUNK = 500  # bound parameters per IN (...) query, below SQLite's limit everywhere
 _PAIR_SCAN = 5000  # get_pairs reads the whole table rather than look up more keys than this
-_TABLES = ("entries", "sets", "reports", "pairs", "diffs", "passes", "snapshots", "stats")
+_TABLES = ("entries", "sets", "reports", "pairs", "diffs", "passes", "walks", "snapshots", "stats")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -123,6 +126,13 @@ CREATE TABLE IF NOT EXISTS passes (
     results BLOB NOT NULL,
     extra_ids BLOB NOT NULL,
     extra_signatures BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS walks (
+    key TEXT PRIMARY KEY,
+    created_ns INTEGER NOT NULL,
+    directories TEXT NOT NULL,
+    paths BLOB NOT NULL,
+    fs_paths BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS snapshots (
     key TEXT PRIMARY KEY,
@@ -229,17 +239,54 @@ class Pass:
     extra_signatures: npt.NDArray[np.uint32]
 
 
+@dataclass(frozen=True)
+class Walk:
+    """What ingest.discover found (no walk problems, no links: see its `directories`), and
+    the directories it listed and files named directly, as (path, device, inode, mtime_ns,
+    ctime_ns), stat'ed no later than `created_ns`."""
+
+    created_ns: int
+    directories: tuple[tuple[str, int, int, int, int], ...]
+    paths: tuple[str, ...]
+    fs_paths: tuple[str, ...]
+
+    def unchanged(self) -> bool:
+        return unchanged(self.directories, self.created_ns)
+
+
+def unchanged(recorded: Iterable[tuple[str, int, int, int, int]], created_ns: int) -> bool:
+    """Whether every (path, device, inode, mtime_ns, ctime_ns) recorded no later than
+    `created_ns` is as it was, and was then settled (a change within RACY_SECONDS of a stat
+    might not have moved its timestamps)."""
+    settled_before = created_ns - int(RACY_SECONDS * 1e9)
+    for path, device, inode, mtime_ns, ctime_ns in recorded:
+        try:
+            status = os.stat(path)
+        except OSError:
+            return False
+        if (status.st_dev, status.st_ino, status.st_mtime_ns, status.st_ctime_ns) != (
+            device,
+            inode,
+            mtime_ns,
+            ctime_ns,
+        ) or max(mtime_ns, ctime_ns) > settled_before:
+            return False
+    return True
+
+
 def _join_strings(values: Sequence[str]) -> bytes:
     # NUL never occurs in a path nor a hash; surrogatepass keeps names that are not UTF-8.
     return zlib.compress("\0".join(values).encode("utf-8", "surrogatepass"), 1)
 
 
 def _split_strings(data: bytes, count: int) -> tuple[str, ...]:
-    if count == 0:
+    """The strings _join_strings joined; `count` of them (-1: however many there are)."""
+    text = zlib.decompress(data).decode("utf-8", "surrogatepass")
+    if count == 0 or (count < 0 and not text):
         return ()
-    values = tuple(zlib.decompress(data).decode("utf-8", "surrogatepass").split("\0"))
-    if len(values) != count:
-        raise ValueError("snapshot strings do not match its row count")
+    values = tuple(text.split("\0"))
+    if count >= 0 and len(values) != count:
+        raise ValueError("stored strings do not match their row count")
     return values
 
 
@@ -724,6 +771,43 @@ class SignatureCache:
                 raise
         except sqlite3.Error as error:
             self._failed(error)
+
+    def get_walk(self, key: str) -> Walk | None:
+        """The walk stored under `key` (see pipeline.discover), if any and whole."""
+        if self._connection is None:
+            return None
+        try:
+            row = self._connection.execute(
+                "SELECT created_ns, directories, paths, fs_paths FROM walks WHERE key = ?", (key,)
+            ).fetchone()
+        except sqlite3.Error as error:
+            self._failed(error)
+            return None
+        if row is None:
+            return None
+        created_ns, directories, paths, fs_paths = row
+        try:
+            listed = tuple(
+                (str(path), int(device), int(inode), int(mtime), int(ctime))
+                for path, device, inode, mtime, ctime in json.loads(directories)
+            )
+            names = _split_strings(paths, -1)
+            return Walk(int(created_ns), listed, names, _split_strings(fs_paths, len(names)))
+        except (ValueError, TypeError, zlib.error):
+            return None
+
+    def put_walk(self, key: str, walk: Walk) -> None:
+        """Store a walk; only the KEPT_WALKS most recent stay."""
+        if self._connection is None:
+            return
+        row = (
+            key,
+            walk.created_ns,
+            json.dumps([list(item) for item in walk.directories]),
+            _join_strings(walk.paths),
+            _join_strings(walk.fs_paths),
+        )
+        self._replace("walks", row, KEPT_WALKS)
 
     def get_snapshot(self, key: str, num_perm: int) -> Snapshot | None:
         """The corpus snapshot stored under `key` (see check.snapshot_key), if any and whole."""

@@ -22,6 +22,7 @@ import fnmatch
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 import time
@@ -321,7 +322,7 @@ def _signed_documents(
     racy_ns = int(cache.RACY_SECONDS * 1e9)
     listing: tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, int, int, int, int], ...]] | None = None
     statuses: list[os.stat_result | None] | None = None
-    if snapshot is not None and _directories_unchanged(snapshot, racy_ns):
+    if snapshot is not None and cache.unchanged(snapshot.directories, snapshot.created_ns):
         statuses = _stat_all(snapshot.fs_paths)
         stats = _stat_array(statuses)
         if len(stats) == len(snapshot.stats) and bool(
@@ -329,9 +330,10 @@ def _signed_documents(
         ):
             listing = (snapshot.paths, snapshot.fs_paths, snapshot.directories)  # what a walk would find
     if listing is None:
-        walked: list[tuple[str, os.stat_result]] = []
+        walked: list[tuple[str, os.stat_result | None]] = []
         sources, walk_skipped = ingest.discover(corpus, settings.glob, settings.exclude, walked)
-        if walk_skipped:  # not what a snapshot holds: walk and sign everything, as without one
+        if walk_skipped or any(status is None for _, status in walked):
+            # Not what a snapshot can stand for (see ingest.discover): as without one.
             return _signed_without_snapshot(
                 paths, corpus, settings, progress, engine, spill_to, signature_cache
             )
@@ -341,6 +343,8 @@ def _signed_documents(
             tuple(
                 (path, status.st_dev, status.st_ino, status.st_mtime_ns, status.st_ctime_ns)
                 for path, status in walked
+                # Files named directly are compared with the others' stats, below.
+                if status is not None and stat.S_ISDIR(status.st_mode)
             ),
         )
         statuses = _stat_all(listing[1])
@@ -468,25 +472,6 @@ def _signed_without_snapshot(
         signed.paths, signed.fs_paths, signed.content_hashes, signed.shingle_counts, signed.signatures
     )
     return documents, skipped
-
-
-def _directories_unchanged(snapshot: cache.Snapshot, racy_ns: int) -> bool:
-    """Whether every directory the snapshot's walk listed is as it was (and was then settled)."""
-    for path, device, inode, mtime_ns, ctime_ns in snapshot.directories:
-        try:
-            status = os.stat(path)
-        except OSError:
-            return False
-        if (status.st_dev, status.st_ino, status.st_mtime_ns, status.st_ctime_ns) != (
-            device,
-            inode,
-            mtime_ns,
-            ctime_ns,
-        ):
-            return False
-        if max(mtime_ns, ctime_ns) > snapshot.created_ns - racy_ns:
-            return False
-    return True
 
 
 def _stat_all(paths: Sequence[str]) -> list[os.stat_result | None]:

@@ -726,7 +726,7 @@ def run_cluster(
 
     if signature_cache is not None:
         signature_cache.prefetch(cache.fingerprint(settings.signature_inputs()))
-    sources, walk_problems = ingest.discover(paths, settings.glob, settings.exclude)
+    sources, walk_problems = discover(paths, settings, signature_cache)
     with spill.spill_directory() as spill_to:
         corpus, signing_skipped, totals = sign_all(
             sources, settings, progress, engine, spill_to, signature_cache
@@ -802,6 +802,47 @@ def run_cluster(
     if memo_key is not None and signature_cache is not None and not vanished:
         signature_cache.put_report(memo_key, report)
     return report
+
+
+def discover(
+    paths: Sequence[str], settings: Settings, signature_cache: cache.SignatureCache | None = None
+) -> tuple[list[SourceFile], list[Skipped]]:
+    """ingest.discover, or with the cache, what the last walk of the same inputs found while
+    none of the directories it listed (nor the files named directly) changed (cache.Walk):
+    adding, removing or renaming a file changes its directory's stat. Walks that met a link,
+    a file under two paths, a URL or a problem are not kept (see ingest.discover)."""
+    if signature_cache is None or not signature_cache.enabled:
+        return ingest.discover(paths, settings.glob, settings.exclude)
+    directory = os.getcwd()
+    key = xxhash.xxh3_128_hexdigest(
+        json.dumps([list(paths), directory, settings.glob, list(settings.exclude)]).encode(
+            "utf-8", "surrogatepass"
+        )
+    )
+    stored = signature_cache.get_walk(key)
+    if stored is not None and stored.unchanged():
+        return [
+            SourceFile(path, fs_path) for path, fs_path in zip(stored.paths, stored.fs_paths, strict=True)
+        ], []
+    started_ns = time.time_ns()
+    walked: list[tuple[str, os.stat_result | None]] = []
+    sources, skipped = ingest.discover(paths, settings.glob, settings.exclude, walked)
+    if not skipped and all(status is not None for _, status in walked):
+        recorded = tuple(
+            (path, status.st_dev, status.st_ino, status.st_mtime_ns, status.st_ctime_ns)
+            for path, status in walked
+            if status is not None
+        )
+        signature_cache.put_walk(
+            key,
+            cache.Walk(
+                started_ns,
+                recorded,
+                tuple(source.path for source in sources),
+                tuple(source.fs_path for source in sources),
+            ),
+        )
+    return sources, skipped
 
 
 def report_key(
