@@ -182,13 +182,23 @@ def test_a_warm_signature_cache_gives_the_cold_output_when_repeated_lines_are_st
     stored = cluster_json("--cache", cache_file)  # the stored report: nothing shingled
     assert stored == cold == uncached and shingled == []
     # Another threshold is another report, from the cached first-pass signatures and line
-    # keys: only the documents holding the footer are shingled and signed again.
+    # keys, and the documents holding the footer as the cold run signed them again without
+    # it (the same contents, the same repeated lines): nothing is shingled.
     passes.clear()
     warm = cluster_json("--cache", cache_file, "--threshold", "0.6")
-    assert sorted(name for stage, name in passes if stage == "second") == sorted(WITH_FOOTER)
-    assert len(shingled) == len(WITH_FOOTER) and not any(FOOTER in text for text in shingled)
+    assert [name for stage, name in passes if stage == "second"] == [] and shingled == []
     assert warm == cluster_json("--no-cache", "--threshold", "0.6")
     assert dict(json.loads(warm)["boilerplate"])["repeated-line"] == len(WITH_FOOTER)
+    # One of them edited: its batch (all of them, here) is signed again without the footer.
+    edited = corpus / WITH_FOOTER[3]
+    edited.write_text(edited.read_text(encoding="utf-8").replace("the", "a", 1), encoding="utf-8")
+    passes.clear()
+    shingled.clear()
+    warm = cluster_json("--cache", cache_file, "--threshold", "0.6")
+    assert sorted(name for stage, name in passes if stage == "second") == sorted(WITH_FOOTER)
+    assert len(shingled) == len(WITH_FOOTER) + 1  # and the edited file's first pass
+    assert not any(FOOTER in text for text in shingled[1:])
+    assert warm == cluster_json("--no-cache", "--threshold", "0.6")
 
 
 def test_a_re_run_after_one_file_changed_verifies_and_diffs_only_what_involves_it(

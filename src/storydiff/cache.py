@@ -22,6 +22,8 @@ Two tables hold the data:
 - `passes`: the last few `cluster` passes (see Pass): each document's path and set, and
   the likely pairs with their exact similarity, so that a re-run after a few files changed
   bands only those (cluster.likely_pairs_after_change).
+- `stripped`: batches of documents signed again without the corpus's repeated lines (see
+  Stripped), keyed by the fingerprint, the repeated lines and the batch's contents.
 - `walks`: what the last few walks of `cluster`'s inputs found, with the stats of the
   directories they listed: while none changed, a walk would find the same files (see Walk).
 - `snapshots`: the last few corpora `check` compared with (see Snapshot and check.py),
@@ -75,6 +77,7 @@ KEPT_REPORTS = 4  # finished reports kept for re-runs of an unchanged corpus (se
 KEPT_SNAPSHOTS = 2  # corpus snapshots kept for `check` (see put_snapshot)
 KEPT_PASSES = 4  # `cluster` passes kept, two per run (see put_pass)
 KEPT_WALKS = 4  # walks of `cluster` inputs kept (see put_walk)
+KEPT_STRIPPED = 256  # batches signed again without repeated lines kept (see put_stripped)
 # Below this many paths, `known` looks the files up one index query at a time instead of
 # scanning both tables whole: a warm check signs its few new files without the scan.
 TARGETED_LOOKUP = 2000
@@ -84,7 +87,18 @@ RACY_SECONDS = 2.0
 _OPEN_ATTEMPTS = 5
 _QUERY_CHUNK = 500  # bound parameters per IN (...) query, below SQLite's limit everywhere
 _PAIR_SCAN = 5000  # get_pairs reads the whole table rather than look up more keys than this
-_TABLES = ("entries", "sets", "reports", "pairs", "diffs", "passes", "walks", "snapshots", "stats")
+_TABLES = (
+    "entries",
+    "sets",
+    "reports",
+    "pairs",
+    "diffs",
+    "passes",
+    "stripped",
+    "walks",
+    "snapshots",
+    "stats",
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -126,6 +140,15 @@ CREATE TABLE IF NOT EXISTS passes (
     results BLOB NOT NULL,
     extra_ids BLOB NOT NULL,
     extra_signatures BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS stripped (
+    key TEXT PRIMARY KEY,
+    word_counts BLOB NOT NULL,
+    shingle_counts BLOB NOT NULL,
+    signatures BLOB NOT NULL,
+    set_values BLOB NOT NULL,
+    set_offsets BLOB NOT NULL,
+    repeated_lines INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS walks (
     key TEXT PRIMARY KEY,
@@ -237,6 +260,20 @@ class Pass:
     smaller: npt.NDArray[np.int64]
     extra_ids: tuple[str, ...]
     extra_signatures: npt.NDArray[np.uint32]
+
+
+@dataclass(frozen=True)
+class Stripped:
+    """A batch of documents signed again without repeated lines (pipeline._strip_repeated):
+    row i of each array, slice i of `set_values` by `set_offsets`, and how many repeated
+    lines were removed from the batch in all."""
+
+    word_counts: npt.NDArray[np.int64]
+    shingle_counts: npt.NDArray[np.int64]
+    signatures: npt.NDArray[np.uint32]
+    set_values: npt.NDArray[np.uint64]
+    set_offsets: npt.NDArray[np.int64]
+    repeated_lines: int
 
 
 @dataclass(frozen=True)
@@ -764,6 +801,69 @@ class SignatureCache:
                     f"DELETE FROM {table} WHERE rowid NOT IN "
                     f"(SELECT rowid FROM {table} ORDER BY rowid DESC LIMIT ?)",
                     (kept,),
+                )
+                self._connection.execute("COMMIT")
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:
+            self._failed(error)
+
+    def get_stripped(self, keys: Sequence[str], num_perm: int) -> dict[str, Stripped]:
+        """The batches stored under these keys (see pipeline._strip_repeated)."""
+        if self._connection is None or not keys:
+            return {}
+        found: dict[str, Stripped] = {}
+        try:
+            for chunk in _chunks(sorted(set(keys))):
+                rows = self._connection.execute(
+                    "SELECT key, word_counts, shingle_counts, signatures, set_values, set_offsets, "
+                    f"repeated_lines FROM stripped WHERE key IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                ).fetchall()
+                for key, words, shingles, signatures, values, offsets, repeated_lines in rows:
+                    try:
+                        found[key] = Stripped(
+                            np.frombuffer(words, dtype=np.int64),
+                            np.frombuffer(shingles, dtype=np.int64),
+                            np.frombuffer(signatures, dtype=np.uint32).reshape(-1, num_perm),
+                            np.frombuffer(values, dtype=np.uint64),
+                            np.frombuffer(offsets, dtype=np.int64),
+                            int(repeated_lines),
+                        )
+                    except ValueError:
+                        continue  # not what this code writes: signed again and stored anew
+        except sqlite3.Error as error:
+            self._failed(error)
+            return {}
+        return found
+
+    def put_stripped(self, batches: Mapping[str, Stripped]) -> None:
+        """Store batches signed again without repeated lines; the KEPT_STRIPPED most recent stay."""
+        if self._connection is None or not batches:
+            return
+        rows = [
+            (
+                key,
+                np.ascontiguousarray(batch.word_counts, dtype=np.int64).tobytes(),
+                np.ascontiguousarray(batch.shingle_counts, dtype=np.int64).tobytes(),
+                np.ascontiguousarray(batch.signatures, dtype=np.uint32).tobytes(),
+                np.ascontiguousarray(batch.set_values, dtype=np.uint64).tobytes(),
+                np.ascontiguousarray(batch.set_offsets, dtype=np.int64).tobytes(),
+                batch.repeated_lines,
+            )
+            for key, batch in batches.items()
+        ]
+        try:
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                self._connection.executemany(
+                    "INSERT OR REPLACE INTO stripped VALUES (?, ?, ?, ?, ?, ?, ?)", rows
+                )
+                self._connection.execute(
+                    "DELETE FROM stripped WHERE rowid NOT IN "
+                    "(SELECT rowid FROM stripped ORDER BY rowid DESC LIMIT ?)",
+                    (KEPT_STRIPPED,),
                 )
                 self._connection.execute("COMMIT")
             except BaseException:

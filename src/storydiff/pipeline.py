@@ -763,6 +763,7 @@ def run_cluster(
                     spill_to,
                     engine,
                     progress,
+                    signature_cache,
                 )
                 corpus, totals = signed.corpus, signed.boilerplate
                 stripped = f"+{repeated_digest(repeated)}"
@@ -1206,10 +1207,16 @@ def _likely_from_pass(
     state = signature_cache.get_pass(pass_key, settings.num_perm)
     if state is None:
         return None
-    row_of = {item: row for row, item in enumerate(zip(corpus.paths, set_ids, strict=True))}
-    previous = np.array(
-        [row_of.get(item, -1) for item in zip(state.paths, state.set_ids, strict=True)], dtype=np.int64
-    )
+    if state.paths == corpus.paths:  # the usual re-run: the same files, a few of them edited
+        previous = np.arange(len(state.paths), dtype=np.int64)
+        previous[
+            [row for row, (was, now) in enumerate(zip(state.set_ids, set_ids, strict=True)) if was != now]
+        ] = -1
+    else:
+        row_of = {item: row for row, item in enumerate(zip(corpus.paths, set_ids, strict=True))}
+        previous = np.array(
+            [row_of.get(item, -1) for item in zip(state.paths, state.set_ids, strict=True)], dtype=np.int64
+        )
     seen = np.zeros(len(corpus.paths), dtype=bool)
     seen[previous[previous >= 0]] = True
     changed = np.flatnonzero(~seen)
@@ -1381,8 +1388,14 @@ def _strip_repeated(
     spill_to: str,
     engine: Engine,
     progress: Progress,
+    signature_cache: cache.SignatureCache | None = None,
 ) -> _Signed:
-    """Sign again, without their repeated lines, the documents that hold one."""
+    """Sign again, without their repeated lines, the documents that hold one.
+
+    With the cache, a batch of documents whose contents an earlier run signed again with the
+    same repeated lines (cache.Stripped, keyed by `_stripped_key`) is taken from the cache;
+    the others are signed and stored.
+    """
     corpus = signed.corpus
     wanted = np.fromiter(repeated.keys, np.uint64, len(repeated.keys))
     document_of = np.repeat(np.arange(len(corpus.paths)), np.diff(corpus.line_key_offsets))
@@ -1401,18 +1414,52 @@ def _strip_repeated(
     jobs = [
         (f"repeated-{number:06d}", chunk) for number, chunk in enumerate(_chunks(sources, SIGN_BATCH_FILES))
     ]
-    for batch in engine.map(sign_batch, jobs, settings, spill_to, repeated):
+    memo = signature_cache is not None and signature_cache.enabled
+    prefix = f"{cache.fingerprint(settings.signature_inputs())}\0{repeated_digest(repeated)}" if memo else ""
+    keys = [_stripped_key(prefix, corpus, chunk, row_of) for _, chunk in jobs] if memo else []
+    stored = signature_cache.get_stripped(keys, settings.num_perm) if memo and signature_cache else {}
+    fresh: dict[str, cache.Stripped] = {}
+    computed = iter(
+        engine.map(
+            sign_batch,
+            [job for number, job in enumerate(jobs) if not keys or keys[number] not in stored],
+            settings,
+            spill_to,
+            repeated,
+        )
+    )
+    for number, (name, chunk) in enumerate(jobs):
+        if keys and keys[number] in stored:
+            kept = stored[keys[number]]
+            paths: Sequence[str] = [source.path for source in chunk]
+            set_file = spill.write_sets(spill_to, name, kept.set_values)
+        else:
+            batch = next(computed)
+            paths = batch.paths
+            set_file = batch.set_file
+            kept = cache.Stripped(
+                batch.word_counts,
+                batch.shingle_counts,
+                batch.signatures,
+                spill.SetReader().read(batch.set_file, 0, int(batch.set_offsets[-1])),
+                batch.set_offsets,
+                dict(batch.boilerplate).get(REPEATED_LINE, 0),
+            )
+            if keys and len(batch.paths) == len(chunk):  # none vanished or changed meanwhile
+                fresh[keys[number]] = kept
         file_index = len(set_files)
-        set_files.append(batch.set_file)
-        for row, path in enumerate(batch.paths):
+        set_files.append(set_file)
+        for row, path in enumerate(paths):
             index = row_of[path]  # a file that changed or vanished since keeps its first signature
-            signatures[index] = batch.signatures[row]
-            shingle_counts[index] = batch.shingle_counts[row]
-            word_counts[index] = batch.word_counts[row]
-            set_locations[index] = (file_index, batch.set_offsets[row], batch.set_offsets[row + 1])
+            signatures[index] = kept.signatures[row]
+            shingle_counts[index] = kept.shingle_counts[row]
+            word_counts[index] = kept.word_counts[row]
+            set_locations[index] = (file_index, kept.set_offsets[row], kept.set_offsets[row + 1])
             resigned.add(index)
-        totals[REPEATED_LINE] += dict(batch.boilerplate).get(REPEATED_LINE, 0)
-        progress.advance(len(batch) + len(batch.skipped))
+        totals[REPEATED_LINE] += kept.repeated_lines
+        progress.advance(len(chunk))
+    if fresh and signature_cache is not None:
+        signature_cache.put_stripped(fresh)
     unloaded = None
     if corpus.unloaded is not None:  # signed again here: their sets are in the spill now
         unloaded = corpus.unloaded.copy()
@@ -1427,6 +1474,14 @@ def _strip_repeated(
         unloaded=unloaded,
     )
     return _Signed(corpus, signed.skipped, totals, frozenset(resigned))
+
+
+def _stripped_key(prefix: str, corpus: Corpus, chunk: Sequence[SourceFile], row_of: dict[str, int]) -> str:
+    """The cache's key for a batch signed again without repeated lines: `prefix` (the
+    signature fingerprint and the repeated lines' digest) and the contents of the batch's
+    documents, in order."""
+    text = "\0".join([prefix, *(corpus.content_hashes[row_of[source.path]] for source in chunk)])
+    return xxhash.xxh3_128_hexdigest(text.encode("utf-8", "surrogatepass"))
 
 
 def _diff_clusters(
