@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_cluster import READ_FLOOR, _tree_rss_kb
+from bench_cluster import READ_FLOOR, _tree_memory_kb
 
 
 def _own_rss_kb(pid: int) -> int:
@@ -65,7 +65,7 @@ def measure(command: list[str], stdout_path: str, stderr_path: str) -> tuple[flo
             nonlocal driver, tree
             while not done.is_set():
                 driver = max(driver, _own_rss_kb(process.pid))
-                tree = max(tree, _tree_rss_kb(process.pid))
+                tree = max(tree, _tree_memory_kb(process.pid)[0])  # RSS
                 done.wait(0.05)
 
         sampler = threading.Thread(target=sample, daemon=True)

@@ -430,3 +430,79 @@ def test_a_warm_run_from_the_stored_report_prints_the_same_moves_and_figures(
     monkeypatch.setattr(pipeline, "_diff_clusters", not_again)
     code, warm, _ = run(*arguments)
     assert code == 0 and warm == cold
+
+
+def test_the_stored_form_of_a_report_reads_back_the_same_report(tmp_path: Path) -> None:
+    paragraphs = [
+        line for line in (SEEDS / SEED_000).read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+    moved = [*paragraphs[:8], *paragraphs[11:14], *paragraphs[8:11], *paragraphs[14:]]
+    old, new = tmp_path / "old.txt", tmp_path / "new.txt"
+    old.write_text("\n".join(paragraphs) + "\nRead more at example.com\n", encoding="utf-8")
+    new.write_text("\n".join(moved).replace("190", "900") + "\n", encoding="utf-8")
+    report = pipeline.diff_files(str(old), str(new), Settings(show_stripped=True))
+    report = dataclasses.replace(report, skipped=(Skipped("gone.txt", "empty file"),))
+    member = report.clusters[0].members[1]
+    assert member.moved_words and member.changed_figures and member.representative_stripped
+    stored = json.loads(json.dumps(cache.report_to_json(report)))
+    assert cache._report_from_json(stored) == report
+
+
+@pytest.mark.parametrize("scan_above", [0, 5000])  # one scan of the table, or lookups by key
+def test_pairs_round_trip_by_lookup_and_by_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scan_above: int
+) -> None:
+    monkeypatch.setattr(cache, "_PAIR_SCAN", scan_above)
+    with cache.SignatureCache.open(str(tmp_path / "c.sqlite")) as store:
+        store.put_pairs([("a", 0.5, 0.75, 120), ("b", 1 / 3, 0.9, 7)])
+        store.put_pairs([("a", 0.6, 0.8, 121)])  # stored again: replaced
+        assert store.get_pairs(["a", "b", "missing"]) == {"a": (0.6, 0.8, 121), "b": (1 / 3, 0.9, 7)}
+        assert store.get_pairs(["b"]) == {"b": (1 / 3, 0.9, 7)}
+
+
+def test_a_warm_cluster_walks_again_only_when_a_directory_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = build_corpus(tmp_path, copies=2)
+    (corpus / "sub").mkdir()
+    os.rename(corpus / "002_copy1.txt", corpus / "sub" / "002_copy1.txt")
+    cache_file = str(tmp_path / "c.sqlite")
+    monkeypatch.setattr(cache, "RACY_SECONDS", -60.0)
+    walks: list[list[str]] = []
+    real_discover = ingest.discover
+
+    def discover(paths: Any, *args: Any, **kwargs: Any) -> Any:
+        walks.append(list(paths))
+        return real_discover(paths, *args, **kwargs)
+
+    monkeypatch.setattr(ingest, "discover", discover)
+    arguments = ("cluster", str(corpus), "--format", "json", "--cache", cache_file)
+    first = run(*arguments)
+    assert run(*arguments) == first and walks == [[str(corpus)]]
+    # A file added to the subdirectory (only its stat changes) is found.
+    (corpus / "sub" / "002_copy9.txt").write_text(seed_text(SEED_002) + "\nLate copy.\n", encoding="utf-8")
+    code, out, _ = run(*arguments)
+    assert code == 0 and len(walks) == 2 and "002_copy9.txt" in out
+    assert out == run("cluster", str(corpus), "--format", "json", "--no-cache")[1]  # walks too
+    # A file edited in place is signed again, without a walk.
+    with open(corpus / "001_copy0.txt", "a", encoding="utf-8") as handle:
+        handle.write("An addition to the copy.\n")
+    code, out, _ = run(*arguments)
+    assert len(walks) == 3
+    assert out == run("cluster", str(corpus), "--format", "json", "--no-cache")[1]
+
+
+def test_a_walk_that_met_a_link_is_not_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = build_corpus(tmp_path, copies=1)
+    outside = tmp_path / "outside.txt"
+    outside.write_text(seed_text(SEED_001) + "\nKept elsewhere.\n", encoding="utf-8")
+    os.symlink(outside, corpus / "linked.txt")
+    cache_file = str(tmp_path / "c.sqlite")
+    monkeypatch.setattr(cache, "RACY_SECONDS", -60.0)
+    arguments = ("cluster", str(corpus), "--format", "json", "--cache", cache_file)
+    code, out, _ = run(*arguments)
+    assert code == 0 and "linked.txt" in out
+    outside.unlink()  # the link breaks; its directory does not change
+    code, out, err = run(*arguments)
+    assert (code, out, err) == run("cluster", str(corpus), "--format", "json", "--no-cache")
+    assert "linked.txt" not in out

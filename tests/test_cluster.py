@@ -118,3 +118,83 @@ def test_a_huge_bucket_does_not_go_quadratic() -> None:
     pairs = cluster.candidate_pairs(rows, np.ones(count, bool), sizes, 4, 2)
     assert len(pairs) == sum(count - step for step in range(1, cluster.BUCKET_WINDOW + 1))
     assert len(cluster.connected_components(count, [Pair(a, b, 1.0, 1.0) for a, b in pairs.tolist()])) == 1
+
+
+def _versions(seed: int, values: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Signatures of 400 documents in 50 families (near-duplicates share most values; `values`
+    small makes chance collisions) and 80 copies of a template (a bucket larger than
+    MAX_BUCKET, which no change touches), and a later version of the corpus: rows 10 and 200
+    removed, 5, 77 and 300 (of the later version) changed, two documents added at the end."""
+    rng = np.random.default_rng(seed)
+    families = rng.integers(0, values, size=(50, 16), dtype=np.uint32)
+    documents = families[rng.integers(0, 50, size=400)].copy()
+    noise = rng.random(documents.shape) < 0.3
+    documents[noise] = rng.integers(0, values, size=int(noise.sum()), dtype=np.uint32)
+    template = np.full((80, 16), values + 7, dtype=np.uint32)
+    template[:, -1] = np.arange(80, dtype=np.uint32) + values  # differs in the last band only
+    before = np.concatenate([documents, template])
+    counts_before = np.concatenate([rng.integers(0, 400, size=400), rng.integers(100, 110, size=80)])
+    after = np.delete(before, [10, 200], axis=0)
+    counts_after = np.delete(counts_before, [10, 200])
+    after[[5, 77, 300]] = families[[1, 2, 3]]
+    counts_after[[5, 77, 300]] = 100
+    after = np.concatenate([after, families[[4, 4]]])
+    counts_after = np.concatenate([counts_after, [120, 130]])
+    return before, counts_before.astype(np.int64), after, counts_after.astype(np.int64)
+
+
+def test_likely_pairs_after_a_change_are_those_of_banding_the_whole_corpus_again() -> None:
+    settings = Settings(num_perm=16, lsh_bands=8, threshold=0.3, containment=0.5)
+    checked = 0
+    for seed in range(20):
+        before, counts_before, after, counts_after = _versions(seed, values=40 + seed * 20)
+        old_row_of_new = np.delete(np.arange(480), [10, 200])  # for rows 0..477 of `after`
+        previous = cluster.likely_pairs(
+            cluster.candidate_pairs(before, counts_before > 0, counts_before, 8, 2),
+            before,
+            counts_before,
+            settings,
+        )
+        assert cluster.MAX_BUCKET < 80  # the template's bucket was windowed
+        new_row_of_old = np.full(480, -1)
+        new_row_of_old[old_row_of_new] = np.arange(478)
+        new_row_of_old[old_row_of_new[[5, 77, 300]]] = -1
+        mapped = new_row_of_old[previous]
+        kept = mapped[(mapped >= 0).all(axis=1)]
+        gone = np.array([10, 200, *old_row_of_new[[5, 77, 300]]])
+        gone = gone[counts_before[gone] > 0]
+        expected = cluster.likely_pairs(
+            cluster.candidate_pairs(after, counts_after > 0, counts_after, 8, 2),
+            after,
+            counts_after,
+            settings,
+        )
+        found = cluster.likely_pairs_after_change(
+            kept, np.array([5, 77, 300, 478, 479]), before[gone], after, counts_after, settings
+        )
+        if found is None:  # a large bucket was touched: the caller bands everything
+            continue
+        checked += 1
+        assert found.tolist() == expected.tolist()
+    assert checked >= 10
+
+
+def test_a_change_in_a_large_bucket_needs_the_whole_corpus_banded() -> None:
+    settings = Settings(num_perm=4, lsh_bands=2, threshold=0.3)
+    template = np.array([1, 2, 3, 4], dtype=np.uint32)
+    signatures = np.tile(template, (cluster.MAX_BUCKET + 5, 1))
+    counts = np.full(len(signatures), 100, dtype=np.int64)
+    kept = np.empty((0, 2), dtype=np.int64)
+    assert (
+        cluster.likely_pairs_after_change(
+            kept, np.array([3]), template[None, :], signatures, counts, settings
+        )
+        is None
+    )
+    small = signatures[:10]
+    assert (
+        cluster.likely_pairs_after_change(
+            kept, np.array([3]), template[None, :], small, counts[:10], settings
+        )
+        is not None
+    )

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from tests.conftest import SEED_000, SEED_001, SEED_002, SEEDS
 
-from storydiff import pipeline, shingles
+from storydiff import cluster, pipeline, shingles
 from storydiff.cli import cli
 from storydiff.settings import Settings
 
@@ -177,18 +177,80 @@ def test_a_warm_signature_cache_gives_the_cold_output_when_repeated_lines_are_st
         shingled.extend(texts)
         return batch_shingles(texts, *args)
 
+    with_line_keys = shingles.batch_shingles_and_line_keys
+
+    def line_key_spy(texts: list[str], *args: int) -> Any:  # the first pass: shingles and line keys
+        shingled.extend(texts)
+        return with_line_keys(texts, *args)
+
     monkeypatch.setattr(pipeline, "sign_batch", sign_spy)
     monkeypatch.setattr(shingles, "batch_shingles", shingle_spy)
+    monkeypatch.setattr(shingles, "batch_shingles_and_line_keys", line_key_spy)
     stored = cluster_json("--cache", cache_file)  # the stored report: nothing shingled
     assert stored == cold == uncached and shingled == []
     # Another threshold is another report, from the cached first-pass signatures and line
-    # keys: only the documents holding the footer are shingled and signed again.
+    # keys, and the documents holding the footer as the cold run signed them again without
+    # it (the same contents, the same repeated lines): nothing is shingled.
     passes.clear()
     warm = cluster_json("--cache", cache_file, "--threshold", "0.6")
-    assert sorted(name for stage, name in passes if stage == "second") == sorted(WITH_FOOTER)
-    assert len(shingled) == len(WITH_FOOTER) and not any(FOOTER in text for text in shingled)
+    assert [name for stage, name in passes if stage == "second"] == [] and shingled == []
     assert warm == cluster_json("--no-cache", "--threshold", "0.6")
     assert dict(json.loads(warm)["boilerplate"])["repeated-line"] == len(WITH_FOOTER)
+    # One of them edited: its batch (all of them, here) is signed again without the footer.
+    edited = corpus / WITH_FOOTER[3]
+    edited.write_text(edited.read_text(encoding="utf-8").replace("the", "a", 1), encoding="utf-8")
+    passes.clear()
+    shingled.clear()
+    warm = cluster_json("--cache", cache_file, "--threshold", "0.6")
+    assert sorted(name for stage, name in passes if stage == "second") == sorted(WITH_FOOTER)
+    assert len(shingled) == len(WITH_FOOTER) + 1  # and the edited file's first pass
+    assert not any(FOOTER in text for text in shingled[1:])
+    assert warm == cluster_json("--no-cache", "--threshold", "0.6")
+
+
+def test_a_re_run_after_one_file_changed_verifies_and_diffs_only_what_involves_it(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With repeated lines found (two passes); the output is the same as without the cache."""
+    cache_file = str(tmp_path / "c.sqlite")
+    arguments = ("cluster", str(corpus), "--format", "json", "--jobs", "1", "--cache", cache_file)
+    cold = run(*arguments)
+    assert [len(item["members"]) for item in cold["clusters"]] == [7]
+    assert cold["boilerplate"]["repeated-line"] == 9
+    changed = corpus / "001_copy2.txt"
+    changed.write_text(changed.read_text(encoding="utf-8").replace("Mali", "Mali's", 1), encoding="utf-8")
+    verified: list[tuple[str, str]] = []
+    diffed: list[list[str]] = []
+    real_verify, real_diff = pipeline.verify_batch, pipeline.diff_batch
+    paths = sorted(str(path) for path in corpus.iterdir())
+
+    def verify_batch(job: pipeline.VerifyJob) -> Any:
+        verified.extend((paths[left], paths[right]) for left, right in job.pairs.tolist())
+        return real_verify(job)
+
+    def diff_batch(tasks: Any, *args: Any) -> Any:
+        diffed.extend([task.representative[0], *(member[0] for member in task.members)] for task in tasks)
+        return real_diff(tasks, *args)
+
+    banded: list[int] = []
+    real_candidates = cluster.candidate_codes
+
+    def candidate_codes(signatures: Any, *args: Any) -> Any:
+        banded.append(len(signatures))
+        return real_candidates(signatures, *args)
+
+    monkeypatch.setattr(pipeline, "verify_batch", verify_batch)
+    monkeypatch.setattr(pipeline, "diff_batch", diff_batch)
+    monkeypatch.setattr(cluster, "candidate_codes", candidate_codes)
+    warm = run(*arguments)
+    assert banded == []  # both passes banded only the changed file, from the stored passes
+    assert verified and all(str(changed) in pair for pair in verified)
+    assert len(diffed) == 1 and str(changed) in diffed[0]
+    monkeypatch.setattr(pipeline, "verify_batch", real_verify)
+    monkeypatch.setattr(pipeline, "diff_batch", real_diff)
+    uncached = CliRunner().invoke(cli, [*arguments[:-2], "--no-cache"]).stdout
+    assert json.dumps(warm) == json.dumps(json.loads(uncached))
+    assert CliRunner().invoke(cli, list(arguments)).stdout == uncached  # and the stored report
 
 
 def test_cleaning_many_files_at_once_strips_what_cleaning_each_does(corpus: Path) -> None:

@@ -13,6 +13,24 @@ Two tables hold the data:
 - `reports`: the last few finished `cluster` reports, keyed by everything they depend on
   (pipeline.report_key: settings, code, and every document's path and content hash), so a
   re-run over an unchanged corpus skips candidates, verification and diffs.
+- `pairs`: the exact (Jaccard, containment, smaller set size) of every pair `cluster`
+  verified, keyed by a hash of the fingerprint and the two exact sets' identities (a
+  content hash, and the repeated lines stripped from it, if any: pipeline.pair_key); and
+  `diffs`: each diffed cluster's members, keyed by everything its diffs depend on
+  (pipeline.cluster_key). After one file changed, a re-run verifies and diffs only the
+  pairs and clusters that involve it.
+- `passes`: the last few `cluster` passes (see Pass): each document's path and set, and
+  the likely pairs with their exact similarity, so that a re-run after a few files changed
+  bands only those (cluster.likely_pairs_after_change).
+- `stripped`: batches of documents signed again without the corpus's repeated lines (see
+  Stripped), keyed by the fingerprint, the repeated lines and the batch's contents.
+- `walks`: what the last few walks of `cluster`'s inputs found, with the stats of the
+  directories they listed: while none changed, a walk would find the same files (see Walk).
+- `snapshots`: the last few corpora `check` compared with (see Snapshot and check.py),
+  keyed by the corpus as given and the settings: the files a walk found, the directories
+  it listed, and each file's stat, content hash, shingle count and signature, in arrays
+  stored as blobs. A warm check compares stats in bulk instead of walking and looking up
+  100,000 files one by one.
 - `stats`, keyed by absolute path: (size, mtime_ns, ctime_ns, inode) → content hash, like
   git's index. When a file's stat matches, a warm run takes its content hash from here and
   does not open the file at all. A file modified within `RACY_SECONDS` of being recorded
@@ -38,7 +56,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import dataclasses
 import json
 import os
 import sqlite3
@@ -55,14 +72,35 @@ import xxhash
 
 from .model import ChangedFigure, Cluster, FileRecord, MemberDiff, Report, Segment, Skipped, StrippedLine
 
-# 6: line keys from token hashes; 5: stored reports hold diff positions, moves, changed figures, kind
-FORMAT_VERSION = 6
+# 7: line keys from token hashes; 6: corpus snapshots for check, verified pairs and cluster
+# diffs for cluster; 5: stored reports hold diff positions, moves, changed figures, kind
+FORMAT_VERSION = 7
 KEPT_REPORTS = 4  # finished reports kept for re-runs of an unchanged corpus (see put_report)
+KEPT_SNAPSHOTS = 2  # corpus snapshots kept for `check` (see put_snapshot)
+KEPT_PASSES = 4  # `cluster` passes kept, two per run (see put_pass)
+KEPT_WALKS = 4  # walks of `cluster` inputs kept (see put_walk)
+KEPT_STRIPPED = 256  # batches signed again without repeated lines kept (see put_stripped)
+# Below this many paths, `known` looks the files up one index query at a time instead of
+# scanning both tables whole: a warm check signs its few new files without the scan.
+TARGETED_LOOKUP = 2000
 APPLICATION_ID = 0x53445946  # "SDYF": marks a SQLite file as a storydiff cache
 BUSY_TIMEOUT_MS = 30_000
 RACY_SECONDS = 2.0
 _OPEN_ATTEMPTS = 5
 _QUERY_CHUNK = 500  # bound parameters per IN (...) query, below SQLite's limit everywhere
+_PAIR_SCAN = 5000  # get_pairs reads the whole table rather than look up more keys than this
+_TABLES = (
+    "entries",
+    "sets",
+    "reports",
+    "pairs",
+    "diffs",
+    "passes",
+    "stripped",
+    "walks",
+    "snapshots",
+    "stats",
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -84,6 +122,53 @@ CREATE TABLE IF NOT EXISTS sets (
 CREATE TABLE IF NOT EXISTS reports (
     key TEXT PRIMARY KEY,
     report BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pairs (
+    key TEXT PRIMARY KEY,
+    jaccard REAL NOT NULL,
+    containment REAL NOT NULL,
+    smaller INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS diffs (
+    key TEXT PRIMARY KEY,
+    members BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS passes (
+    key TEXT PRIMARY KEY,
+    paths BLOB NOT NULL,
+    set_ids BLOB NOT NULL,
+    shingle_counts BLOB NOT NULL,
+    pairs BLOB NOT NULL,
+    results BLOB NOT NULL,
+    extra_ids BLOB NOT NULL,
+    extra_signatures BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS stripped (
+    key TEXT PRIMARY KEY,
+    word_counts BLOB NOT NULL,
+    shingle_counts BLOB NOT NULL,
+    signatures BLOB NOT NULL,
+    set_values BLOB NOT NULL,
+    set_offsets BLOB NOT NULL,
+    repeated_lines INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS walks (
+    key TEXT PRIMARY KEY,
+    created_ns INTEGER NOT NULL,
+    directories TEXT NOT NULL,
+    paths BLOB NOT NULL,
+    fs_paths BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS snapshots (
+    key TEXT PRIMARY KEY,
+    created_ns INTEGER NOT NULL,
+    directories TEXT NOT NULL,
+    paths BLOB NOT NULL,
+    fs_paths BLOB NOT NULL,
+    content_hashes BLOB NOT NULL,
+    stats BLOB NOT NULL,
+    shingle_counts BLOB NOT NULL,
+    signatures BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS stats (
     path TEXT PRIMARY KEY,
@@ -137,6 +222,118 @@ class StatRow:
     ctime_ns: int
     inode: int
     content_hash: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What `check` needs of a whole corpus, as it was: the discovered files in path order,
+    the directories walked to find them, and for each file its stat and what signing gave.
+
+    `stats` rows are (device, inode, size, mtime_ns, ctime_ns), all -1 for a file that could
+    not be stat'ed; `content_hashes` is "" for a file signing skipped (it is read again on
+    every run, as without a snapshot). `directories` are (path as opened, device, inode,
+    mtime_ns, ctime_ns): while none of them changed, walking again would find the same files.
+    """
+
+    created_ns: int
+    directories: tuple[tuple[str, int, int, int, int], ...]
+    paths: tuple[str, ...]
+    fs_paths: tuple[str, ...]
+    content_hashes: tuple[str, ...]
+    stats: npt.NDArray[np.int64]
+    shingle_counts: npt.NDArray[np.int64]
+    signatures: npt.NDArray[np.uint32]
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One clustering pass of a `cluster` run, for the next run to start from: each
+    document's path, set identity (see pipeline.pair_key) and shingle count, the likely pairs
+    (rows of (left, right)) with their exact (Jaccard, containment, smaller set size), and the
+    signatures of the documents whose set is not their content's first-pass one (signed again
+    without repeated lines), which the signature cache does not hold."""
+
+    paths: tuple[str, ...]
+    set_ids: tuple[str, ...]
+    shingle_counts: npt.NDArray[np.int64]
+    pairs: npt.NDArray[np.int64]
+    jaccard: npt.NDArray[np.float64]
+    containment: npt.NDArray[np.float64]
+    smaller: npt.NDArray[np.int64]
+    extra_ids: tuple[str, ...]
+    extra_signatures: npt.NDArray[np.uint32]
+
+
+@dataclass(frozen=True)
+class Stripped:
+    """A batch of documents signed again without repeated lines (pipeline._strip_repeated):
+    row i of each array, slice i of `set_values` by `set_offsets`, and how many repeated
+    lines were removed from the batch in all."""
+
+    word_counts: npt.NDArray[np.int64]
+    shingle_counts: npt.NDArray[np.int64]
+    signatures: npt.NDArray[np.uint32]
+    set_values: npt.NDArray[np.uint64]
+    set_offsets: npt.NDArray[np.int64]
+    repeated_lines: int
+
+
+@dataclass(frozen=True)
+class Walk:
+    """What ingest.discover found (no walk problems, no links: see its `directories`), and
+    the directories it listed and files named directly, as (path, device, inode, mtime_ns,
+    ctime_ns), stat'ed no later than `created_ns`."""
+
+    created_ns: int
+    directories: tuple[tuple[str, int, int, int, int], ...]
+    paths: tuple[str, ...]
+    fs_paths: tuple[str, ...]
+
+    def unchanged(self) -> bool:
+        return unchanged(self.directories, self.created_ns)
+
+
+def unchanged(recorded: Iterable[tuple[str, int, int, int, int]], created_ns: int) -> bool:
+    """Whether every (path, device, inode, mtime_ns, ctime_ns) recorded no later than
+    `created_ns` is as it was, and was then settled (a change within RACY_SECONDS of a stat
+    might not have moved its timestamps)."""
+    settled_before = created_ns - int(RACY_SECONDS * 1e9)
+    for path, device, inode, mtime_ns, ctime_ns in recorded:
+        try:
+            status = os.stat(path)
+        except OSError:
+            return False
+        if (status.st_dev, status.st_ino, status.st_mtime_ns, status.st_ctime_ns) != (
+            device,
+            inode,
+            mtime_ns,
+            ctime_ns,
+        ) or max(mtime_ns, ctime_ns) > settled_before:
+            return False
+    return True
+
+
+def _join_strings(values: Sequence[str]) -> bytes:
+    # NUL never occurs in a path nor a hash; surrogatepass keeps names that are not UTF-8.
+    return zlib.compress("\0".join(values).encode("utf-8", "surrogatepass"), 1)
+
+
+def _split_strings(data: bytes, count: int) -> tuple[str, ...]:
+    """The strings _join_strings joined; `count` of them (-1: however many there are)."""
+    text = zlib.decompress(data).decode("utf-8", "surrogatepass")
+    if count == 0 or (count < 0 and not text):
+        return ()
+    values = tuple(text.split("\0"))
+    if count >= 0 and len(values) != count:
+        raise ValueError("stored strings do not match their row count")
+    return values
+
+
+def status_key(status: os.stat_result | None) -> tuple[int, int, int, int, int]:
+    """A file's (device, inode, size, mtime_ns, ctime_ns), as snapshots compare them."""
+    if status is None:
+        return (-1, -1, -1, -1, -1)
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
 
 
 @dataclass(frozen=True)
@@ -348,7 +545,7 @@ class SignatureCache:
                 _check_identity(connection)
                 version = connection.execute("PRAGMA user_version").fetchone()[0]
                 if version not in (0, FORMAT_VERSION):
-                    for table in ("entries", "sets", "reports", "stats"):
+                    for table in _TABLES:
                         connection.execute(f"DROP TABLE IF EXISTS {table}")
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
@@ -496,7 +693,12 @@ class SignatureCache:
             prefetched[1].join()
             rows = prefetched[2].get("rows")
         try:
-            stat_rows, entry_rows = rows if rows is not None else _scan(self._connection, fingerprint)
+            if rows is not None:
+                stat_rows, entry_rows = rows
+            elif len(paths) <= TARGETED_LOOKUP:
+                stat_rows, entry_rows = _lookup(self._connection, fingerprint, paths)
+            else:
+                stat_rows, entry_rows = _scan(self._connection, fingerprint)
         except sqlite3.Error as error:
             self._failed(error)
             return nothing
@@ -538,6 +740,323 @@ class SignatureCache:
             line_keys=[row[5] for row in chosen],
         )
 
+    def get_pass(self, key: str, num_perm: int) -> Pass | None:
+        """The clustering pass stored under `key` (see pipeline.verified_pairs), if any and whole."""
+        if self._connection is None:
+            return None
+        try:
+            row = self._connection.execute(
+                "SELECT paths, set_ids, shingle_counts, pairs, results, extra_ids, extra_signatures "
+                "FROM passes WHERE key = ?",
+                (key,),
+            ).fetchone()
+        except sqlite3.Error as error:
+            self._failed(error)
+            return None
+        if row is None:
+            return None
+        paths, set_ids, counts, pairs, results, extra_ids, extra_signatures = row
+        try:
+            shingle_counts = np.frombuffer(counts, dtype=np.int64)
+            pair_rows = np.frombuffer(pairs, dtype=np.int64).reshape(-1, 2)
+            values = np.frombuffer(results, dtype=np.float64).reshape(3, len(pair_rows))
+            extra = np.frombuffer(extra_signatures, dtype=np.uint32).reshape(-1, num_perm)
+            return Pass(
+                paths=_split_strings(paths, len(shingle_counts)),
+                set_ids=_split_strings(set_ids, len(shingle_counts)),
+                shingle_counts=shingle_counts,
+                pairs=pair_rows,
+                jaccard=values[0],
+                containment=values[1],
+                smaller=values[2].astype(np.int64),
+                extra_ids=_split_strings(extra_ids, len(extra)),
+                extra_signatures=extra,
+            )
+        except (ValueError, TypeError, zlib.error):
+            return None
+
+    def put_pass(self, key: str, state: Pass) -> None:
+        """Store a clustering pass; only the KEPT_PASSES most recent stay."""
+        if self._connection is None:
+            return
+        row = (
+            key,
+            _join_strings(state.paths),
+            _join_strings(state.set_ids),
+            np.ascontiguousarray(state.shingle_counts, dtype=np.int64).tobytes(),
+            np.ascontiguousarray(state.pairs, dtype=np.int64).tobytes(),
+            np.concatenate([state.jaccard, state.containment, state.smaller.astype(np.float64)]).tobytes(),
+            _join_strings(state.extra_ids),
+            np.ascontiguousarray(state.extra_signatures, dtype=np.uint32).tobytes(),
+        )
+        self._replace("passes", row, KEPT_PASSES)
+
+    def _replace(self, table: str, row: tuple[Any, ...], kept: int) -> None:
+        """Store `row` (its key first) in `table`, keeping only the `kept` most recent rows."""
+        assert self._connection is not None
+        try:
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                self._connection.execute(f"DELETE FROM {table} WHERE key = ?", (row[0],))
+                self._connection.execute(f"INSERT INTO {table} VALUES ({','.join('?' * len(row))})", row)
+                self._connection.execute(
+                    f"DELETE FROM {table} WHERE rowid NOT IN "
+                    f"(SELECT rowid FROM {table} ORDER BY rowid DESC LIMIT ?)",
+                    (kept,),
+                )
+                self._connection.execute("COMMIT")
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:
+            self._failed(error)
+
+    def get_stripped(self, keys: Sequence[str], num_perm: int) -> dict[str, Stripped]:
+        """The batches stored under these keys (see pipeline._strip_repeated)."""
+        if self._connection is None or not keys:
+            return {}
+        found: dict[str, Stripped] = {}
+        try:
+            for chunk in _chunks(sorted(set(keys))):
+                rows = self._connection.execute(
+                    "SELECT key, word_counts, shingle_counts, signatures, set_values, set_offsets, "
+                    f"repeated_lines FROM stripped WHERE key IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                ).fetchall()
+                for key, words, shingles, signatures, values, offsets, repeated_lines in rows:
+                    try:
+                        found[key] = Stripped(
+                            np.frombuffer(words, dtype=np.int64),
+                            np.frombuffer(shingles, dtype=np.int64),
+                            np.frombuffer(signatures, dtype=np.uint32).reshape(-1, num_perm),
+                            np.frombuffer(values, dtype=np.uint64),
+                            np.frombuffer(offsets, dtype=np.int64),
+                            int(repeated_lines),
+                        )
+                    except ValueError:
+                        continue  # not what this code writes: signed again and stored anew
+        except sqlite3.Error as error:
+            self._failed(error)
+            return {}
+        return found
+
+    def put_stripped(self, batches: Mapping[str, Stripped]) -> None:
+        """Store batches signed again without repeated lines; the KEPT_STRIPPED most recent stay."""
+        if self._connection is None or not batches:
+            return
+        rows = [
+            (
+                key,
+                np.ascontiguousarray(batch.word_counts, dtype=np.int64).tobytes(),
+                np.ascontiguousarray(batch.shingle_counts, dtype=np.int64).tobytes(),
+                np.ascontiguousarray(batch.signatures, dtype=np.uint32).tobytes(),
+                np.ascontiguousarray(batch.set_values, dtype=np.uint64).tobytes(),
+                np.ascontiguousarray(batch.set_offsets, dtype=np.int64).tobytes(),
+                batch.repeated_lines,
+            )
+            for key, batch in batches.items()
+        ]
+        try:
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                self._connection.executemany(
+                    "INSERT OR REPLACE INTO stripped VALUES (?, ?, ?, ?, ?, ?, ?)", rows
+                )
+                self._connection.execute(
+                    "DELETE FROM stripped WHERE rowid NOT IN "
+                    "(SELECT rowid FROM stripped ORDER BY rowid DESC LIMIT ?)",
+                    (KEPT_STRIPPED,),
+                )
+                self._connection.execute("COMMIT")
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:
+            self._failed(error)
+
+    def get_walk(self, key: str) -> Walk | None:
+        """The walk stored under `key` (see pipeline.discover), if any and whole."""
+        if self._connection is None:
+            return None
+        try:
+            row = self._connection.execute(
+                "SELECT created_ns, directories, paths, fs_paths FROM walks WHERE key = ?", (key,)
+            ).fetchone()
+        except sqlite3.Error as error:
+            self._failed(error)
+            return None
+        if row is None:
+            return None
+        created_ns, directories, paths, fs_paths = row
+        try:
+            listed = tuple(
+                (str(path), int(device), int(inode), int(mtime), int(ctime))
+                for path, device, inode, mtime, ctime in json.loads(directories)
+            )
+            names = _split_strings(paths, -1)
+            return Walk(int(created_ns), listed, names, _split_strings(fs_paths, len(names)))
+        except (ValueError, TypeError, zlib.error):
+            return None
+
+    def put_walk(self, key: str, walk: Walk) -> None:
+        """Store a walk; only the KEPT_WALKS most recent stay."""
+        if self._connection is None:
+            return
+        row = (
+            key,
+            walk.created_ns,
+            json.dumps([list(item) for item in walk.directories]),
+            _join_strings(walk.paths),
+            _join_strings(walk.fs_paths),
+        )
+        self._replace("walks", row, KEPT_WALKS)
+
+    def get_snapshot(self, key: str, num_perm: int) -> Snapshot | None:
+        """The corpus snapshot stored under `key` (see check.snapshot_key), if any and whole."""
+        if self._connection is None:
+            return None
+        try:
+            row = self._connection.execute(
+                "SELECT created_ns, directories, paths, fs_paths, content_hashes, stats, shingle_counts, "
+                "signatures FROM snapshots WHERE key = ?",
+                (key,),
+            ).fetchone()
+        except sqlite3.Error as error:
+            self._failed(error)
+            return None
+        if row is None:
+            return None
+        created_ns, directories, paths, fs_paths, hashes, stats, shingle_counts, signatures = row
+        try:
+            counts = np.frombuffer(shingle_counts, dtype=np.int64)
+            count = len(counts)
+            snapshot = Snapshot(
+                created_ns=int(created_ns),
+                directories=tuple(
+                    (str(path), int(device), int(inode), int(mtime), int(ctime))
+                    for path, device, inode, mtime, ctime in json.loads(directories)
+                ),
+                paths=_split_strings(paths, count),
+                fs_paths=_split_strings(fs_paths, count),
+                content_hashes=_split_strings(hashes, count),
+                stats=np.frombuffer(stats, dtype=np.int64).reshape(count, 5),
+                shingle_counts=counts,
+                signatures=np.frombuffer(signatures, dtype=np.uint32).reshape(count, num_perm),
+            )
+        except (ValueError, TypeError, zlib.error):
+            return None  # not what this code writes: the caller walks and signs, and stores anew
+        return snapshot
+
+    def put_snapshot(self, key: str, snapshot: Snapshot) -> None:
+        """Store a corpus snapshot; only the KEPT_SNAPSHOTS most recent stay."""
+        if self._connection is None:
+            return
+        row = (
+            key,
+            snapshot.created_ns,
+            json.dumps([list(item) for item in snapshot.directories]),
+            _join_strings(snapshot.paths),
+            _join_strings(snapshot.fs_paths),
+            _join_strings(snapshot.content_hashes),
+            np.ascontiguousarray(snapshot.stats, dtype=np.int64).tobytes(),
+            np.ascontiguousarray(snapshot.shingle_counts, dtype=np.int64).tobytes(),
+            np.ascontiguousarray(snapshot.signatures, dtype=np.uint32).tobytes(),
+        )
+        try:
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                self._connection.execute("DELETE FROM snapshots WHERE key = ?", (key,))
+                self._connection.execute("INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+                self._connection.execute(
+                    "DELETE FROM snapshots WHERE rowid NOT IN "
+                    "(SELECT rowid FROM snapshots ORDER BY rowid DESC LIMIT ?)",
+                    (KEPT_SNAPSHOTS,),
+                )
+                self._connection.execute("COMMIT")
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:
+            self._failed(error)
+
+    def get_pairs(self, keys: Sequence[str]) -> dict[str, tuple[float, float, int]]:
+        """The verified pairs stored under these keys (see pipeline.pair_key)."""
+        if self._connection is None:
+            return {}
+        found: dict[str, tuple[float, float, int]] = {}
+        wanted = set(keys)
+        try:
+            if len(wanted) > _PAIR_SCAN:  # one scan beats that many index lookups
+                for key, jaccard, containment, smaller in self._connection.execute(
+                    "SELECT key, jaccard, containment, smaller FROM pairs"
+                ):
+                    if key in wanted:
+                        found[key] = (float(jaccard), float(containment), int(smaller))
+                return found
+            for chunk in _chunks(sorted(wanted)):
+                marks = ",".join("?" * len(chunk))
+                for key, jaccard, containment, smaller in self._connection.execute(
+                    f"SELECT key, jaccard, containment, smaller FROM pairs WHERE key IN ({marks})", chunk
+                ):
+                    found[key] = (float(jaccard), float(containment), int(smaller))
+        except sqlite3.Error as error:
+            self._failed(error)
+            return {}
+        return found
+
+    def put_pairs(self, rows: Sequence[tuple[str, float, float, int]]) -> None:
+        """Store verified pairs: (key, jaccard, containment, smaller set size) each."""
+        self._write_many("INSERT OR REPLACE INTO pairs VALUES (?, ?, ?, ?)", rows)
+
+    def get_diffs(self, keys: Sequence[str]) -> dict[str, tuple[MemberDiff, ...]]:
+        """The diffed clusters' members stored under these keys (see pipeline.cluster_key)."""
+        if self._connection is None:
+            return {}
+        found: dict[str, tuple[MemberDiff, ...]] = {}
+        try:
+            for chunk in _chunks(sorted(set(keys))):
+                rows = self._connection.execute(
+                    f"SELECT key, members FROM diffs WHERE key IN ({','.join('?' * len(chunk))})", chunk
+                ).fetchall()
+                for key, data in rows:
+                    try:
+                        found[key] = tuple(
+                            _member_from_json(item) for item in json.loads(zlib.decompress(data))
+                        )
+                    except (ValueError, KeyError, TypeError, zlib.error):
+                        continue  # not what this code writes: diffed again and stored anew
+        except sqlite3.Error as error:
+            self._failed(error)
+            return {}
+        return found
+
+    def put_diffs(self, clusters: Mapping[str, Sequence[MemberDiff]]) -> None:
+        """Store diffed clusters' members under their keys."""
+        self._write_many(
+            "INSERT OR REPLACE INTO diffs VALUES (?, ?)",
+            [
+                (
+                    key,
+                    zlib.compress(json.dumps([member_to_json(item) for item in members]).encode("ascii"), 1),
+                )
+                for key, members in clusters.items()
+            ],
+        )
+
+    def _write_many(self, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        if self._connection is None or not rows:
+            return
+        try:
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                self._connection.executemany(statement, rows)
+                self._connection.execute("COMMIT")
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:
+            self._failed(error)
+
     def get_report(self, key: str) -> Report | None:
         """The report stored under `key` (see pipeline.report_key), if any."""
         if self._connection is None:
@@ -558,7 +1077,7 @@ class SignatureCache:
         """Store a finished report; only the KEPT_REPORTS most recent stay."""
         if self._connection is None:
             return
-        data = zlib.compress(json.dumps(dataclasses.asdict(report)).encode("ascii"), 1)
+        data = zlib.compress(json.dumps(report_to_json(report)).encode("ascii"), 1)
         try:
             self._connection.execute("BEGIN IMMEDIATE")
             try:
@@ -610,7 +1129,7 @@ class SignatureCache:
         try:
             count: int = self._connection.execute("SELECT count(*) FROM entries").fetchone()[0]
             self._connection.execute("BEGIN IMMEDIATE")
-            for table in ("entries", "sets", "reports", "stats"):
+            for table in _TABLES:
                 self._connection.execute(f"DELETE FROM {table}")
             self._connection.execute("COMMIT")
             self._connection.execute("VACUUM")
@@ -645,70 +1164,121 @@ def _scan(
     return stat_rows, entry_rows
 
 
+def _lookup(
+    connection: sqlite3.Connection, fingerprint: str, paths: Sequence[str]
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """`_scan` restricted to the stat rows of `paths` and the entries they name, by index."""
+    stat_rows: list[tuple[Any, ...]] = []
+    for chunk in _chunks(sorted(set(paths))):
+        stat_rows.extend(
+            connection.execute(
+                "SELECT path, size, mtime_ns, ctime_ns, inode, content_hash FROM stats "
+                f"WHERE path IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+        )
+    entry_rows: list[tuple[Any, ...]] = []
+    for chunk in _chunks(sorted({row[5] for row in stat_rows})):
+        entry_rows.extend(
+            connection.execute(
+                "SELECT content_hash, word_count, shingle_count, signature, removals, line_keys FROM entries "
+                f"WHERE fingerprint = ? AND content_hash IN ({','.join('?' * len(chunk))})",
+                [fingerprint, *chunk],
+            )
+        )
+    return stat_rows, entry_rows
+
+
+def report_to_json(report: Report) -> dict[str, Any]:
+    """The report as the cache stores it: plain JSON values, with each member's segments,
+    figures and stripped lines as positional lists (far quicker to write and read back than
+    dataclasses.asdict's dicts: seconds for the report of a 100,000-file corpus)."""
+    return {
+        "settings": report.settings,
+        "documents": report.documents,
+        "clusters": [
+            [cluster.id, cluster.representative, [member_to_json(member) for member in cluster.members]]
+            for cluster in report.clusters
+        ],
+        "singletons": list(report.singletons),
+        "skipped": [[item.path, item.reason] for item in report.skipped],
+        "boilerplate": [list(item) for item in report.boilerplate],
+        "kind": report.kind,
+        "inputs": list(report.inputs),
+        "files": [[item.path, item.content_hash, item.size_bytes] for item in report.files],
+    }
+
+
+def member_to_json(member: MemberDiff) -> list[Any]:
+    """A member as the cache stores it (see report_to_json; _member_from_json reads it)."""
+    return [
+        member.path,
+        member.jaccard,
+        member.containment,
+        member.added_words,
+        member.removed_words,
+        [[item.op, item.text, *item.a, *item.b, item.b_text] for item in member.segments],
+        member.is_representative,
+        member.moved_words,
+        [
+            [item.old, item.new, item.old_unit, item.new_unit, *item.a, *item.b]
+            for item in member.changed_figures
+        ],
+        [[item.offset, item.rule, item.text] for item in member.representative_stripped],
+        [[item.offset, item.rule, item.text] for item in member.member_stripped],
+    ]
+
+
 def _report_from_json(data: dict[str, Any]) -> Report:
     return Report(
         settings=data["settings"],
         documents=data["documents"],
         clusters=tuple(
-            Cluster(
-                id=cluster["id"],
-                representative=cluster["representative"],
-                members=tuple(
-                    MemberDiff(
-                        path=member["path"],
-                        jaccard=member["jaccard"],
-                        containment=member["containment"],
-                        added_words=member["added_words"],
-                        removed_words=member["removed_words"],
-                        segments=tuple(
-                            Segment(
-                                segment["op"],
-                                segment["text"],
-                                _span(segment["a"]),
-                                _span(segment["b"]),
-                                segment["b_text"],
-                            )
-                            for segment in member["segments"]
-                        ),
-                        is_representative=member["is_representative"],
-                        moved_words=member["moved_words"],
-                        changed_figures=tuple(
-                            ChangedFigure(
-                                figure["old"],
-                                figure["new"],
-                                figure["old_unit"],
-                                figure["new_unit"],
-                                _span(figure["a"]),
-                                _span(figure["b"]),
-                            )
-                            for figure in member["changed_figures"]
-                        ),
-                        representative_stripped=_stripped(member["representative_stripped"]),
-                        member_stripped=_stripped(member["member_stripped"]),
-                    )
-                    for member in cluster["members"]
-                ),
-            )
-            for cluster in data["clusters"]
+            Cluster(id=number, representative=representative, members=tuple(map(_member_from_json, members)))
+            for number, representative, members in data["clusters"]
         ),
         singletons=tuple(data["singletons"]),
-        skipped=tuple(Skipped(item["path"], item["reason"]) for item in data["skipped"]),
+        skipped=tuple(Skipped(path, reason) for path, reason in data["skipped"]),
         boilerplate=tuple((rule, count) for rule, count in data["boilerplate"]),
         kind=data["kind"],
         inputs=tuple(data["inputs"]),
-        files=tuple(
-            FileRecord(item["path"], item["content_hash"], item["size_bytes"]) for item in data["files"]
-        ),
+        files=tuple(FileRecord(path, content_hash, size) for path, content_hash, size in data["files"]),
     )
 
 
-def _span(value: list[int]) -> tuple[int, int]:
-    start, end = value
-    return (int(start), int(end))
-
-
-def _stripped(lines: list[dict[str, Any]]) -> tuple[StrippedLine, ...]:
-    return tuple(StrippedLine(line["offset"], line["rule"], line["text"]) for line in lines)
+def _member_from_json(member: list[Any]) -> MemberDiff:
+    (
+        path,
+        jaccard,
+        containment,
+        added_words,
+        removed_words,
+        segments,
+        is_representative,
+        moved_words,
+        figures,
+        representative_stripped,
+        member_stripped,
+    ) = member
+    return MemberDiff(
+        path=path,
+        jaccard=jaccard,
+        containment=containment,
+        added_words=added_words,
+        removed_words=removed_words,
+        segments=tuple(
+            Segment(op, text, (a_start, a_end), (b_start, b_end), b_text)
+            for op, text, a_start, a_end, b_start, b_end, b_text in segments
+        ),
+        is_representative=is_representative,
+        moved_words=moved_words,
+        changed_figures=tuple(
+            ChangedFigure(old, new, old_unit, new_unit, (a_start, a_end), (b_start, b_end))
+            for old, new, old_unit, new_unit, a_start, a_end, b_start, b_end in figures
+        ),
+        representative_stripped=tuple(StrippedLine(*line) for line in representative_stripped),
+        member_stripped=tuple(StrippedLine(*line) for line in member_stripped),
+    )
 
 
 def _uri_path(path: str) -> str:

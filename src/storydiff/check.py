@@ -17,17 +17,21 @@ timestamps, so it diffs cleanly in review; the paths it records are for the read
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import xxhash
 
 from . import cache, cluster, ingest, pipeline, shingles, spill
 from .cache import SignatureCache
@@ -214,24 +218,20 @@ def run_check(
     for given in paths:
         if not os.path.isfile(given):
             raise InputError(f"{given}: not a file (check takes the files to check; the corpus is --corpus)")
-    if signature_cache is not None:
-        signature_cache.prefetch(cache.fingerprint(settings.signature_inputs()))
-    sources, skipped = ingest.discover([*corpus, *paths], settings.glob, settings.exclude)
     with spill.spill_directory() as spill_to:
-        signed, signing_skipped, _ = pipeline.sign_all(
-            sources, settings, progress, engine, spill_to, signature_cache, with_sets=False
+        signed, skipped = _signed_documents(
+            paths, corpus, settings, progress, engine, spill_to, signature_cache
         )
-    skipped.extend(signing_skipped)
     given_rows = _given_rows(paths, signed.paths, signed.fs_paths)
     progress.start("Checking", len(given_rows))
     candidates = cluster.pairs_involving(
-        signed.local_signatures,
+        signed.signatures,
         np.array(given_rows, dtype=np.int64),
         signed.shingle_counts > 0,
         settings.lsh_bands,
         settings.rows_per_band,
     )
-    likely = cluster.likely_pairs(candidates, signed.local_signatures, signed.shingle_counts, settings)
+    likely = cluster.likely_pairs(candidates, signed.signatures, signed.shingle_counts, settings)
     verifier = _Verifier(signed, settings)
     group_of = baseline.group_of()
     given_set = set(given_rows)
@@ -262,10 +262,271 @@ def run_check(
     )
 
 
+@dataclass(frozen=True)
+class Documents:
+    """The signed documents a check compares, in path order (files signing skipped left out)."""
+
+    paths: tuple[str, ...]
+    fs_paths: tuple[str, ...]
+    content_hashes: tuple[str, ...]
+    shingle_counts: npt.NDArray[np.int64]
+    signatures: npt.NDArray[np.uint32]
+
+    def source(self, row: int) -> tuple[str, str, str]:
+        return self.paths[row], self.fs_paths[row], self.content_hashes[row]
+
+
+def snapshot_key(corpus: Sequence[str], settings: Settings, directory: str) -> str:
+    """What a corpus snapshot depends on: the corpus as given, where from, and the settings
+    that decide which files are found and what signing gives."""
+    text = json.dumps(
+        [
+            cache.fingerprint(settings.signature_inputs()),
+            list(corpus),
+            directory,
+            settings.glob,
+            list(settings.exclude),
+            settings.max_bytes,
+            settings.num_perm,
+        ]
+    )
+    return xxhash.xxh3_128_hexdigest(text.encode("utf-8", "surrogatepass"))
+
+
+def _signed_documents(
+    paths: Sequence[str],
+    corpus: Sequence[str],
+    settings: Settings,
+    progress: pipeline.Progress,
+    engine: pipeline.Engine,
+    spill_to: str,
+    signature_cache: SignatureCache | None,
+) -> tuple[Documents, list[Skipped]]:
+    """Every document of the corpus and the given files, signed, and the files skipped.
+
+    With the signature cache, a snapshot of the corpus from an earlier check (see
+    cache.Snapshot) stands in for the walk while no directory it walked has changed, and
+    for the signing of every file whose stat is what it was then. The files that changed,
+    and the given files it does not hold, are signed (through the cache's entries); the
+    snapshot is stored again when a new one would save the next run work. Without the
+    cache, or for a snapshot that is missing or of no use, the corpus is walked and signed.
+    """
+    if signature_cache is None or not signature_cache.enabled:
+        return _signed_without_snapshot(paths, corpus, settings, progress, engine, spill_to, signature_cache)
+    directory = os.getcwd()
+    key = snapshot_key(corpus, settings, directory)
+    snapshot = signature_cache.get_snapshot(key, settings.num_perm)
+    if snapshot is None:
+        signature_cache.prefetch(cache.fingerprint(settings.signature_inputs()))
+    started_ns = time.time_ns()
+    racy_ns = int(cache.RACY_SECONDS * 1e9)
+    listing: tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, int, int, int, int], ...]] | None = None
+    statuses: list[os.stat_result | None] | None = None
+    if snapshot is not None and cache.unchanged(snapshot.directories, snapshot.created_ns):
+        statuses = _stat_all(snapshot.fs_paths)
+        stats = _stat_array(statuses)
+        if len(stats) == len(snapshot.stats) and bool(
+            np.all(stats[:, :2] == snapshot.stats[:, :2]) and np.all(stats[:, 0] >= 0)
+        ):
+            listing = (snapshot.paths, snapshot.fs_paths, snapshot.directories)  # what a walk would find
+    if listing is None:
+        walked: list[tuple[str, os.stat_result | None]] = []
+        sources, walk_skipped = ingest.discover(corpus, settings.glob, settings.exclude, walked)
+        if walk_skipped or any(status is None for _, status in walked):
+            # Not what a snapshot can stand for (see ingest.discover): as without one.
+            return _signed_without_snapshot(
+                paths, corpus, settings, progress, engine, spill_to, signature_cache
+            )
+        listing = (
+            tuple(source.path for source in sources),
+            tuple(source.fs_path for source in sources),
+            tuple(
+                (path, status.st_dev, status.st_ino, status.st_mtime_ns, status.st_ctime_ns)
+                for path, status in walked
+                # Files named directly are compared with the others' stats, below.
+                if status is not None and stat.S_ISDIR(status.st_mode)
+            ),
+        )
+        statuses = _stat_all(listing[1])
+        stats = _stat_array(statuses)
+    assert statuses is not None
+    corpus_paths, corpus_fs_paths, directories = listing
+    merged = _merge_given(paths, corpus_paths, stats)
+    if merged is None:  # a given file is a corpus file under another name: as without a snapshot
+        return _signed_without_snapshot(paths, corpus, settings, progress, engine, spill_to, signature_cache)
+    extra_paths, extra_fs_paths, extra_statuses = merged
+
+    # Rows 0..n-1 are the corpus's, n.. the given files it does not hold.
+    count = len(corpus_paths)
+    all_paths = (*corpus_paths, *extra_paths)
+    all_fs_paths = (*corpus_fs_paths, *extra_fs_paths)
+    all_stats = np.concatenate([stats, _stat_array(extra_statuses)]) if extra_paths else stats
+    snapshot_row = np.full(len(all_paths), -1, dtype=np.int64)
+    if snapshot is not None:
+        if corpus_paths is snapshot.paths:
+            snapshot_row[:count] = np.arange(count)
+        else:
+            row_of = {path: row for row, path in enumerate(snapshot.paths)}
+            snapshot_row[:count] = [row_of.get(path, -1) for path in corpus_paths]
+    clean = np.zeros(len(all_paths), dtype=bool)
+    if snapshot is not None:
+        known = snapshot_row >= 0
+        then = snapshot.stats[snapshot_row[known]]
+        signed_then = np.array([snapshot.content_hashes[row] != "" for row in snapshot_row[known].tolist()])
+        settled = np.maximum(then[:, 3], then[:, 4]) <= snapshot.created_ns - racy_ns
+        clean[known] = signed_then & settled & np.all(all_stats[known] == then, axis=1)
+    dirty = np.flatnonzero(~clean).tolist()
+
+    fresh, skipped, _ = pipeline.sign_all(
+        [SourceFile(all_paths[row], all_fs_paths[row]) for row in dirty],
+        settings,
+        progress,
+        engine,
+        spill_to,
+        signature_cache,
+        with_sets=False,
+    )
+    fresh_row = {path: row for row, path in enumerate(fresh.paths)}
+    # Path order, as a walk of the corpus and the given files together would give.
+    order = sorted(range(len(all_paths)), key=all_paths.__getitem__) if extra_paths else range(count)
+    clean_list = clean.tolist()
+    kept = [row for row in order if clean_list[row] or all_paths[row] in fresh_row]
+    signatures = np.empty((len(kept), settings.num_perm), dtype=np.uint32)
+    shingle_counts = np.empty(len(kept), dtype=np.int64)
+    hashes: list[str] = []
+    kept_array = np.array(kept, dtype=np.int64)
+    from_snapshot = clean[kept_array] if kept else np.zeros(0, dtype=bool)
+    if snapshot is not None and from_snapshot.any():
+        rows = snapshot_row[kept_array[from_snapshot]]
+        signatures[from_snapshot] = snapshot.signatures[rows]
+        shingle_counts[from_snapshot] = snapshot.shingle_counts[rows]
+    for position in np.flatnonzero(~from_snapshot).tolist():
+        row = fresh_row[all_paths[kept[position]]]
+        signatures[position] = fresh.local_signatures[row]
+        shingle_counts[position] = fresh.shingle_counts[row]
+    snapshot_rows = snapshot_row.tolist()
+    for row in kept:
+        if clean_list[row]:
+            assert snapshot is not None
+            hashes.append(snapshot.content_hashes[snapshot_rows[row]])
+        else:
+            hashes.append(fresh.content_hashes[fresh_row[all_paths[row]]])
+    documents = Documents(
+        paths=tuple(all_paths[row] for row in kept),
+        fs_paths=tuple(all_fs_paths[row] for row in kept),
+        content_hashes=tuple(hashes),
+        shingle_counts=shingle_counts,
+        signatures=signatures,
+    )
+
+    # A new snapshot saves the next run a walk, or the signing of corpus files that changed
+    # (unless they changed so recently that a new snapshot could not trust them either).
+    now_racy = np.maximum(all_stats[:, 3], all_stats[:, 4]) > started_ns - racy_ns
+    resigned = [row for row in dirty if row < count and all_paths[row] in fresh_row and not now_racy[row]]
+    if snapshot is None or listing[0] is not snapshot.paths or resigned:
+        # Corpus rows only (the given files it does not hold are left out); "" for a skipped file.
+        corpus_kept = kept_array < count
+        kept_corpus_rows = kept_array[corpus_kept]
+        corpus_hashes = [""] * count
+        positions = np.flatnonzero(corpus_kept).tolist()
+        for row, position in zip(kept_corpus_rows.tolist(), positions, strict=True):
+            corpus_hashes[row] = hashes[position]
+        corpus_counts = np.zeros(count, dtype=np.int64)
+        corpus_counts[kept_corpus_rows] = shingle_counts[corpus_kept]
+        corpus_signatures = np.zeros((count, settings.num_perm), dtype=np.uint32)
+        corpus_signatures[kept_corpus_rows] = signatures[corpus_kept]
+        signature_cache.put_snapshot(
+            key,
+            cache.Snapshot(
+                created_ns=started_ns,
+                directories=directories,
+                paths=corpus_paths,
+                fs_paths=corpus_fs_paths,
+                content_hashes=tuple(corpus_hashes),
+                stats=stats,
+                shingle_counts=corpus_counts,
+                signatures=corpus_signatures,
+            ),
+        )
+    return documents, list(skipped)
+
+
+def _signed_without_snapshot(
+    paths: Sequence[str],
+    corpus: Sequence[str],
+    settings: Settings,
+    progress: pipeline.Progress,
+    engine: pipeline.Engine,
+    spill_to: str,
+    signature_cache: SignatureCache | None,
+) -> tuple[Documents, list[Skipped]]:
+    """Walk the corpus and the given files together and sign them all (through the cache)."""
+    if signature_cache is not None:
+        signature_cache.prefetch(cache.fingerprint(settings.signature_inputs()))
+    sources, skipped = ingest.discover([*corpus, *paths], settings.glob, settings.exclude)
+    signed, signing_skipped, _ = pipeline.sign_all(
+        sources, settings, progress, engine, spill_to, signature_cache, with_sets=False
+    )
+    skipped.extend(signing_skipped)
+    documents = Documents(
+        signed.paths, signed.fs_paths, signed.content_hashes, signed.shingle_counts, signed.local_signatures
+    )
+    return documents, skipped
+
+
+def _stat_all(paths: Sequence[str]) -> list[os.stat_result | None]:
+    """os.stat of every path, None for those that fail (`map` first: a Python call per file
+    is a good part of the cost at 100,000 files)."""
+    try:
+        return list(map(os.stat, paths))
+    except OSError:
+        statuses: list[os.stat_result | None] = []
+        for path in paths:
+            try:
+                statuses.append(os.stat(path))
+            except OSError:
+                statuses.append(None)
+        return statuses
+
+
+def _stat_array(statuses: Sequence[os.stat_result | None]) -> npt.NDArray[np.int64]:
+    """cache.status_key of each status, as rows of an array."""
+    return np.array([cache.status_key(status) for status in statuses], dtype=np.int64).reshape(-1, 5)
+
+
+def _merge_given(
+    paths: Sequence[str], corpus_paths: Sequence[str], stats: npt.NDArray[np.int64]
+) -> tuple[tuple[str, ...], tuple[str, ...], list[os.stat_result | None]] | None:
+    """The given files a walk of the corpus and them together would add to the corpus's: those
+    whose path the corpus lacks, as ingest.discover names them. None when a given file is a
+    corpus file (or another given file) under another name, which the walk would keep under
+    the smaller of its names: the caller then walks them together."""
+    extra_paths: list[str] = []
+    extra_fs_paths: list[str] = []
+    extra_statuses: list[os.stat_result | None] = []
+    identities: set[tuple[int, int]] = set()
+    for given in paths:
+        path = ingest.display_path(given)
+        at = bisect.bisect_left(corpus_paths, path)
+        if (at < len(corpus_paths) and corpus_paths[at] == path) or path in extra_paths:
+            continue
+        status = os.stat(given)  # run_check made sure it is a file
+        identity = (status.st_dev, status.st_ino)
+        if identity in identities or bool(
+            np.any((stats[:, 0] == identity[0]) & (stats[:, 1] == identity[1]))
+        ):
+            return None
+        identities.add(identity)
+        extra_paths.append(path)
+        extra_fs_paths.append(given)
+        extra_statuses.append(status)
+    return tuple(extra_paths), tuple(extra_fs_paths), extra_statuses
+
+
 class _Verifier:
     """Exact similarity and diffs of a few pairs, from the files (read once each)."""
 
-    def __init__(self, signed: pipeline.Corpus, settings: Settings) -> None:
+    def __init__(self, signed: Documents, settings: Settings) -> None:
         self.signed = signed
         self.settings = settings
         self.vanished: dict[str, Skipped] = {}

@@ -118,7 +118,9 @@ def bucket_pair_codes(
     a band's buckets gives the same pairs as the whole band does here. Within one band a
     pair occurs once.
     """
-    order = np.argsort(keys, kind="stable")
+    # Not a stable sort (twice as fast): the pairs a bucket gives do not depend on the order
+    # of its members (see _bucket_codes).
+    order = np.argsort(keys)
     sorted_keys = keys[order]
     same_as_next = sorted_keys[1:] == sorted_keys[:-1]
     if not same_as_next.any():
@@ -267,6 +269,59 @@ def likely_mask(
         & (smaller >= settings.min_containment_shingles)
     )
     return mask
+
+
+def likely_pairs_after_change(
+    kept_pairs: PairArray,
+    changed: npt.NDArray[np.int64],
+    removed_signatures: npt.NDArray[np.uint32],
+    signatures: npt.NDArray[np.uint32],
+    shingle_counts: npt.NDArray[np.int64],
+    settings: Settings,
+) -> PairArray | None:
+    """`likely_pairs(candidate_pairs(...))` of a corpus, from those of an earlier version of it.
+
+    `kept_pairs` are the earlier version's likely pairs between documents unchanged since
+    (as rows of this corpus), `changed` the rows that are new or changed, and
+    `removed_signatures` the signatures of the comparable documents the earlier version had
+    and this one has not (a changed document's earlier signature among them).
+
+    While no band bucket that holds a changed or removed document is larger than MAX_BUCKET,
+    in either version, every bucket that changed was expanded into all of its pairs both
+    times: the candidates between unchanged documents are the same, and the new ones are
+    those `pairs_involving` the changed rows. Otherwise (a large bucket is windowed by size,
+    so a change there moves other pairs) this returns None, and the caller bands the whole
+    corpus.
+    """
+    comparable = shingle_counts > 0
+    changed = np.unique(changed[comparable[changed]]).astype(np.int64)
+    is_changed = np.zeros(len(signatures), dtype=bool)
+    is_changed[changed] = True
+    rows = settings.rows_per_band
+    for band in range(settings.lsh_bands):
+        keys = band_keys(signatures, band, rows)
+        removed_keys = band_keys(removed_signatures, band, rows)
+        touched = np.concatenate([keys[changed], removed_keys])
+        if not len(touched):
+            continue
+        in_touched = comparable & np.isin(keys, touched)
+        _, now = np.unique(keys[in_touched], return_counts=True)
+        _, before = np.unique(
+            np.concatenate([keys[in_touched & ~is_changed], removed_keys]), return_counts=True
+        )
+        if (len(now) and now.max() > MAX_BUCKET) or (len(before) and before.max() > MAX_BUCKET):
+            return None
+    fresh = likely_pairs(
+        pairs_involving(signatures, changed, comparable, settings.lsh_bands, rows),
+        signatures,
+        shingle_counts,
+        settings,
+    )
+    count = max(len(signatures), 1)
+    codes = np.unique(
+        np.concatenate([kept_pairs[:, 0] * count + kept_pairs[:, 1], fresh[:, 0] * count + fresh[:, 1]])
+    )
+    return np.stack((codes // count, codes % count), axis=1).astype(np.int64)
 
 
 def similarity(left: npt.NDArray[np.uint64], right: npt.NDArray[np.uint64]) -> tuple[float, float]:

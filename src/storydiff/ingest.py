@@ -40,7 +40,10 @@ def display_path(path: str) -> str:
 
 
 def discover(
-    paths: Sequence[str], glob: str = "*.txt", exclude: Sequence[str] = ()
+    paths: Sequence[str],
+    glob: str = "*.txt",
+    exclude: Sequence[str] = (),
+    directories: list[tuple[str, os.stat_result | None]] | None = None,
 ) -> tuple[list[SourceFile], list[Skipped]]:
     """The files to read, sorted by path, and the paths that could not be walked.
 
@@ -53,12 +56,21 @@ def discover(
     The result does not depend on the order in which the file system lists a directory:
     subdirectories are entered in name order, and a file reached by several paths (links,
     or a directory named twice) is kept under the smallest of them.
+
+    When `directories` is given, each directory listed and each file named directly is
+    appended to it with its stat, for a cache to know when walking again would find the same
+    files (while none of them changed); and (path, None) when the result also depends on
+    something those stats do not show: a symbolic link, a file reached by several paths, a
+    URL.
     """
     found: dict[str, SourceFile] = {}
+    added = 0
     kept_path: dict[tuple[int, int], str] = {}
     skipped: list[Skipped] = []
     for given in paths:
         if remote.is_url(given):  # fsspec: listed by its backend, no inode checks
+            if directories is not None:
+                directories.append((given, None))
             for source in remote.discover(given, glob, exclude):
                 found.setdefault(source.path, source)
             continue
@@ -66,8 +78,9 @@ def discover(
             raise InputError(f"{given}: no such file or directory")
         if os.path.isdir(given):
             matched = 0
-            for source, identity in _walk(given, glob, exclude, skipped):
+            for source, identity in _walk(given, glob, exclude, skipped, directories):
                 matched += 1
+                added += 1
                 _add_once(found, kept_path, source, identity)
             if not matched:
                 raise InputError(f"{given}: no files matching {glob!r} (use --glob to choose other files)")
@@ -76,12 +89,20 @@ def discover(
         try:
             status = os.stat(given)
         except OSError:
+            added += 1
+            if directories is not None:
+                directories.append((given, None))
             _add_once(found, kept_path, source, None)  # reading it will say why it cannot be read
             continue
+        if directories is not None:
+            directories.append((given, None if os.path.islink(given) else status))
         if stat.S_ISREG(status.st_mode):
+            added += 1
             _add_once(found, kept_path, source, (status.st_dev, status.st_ino))
         else:
             skipped.append(Skipped(source.path, "not a regular file"))
+    if directories is not None and added != len(found):  # some file was reached by several paths
+        directories.append(("", None))
     return sorted(found.values(), key=lambda source: source.path), skipped
 
 
@@ -111,7 +132,11 @@ def _add_once(
 
 
 def _walk(
-    root: str, glob: str, exclude: Sequence[str], skipped: list[Skipped]
+    root: str,
+    glob: str,
+    exclude: Sequence[str],
+    skipped: list[Skipped],
+    directories: list[tuple[str, os.stat_result | None]] | None = None,
 ) -> Iterator[tuple[SourceFile, tuple[int, int] | None]]:
     """Matching files below `root` with their (device, inode), or None when a stat is needed."""
     matches_glob = re.compile(fnmatch.translate(glob)).match
@@ -129,6 +154,8 @@ def _walk(
         if identity in visited:
             continue
         visited.add(identity)
+        if directories is not None:
+            directories.append((directory, status))
         try:
             with os.scandir(directory) as listing:
                 entries = list(listing)
@@ -146,6 +173,8 @@ def _walk(
                 is_dir = entry.is_dir()
             except OSError:
                 is_dir = False
+            if directories is not None and entry.is_symlink():
+                directories.append((entry.path, None))
             if is_dir:
                 subdirectories.append((entry.name, entry.path, prefix + entry.name, below + "/"))
             elif matches_glob(entry.name) and _is_file(entry):

@@ -871,7 +871,7 @@ def run_cluster(
 
     if signature_cache is not None:
         signature_cache.prefetch(cache.fingerprint(settings.signature_inputs()))
-    sources, walk_problems = ingest.discover(paths, settings.glob, settings.exclude)
+    sources, walk_problems = discover(paths, settings, signature_cache)
     with spill.spill_directory() as spill_to:
         corpus, signing_skipped, totals = sign_all(
             sources, settings, progress, engine, spill_to, signature_cache, keep_signatures=True
@@ -884,7 +884,17 @@ def run_cluster(
             stored = signature_cache.get_report(memo_key)
             if stored is not None:
                 return stored
-        corpus, verified, memo = verified_pairs(corpus, settings, progress, engine, signature_cache, spill_to)
+        set_ids: Sequence[str] = corpus.content_hashes  # each row's exact set, for the cache's pairs
+        corpus, verified, memo = verified_pairs(
+            corpus,
+            settings,
+            progress,
+            engine,
+            signature_cache,
+            spill_to,
+            set_ids,
+            stored_pass_key(settings, paths, "first"),
+        )
         repeated = RepeatedLines()
         if settings.finds_repeated_lines:
             components = cluster.connected_components(len(corpus.paths), verified)
@@ -898,13 +908,30 @@ def run_cluster(
                     spill_to,
                     engine,
                     progress,
+                    signature_cache,
                 )
                 corpus, totals = signed.corpus, signed.boilerplate
-                assert signed.changed is not None
+                stripped = f"+{repeated_digest(repeated)}"
+                set_ids = [
+                    content_hash + stripped if row in signed.resigned else content_hash
+                    for row, content_hash in enumerate(corpus.content_hashes)
+                ]
+                changed = np.zeros(len(corpus.paths), dtype=bool)
+                changed[sorted(signed.resigned)] = True
                 corpus, verified, _ = verified_pairs(
-                    corpus, settings, progress, engine, signature_cache, spill_to, (memo, signed.changed)
+                    corpus,
+                    settings,
+                    progress,
+                    engine,
+                    signature_cache,
+                    spill_to,
+                    set_ids,
+                    stored_pass_key(settings, paths, "second"),
+                    (memo, changed),
                 )
-        clusters, vanished = _diff_clusters(verified, corpus, settings, engine, progress, repeated)
+        clusters, vanished = _diff_clusters(
+            verified, corpus, settings, engine, progress, repeated, signature_cache, set_ids, spill_to
+        )
     skipped = [*first_skipped, *vanished.values()]
     clustered = {path for item in clusters for path in (member.path for member in item.members)}
     report = Report(
@@ -926,6 +953,47 @@ def run_cluster(
     return report
 
 
+def discover(
+    paths: Sequence[str], settings: Settings, signature_cache: cache.SignatureCache | None = None
+) -> tuple[list[SourceFile], list[Skipped]]:
+    """ingest.discover, or with the cache, what the last walk of the same inputs found while
+    none of the directories it listed (nor the files named directly) changed (cache.Walk):
+    adding, removing or renaming a file changes its directory's stat. Walks that met a link,
+    a file under two paths, a URL or a problem are not kept (see ingest.discover)."""
+    if signature_cache is None or not signature_cache.enabled:
+        return ingest.discover(paths, settings.glob, settings.exclude)
+    directory = os.getcwd()
+    key = xxhash.xxh3_128_hexdigest(
+        json.dumps([list(paths), directory, settings.glob, list(settings.exclude)]).encode(
+            "utf-8", "surrogatepass"
+        )
+    )
+    stored = signature_cache.get_walk(key)
+    if stored is not None and stored.unchanged():
+        return [
+            SourceFile(path, fs_path) for path, fs_path in zip(stored.paths, stored.fs_paths, strict=True)
+        ], []
+    started_ns = time.time_ns()
+    walked: list[tuple[str, os.stat_result | None]] = []
+    sources, skipped = ingest.discover(paths, settings.glob, settings.exclude, walked)
+    if not skipped and all(status is not None for _, status in walked):
+        recorded = tuple(
+            (path, status.st_dev, status.st_ino, status.st_mtime_ns, status.st_ctime_ns)
+            for path, status in walked
+            if status is not None
+        )
+        signature_cache.put_walk(
+            key,
+            cache.Walk(
+                started_ns,
+                recorded,
+                tuple(source.path for source in sources),
+                tuple(source.fs_path for source in sources),
+            ),
+        )
+    return sources, skipped
+
+
 def report_key(
     settings: Settings, corpus: Corpus, skipped: Sequence[Skipped], inputs: Sequence[str] = ()
 ) -> str:
@@ -934,8 +1002,6 @@ def report_key(
     paths the run was given, and each document's path and content (files that vanish during
     a run are not stored); with `keep` newest or oldest, each document's modification time
     too. The code is that of the stages after signing; signing's is in signature_inputs."""
-    import importlib
-
     digest = xxhash.xxh3_128()
     digest.update(
         json.dumps(
@@ -943,11 +1009,7 @@ def report_key(
             sort_keys=True,
         ).encode()
     )
-    for module in ("pipeline", "cluster", "diff", "model", "cache"):
-        source = importlib.import_module(f"storydiff.{module}").__file__
-        if source:
-            with open(source, "rb") as handle:
-                digest.update(handle.read())
+    digest.update(_code_digest().encode())
     for values in (corpus.paths, corpus.content_hashes):
         digest.update("\0".join(values).encode("utf-8", "surrogatepass"))
     if settings.keep in ("newest", "oldest"):
@@ -1262,23 +1324,45 @@ def verified_pairs(
     engine: Engine,
     signature_cache: cache.SignatureCache | None = None,
     spill_to: str = "",
+    set_ids: Sequence[str] | None = None,
+    pass_key: str | None = None,
     earlier: tuple[PassMemo, npt.NDArray[np.bool_]] | None = None,
 ) -> tuple[Corpus, list[Pair], PassMemo]:
-    """Candidates by LSH, the estimate filter, exact verification: the near-duplicate pairs.
+    """Candidates by LSH, the estimate filter, exact verification: the near-duplicate pairs,
+    and a memo of this pass for a later one in this run.
 
-    With `earlier` (a memo of a pass over this corpus, and which documents changed since),
-    pairs of unchanged documents are answered from the memo; the result is the same.
+    Three ways to skip work, each giving the same pairs:
+    - with `earlier` (a memo of a pass over this corpus in this run, and which documents
+      were signed again since), pairs of unchanged documents are answered from the memo;
+    - with `set_ids` (what identifies each row's exact set: see `pair_key`) and the cache,
+      pairs verified by an earlier run are taken from the cache, and only the others are
+      verified (and stored);
+    - with a `pass_key` too, the pass is stored under it for the next run, and the one
+      stored there by the last run is the starting point: when few documents changed since,
+      only they are banded (cluster.likely_pairs_after_change).
     """
+    cached = signature_cache is not None and signature_cache.enabled and set_ids is not None
+    documents = len(corpus.paths)
     progress.start("Finding candidates", 1)
-    if isinstance(engine, SignatureKeeper):
+    likely: npt.NDArray[np.int64] | None = None
+    kept: tuple[npt.NDArray[Any], ...] | None = None
+    from_memo: npt.NDArray[np.bool_] | None = None
+    if (
+        cached
+        and pass_key is not None
+        and signature_cache is not None
+        and set_ids is not None
+        and isinstance(corpus.signatures, np.ndarray)
+    ):
+        found = _likely_from_pass(corpus, settings, signature_cache, set_ids, pass_key)
+        if found is not None:
+            likely, kept = found[0], found[1:]
+            candidate_keys = _pair_keys(likely, documents)  # the candidates are not known here
+    if likely is None and isinstance(engine, SignatureKeeper):
         # The engine bands where it keeps the signatures; only likely pairs come back.
         likely = engine.likely_pairs(corpus.signatures, corpus.shingle_counts, settings)
-        likely_keys = candidate_keys = _pair_keys(likely, len(corpus.paths))
-        from_memo = np.zeros(len(likely), dtype=bool)
-        if earlier is not None:
-            from_memo, _ = _positions_in(likely_keys, earlier[0].likely_keys)
-            from_memo &= ~(earlier[1][likely[:, 0]] | earlier[1][likely[:, 1]])
-    else:
+        candidate_keys = _pair_keys(likely, documents)
+    if likely is None:
         signature_file = spill_signatures(corpus.local_signatures, spill_to or None)
         try:
             candidate_keys, candidates, is_likely, remembered = _likely_candidates(
@@ -1287,27 +1371,48 @@ def verified_pairs(
         finally:
             os.unlink(signature_file.path)
         likely = candidates[is_likely]
-        likely_keys = candidate_keys[is_likely]
         from_memo = remembered[is_likely]
         del candidates
+    likely_keys = _pair_keys(likely, documents)
+    if from_memo is None:
+        from_memo = np.zeros(len(likely), dtype=bool)
+        if earlier is not None:
+            from_memo, _ = _positions_in(likely_keys, earlier[0].likely_keys)
+            from_memo &= ~(earlier[1][likely[:, 0]] | earlier[1][likely[:, 1]])
     progress.advance()
 
+    progress.start("Verifying", len(likely))
     jaccard = np.zeros(len(likely))
     containment = np.zeros(len(likely))
     smaller = np.zeros(len(likely), dtype=np.int64)
+    done = np.zeros(len(likely), dtype=bool)
     if earlier is not None and from_memo.any():
         memo = earlier[0]
         _, where = _positions_in(likely_keys[from_memo], memo.likely_keys)
         jaccard[from_memo] = memo.jaccard[where]
         containment[from_memo] = memo.containment[where]
         smaller[from_memo] = memo.smaller[where]
-    to_verify = np.flatnonzero(~from_memo)
-    progress.start("Verifying", len(to_verify))
-    corpus = load_sets(corpus, likely[to_verify].ravel(), settings, signature_cache, spill_to)
-    chunks = [
-        to_verify[start : start + VERIFY_BATCH_PAIRS]
-        for start in range(0, len(to_verify), VERIFY_BATCH_PAIRS)
-    ]
+        done |= from_memo
+    if kept is not None and len(kept[0]):
+        _, at = _positions_in(_pair_keys(kept[0], documents), likely_keys)
+        jaccard[at], containment[at], smaller[at] = kept[1], kept[2], kept[3]
+        done[at] = True
+    keys: list[str] = []
+    if cached and signature_cache is not None and set_ids is not None and not done.all():
+        fingerprint = cache.fingerprint(settings.signature_inputs())
+        keys = [
+            "" if done[index] else pair_key(fingerprint, set_ids[left], set_ids[right])
+            for index, (left, right) in enumerate(likely.tolist())
+        ]
+        stored = signature_cache.get_pairs([key for key in keys if key])
+        for index, key in enumerate(keys):
+            if key in stored:
+                jaccard[index], containment[index], smaller[index] = stored[key]
+                done[index] = True
+    todo = np.flatnonzero(~done)
+    progress.advance(len(likely) - len(todo))
+    corpus = load_sets(corpus, likely[todo].ravel(), settings, signature_cache, spill_to)
+    chunks = [todo[start : start + VERIFY_BATCH_PAIRS] for start in range(0, len(todo), VERIFY_BATCH_PAIRS)]
     verify_jobs = [
         VerifyJob(
             likely[chunk],
@@ -1322,6 +1427,31 @@ def verified_pairs(
     ):
         jaccard[chunk], containment[chunk], smaller[chunk] = chunk_jaccard, chunk_containment, chunk_smaller
         progress.advance(len(chunk))
+    if cached and signature_cache is not None and set_ids is not None:
+        if keys:
+            signature_cache.put_pairs(
+                [
+                    (keys[index], float(jaccard[index]), float(containment[index]), int(smaller[index]))
+                    for index in todo.tolist()
+                    if keys[index]
+                ]
+            )
+        if pass_key is not None and isinstance(corpus.signatures, np.ndarray):
+            extra = [row for row, set_id in enumerate(set_ids) if set_id != corpus.content_hashes[row]]
+            signature_cache.put_pass(
+                pass_key,
+                cache.Pass(
+                    paths=corpus.paths,
+                    set_ids=tuple(set_ids),
+                    shingle_counts=corpus.shingle_counts,
+                    pairs=likely,
+                    jaccard=jaccard,
+                    containment=containment,
+                    smaller=smaller,
+                    extra_ids=tuple(set_ids[row] for row in extra),
+                    extra_signatures=corpus.signatures[extra],
+                ),
+            )
     keep = np.flatnonzero(cluster.near_duplicate_mask(jaccard, containment, smaller, settings))
     verified = [
         Pair(int(left), int(right), float(pair_jaccard), float(pair_containment))
@@ -1336,12 +1466,155 @@ def verified_pairs(
     return corpus, verified, PassMemo(candidate_keys, likely_keys, jaccard, containment, smaller)
 
 
+# A re-run bands only what changed while this many documents changed, or 1 in 100 of them.
+PASS_CHANGED_LIMIT = 1000
+
+
+def _likely_from_pass(
+    corpus: Corpus,
+    settings: Settings,
+    signature_cache: cache.SignatureCache,
+    set_ids: Sequence[str],
+    pass_key: str,
+) -> tuple[npt.NDArray[Any], ...] | None:
+    """The likely pairs from the pass stored under `pass_key` and what changed since, with the
+    kept pairs (as rows of this corpus) and their stored Jaccard, containment and smaller set
+    size; None when there is no such pass, too much changed, or the change touched a large
+    band bucket."""
+    state = signature_cache.get_pass(pass_key, settings.num_perm)
+    if state is None:
+        return None
+    if state.paths == corpus.paths:  # the usual re-run: the same files, a few of them edited
+        previous = np.arange(len(state.paths), dtype=np.int64)
+        previous[
+            [row for row, (was, now) in enumerate(zip(state.set_ids, set_ids, strict=True)) if was != now]
+        ] = -1
+    else:
+        row_of = {item: row for row, item in enumerate(zip(corpus.paths, set_ids, strict=True))}
+        previous = np.array(
+            [row_of.get(item, -1) for item in zip(state.paths, state.set_ids, strict=True)], dtype=np.int64
+        )
+    seen = np.zeros(len(corpus.paths), dtype=bool)
+    seen[previous[previous >= 0]] = True
+    changed = np.flatnonzero(~seen)
+    removed = np.flatnonzero(previous < 0)
+    if len(changed) + len(removed) > max(PASS_CHANGED_LIMIT, len(corpus.paths) // 100):
+        return None
+    removed = removed[state.shingle_counts[removed] > 0]
+    removed_ids = [state.set_ids[row] for row in removed.tolist()]
+    extra = {set_id: row for row, set_id in enumerate(state.extra_ids)}
+    reader = cache.CacheReader(signature_cache.path)
+    try:
+        entries = reader.entries(
+            cache.fingerprint(settings.signature_inputs()),
+            [set_id for set_id in removed_ids if set_id not in extra],
+            with_sets=False,
+        )
+    finally:
+        reader.close()
+    signatures = []
+    for set_id in removed_ids:
+        if set_id in extra:
+            signatures.append(state.extra_signatures[extra[set_id]])
+        elif set_id in entries:
+            signatures.append(entries[set_id].signature)
+        else:
+            return None  # gone from the cache (cleared): band the whole corpus
+    removed_signatures = (
+        np.stack(signatures).astype(np.uint32)
+        if signatures
+        else np.empty((0, settings.num_perm), dtype=np.uint32)
+    )
+    mapped = previous[state.pairs] if len(state.pairs) else np.empty((0, 2), dtype=np.int64)
+    keep = (mapped >= 0).all(axis=1)
+    kept_pairs = mapped[keep]
+    likely = cluster.likely_pairs_after_change(
+        kept_pairs, changed, removed_signatures, corpus.local_signatures, corpus.shingle_counts, settings
+    )
+    if likely is None:
+        return None
+    return likely, kept_pairs, state.jaccard[keep], state.containment[keep], state.smaller[keep]
+
+
+def stored_pass_key(settings: Settings, inputs: Sequence[str], name: str) -> str:
+    """Where `cluster` keeps a pass for the next run over the same inputs (see verified_pairs):
+    the settings that decide the likely pairs, the code, and which pass."""
+    text = json.dumps(
+        [
+            cache.fingerprint(settings.signature_inputs()),
+            _code_digest(),
+            [settings.lsh_bands, settings.threshold, settings.containment, settings.min_containment_shingles],
+            [ingest.display_path(path) for path in inputs],
+            name,
+        ]
+    )
+    return xxhash.xxh3_128_hexdigest(text.encode("utf-8", "surrogatepass"))
+
+
+def pair_key(fingerprint: str, left: str, right: str) -> str:
+    """The cache's key for a verified pair: the signature fingerprint and what identifies the
+    two exact sets, in either order (a content hash; with `+` and a digest of the repeated
+    lines stripped from it for a document signed again without them)."""
+    first, second = sorted((left, right))
+    return xxhash.xxh3_128_hexdigest(f"{fingerprint}\0{first}\0{second}".encode("utf-8", "surrogatepass"))
+
+
+def diff_context(settings: Settings, repeated: RepeatedLines) -> str:
+    """What every cluster's diffs depend on besides its members, digested: the settings, the
+    code and the repeated lines (see `cluster_key`)."""
+    text = json.dumps(
+        [
+            settings.as_dict(),
+            cache.fingerprint(settings.signature_inputs()),
+            _code_digest(),
+            repeated_digest(repeated),
+        ],
+        sort_keys=True,
+    )
+    return xxhash.xxh3_128_hexdigest(text.encode("utf-8", "surrogatepass"))
+
+
+def cluster_key(context: str, members: Sequence[tuple[str, str, str]]) -> str:
+    """The cache's key for a diffed cluster: everything its members' diffs depend on, that is
+    `diff_context` and each member's path, content and exact set, representative first
+    (`members` are (path, content hash, set id); none holds a NUL)."""
+    text = "\0".join([context, *(value for member in members for value in member)])
+    return xxhash.xxh3_128_hexdigest(text.encode("utf-8", "surrogatepass"))
+
+
+def repeated_digest(repeated: RepeatedLines) -> str:
+    """A short digest of the repeated lines and how they are stripped."""
+    keys = np.array(sorted(repeated.keys), dtype=np.uint64).tobytes()
+    digest = xxhash.xxh3_64(keys)
+    digest.update(f"{repeated.min_words}\0{repeated.max_document_share}".encode())
+    return str(digest.hexdigest())
+
+
+_CODE_DIGEST: list[str] = []
+
+
+def _code_digest() -> str:
+    """A digest of the code that makes a report from signatures (the stages after signing;
+    signing's own is in Settings.signature_inputs), read once per process."""
+    if not _CODE_DIGEST:
+        import importlib
+
+        digest = xxhash.xxh3_128()
+        for module in ("pipeline", "cluster", "diff", "model", "cache"):
+            source = importlib.import_module(f"storydiff.{module}").__file__
+            if source:
+                with open(source, "rb") as handle:
+                    digest.update(handle.read())
+        _CODE_DIGEST.append(str(digest.hexdigest()))
+    return _CODE_DIGEST[0]
+
+
 @dataclass(frozen=True)
 class _Signed:
     corpus: Corpus
     skipped: tuple[Skipped, ...]
     boilerplate: Counter[str]
-    changed: npt.NDArray[np.bool_] | None = None  # documents signed again (see _strip_repeated)
+    resigned: frozenset[int] = frozenset()  # rows signed again without their repeated lines
 
 
 def repeated_lines(corpus: Corpus, components: Sequence[Sequence[int]], settings: Settings) -> RepeatedLines:
@@ -1393,8 +1666,14 @@ def _strip_repeated(
     spill_to: str,
     engine: Engine,
     progress: Progress,
+    signature_cache: cache.SignatureCache | None = None,
 ) -> _Signed:
-    """Sign again, without their repeated lines, the documents that hold one."""
+    """Sign again, without their repeated lines, the documents that hold one.
+
+    With the cache, a batch of documents whose contents an earlier run signed again with the
+    same repeated lines (cache.Stripped, keyed by `_stripped_key`) is taken from the cache;
+    the others are signed and stored.
+    """
     corpus = signed.corpus
     wanted = np.fromiter(repeated.keys, np.uint64, len(repeated.keys))
     document_of = np.repeat(np.arange(len(corpus.paths)), np.diff(corpus.line_key_offsets))
@@ -1409,30 +1688,78 @@ def _strip_repeated(
     set_locations = corpus.set_locations.copy()
     set_files = list(corpus.set_files)
     totals = Counter(signed.boilerplate)
+    resigned: set[int] = set()
     jobs = [
         (f"repeated-{number:06d}", chunk) for number, chunk in enumerate(_chunks(sources, SIGN_BATCH_FILES))
     ]
-    keeper = None if isinstance(signatures, np.ndarray) else engine
-    assert keeper is None or isinstance(keeper, SignatureKeeper)
-    for batch, kept in (
-        keeper.map_keeping(sign_batch, jobs, settings, spill_to, repeated, split=set_signatures_aside)
-        if keeper is not None
-        else ((batch, None) for batch in engine.map(sign_batch, jobs, settings, spill_to, repeated))
-    ):
-        file_index = len(set_files)
-        set_files.append(batch.set_file)
-        # A file that changed or vanished since keeps its first signature.
-        indices = np.array([row_of[path] for path in batch.paths], dtype=np.int64)
-        if isinstance(signatures, np.ndarray):
-            signatures[indices] = batch.signatures
-        else:
-            signatures = signatures.with_rows(indices, kept)
-        for row, index in enumerate(indices.tolist()):
-            shingle_counts[index] = batch.shingle_counts[row]
-            word_counts[index] = batch.word_counts[row]
-            set_locations[index] = (file_index, batch.set_offsets[row], batch.set_offsets[row + 1])
-        totals[REPEATED_LINE] += dict(batch.boilerplate).get(REPEATED_LINE, 0)
-        progress.advance(len(batch) + len(batch.skipped))
+    if not isinstance(signatures, np.ndarray):
+        # Signatures kept by the engine (Dask, without the cache): replaced where they are.
+        keeper = engine
+        assert isinstance(keeper, SignatureKeeper)
+        for batch, kept_block in keeper.map_keeping(
+            sign_batch, jobs, settings, spill_to, repeated, split=set_signatures_aside
+        ):
+            file_index = len(set_files)
+            set_files.append(batch.set_file)
+            # A file that changed or vanished since keeps its first signature.
+            indices = np.array([row_of[path] for path in batch.paths], dtype=np.int64)
+            signatures = signatures.with_rows(indices, kept_block)
+            for row, index in enumerate(indices.tolist()):
+                shingle_counts[index] = batch.shingle_counts[row]
+                word_counts[index] = batch.word_counts[row]
+                set_locations[index] = (file_index, batch.set_offsets[row], batch.set_offsets[row + 1])
+                resigned.add(index)
+            totals[REPEATED_LINE] += dict(batch.boilerplate).get(REPEATED_LINE, 0)
+            progress.advance(len(batch) + len(batch.skipped))
+    else:
+        memo = signature_cache is not None and signature_cache.enabled
+        prefix = (
+            f"{cache.fingerprint(settings.signature_inputs())}\0{repeated_digest(repeated)}" if memo else ""
+        )
+        keys = [_stripped_key(prefix, corpus, chunk, row_of) for _, chunk in jobs] if memo else []
+        stored = signature_cache.get_stripped(keys, settings.num_perm) if memo and signature_cache else {}
+        fresh: dict[str, cache.Stripped] = {}
+        computed = iter(
+            engine.map(
+                sign_batch,
+                [job for number, job in enumerate(jobs) if not keys or keys[number] not in stored],
+                settings,
+                spill_to,
+                repeated,
+            )
+        )
+        for number, (name, chunk) in enumerate(jobs):
+            if keys and keys[number] in stored:
+                kept = stored[keys[number]]
+                paths: Sequence[str] = [source.path for source in chunk]
+                set_file = spill.write_sets(spill_to, name, kept.set_values)
+            else:
+                batch = next(computed)
+                paths = batch.paths
+                set_file = batch.set_file
+                kept = cache.Stripped(
+                    batch.word_counts,
+                    batch.shingle_counts,
+                    batch.signatures,
+                    spill.SetReader().read(batch.set_file, 0, int(batch.set_offsets[-1])),
+                    batch.set_offsets,
+                    dict(batch.boilerplate).get(REPEATED_LINE, 0),
+                )
+                if keys and len(batch.paths) == len(chunk):  # none vanished or changed meanwhile
+                    fresh[keys[number]] = kept
+            file_index = len(set_files)
+            set_files.append(set_file)
+            for row, path in enumerate(paths):
+                index = row_of[path]  # a file that changed or vanished since keeps its first signature
+                signatures[index] = kept.signatures[row]
+                shingle_counts[index] = kept.shingle_counts[row]
+                word_counts[index] = kept.word_counts[row]
+                set_locations[index] = (file_index, kept.set_offsets[row], kept.set_offsets[row + 1])
+                resigned.add(index)
+            totals[REPEATED_LINE] += kept.repeated_lines
+            progress.advance(len(chunk))
+        if fresh and signature_cache is not None:
+            signature_cache.put_stripped(fresh)
     unloaded = None
     if corpus.unloaded is not None:  # signed again here: their sets are in the spill now
         unloaded = corpus.unloaded.copy()
@@ -1446,9 +1773,15 @@ def _strip_repeated(
         set_files=tuple(set_files),
         unloaded=unloaded,
     )
-    changed = np.zeros(len(corpus.paths), dtype=bool)
-    changed[affected] = True
-    return _Signed(corpus, signed.skipped, totals, changed)
+    return _Signed(corpus, signed.skipped, totals, frozenset(resigned))
+
+
+def _stripped_key(prefix: str, corpus: Corpus, chunk: Sequence[SourceFile], row_of: dict[str, int]) -> str:
+    """The cache's key for a batch signed again without repeated lines: `prefix` (the
+    signature fingerprint and the repeated lines' digest) and the contents of the batch's
+    documents, in order."""
+    text = "\0".join([prefix, *(corpus.content_hashes[row_of[source.path]] for source in chunk)])
+    return xxhash.xxh3_128_hexdigest(text.encode("utf-8", "surrogatepass"))
 
 
 def _diff_clusters(
@@ -1458,37 +1791,68 @@ def _diff_clusters(
     engine: Engine,
     progress: Progress,
     repeated: RepeatedLines,
+    signature_cache: cache.SignatureCache | None = None,
+    set_ids: Sequence[str] | None = None,
+    spill_to: str = "",
 ) -> tuple[list[Cluster], dict[str, Skipped]]:
     """Diff every cluster; returns the clusters in output order and the files that vanished.
 
     A member that vanished or changed since it was signed is skipped, and the rest of its
     cluster is clustered again from the verified pairs that do not involve it (it may have
     been what joined them), until every cluster was diffed whole.
+
+    With `set_ids` (see verified_pairs) and the cache, a cluster diffed by an earlier run
+    (the same members, contents, representative and settings: `cluster_key`) is taken from
+    the cache, and the clusters diffed here are stored.
     """
+    memo = signature_cache is not None and signature_cache.enabled and set_ids is not None
+    context = diff_context(settings, repeated) if memo else ""
     word_counts, mtimes = corpus.word_counts.tolist(), corpus.mtimes.tolist()
     components = cluster.connected_components(len(corpus.paths), verified)
     progress.start("Diffing", sum(len(component) - 1 for component in components))
     vanished: dict[str, Skipped] = {}
     clusters = []
     while components:
-        tasks = []
+        orders = []
+        keys: list[str] = []
         for component in components:
             representative = cluster.choose_representative(component, settings.keep, word_counts, mtimes)
-            others = [member for member in component if member != representative]
-            tasks.append(
-                DiffTask(
-                    corpus.source(representative),
-                    tuple(corpus.source(member) for member in others),
-                    tuple(corpus.set_location(member) for member in (representative, *others)),
+            ordered = (representative, *(member for member in component if member != representative))
+            orders.append(ordered)
+            if memo and set_ids is not None:
+                keys.append(
+                    cluster_key(
+                        context,
+                        [(corpus.paths[row], corpus.content_hashes[row], set_ids[row]) for row in ordered],
+                    )
                 )
+        stored = signature_cache.get_diffs(keys) if memo and signature_cache is not None else {}
+        to_diff = [ordered for number, ordered in enumerate(orders) if not keys or keys[number] not in stored]
+        if memo:  # verification took pairs from the cache: these members' sets may be there only
+            rows = np.array([row for ordered in to_diff for row in ordered], dtype=np.int64)
+            corpus = load_sets(corpus, rows, settings, signature_cache, spill_to)
+        tasks = [
+            DiffTask(
+                corpus.source(ordered[0]),
+                tuple(corpus.source(member) for member in ordered[1:]),
+                tuple(corpus.set_location(member) for member in ordered),
             )
-        outcomes = (
+            for ordered in to_diff
+        ]
+        diffed = (
             outcome
             for results in engine.map(diff_batch, _chunks(tasks, DIFF_BATCH_CLUSTERS), settings, repeated)
             for outcome in results
         )
+        fresh: dict[str, list[MemberDiff]] = {}
         survivors: set[int] = set()
-        for component, outcome in zip(components, outcomes, strict=True):
+        for number, component in enumerate(components):
+            if keys and keys[number] in stored:
+                members = list(stored[keys[number]])
+                progress.advance(len(members) - 1)
+                clusters.append(Cluster(id=0, representative=members[0].path, members=tuple(members)))
+                continue
+            outcome = next(diffed)
             progress.advance(len(outcome) - 1)
             lost = {item.path: item for item in outcome if isinstance(item, Skipped)}
             if lost:
@@ -1498,6 +1862,10 @@ def _diff_clusters(
             members = [item for item in outcome if isinstance(item, MemberDiff)]
             members[1:] = sorted(members[1:], key=lambda item: item.path)
             clusters.append(Cluster(id=0, representative=members[0].path, members=tuple(members)))
+            if keys:
+                fresh[keys[number]] = members
+        if fresh and signature_cache is not None:
+            signature_cache.put_diffs(fresh)
         remaining = [pair for pair in verified if pair.left in survivors and pair.right in survivors]
         components = cluster.connected_components(len(corpus.paths), remaining)
     clusters.sort(key=lambda item: (-len(item.members), item.members[0].path))
