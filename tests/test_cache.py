@@ -71,7 +71,9 @@ def test_renamed_and_copied_files_hit_the_cache_by_content(
     corpus = build_corpus(tmp_path, copies=2)
     cache_file = tmp_path / "c.sqlite"
     run("cluster", str(corpus), "--cache", str(cache_file))
+    stored = entries(cache_file)
     os.rename(corpus / SEED_000, corpus / "renamed.txt")
+    _, uncached, _ = run("cluster", str(corpus), "--format", "json", "--no-cache")
     signed: list[str] = []
     real_shingles = shingles.batch_shingles
 
@@ -80,10 +82,21 @@ def test_renamed_and_copied_files_hit_the_cache_by_content(
         return real_shingles(texts, *args)
 
     monkeypatch.setattr(shingles, "batch_shingles", counting_shingles)
+    with_line_keys = shingles.batch_shingles_and_line_keys
+
+    def first_pass(texts: list[str], *args: int) -> Any:
+        assert texts == [], "signed again"
+        return with_line_keys(texts, *args)
+
+    monkeypatch.setattr(shingles, "batch_shingles_and_line_keys", first_pass)
     code, out, _ = run("cluster", str(corpus), "--format", "json", "--cache", str(cache_file))
-    assert code == 0
-    assert signed == []  # nothing signed again: the renamed file's content is in the cache
-    assert str(corpus / "renamed.txt") in out
+    assert code == 0 and out == uncached and str(corpus / "renamed.txt") in out
+    # Nothing signed again (the renamed file's content is in the cache) and nothing new
+    # stored; the cluster it is in is diffed again, so its members' exact sets (which the
+    # cache does not keep) were shingled again, and only theirs.
+    assert entries(cache_file) == stored
+    members = next(item["members"] for item in json.loads(out)["clusters"] if "renamed.txt" in str(item))
+    assert 0 < len(signed) <= len(members) < len(json.loads(out)["files"])
 
 
 def test_stat_shortcut_skips_reading_unchanged_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -217,8 +230,7 @@ WRITER = textwrap.dedent(
     batch = 0
     while True:
         update = CacheUpdate(tuple(NewEntry(i, f"{batch}-{i}", ()) for i in range(500)))
-        sets = [np.arange(2000, dtype=np.uint64)] * 500
-        store.add("fp", update, np.ones(500, np.int64), np.ones((500, 128), np.uint32), sets)
+        store.add("fp", update, np.ones(500, np.int64), np.ones((500, 128), np.uint32), np.full(500, 2000))
         batch += 1
         if batch == 1:
             print("committed", flush=True)
@@ -254,15 +266,14 @@ def test_reader_treats_a_missing_or_broken_file_as_misses(tmp_path: Path) -> Non
 def test_entries_round_trip(tmp_path: Path) -> None:
     store = cache.SignatureCache.open(str(tmp_path / "c.sqlite"))
     signature = np.arange(128, dtype=np.uint32)
-    shingle_set = np.array([3, 9, 2**63 + 5], dtype=np.uint64)
     update = cache.CacheUpdate((cache.NewEntry(0, "h1", (("read-more", 2),)),))
-    store.add("fp", update, np.array([42]), signature[None, :], [shingle_set])
+    store.add("fp", update, np.array([42]), signature[None, :], np.array([3]))
     store.close()
     found = cache.CacheReader(str(tmp_path / "c.sqlite")).entries("fp", ["h1", "h2"])
     assert list(found) == ["h1"]
     entry = found["h1"]
     assert entry.word_count == 42 and entry.shingle_count == 3 and entry.removals == (("read-more", 2),)
-    assert entry.shingles is not None and entry.shingles.tolist() == shingle_set.tolist()
+    assert entry.shingles is None  # exact sets are not kept (see SignatureCache.add)
     assert entry.signature.tolist() == signature.tolist()
     assert cache.CacheReader(str(tmp_path / "c.sqlite")).entries("other", ["h1"]) == {}
 
@@ -288,6 +299,26 @@ def test_a_warm_run_through_the_stat_rows_gives_the_same_output(
         assert (
             connection.execute("SELECT count(*) FROM stats").fetchone()[0] == 16
         )  # the deleted file's row stays (harmless)
+
+
+@pytest.mark.parametrize("racy_seconds", [-60.0, 3600.0])  # stat rows kept; or none (files read)
+def test_sets_the_cache_does_not_keep_are_shingled_again_for_new_pairs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, racy_seconds: float
+) -> None:
+    """The cache keeps no exact sets: after a change of --threshold, the pairs not verified
+    before need the sets of documents taken from the cache, and get them, whether signing
+    found those documents by their stat (in the parent) or by their contents (in a worker)."""
+    corpus = build_corpus(tmp_path, copies=4)
+    cache_file = tmp_path / "c.sqlite"
+    monkeypatch.setattr(cache, "RACY_SECONDS", racy_seconds)
+    run("cluster", str(corpus), "--cache", str(cache_file), "--threshold", "0.9")
+    for threshold in ("0.3", "0.6"):
+        arguments = ("cluster", str(corpus), "--format", "json", "--threshold", threshold)
+        _, uncached, _ = run(*arguments, "--no-cache")
+        code, warm, _ = run(*arguments, "--cache", str(cache_file))
+        assert code == 0 and warm == uncached
+        members = [member for item in json.loads(warm)["clusters"] for member in item["members"]]
+        assert any(member["jaccard"] < 0.9 for member in members)
 
 
 def seed_text(name: str) -> str:

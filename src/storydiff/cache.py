@@ -4,9 +4,10 @@ Two tables hold the data:
 
 - `entries`, keyed by (fingerprint, content hash): a document's signature, word count,
   shingle count, boilerplate removal counts and line keys (for repeated-line detection;
-  what signing computes before repeated lines are known: the first pass); `sets`, with the same key, its exact
-  shingle set (kept apart so that reading every signature of a warm corpus does not page
-  through the sets). The content hash is ingest.content_hash
+  what signing computes before repeated lines are known: the first pass). Exact shingle
+  sets are not kept (a first run would write four times the bytes, for what a warm run
+  rarely needs: `pipeline.load_sets` shingles the few files it does need again); `sets`
+  is read still, for caches written before. The content hash is ingest.content_hash
   of the file's bytes, so a renamed, moved or copied file is still a hit. The fingerprint
   (`fingerprint`) covers every setting and every piece of code that changes signatures or
   stripping, and the cache format, so a run never reads values computed another way.
@@ -453,7 +454,8 @@ class CacheReader:
         return found
 
     def entries(self, fingerprint: str, hashes: Iterable[str], with_sets: bool = True) -> dict[str, Entry]:
-        """The cached entries for these content hashes; without `with_sets`, no shingle sets."""
+        """The cached entries for these content hashes; without `with_sets`, no shingle sets
+        (with it, a set where the cache has one: see `add`)."""
         if self._connection is None:
             return {}
         wanted = sorted(set(hashes))
@@ -462,7 +464,7 @@ class CacheReader:
             query = (
                 "SELECT e.content_hash, e.word_count, e.shingle_count, e.signature, s.shingles, e.removals, "
                 "e.line_keys "
-                "FROM entries AS e JOIN sets AS s "
+                "FROM entries AS e LEFT JOIN sets AS s "
                 "ON s.fingerprint = e.fingerprint AND s.content_hash = e.content_hash "
                 "WHERE e.fingerprint = ? AND e.content_hash IN ({})"
             )
@@ -528,7 +530,11 @@ class SignatureCache:
     def _connect(self) -> sqlite3.Connection:
         directory = os.path.dirname(os.path.abspath(self.path))
         os.makedirs(directory, exist_ok=True)
-        connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        # Not bound to this thread: `cluster` stores signed batches from a writer thread while
+        # the main thread goes on (one thread at a time uses the connection; see pipeline).
+        connection = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
         try:
             connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             connection.execute("BEGIN")  # one read transaction: another run may be creating the file
@@ -540,6 +546,10 @@ class SignatureCache:
             if connection.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
                 raise sqlite3.DatabaseError("cannot switch to WAL mode")
             connection.execute("PRAGMA synchronous = NORMAL")
+            # Checkpoints (each with an fsync) every 128 MB of WAL, not every 4 MB: a first run
+            # writes a few hundred megabytes, and the default made that a third slower.
+            connection.execute("PRAGMA wal_autocheckpoint = 32768")
+            connection.execute("PRAGMA wal_autocheckpoint = 32768")
             connection.execute("BEGIN IMMEDIATE")
             try:
                 _check_identity(connection)
@@ -600,12 +610,15 @@ class SignatureCache:
         update: CacheUpdate,
         word_counts: npt.NDArray[np.int64],
         signatures: npt.NDArray[np.uint32],
-        sets: Sequence[npt.NDArray[np.uint64]],
+        shingle_counts: npt.NDArray[np.int64],
         line_keys: Sequence[npt.NDArray[np.uint64]] | None = None,
     ) -> None:
         """Store one batch's new entries and stat rows in one transaction.
 
-        `word_counts`, `signatures`, `sets` and `line_keys` are indexed like `update.entries`.
+        `word_counts`, `signatures`, `shingle_counts` and `line_keys` are indexed like
+        `update.entries`. The exact sets are not stored: they were three quarters of the
+        bytes a first run wrote (and of its extra time), and a warm run needs few of them
+        (pairs verified before come from `pairs`): `pipeline.load_sets` shingles those again.
         """
         if self._connection is None or not (update.entries or update.stats):
             return
@@ -619,23 +632,12 @@ class SignatureCache:
                             fingerprint,
                             entry.content_hash,
                             int(word_counts[number]),
-                            len(sets[number]),
+                            int(shingle_counts[number]),
                             json.dumps(entry.removals),
                             np.ascontiguousarray(signatures[number], dtype=np.uint32).tobytes(),
                             b""
                             if line_keys is None
                             else np.ascontiguousarray(line_keys[number], dtype=np.uint64).tobytes(),
-                        )
-                        for number, entry in enumerate(update.entries)
-                    ),
-                )
-                self._connection.executemany(
-                    "INSERT OR REPLACE INTO sets VALUES (?, ?, ?)",
-                    (
-                        (
-                            fingerprint,
-                            entry.content_hash,
-                            np.ascontiguousarray(sets[number], np.uint64).tobytes(),
                         )
                         for number, entry in enumerate(update.entries)
                     ),

@@ -116,6 +116,9 @@ class SignedBatch:
     # document i's are line_keys[line_key_offsets[i]:line_key_offsets[i + 1]].
     line_keys: npt.NDArray[np.uint64] = field(default_factory=lambda: np.zeros(0, np.uint64), repr=False)
     line_key_offsets: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(1, np.int64), repr=False)
+    # Rows taken from the signature cache without their exact set (spilled empty; see
+    # pipeline.load_sets), or None when every row's set was spilled.
+    without_set: npt.NDArray[np.bool_] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.paths)
