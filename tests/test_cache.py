@@ -321,6 +321,33 @@ def test_sets_the_cache_does_not_keep_are_shingled_again_for_new_pairs(
         assert any(member["jaccard"] < 0.9 for member in members)
 
 
+def test_a_file_changed_before_its_set_is_read_again_is_skipped_and_nothing_of_it_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = build_corpus(tmp_path, copies=4)
+    cache_file = tmp_path / "c.sqlite"
+    monkeypatch.setattr(cache, "RACY_SECONDS", -60.0)
+    run("cluster", str(corpus), "--cache", str(cache_file), "--threshold", "0.9")
+    edited = corpus / "000_copy2.txt"
+    original = edited.read_text(encoding="utf-8")
+    real_load_sets = pipeline.load_sets
+
+    def load_sets_after_an_edit(*args: Any, **kwargs: Any) -> Any:
+        edited.write_text(original.replace("Mali", "Chad"), encoding="utf-8")
+        return real_load_sets(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "load_sets", load_sets_after_an_edit)
+    arguments = ("cluster", str(corpus), "--format", "json", "--threshold", "0.3", "--jobs", "1")
+    code, out, _ = run(*arguments, "--cache", str(cache_file))
+    assert code == 0
+    reasons = {Path(item["path"]).name: item["reason"] for item in json.loads(out)["skipped"]}
+    assert reasons == {"000_copy2.txt": "changed while storydiff was reading it (run again)"}
+    monkeypatch.setattr(pipeline, "load_sets", real_load_sets)
+    edited.write_text(original, encoding="utf-8")  # back as it was signed: nothing wrong was kept
+    _, uncached, _ = run(*arguments, "--no-cache")
+    assert run(*arguments, "--cache", str(cache_file))[1] == uncached
+
+
 def seed_text(name: str) -> str:
     return (SEEDS / name).read_text(encoding="utf-8")
 

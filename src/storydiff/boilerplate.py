@@ -342,7 +342,7 @@ def line_key(line: str, min_words: int, seed: int = 0) -> int | None:
 
 def line_keys(text: str, min_words: int, seed: int = 0) -> set[int]:
     """The keys of a text's lines (see `line_key`), each once."""
-    keys, _ = shingles.batch_line_keys([text], min_words, seed)
+    keys, _ = shingles.batch_line_keys([_newlines(text)], min_words, seed)
     return set(keys.tolist())
 
 

@@ -549,7 +549,6 @@ class SignatureCache:
             # Checkpoints (each with an fsync) every 128 MB of WAL, not every 4 MB: a first run
             # writes a few hundred megabytes, and the default made that a third slower.
             connection.execute("PRAGMA wal_autocheckpoint = 32768")
-            connection.execute("PRAGMA wal_autocheckpoint = 32768")
             connection.execute("BEGIN IMMEDIATE")
             try:
                 _check_identity(connection)

@@ -13,6 +13,7 @@ memory: at a million documents MinHashLSH keeps 64 Python dicts of byte-string k
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -99,8 +100,9 @@ def candidate_codes(
 
 
 def merged_codes(parts: Sequence[npt.NDArray[np.int64]]) -> npt.NDArray[np.int64]:
-    """The sorted distinct union of pair codes found in parts (groups of bands) separately."""
-    return sorted_distinct(np.concatenate([np.empty(0, np.int64), *parts]))
+    """The sorted distinct union of sorted pair codes found in parts (groups of bands)
+    separately. A stable sort (timsort) merges sorted runs in linear time."""
+    return sorted_distinct(np.concatenate([np.empty(0, np.int64), *parts]), kind="stable")
 
 
 def bucket_pair_codes(
@@ -180,9 +182,11 @@ def pairs_involving(
     return np.stack((found // count, found % count), axis=1).astype(np.int64)
 
 
-def sorted_distinct(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+def sorted_distinct(
+    values: npt.NDArray[np.int64], kind: Literal["stable"] | None = None
+) -> npt.NDArray[np.int64]:
     """np.unique by sorting (numpy 2's hash-based unique is several times slower on big arrays)."""
-    values = np.sort(values)
+    values = np.sort(values, kind=kind)
     if len(values) == 0:
         return values
     keep = np.empty(len(values), dtype=bool)

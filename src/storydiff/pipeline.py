@@ -7,7 +7,8 @@ engine can run them in this process, in a process pool or on a Dask cluster. An 
 is a `SignatureKeeper` (the Dask engine) also keeps the signatures out of this process and
 runs the candidate stage itself, with the same `cluster` functions. Signing keeps
 no text: it spills each document's exact shingle set to a temporary file for verification,
-and only the documents that end up in a cluster are read again, for their diffs.
+and only the documents that end up in a cluster are read again, for their diffs (and, on
+a warm run, those whose pairs were not verified before: the cache keeps no sets).
 
 Boilerplate: every stage reads files through `clean`, with the rules in Settings and the
 corpus's repeated lines, so all of them compare the same text. Repeated lines are found
@@ -181,11 +182,12 @@ def _clean_read(
 
 @dataclass(frozen=True)
 class CacheSpec:
-    """Where signing workers look documents up (see cache.py), and whether they need the sets.
+    """Where signing workers look documents up (see cache.py), and whether to ask it for sets.
 
-    Without `with_sets`, documents found in the cache are spilled with an empty set (their
-    `shingle_counts` are still right): for callers that verify a handful of pairs by reading
-    those files again rather than the whole corpus from the spill.
+    Documents found in the cache without a set (the cache keeps none since format 7; only
+    caches written before have them, and only with `with_sets`) are spilled with an empty
+    set and marked `without_set` (their `shingle_counts` are still right): `load_sets`
+    signs them again when verification or a diff needs their set.
     """
 
     path: str
@@ -491,8 +493,12 @@ class SignatureFile:
 def spill_signatures(signatures: npt.NDArray[np.uint32], directory: str | None) -> SignatureFile:
     """Write the matrix to a new file in `directory` (the system's temporary directory if None)."""
     descriptor, path = tempfile.mkstemp(prefix="signatures-", suffix=".u32", dir=directory)
-    with os.fdopen(descriptor, "wb") as handle:
-        np.ascontiguousarray(signatures, dtype=np.uint32).tofile(handle)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            np.ascontiguousarray(signatures, dtype=np.uint32).tofile(handle)
+    except BaseException:
+        os.unlink(path)
+        raise
     return SignatureFile(path, len(signatures), signatures.shape[1])
 
 
@@ -517,14 +523,20 @@ def candidate_batch(job: CandidateJob) -> npt.NDArray[np.int64]:
 
 @dataclass(frozen=True)
 class LikelyJob:
+    """Candidates `start` to `end - 1` of those whose pair codes were spilled to `codes_path`."""
+
     signatures: SignatureFile
-    pairs: cluster.PairArray
+    codes_path: str
+    start: int
+    end: int
     shingle_counts: npt.NDArray[np.int64]
 
 
 def likely_batch(job: LikelyJob, settings: Settings) -> npt.NDArray[np.bool_]:
     """Which pairs pass the signature-estimate filter (cluster.likely_pair_mask)."""
-    return cluster.likely_pair_mask(job.pairs, job.signatures.open(), job.shingle_counts, settings)
+    codes = np.fromfile(job.codes_path, dtype=np.int64, count=job.end - job.start, offset=8 * job.start)
+    pairs = cluster.pairs_from_codes(codes, job.signatures.documents)
+    return cluster.likely_pair_mask(pairs, job.signatures.open(), job.shingle_counts, settings)
 
 
 @dataclass(frozen=True)
@@ -692,7 +704,7 @@ def run_strip(
     if settings.finds_repeated_lines and len(sources) >= settings.repeated_min_documents:
         with spill.spill_directory() as spill_to:
             corpus, _, _ = sign_all(sources, settings, progress, engine, spill_to)
-            corpus, components = verified_components(corpus, settings, progress, engine)
+            corpus, components = verified_components(corpus, settings, progress, engine, spill_to=spill_to)
             repeated = repeated_lines(corpus, components, settings)
     progress.start("Stripping", len(sources))
     for results in engine.map(strip_batch, _chunks(sources, SIGN_BATCH_FILES), settings, repeated, keep_text):
@@ -805,6 +817,9 @@ class Corpus:
     line_keys: npt.NDArray[np.uint64]
     line_key_offsets: npt.NDArray[np.int64]
     unloaded: npt.NDArray[np.bool_] | None = None  # rows whose sets are in the cache only (load_sets)
+    # Rows whose file changed or vanished after signing, found when load_sets read it again:
+    # their set is empty, so none of their pairs is stored, and the run reports them skipped.
+    changed_meanwhile: frozenset[int] = frozenset()
 
     def source(self, index: int) -> tuple[str, str, str]:
         return self.paths[index], self.fs_paths[index], self.content_hashes[index]
@@ -949,6 +964,9 @@ def run_cluster(
         clusters, vanished = _diff_clusters(
             verified, corpus, settings, engine, progress, repeated, signature_cache, set_ids, spill_to
         )
+    for row in sorted(corpus.changed_meanwhile):  # compared with an empty set: not to be trusted
+        path = corpus.paths[row]
+        vanished.setdefault(path, Skipped(path, "changed while storydiff was reading it (run again)"))
     skipped = [*first_skipped, *vanished.values()]
     clustered = {path for item in clusters for path in (member.path for member in item.members)}
     report = Report(
@@ -1240,6 +1258,7 @@ def load_sets(
             _chunks([SourceFile(corpus.paths[row], corpus.fs_paths[row]) for row in again], SIGN_BATCH_FILES)
         )
     ]
+    changed = set(again)
     for batch in (engine or _InProcess()).map(sign_batch, jobs, settings, spill_to, RepeatedLines()):
         file_index = len(set_files)
         set_files.append(batch.set_file)
@@ -1247,9 +1266,16 @@ def load_sets(
             row = row_of[path]
             if content_hash == corpus.content_hashes[row]:
                 locations[row] = (file_index, batch.set_offsets[position], batch.set_offsets[position + 1])
+                changed.discard(row)
     unloaded = corpus.unloaded.copy()
     unloaded[wanted] = False
-    return dataclasses.replace(corpus, set_files=tuple(set_files), set_locations=locations, unloaded=unloaded)
+    return dataclasses.replace(
+        corpus,
+        set_files=tuple(set_files),
+        set_locations=locations,
+        unloaded=unloaded,
+        changed_meanwhile=corpus.changed_meanwhile | changed,
+    )
 
 
 class _InProcess:
@@ -1283,7 +1309,11 @@ class _BackgroundStore:
         self._tasks.put(task)
 
     def close(self, abandon: bool = False) -> None:
-        """Wait for the writes submitted (with `abandon`, only the one under way) to finish."""
+        """Wait for the writes submitted (with `abandon`, only the one under way) to finish.
+
+        A Ctrl-C while waiting is held until the writer is done: the connection must not be
+        closed under a transaction in progress.
+        """
         if abandon:
             while True:
                 try:
@@ -1291,7 +1321,20 @@ class _BackgroundStore:
                 except queue.Empty:
                     break
         self._tasks.put(None)
-        self._thread.join()
+        interrupted = False
+        while self._thread.is_alive():
+            try:
+                self._thread.join()
+            except KeyboardInterrupt:
+                interrupted = abandon = True
+                while True:  # drop what is not started, then wait for the write under way
+                    try:
+                        self._tasks.get_nowait()
+                    except queue.Empty:
+                        break
+                self._tasks.put(None)
+        if interrupted:
+            raise KeyboardInterrupt
         if self._error is not None and not abandon:
             raise self._error
 
@@ -1364,10 +1407,12 @@ def _likely_candidates(
     settings: Settings,
     engine: Engine,
     earlier: tuple[PassMemo, npt.NDArray[np.bool_]] | None,
-) -> tuple[npt.NDArray[np.int64], cluster.PairArray, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    """LSH candidates (keys and pairs), which are likely, and which came from `earlier`.
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """LSH candidates (their pair codes), which are likely, and which came from `earlier`.
 
-    Groups of bands, then chunks of candidates, are engine tasks over the spilled signatures.
+    Groups of bands, then ranges of candidates, are engine tasks over the spilled signatures
+    and candidate codes: the parent holds 8 bytes and two flags a candidate, never a pair
+    list (a corpus whose documents share passages can have tens of candidates a document).
     """
     documents = len(corpus.paths)
     bands = settings.lsh_bands
@@ -1383,21 +1428,44 @@ def _likely_candidates(
         )
         for first in range(0, bands, step)
     ]
-    candidate_keys = cluster.merged_codes(list(engine.map(candidate_batch, candidate_jobs)))
-    candidates = cluster.pairs_from_codes(candidate_keys, documents)
-    remembered = np.zeros(len(candidates), dtype=bool)
-    is_likely = np.zeros(len(candidates), dtype=bool)
+    candidate_keys = np.empty(0, dtype=np.int64)
+    for codes in engine.map(candidate_batch, candidate_jobs):  # merged as they come
+        candidate_keys = cluster.merged_codes([candidate_keys, codes])
+    remembered = np.zeros(len(candidate_keys), dtype=bool)
+    is_likely = np.zeros(len(candidate_keys), dtype=bool)
     if earlier is not None:
         memo, changed = earlier
         remembered, _ = _positions_in(candidate_keys, memo.candidate_keys)
-        remembered &= ~(changed[candidates[:, 0]] | changed[candidates[:, 1]])
+        for start in range(0, len(candidate_keys), 1 << 20):
+            part = slice(start, start + (1 << 20))
+            pairs = cluster.pairs_from_codes(candidate_keys[part], documents)
+            remembered[part] &= ~(changed[pairs[:, 0]] | changed[pairs[:, 1]])
         is_likely[remembered], _ = _positions_in(candidate_keys[remembered], memo.likely_keys)
-    fresh = np.flatnonzero(~remembered)
-    chunks = [fresh[start : start + LIKELY_BATCH_PAIRS] for start in range(0, len(fresh), LIKELY_BATCH_PAIRS)]
-    likely_jobs = [LikelyJob(signature_file, candidates[chunk], corpus.shingle_counts) for chunk in chunks]
-    for chunk, mask in zip(chunks, engine.map(likely_batch, likely_jobs, settings), strict=True):
-        is_likely[chunk] = mask
-    return candidate_keys, candidates, is_likely, remembered
+    fresh_keys = candidate_keys if earlier is None else candidate_keys[~remembered]
+    directory = os.path.dirname(signature_file.path)
+    descriptor, codes_path = tempfile.mkstemp(prefix="candidates-", suffix=".i64", dir=directory)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            fresh_keys.tofile(handle)
+        likely_jobs = [
+            LikelyJob(
+                signature_file,
+                codes_path,
+                start,
+                min(start + LIKELY_BATCH_PAIRS, len(fresh_keys)),
+                corpus.shingle_counts,
+            )
+            for start in range(0, len(fresh_keys), LIKELY_BATCH_PAIRS)
+        ]
+        masks = list(engine.map(likely_batch, likely_jobs, settings))
+    finally:
+        os.unlink(codes_path)
+    fresh_likely = np.concatenate(masks) if masks else np.zeros(0, dtype=bool)
+    if earlier is None:
+        is_likely = fresh_likely
+    else:
+        is_likely[~remembered] = fresh_likely
+    return candidate_keys, is_likely, remembered
 
 
 def verified_pairs(
@@ -1448,14 +1516,13 @@ def verified_pairs(
     if likely is None:
         signature_file = spill_signatures(corpus.local_signatures, spill_to or None)
         try:
-            candidate_keys, candidates, is_likely, remembered = _likely_candidates(
+            candidate_keys, is_likely, remembered = _likely_candidates(
                 corpus, signature_file, settings, engine, earlier
             )
         finally:
             os.unlink(signature_file.path)
-        likely = candidates[is_likely]
+        likely = cluster.pairs_from_codes(candidate_keys[is_likely], documents)
         from_memo = remembered[is_likely]
-        del candidates
     likely_keys = _pair_keys(likely, documents)
     if from_memo is None:
         from_memo = np.zeros(len(likely), dtype=bool)
@@ -1511,15 +1578,16 @@ def verified_pairs(
         jaccard[chunk], containment[chunk], smaller[chunk] = chunk_jaccard, chunk_containment, chunk_smaller
         progress.advance(len(chunk))
     if cached and signature_cache is not None and set_ids is not None:
+        changed = corpus.changed_meanwhile
         if keys:
             signature_cache.put_pairs(
                 [
                     (keys[index], float(jaccard[index]), float(containment[index]), int(smaller[index]))
                     for index in todo.tolist()
-                    if keys[index]
+                    if keys[index] and not (changed and {*likely[index].tolist()} & changed)
                 ]
             )
-        if pass_key is not None and isinstance(corpus.signatures, np.ndarray):
+        if pass_key is not None and isinstance(corpus.signatures, np.ndarray) and not changed:
             extra = [row for row, set_id in enumerate(set_ids) if set_id != corpus.content_hashes[row]]
             signature_cache.put_pass(
                 pass_key,
@@ -1784,8 +1852,15 @@ def _strip_repeated(
         ):
             file_index = len(set_files)
             set_files.append(batch.set_file)
-            # A file that changed or vanished since keeps its first signature.
             indices = np.array([row_of[path] for path in batch.paths], dtype=np.int64)
+            if any(
+                corpus.content_hashes[index] != content_hash
+                for index, content_hash in zip(indices.tolist(), batch.content_hashes, strict=True)
+            ):
+                # A file changed since the first pass: the batch keeps its first signatures
+                # (the rows are kept together on the workers), as a vanished file does.
+                progress.advance(len(batch) + len(batch.skipped))
+                continue
             signatures = signatures.with_rows(indices, kept_block)
             for row, index in enumerate(indices.tolist()):
                 shingle_counts[index] = batch.shingle_counts[row]
@@ -1828,12 +1903,18 @@ def _strip_repeated(
                     batch.set_offsets,
                     dict(batch.boilerplate).get(REPEATED_LINE, 0),
                 )
-                if keys and len(batch.paths) == len(chunk):  # none vanished or changed meanwhile
+                unchanged = [
+                    corpus.content_hashes[row_of[path]] == content_hash
+                    for path, content_hash in zip(batch.paths, batch.content_hashes, strict=True)
+                ]
+                if keys and len(batch.paths) == len(chunk) and all(unchanged):  # none vanished or changed
                     fresh[keys[number]] = kept
             file_index = len(set_files)
             set_files.append(set_file)
             for row, path in enumerate(paths):
-                index = row_of[path]  # a file that changed or vanished since keeps its first signature
+                if not (keys and keys[number] in stored) and not unchanged[row]:
+                    continue  # a file that changed (or vanished) since keeps its first signature
+                index = row_of[path]
                 signatures[index] = kept.signatures[row]
                 shingle_counts[index] = kept.shingle_counts[row]
                 word_counts[index] = kept.word_counts[row]
@@ -1846,7 +1927,7 @@ def _strip_repeated(
     unloaded = None
     if corpus.unloaded is not None:  # signed again here: their sets are in the spill now
         unloaded = corpus.unloaded.copy()
-        unloaded[affected] = False
+        unloaded[sorted(resigned)] = False
     corpus = dataclasses.replace(
         corpus,
         signatures=signatures,
