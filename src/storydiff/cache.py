@@ -741,19 +741,25 @@ class SignatureCache:
             line_keys=[row[5] for row in chosen],
         )
 
-    def get_pass(self, key: str, num_perm: int) -> Pass | None:
-        """The clustering pass stored under `key` (see pipeline.verified_pairs), if any and whole."""
+    def _row(self, query: str, parameters: tuple[object, ...]) -> tuple[Any, ...] | None:
+        """The one row a query finds, or None when it finds none, the cache is off, or it fails
+        (the failure is reported and the cache turned off: see `_failed`)."""
         if self._connection is None:
             return None
         try:
-            row = self._connection.execute(
-                "SELECT paths, set_ids, shingle_counts, pairs, results, extra_ids, extra_signatures "
-                "FROM passes WHERE key = ?",
-                (key,),
-            ).fetchone()
+            row: tuple[Any, ...] | None = self._connection.execute(query, parameters).fetchone()
         except sqlite3.Error as error:
             self._failed(error)
             return None
+        return row
+
+    def get_pass(self, key: str, num_perm: int) -> Pass | None:
+        """The clustering pass stored under `key` (see pipeline.verified_pairs), if any and whole."""
+        row = self._row(
+            "SELECT paths, set_ids, shingle_counts, pairs, results, extra_ids, extra_signatures "
+            "FROM passes WHERE key = ?",
+            (key,),
+        )
         if row is None:
             return None
         paths, set_ids, counts, pairs, results, extra_ids, extra_signatures = row
@@ -877,15 +883,7 @@ class SignatureCache:
 
     def get_walk(self, key: str) -> Walk | None:
         """The walk stored under `key` (see pipeline.discover), if any and whole."""
-        if self._connection is None:
-            return None
-        try:
-            row = self._connection.execute(
-                "SELECT created_ns, directories, paths, fs_paths FROM walks WHERE key = ?", (key,)
-            ).fetchone()
-        except sqlite3.Error as error:
-            self._failed(error)
-            return None
+        row = self._row("SELECT created_ns, directories, paths, fs_paths FROM walks WHERE key = ?", (key,))
         if row is None:
             return None
         created_ns, directories, paths, fs_paths = row
@@ -914,17 +912,11 @@ class SignatureCache:
 
     def get_snapshot(self, key: str, num_perm: int) -> Snapshot | None:
         """The corpus snapshot stored under `key` (see check.snapshot_key), if any and whole."""
-        if self._connection is None:
-            return None
-        try:
-            row = self._connection.execute(
-                "SELECT created_ns, directories, paths, fs_paths, content_hashes, stats, shingle_counts, "
-                "signatures FROM snapshots WHERE key = ?",
-                (key,),
-            ).fetchone()
-        except sqlite3.Error as error:
-            self._failed(error)
-            return None
+        row = self._row(
+            "SELECT created_ns, directories, paths, fs_paths, content_hashes, stats, shingle_counts, "
+            "signatures FROM snapshots WHERE key = ?",
+            (key,),
+        )
         if row is None:
             return None
         created_ns, directories, paths, fs_paths, hashes, stats, shingle_counts, signatures = row
@@ -1060,13 +1052,7 @@ class SignatureCache:
 
     def get_report(self, key: str) -> Report | None:
         """The report stored under `key` (see pipeline.report_key), if any."""
-        if self._connection is None:
-            return None
-        try:
-            row = self._connection.execute("SELECT report FROM reports WHERE key = ?", (key,)).fetchone()
-        except sqlite3.Error as error:
-            self._failed(error)
-            return None
+        row = self._row("SELECT report FROM reports WHERE key = ?", (key,))
         if row is None:
             return None
         try:

@@ -916,23 +916,24 @@ def run_cluster(
             stored = signature_cache.get_report(memo_key)
             if stored is not None:
                 return stored
+
+        def verify(
+            corpus: Corpus, set_ids: Sequence[str], name: str, earlier: Any = None
+        ) -> tuple[Corpus, list[Pair], PassMemo]:
+            pass_key = stored_pass_key(settings, paths, name)
+            return verified_pairs(
+                corpus, settings, progress, engine, signature_cache, spill_to, set_ids, pass_key, earlier
+            )
+
         set_ids: Sequence[str] = corpus.content_hashes  # each row's exact set, for the cache's pairs
-        corpus, verified, memo = verified_pairs(
-            corpus,
-            settings,
-            progress,
-            engine,
-            signature_cache,
-            spill_to,
-            set_ids,
-            stored_pass_key(settings, paths, "first"),
-        )
+        corpus, verified, memo = verify(corpus, set_ids, "first")
         repeated = RepeatedLines()
         if settings.finds_repeated_lines:
             components = cluster.connected_components(len(corpus.paths), verified)
             repeated = repeated_lines(corpus, components, settings)
             if repeated:
-                # The second pass is never cached: the cache holds first-pass signatures only.
+                # Documents holding a repeated line are signed again without it (batches the
+                # cache kept from an earlier run with the same contents are taken from it).
                 signed = _strip_repeated(
                     _Signed(corpus, tuple(signing_skipped), totals),
                     repeated,
@@ -950,17 +951,7 @@ def run_cluster(
                 ]
                 changed = np.zeros(len(corpus.paths), dtype=bool)
                 changed[sorted(signed.resigned)] = True
-                corpus, verified, _ = verified_pairs(
-                    corpus,
-                    settings,
-                    progress,
-                    engine,
-                    signature_cache,
-                    spill_to,
-                    set_ids,
-                    stored_pass_key(settings, paths, "second"),
-                    (memo, changed),
-                )
+                corpus, verified, _ = verify(corpus, set_ids, "second", (memo, changed))
         clusters, vanished = _diff_clusters(
             verified, corpus, settings, engine, progress, repeated, signature_cache, set_ids, spill_to
         )
