@@ -80,6 +80,7 @@ KEPT_REPORTS = 4  # finished reports kept for re-runs of an unchanged corpus (se
 KEPT_SNAPSHOTS = 2  # corpus snapshots kept for `check` (see put_snapshot)
 KEPT_PASSES = 4  # `cluster` passes kept, two per run (see put_pass)
 KEPT_WALKS = 4  # walks of `cluster` inputs kept (see put_walk)
+KEPT_OUTPUTS = 4  # `cluster` outputs kept for replay (see put_output)
 KEPT_STRIPPED = 256  # batches signed again without repeated lines kept (see put_stripped)
 # Below this many paths, `known` looks the files up one index query at a time instead of
 # scanning both tables whole: a warm check signs its few new files without the scan.
@@ -101,6 +102,7 @@ _TABLES = (
     "walks",
     "snapshots",
     "stats",
+    "outputs",
 )
 
 _SCHEMA = """
@@ -170,6 +172,11 @@ CREATE TABLE IF NOT EXISTS snapshots (
     stats BLOB NOT NULL,
     shingle_counts BLOB NOT NULL,
     signatures BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outputs (
+    key TEXT PRIMARY KEY,
+    chatter TEXT NOT NULL,
+    output BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS stats (
     path TEXT PRIMARY KEY,
@@ -1081,6 +1088,21 @@ class SignatureCache:
                 raise
         except sqlite3.Error as error:
             self._failed(error)
+
+    def get_output(self, key: str) -> tuple[bytes, tuple[str, ...]] | None:
+        """The output and stderr lines stored under `key` (see replay.look), if any."""
+        row = self._row("SELECT output, chatter FROM outputs WHERE key = ?", (key,))
+        if row is None:
+            return None
+        try:
+            return zlib.decompress(row[0]), tuple(json.loads(row[1]))
+        except (ValueError, TypeError, zlib.error):
+            return None
+
+    def put_output(self, key: str, output: bytes, chatter: Sequence[str]) -> None:
+        """Store a run's output; only the KEPT_OUTPUTS most recent stay."""
+        if self._connection is not None:
+            self._replace("outputs", (key, json.dumps(list(chatter)), zlib.compress(output, 1)), KEPT_OUTPUTS)
 
     def info(self) -> dict[str, object]:
         """Path, size on disk, entry and stat counts, and entries per fingerprint."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -21,7 +22,7 @@ from . import __version__
 from .boilerplate import DEFAULT_PACK, PACK_DESCRIPTIONS, PACKS
 from .config import RulesConfig, find_config, load_config
 from .errors import StorydiffError
-from .render import RENDERERS, Layout, ManifestFormat, OutputFormat, RenderOptions
+from .render import RENDERERS, Layout, ManifestFormat, OutputFormat, RenderOptions, output_environment
 from .settings import (
     DEFAULT_CONTAINMENT,
     DEFAULT_CONTEXT_WORDS,
@@ -431,6 +432,7 @@ def cluster(
       storydiff cluster corpus/ --show-stripped
       storydiff cluster s3://bucket/news/ --engine dask --scheduler tcp://10.0.0.5:8786
     """
+    from . import replay
     from .pipeline import run_cluster
     from .render.text import summary_line, visible_path
 
@@ -456,22 +458,59 @@ def cluster(
         raise click.UsageError("--scheduler needs --engine dask")
     errors = _stderr_console()
     _say_config(errors, rules_config, settings.strip)
+    options = RenderOptions(context, Layout(layout))
     signature_cache = _open_cache(cache_path, no_cache, errors)
     try:
+        out = _stdout()
+        view = None
+        if signature_cache is not None and html_path is None:
+            started = time.perf_counter()
+            output_key = [
+                output_format,
+                layout,
+                context,
+                output_environment(OutputFormat(output_format), out, options),
+            ]
+            view = replay.look(list(paths), settings, signature_cache, output_key)
+            stored = None if view is None else replay.stored(signature_cache, view)
+            if stored is not None:
+                out.write(stored.output.decode("utf-8"))
+                out.flush()
+                *skipped_lines, summary = stored.chatter
+                if timings:
+                    errors.print(
+                        f"Replaying the output stored for these files: {time.perf_counter() - started:.2f} s"
+                    )
+                for line in skipped_lines:
+                    errors.print(line, soft_wrap=True)
+                errors.print(summary, soft_wrap=True, style="dim")
+                return
         with _progress(errors) as progress, _engine(engine, jobs, scheduler, errors) as running:
-            report = run_cluster(list(paths), settings, progress, running, signature_cache)
+            discovered = None if view is None else (view.sources, view.problems)
+            report = run_cluster(list(paths), settings, progress, running, signature_cache, discovered)
+        if timings:
+            for stage, seconds in progress.timings:
+                errors.print(f"{stage}: {seconds:.2f} s", soft_wrap=True)
+        chatter = [f"storydiff: skipped {visible_path(item.path)}: {item.reason}" for item in report.skipped]
+        for line in chatter:
+            errors.print(line, soft_wrap=True)
+        if view is not None and view.settled:
+            # Kept for a re-run over the same files (see replay), once all of it was written.
+            tee = _Tee(out)
+            _write(report, output_format, options, html_path, tee)
+            output = tee.text()
+            replay.keep(
+                signature_cache,
+                view,
+                replay.StoredOutput(output.encode("utf-8", "replace"), (*chatter, summary_line(report))),
+            )
+        else:
+            _write(report, output_format, options, html_path, out)
+        errors.print(summary_line(report), soft_wrap=True, style="dim")
     finally:
         _print_cache_warnings(signature_cache, errors)
         if signature_cache is not None:
             signature_cache.close()
-    if timings:
-        for stage, seconds in progress.timings:
-            errors.print(f"{stage}: {seconds:.2f} s", soft_wrap=True)
-    for item in report.skipped:
-        errors.print(f"storydiff: skipped {visible_path(item.path)}: {item.reason}", soft_wrap=True)
-
-    _write(report, output_format, RenderOptions(context, Layout(layout)), html_path)
-    errors.print(summary_line(report), soft_wrap=True, style="dim")
 
 
 @cli.command("diff")
@@ -525,9 +564,11 @@ def diff_command(
         raise click.exceptions.Exit(EXIT_DIFFERENT)
 
 
-def _write(report: Report, output_format: str, options: RenderOptions, html_path: str | None) -> None:
-    """The report on stdout in the chosen format, and as HTML to `html_path` if given."""
-    out = _stdout()
+def _write(
+    report: Report, output_format: str, options: RenderOptions, html_path: str | None, out: Any = None
+) -> None:
+    """The report on `out` (else stdout) in the chosen format, and as HTML to `html_path` if given."""
+    out = out or _stdout()
     RENDERERS[OutputFormat(output_format)](report, out, options)
     out.flush()
     if html_path is not None:
@@ -1284,6 +1325,32 @@ class _Stdout:
 
     def fileno(self) -> int:
         return self._descriptor
+
+
+class _Tee:
+    """Stdout that also keeps what was written to it, for the cache (see replay)."""
+
+    encoding = "utf-8"
+
+    def __init__(self, out: Any) -> None:
+        self._out = out
+        self._parts: list[str] = []
+
+    def write(self, text: str) -> int:
+        self._parts.append(text)
+        return int(self._out.write(text))
+
+    def flush(self) -> None:
+        self._out.flush()
+
+    def isatty(self) -> bool:
+        return bool(self._out.isatty())
+
+    def fileno(self) -> int:
+        return int(self._out.fileno())
+
+    def text(self) -> str:
+        return "".join(self._parts)
 
 
 def _stdout() -> Any:

@@ -888,22 +888,24 @@ def run_cluster(
     progress: Progress | None = None,
     engine: Engine | None = None,
     signature_cache: cache.SignatureCache | None = None,
+    discovered: tuple[Sequence[SourceFile], Sequence[Skipped]] | None = None,
 ) -> Report:
     """Cluster the near-duplicates among the files under `paths` and diff each cluster.
 
     With a `signature_cache`, unchanged documents are not signed again; the report is the
-    same with or without it.
+    same with or without it. `discovered` is what `discover` found under `paths`, if the
+    caller walked them already.
     """
     from .engines.local import LocalEngine
 
     progress = progress or _NoProgress()
     if engine is None:
         with LocalEngine(jobs=1) as local:
-            return run_cluster(paths, settings, progress, local, signature_cache)
+            return run_cluster(paths, settings, progress, local, signature_cache, discovered)
 
     if signature_cache is not None:
         signature_cache.prefetch(cache.fingerprint(settings.signature_inputs()))
-    sources, walk_problems = discover(paths, settings, signature_cache)
+    sources, walk_problems = discovered or discover(paths, settings, signature_cache)
     with spill.spill_directory() as spill_to:
         corpus, signing_skipped, totals = sign_all(
             sources, settings, progress, engine, spill_to, signature_cache, keep_signatures=True
@@ -1035,7 +1037,7 @@ def report_key(
             sort_keys=True,
         ).encode()
     )
-    digest.update(_code_digest().encode())
+    digest.update(code_digest().encode())
     for values in (corpus.paths, corpus.content_hashes):
         digest.update("\0".join(values).encode("utf-8", "surrogatepass"))
     if settings.keep in ("newest", "oldest"):
@@ -1684,7 +1686,7 @@ def stored_pass_key(settings: Settings, inputs: Sequence[str], name: str) -> str
     text = json.dumps(
         [
             cache.fingerprint(settings.signature_inputs()),
-            _code_digest(),
+            code_digest(),
             [settings.lsh_bands, settings.threshold, settings.containment, settings.min_containment_shingles],
             [ingest.display_path(path) for path in inputs],
             name,
@@ -1708,7 +1710,7 @@ def diff_context(settings: Settings, repeated: RepeatedLines) -> str:
         [
             settings.as_dict(),
             cache.fingerprint(settings.signature_inputs()),
-            _code_digest(),
+            code_digest(),
             repeated_digest(repeated),
         ],
         sort_keys=True,
@@ -1732,23 +1734,26 @@ def repeated_digest(repeated: RepeatedLines) -> str:
     return str(digest.hexdigest())
 
 
-_CODE_DIGEST: list[str] = []
+_REPORT_MODULES = ("pipeline", "cluster", "diff", "model", "cache")
+_CODE_DIGESTS: dict[tuple[str, ...], str] = {}
 
 
-def _code_digest() -> str:
+def code_digest(extra_modules: Sequence[str] = ()) -> str:
     """A digest of the code that makes a report from signatures (the stages after signing;
-    signing's own is in Settings.signature_inputs), read once per process."""
-    if not _CODE_DIGEST:
+    signing's own is in Settings.signature_inputs) and of `extra_modules` (storydiff's,
+    named relative to it), read once per process."""
+    modules = (*_REPORT_MODULES, *extra_modules)
+    if modules not in _CODE_DIGESTS:
         import importlib
 
         digest = xxhash.xxh3_128()
-        for module in ("pipeline", "cluster", "diff", "model", "cache"):
+        for module in modules:
             source = importlib.import_module(f"storydiff.{module}").__file__
             if source:
                 with open(source, "rb") as handle:
                     digest.update(handle.read())
-        _CODE_DIGEST.append(str(digest.hexdigest()))
-    return _CODE_DIGEST[0]
+        _CODE_DIGESTS[modules] = str(digest.hexdigest())
+    return _CODE_DIGESTS[modules]
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import TextIO
+from typing import Any, TextIO
 
 from ..model import Report
 from ..settings import DEFAULT_CONTEXT_WORDS
@@ -43,16 +43,37 @@ class RenderOptions:
 Renderer = Callable[[Report, TextIO, RenderOptions], None]
 
 
-def _text(report: Report, out: TextIO, options: RenderOptions) -> None:
+def _text_console(out: TextIO, options: RenderOptions) -> Any:
     from rich.console import Console
-
-    from .text import render_text
 
     class TextConsole(Console):
         def on_broken_pipe(self) -> None:
             raise BrokenPipeError  # for the CLI to end quietly (Rich itself would exit with 1)
 
-    render_text(report, TextConsole(file=out, highlight=False, emoji=False, width=options.width), options)
+    return TextConsole(file=out, highlight=False, emoji=False, width=options.width)
+
+
+def _text(report: Report, out: TextIO, options: RenderOptions) -> None:
+    from .text import render_text
+
+    render_text(report, _text_console(out, options), options)
+
+
+def output_environment(output_format: OutputFormat, out: TextIO, options: RenderOptions) -> list[object]:
+    """What a renderer's output depends on besides the report and options: for text, the
+    terminal (size, colours, encoding) Rich sees through `out`; nothing for the others."""
+    if output_format is not OutputFormat.TEXT:
+        return []
+    console = _text_console(out, options)
+    return [
+        list(console.size),
+        console.color_system,
+        console.is_terminal,
+        console.is_dumb_terminal,
+        console.encoding,
+        console.no_color,
+        console.legacy_windows,
+    ]
 
 
 def _json(report: Report, out: TextIO, options: RenderOptions) -> None:

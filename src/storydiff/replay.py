@@ -1,0 +1,130 @@
+"""Replaying a `cluster` run's output when nothing it depends on has changed since.
+
+A re-run over an unchanged corpus needs no signatures, no report and no rendering: the
+bytes the last run with the same inputs, settings, code and output options wrote are kept
+in the cache under a key made from every file's stat (device, inode, size, mtime, ctime)
+and given back when a fresh stat of the same files makes the same key. As git does with
+its index, a stat is trusted only when the file's timestamps were settled (older than
+cache.RACY_SECONDS) when it was taken, since a write within the same clock tick might not
+move them; and an output is kept only when the files stat the same after the run as they
+did before it, so it is the output of exactly the files the key describes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import xxhash
+
+from . import __version__, cache, pipeline, remote
+from .model import Skipped, SourceFile
+from .settings import Settings
+
+_MASK = (1 << 64) - 1  # timestamps before 1970 are negative: stored as their 64-bit pattern
+_UNSEEN = (_MASK,) * 5
+# The modules that turn a report into output, besides those that make it (pipeline.code_digest).
+_OUTPUT_MODULES = ("replay", "render", "render.json", "render.text", "render.html")
+
+
+@dataclass(frozen=True)
+class CorpusView:
+    """The files a run would read, as stat saw them just before it."""
+
+    key: str  # everything the output depends on, hashed (see `look`)
+    settled: bool  # every file stat'ed, none changed within RACY_SECONDS of the stat
+    sources: tuple[SourceFile, ...]
+    problems: tuple[Skipped, ...]  # what the walk could not list
+    statuses: npt.NDArray[np.uint64]  # (device, inode, size, mtime_ns, ctime_ns) per source
+
+
+@dataclass(frozen=True)
+class StoredOutput:
+    output: bytes  # what the run wrote to stdout
+    chatter: tuple[str, ...]  # the lines it wrote to stderr after its progress
+
+
+def look(
+    paths: Sequence[str],
+    settings: Settings,
+    signature_cache: cache.SignatureCache,
+    output_options: Sequence[object],
+) -> CorpusView | None:
+    """Walk and stat the inputs (the walk from the cache when its directories are unchanged).
+
+    None for inputs a stat cannot vouch for (URLs). The key covers the settings, the inputs
+    as given, the working directory, the code, the output options, and each file's path and
+    stat; a walk problem (a directory that cannot be listed) is part of it too.
+    """
+    if not signature_cache.enabled or any(remote.is_url(path) for path in paths):
+        return None
+    sources, problems = pipeline.discover(paths, settings, signature_cache)
+    started_ns = time.time_ns()
+    statuses, latest_ns = _stat_array([source.fs_path for source in sources])
+    settled = latest_ns is not None and latest_ns <= started_ns - int(cache.RACY_SECONDS * 1e9)
+    digest = xxhash.xxh3_128()
+    digest.update(
+        json.dumps(
+            [
+                __version__,
+                cache.FORMAT_VERSION,
+                settings.as_dict(),
+                settings.signature_inputs(),
+                list(paths),
+                os.getcwd(),
+                list(output_options),
+                [[item.path, item.reason] for item in problems],
+            ],
+            sort_keys=True,
+            default=str,
+        ).encode("utf-8", "surrogatepass")
+    )
+    digest.update(pipeline.code_digest(_OUTPUT_MODULES).encode())
+    digest.update("\0".join(source.path for source in sources).encode("utf-8", "surrogatepass"))
+    digest.update(b"\1")
+    digest.update("\0".join(source.fs_path for source in sources).encode("utf-8", "surrogatepass"))
+    digest.update(statuses.tobytes())
+    return CorpusView(str(digest.hexdigest()), settled, tuple(sources), tuple(problems), statuses)
+
+
+def stored(signature_cache: cache.SignatureCache, view: CorpusView) -> StoredOutput | None:
+    """The output an earlier run kept for this view, if its files were settled."""
+    if not view.settled:
+        return None
+    found = signature_cache.get_output(view.key)
+    return None if found is None else StoredOutput(*found)
+
+
+def keep(signature_cache: cache.SignatureCache, view: CorpusView, output: StoredOutput) -> bool:
+    """Store a run's output for `view` if every file still stats as it did before the run
+    (a file written meanwhile makes the output belong to no view); whether it was stored."""
+    if not view.settled:
+        return False
+    if not np.array_equal(_stat_array([source.fs_path for source in view.sources])[0], view.statuses):
+        return False
+    signature_cache.put_output(view.key, output.output, output.chatter)
+    return True
+
+
+def _stat_array(paths: Sequence[str]) -> tuple[npt.NDArray[np.uint64], int | None]:
+    """(device, inode, size, mtime_ns, ctime_ns) per path (-1s, as unsigned, for a path stat
+    cannot see), and the latest timestamp among them, None if any could not be stat'ed."""
+    values: list[int] = []
+    latest: int | None = 0
+    for path in paths:
+        try:
+            status = os.stat(path)
+        except (OSError, ValueError):
+            values += _UNSEEN
+            latest = None
+            continue
+        mtime_ns, ctime_ns = status.st_mtime_ns, status.st_ctime_ns
+        values += (status.st_dev, status.st_ino, status.st_size, mtime_ns & _MASK, ctime_ns & _MASK)
+        if latest is not None and max(mtime_ns, ctime_ns) > latest:
+            latest = max(mtime_ns, ctime_ns)
+    return np.array(values, dtype=np.uint64).reshape(-1, 5), latest
