@@ -486,7 +486,7 @@ def cluster(
                 errors.print(summary, soft_wrap=True, style="dim")
                 return
         with _progress(errors) as progress, _engine(engine, jobs, scheduler, errors) as running:
-            discovered = None if view is None else (view.sources, view.problems)
+            discovered = None if view is None else view.discovered
             report = run_cluster(list(paths), settings, progress, running, signature_cache, discovered)
         if timings:
             for stage, seconds in progress.timings:

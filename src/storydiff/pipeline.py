@@ -888,13 +888,13 @@ def run_cluster(
     progress: Progress | None = None,
     engine: Engine | None = None,
     signature_cache: cache.SignatureCache | None = None,
-    discovered: tuple[Sequence[SourceFile], Sequence[Skipped]] | None = None,
+    discovered: Discovered | None = None,
 ) -> Report:
     """Cluster the near-duplicates among the files under `paths` and diff each cluster.
 
     With a `signature_cache`, unchanged documents are not signed again; the report is the
-    same with or without it. `discovered` is what `discover` found under `paths`, if the
-    caller walked them already.
+    same with or without it. `discovered` is what `discover` found under `paths` (and each
+    file's stat), if the caller walked them already.
     """
     from .engines.local import LocalEngine
 
@@ -905,10 +905,19 @@ def run_cluster(
 
     if signature_cache is not None:
         signature_cache.prefetch(cache.fingerprint(settings.signature_inputs()))
-    sources, walk_problems = discovered or discover(paths, settings, signature_cache)
+    if discovered is None:
+        discovered = Discovered(*discover(paths, settings, signature_cache))
+    sources, walk_problems = discovered.sources, discovered.problems
     with spill.spill_directory() as spill_to:
         corpus, signing_skipped, totals = sign_all(
-            sources, settings, progress, engine, spill_to, signature_cache, keep_signatures=True
+            sources,
+            settings,
+            progress,
+            engine,
+            spill_to,
+            signature_cache,
+            keep_signatures=True,
+            statuses=discovered.statuses,
         )
         first_skipped = [*walk_problems, *signing_skipped]
         memo_key = None
@@ -979,6 +988,16 @@ def run_cluster(
     if memo_key is not None and signature_cache is not None and not vanished:
         signature_cache.put_report(memo_key, report)
     return report
+
+
+@dataclass(frozen=True)
+class Discovered:
+    """The files found under a run's inputs, what could not be listed, and each file's stat
+    when the caller took them (before reading any: see sign_all)."""
+
+    sources: Sequence[SourceFile]
+    problems: Sequence[Skipped]
+    statuses: Sequence[os.stat_result | None] | None = None
 
 
 def discover(
@@ -1056,6 +1075,7 @@ def sign_all(
     signature_cache: cache.SignatureCache | None = None,
     with_sets: bool = True,
     keep_signatures: bool = False,
+    statuses: Sequence[os.stat_result | None] | None = None,
 ) -> tuple[Corpus, list[Skipped], Counter[str]]:
     """Sign every source in batches on the engine; the parent stores what the cache lacked.
 
@@ -1066,7 +1086,8 @@ def sign_all(
     With a cache, the parent first stats every file and takes the documents whose stat
     and entry are known in one query (`SignatureCache.known`), without their shingle sets:
     their rows are marked `unloaded` and `load_sets` fetches the sets of the few rows that
-    verification needs. Only the rest goes to the workers.
+    verification needs. Only the rest goes to the workers. `statuses` are the sources' stats
+    if the caller took them already, before reading any of them.
     """
     cache_spec = None
     if signature_cache is not None and signature_cache.enabled:
@@ -1082,13 +1103,14 @@ def sign_all(
     signed_already: set[int] = set()
     if cache_spec is not None and signature_cache is not None:
         fs_paths = [source.fs_path for source in sources]
-        statuses = [_within(status, settings.max_bytes) for status in _stat_all(fs_paths)]
-        known = signature_cache.known(
-            cache_spec.fingerprint, cache.stat_keys(fs_paths, os.getcwd()), statuses
-        )
+        within = [
+            _within(status, settings.max_bytes)
+            for status in (_stat_all(fs_paths) if statuses is None else statuses)
+        ]
+        known = signature_cache.known(cache_spec.fingerprint, cache.stat_keys(fs_paths, os.getcwd()), within)
         if len(known.rows):
             known_rows = known.rows.tolist()
-            batches.append(_known_batch(sources, statuses, known, settings, spill_to, totals))
+            batches.append(_known_batch(sources, within, known, settings, spill_to, totals))
             signed_already = set(known_rows)
             to_sign = [source for index, source in enumerate(sources) if index not in signed_already]
             progress.advance(len(known_rows))

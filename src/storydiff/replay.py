@@ -23,7 +23,6 @@ import numpy.typing as npt
 import xxhash
 
 from . import __version__, cache, pipeline, remote
-from .model import Skipped, SourceFile
 from .settings import Settings
 
 _MASK = (1 << 64) - 1  # timestamps before 1970 are negative: stored as their 64-bit pattern
@@ -38,8 +37,7 @@ class CorpusView:
 
     key: str  # everything the output depends on, hashed (see `look`)
     settled: bool  # every file stat'ed, none changed within RACY_SECONDS of the stat
-    sources: tuple[SourceFile, ...]
-    problems: tuple[Skipped, ...]  # what the walk could not list
+    discovered: pipeline.Discovered  # the sources, walk problems and each source's stat
     statuses: npt.NDArray[np.uint64]  # (device, inode, size, mtime_ns, ctime_ns) per source
 
 
@@ -65,7 +63,8 @@ def look(
         return None
     sources, problems = pipeline.discover(paths, settings, signature_cache)
     started_ns = time.time_ns()
-    statuses, latest_ns = _stat_array([source.fs_path for source in sources])
+    stats = [_stat(source.fs_path) for source in sources]
+    statuses, latest_ns = _stat_array(stats)
     settled = latest_ns is not None and latest_ns <= started_ns - int(cache.RACY_SECONDS * 1e9)
     digest = xxhash.xxh3_128()
     digest.update(
@@ -89,7 +88,8 @@ def look(
     digest.update(b"\1")
     digest.update("\0".join(source.fs_path for source in sources).encode("utf-8", "surrogatepass"))
     digest.update(statuses.tobytes())
-    return CorpusView(str(digest.hexdigest()), settled, tuple(sources), tuple(problems), statuses)
+    discovered = pipeline.Discovered(sources, problems, stats)
+    return CorpusView(str(digest.hexdigest()), settled, discovered, statuses)
 
 
 def stored(signature_cache: cache.SignatureCache, view: CorpusView) -> StoredOutput | None:
@@ -105,21 +105,27 @@ def keep(signature_cache: cache.SignatureCache, view: CorpusView, output: Stored
     (a file written meanwhile makes the output belong to no view); whether it was stored."""
     if not view.settled:
         return False
-    if not np.array_equal(_stat_array([source.fs_path for source in view.sources])[0], view.statuses):
+    now = _stat_array([_stat(source.fs_path) for source in view.discovered.sources])[0]
+    if not np.array_equal(now, view.statuses):
         return False
     signature_cache.put_output(view.key, output.output, output.chatter)
     return True
 
 
-def _stat_array(paths: Sequence[str]) -> tuple[npt.NDArray[np.uint64], int | None]:
-    """(device, inode, size, mtime_ns, ctime_ns) per path (-1s, as unsigned, for a path stat
-    cannot see), and the latest timestamp among them, None if any could not be stat'ed."""
+def _stat(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except (OSError, ValueError):
+        return None
+
+
+def _stat_array(stats: Sequence[os.stat_result | None]) -> tuple[npt.NDArray[np.uint64], int | None]:
+    """(device, inode, size, mtime_ns, ctime_ns) per stat (-1s, as unsigned, for a path stat
+    could not see), and the latest timestamp among them, None if any could not be stat'ed."""
     values: list[int] = []
     latest: int | None = 0
-    for path in paths:
-        try:
-            status = os.stat(path)
-        except (OSError, ValueError):
+    for status in stats:
+        if status is None:
             values += _UNSEEN
             latest = None
             continue
