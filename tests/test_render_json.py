@@ -176,6 +176,20 @@ def test_terminal_controls_are_escaped_and_read_back_unchanged() -> None:
         json.loads(line)
 
 
+@pytest.mark.parametrize("controls", ["\x1b[2J\x07\r", "del\x7fete", "plain"])
+def test_an_all_ascii_report_is_escaped_like_any_other(controls: str) -> None:
+    """All-ASCII output skips the scan for unsafe characters: json escaped the C0 controls,
+    and DEL is looked for on its own."""
+    members = (
+        MemberDiff("a.txt", 1.0, 1.0, 0, 0, (), is_representative=True),
+        MemberDiff(f"b{controls}.txt", 0.8, 0.9, 1, 0, (Segment("insert", controls),)),
+    )
+    out = render_json(Report({}, 2, (Cluster(1, "a.txt", members),), (), ()))
+    assert out.isascii() and not UNSAFE.search(out)
+    member = json.loads(out)["clusters"][0]["members"][1]
+    assert (member["path"], member["diff"][0]["text"]) == (f"b{controls}.txt", controls)
+
+
 def test_names_that_are_not_utf8_stay_valid_json_and_recoverable() -> None:
     out = render_json(report(UNDECODABLE, UNDECODABLE, UNDECODABLE))
     out.encode("utf-8")  # valid UTF-8: the lone surrogate did not leak
