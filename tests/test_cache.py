@@ -135,9 +135,17 @@ def test_racily_clean_files_are_not_given_a_stat_row(tmp_path: Path) -> None:
     path = tmp_path / "fresh.txt"
     path.write_text("just written", encoding="utf-8")
     status = os.stat(path)
-    assert cache.stat_row(str(path), status, "hash") is None
-    row = cache.stat_row(str(path), status, "hash", now=status.st_ctime + 10)
-    assert row is not None and row.path == str(path) and row.size == 12
+    content_hash = ingest.content_hash(path.read_bytes())
+    assert cache.stat_row(str(path), status, content_hash) is None
+    row = cache.stat_row(str(path), status, content_hash, now=status.st_ctime + 10)
+    assert row == (
+        str(path),
+        12,
+        status.st_mtime_ns,
+        status.st_ctime_ns,
+        status.st_ino,
+        bytes.fromhex(content_hash),
+    )
 
 
 def test_settings_that_change_signatures_get_their_own_entries(tmp_path: Path) -> None:
@@ -224,13 +232,21 @@ WRITER = textwrap.dedent(
     """
     import sys
     import numpy as np
-    from storydiff.cache import CacheUpdate, NewEntry, SignatureCache
+    from storydiff.cache import CacheUpdate, SignatureCache, entry_rows
 
     store = SignatureCache.open(sys.argv[1])
     batch = 0
     while True:
-        update = CacheUpdate(tuple(NewEntry(i, f"{batch}-{i}", ()) for i in range(500)))
-        store.add("fp", update, np.ones(500, np.int64), np.ones((500, 128), np.uint32), np.full(500, 2000))
+        rows = entry_rows(
+            [f"{batch:016x}{i:016x}" for i in range(500)],
+            np.ones(500, np.int64),
+            np.full(500, 2000),
+            [()] * 500,
+            np.ones((500, 128), np.uint32),
+            np.zeros(0, np.uint64),
+            np.zeros(501, np.int64),
+        )
+        store.add("fp", [CacheUpdate(rows)])
         batch += 1
         if batch == 1:
             print("committed", flush=True)
@@ -266,16 +282,26 @@ def test_reader_treats_a_missing_or_broken_file_as_misses(tmp_path: Path) -> Non
 def test_entries_round_trip(tmp_path: Path) -> None:
     store = cache.SignatureCache.open(str(tmp_path / "c.sqlite"))
     signature = np.arange(128, dtype=np.uint32)
-    update = cache.CacheUpdate((cache.NewEntry(0, "h1", (("read-more", 2),)),))
-    store.add("fp", update, np.array([42]), signature[None, :], np.array([3]))
+    h1, h2 = "1" * 32, "2" * 32
+    line_keys = np.array([7, 8, 9], dtype=np.uint64)
+    rows = cache.entry_rows(
+        [h1],
+        np.array([42]),
+        np.array([3]),
+        [(("read-more", 2),)],
+        signature[None, :],
+        line_keys,
+        np.array([0, 3]),
+    )
+    store.add("fp", [cache.CacheUpdate(rows)])
     store.close()
-    found = cache.CacheReader(str(tmp_path / "c.sqlite")).entries("fp", ["h1", "h2"])
-    assert list(found) == ["h1"]
-    entry = found["h1"]
+    found = cache.CacheReader(str(tmp_path / "c.sqlite")).entries("fp", [h1, h2])
+    assert list(found) == [h1]
+    entry = found[h1]
     assert entry.word_count == 42 and entry.shingle_count == 3 and entry.removals == (("read-more", 2),)
     assert entry.shingles is None  # exact sets are not kept (see SignatureCache.add)
-    assert entry.signature.tolist() == signature.tolist()
-    assert cache.CacheReader(str(tmp_path / "c.sqlite")).entries("other", ["h1"]) == {}
+    assert entry.signature.tolist() == signature.tolist() and entry.line_keys.tolist() == [7, 8, 9]
+    assert cache.CacheReader(str(tmp_path / "c.sqlite")).entries("other", [h1]) == {}
 
 
 def test_a_warm_run_through_the_stat_rows_gives_the_same_output(
@@ -511,11 +537,12 @@ def test_pairs_round_trip_by_lookup_and_by_scan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scan_above: int
 ) -> None:
     monkeypatch.setattr(cache, "_PAIR_SCAN", scan_above)
+    a, b, missing = "a" * 32, "b" * 32, "c" * 32  # keys are hex digests (pipeline.pair_key)
     with cache.SignatureCache.open(str(tmp_path / "c.sqlite")) as store:
-        store.put_pairs([("a", 0.5, 0.75, 120), ("b", 1 / 3, 0.9, 7)])
-        store.put_pairs([("a", 0.6, 0.8, 121)])  # stored again: replaced
-        assert store.get_pairs(["a", "b", "missing"]) == {"a": (0.6, 0.8, 121), "b": (1 / 3, 0.9, 7)}
-        assert store.get_pairs(["b"]) == {"b": (1 / 3, 0.9, 7)}
+        store.put_pairs([(a, 0.5, 0.75, 120), (b, 1 / 3, 0.9, 7)])
+        store.put_pairs([(a, 0.6, 0.8, 121)])  # stored again: replaced
+        assert store.get_pairs([a, b, missing]) == {a: (0.6, 0.8, 121), b: (1 / 3, 0.9, 7)}
+        assert store.get_pairs([b]) == {b: (1 / 3, 0.9, 7)}
 
 
 def test_a_warm_cluster_walks_again_only_when_a_directory_changed(
@@ -564,3 +591,75 @@ def test_a_walk_that_met_a_link_is_not_kept(tmp_path: Path, monkeypatch: pytest.
     code, out, err = run(*arguments)
     assert (code, out, err) == run("cluster", str(corpus), "--format", "json", "--no-cache")
     assert "linked.txt" not in out
+
+
+def test_a_first_run_stores_signed_batches_a_few_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each transaction holds several signed batches (pipeline.STORE_ROWS rows), and the
+    last, smaller group is stored too; a first run does not stat the corpus in the parent
+    (the cache cannot know any of it), a warm run does."""
+    corpus = build_corpus(tmp_path, copies=6)  # 21 files
+    cache_file = tmp_path / "c.sqlite"
+    monkeypatch.setattr(cache, "RACY_SECONDS", -60.0)
+    monkeypatch.setattr(pipeline, "SIGN_BATCH_FILES", 2)  # 11 batches, of 4 rows but the last
+    monkeypatch.setattr(pipeline, "STORE_ROWS", 12)  # three batches a transaction
+    transactions: list[int] = []
+    real_add = cache.SignatureCache.add
+
+    def counting_add(self: cache.SignatureCache, fingerprint: str, updates: Any) -> None:
+        transactions.append(len(updates))
+        real_add(self, fingerprint, updates)
+
+    parent_stats: list[int] = []
+    real_stat_all = pipeline._stat_all
+
+    def counting_stat_all(paths: Any) -> Any:
+        parent_stats.append(len(paths))
+        return real_stat_all(paths)
+
+    monkeypatch.setattr(cache.SignatureCache, "add", counting_add)
+    monkeypatch.setattr(pipeline, "_stat_all", counting_stat_all)
+    _, uncached, _ = run("cluster", str(corpus), "--format", "json", "--no-cache")
+    # One process: the workers would not see RACY_SECONDS patched, and store no stat rows.
+    code, cold, _ = run("cluster", str(corpus), "--format", "json", "--cache", str(cache_file), "--jobs", "1")
+    assert code == 0 and cold == uncached
+    assert transactions == [3, 3, 3, 2] and parent_stats == []
+    assert entries(cache_file) == 21
+    with sqlite3.connect(cache_file) as connection:
+        assert connection.execute("SELECT count(*) FROM stats").fetchone()[0] == 21
+    connection.close()
+    code, warm, _ = run("cluster", str(corpus), "--format", "json", "--cache", str(cache_file), "--jobs", "1")
+    assert code == 0 and warm == uncached
+    assert transactions == [3, 3, 3, 2] and parent_stats == [21]  # nothing new to store
+
+
+def test_a_cache_of_the_previous_format_is_rebuilt(tmp_path: Path) -> None:
+    cache_file = tmp_path / "c.sqlite"
+    connection = sqlite3.connect(cache_file)
+    connection.executescript(
+        f"""
+        CREATE TABLE entries (fingerprint TEXT NOT NULL, content_hash TEXT NOT NULL,
+            word_count INTEGER NOT NULL, shingle_count INTEGER NOT NULL, removals TEXT NOT NULL,
+            signature BLOB NOT NULL, line_keys BLOB NOT NULL, PRIMARY KEY (fingerprint, content_hash));
+        CREATE TABLE stats (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+            ctime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, content_hash TEXT NOT NULL);
+        INSERT INTO entries VALUES ('fp', '{"0" * 32}', 1, 1, '[]', x'00', x'');
+        PRAGMA application_id = {cache.APPLICATION_ID};
+        PRAGMA user_version = {cache.FORMAT_VERSION - 1};
+        """
+    )
+    connection.close()
+    _, uncached, _ = run("cluster", str(SEEDS), "--format", "json", "--no-cache")
+    code, out, err = run("cluster", str(SEEDS), "--format", "json", "--cache", str(cache_file))
+    assert code == 0 and out == uncached and "cache" not in err
+    assert entries(cache_file) == 3
+    with sqlite3.connect(cache_file) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone() == (cache.FORMAT_VERSION,)
+        assert (
+            connection.execute("SELECT fingerprint_id, typeof(content_hash) FROM entries").fetchall()
+            == [(1, "blob")] * 3
+        )
+    connection.close()
+    info = cache.SignatureCache.open(str(cache_file)).info()
+    assert info["entries"] == 3 and list(info["fingerprints"].values()) == [3]  # type: ignore[union-attr]

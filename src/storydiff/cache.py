@@ -39,9 +39,9 @@ Two tables hold the data:
   recorded (git calls them "racily clean") and are hashed on every run until they settle.
 
 Concurrency and crashes: the database is in WAL mode, so readers never block the writer nor
-the writer readers. Only the run's parent process writes, one transaction per signed batch
-(`SignatureCache.add`), so a run killed mid-write loses at most that batch and leaves the
-file consistent; two runs at once wait for each other's short write transactions
+the writer readers. Only the run's parent process writes, one transaction per few signed
+batches (`SignatureCache.add`, pipeline.STORE_ROWS rows), so a run killed mid-write loses at
+most those and leaves the file consistent; two runs at once wait for each other's short write transactions
 (busy_timeout) rather than fail. Workers open the file read-only (`CacheReader`): a single
 writer means no lock contention among workers, and a worker never holds a write lock while
 it computes.
@@ -73,9 +73,10 @@ import xxhash
 
 from .model import ChangedFigure, Cluster, FileRecord, MemberDiff, Report, Segment, Skipped, StrippedLine
 
-# 7: line keys from token hashes; 6: corpus snapshots for check, verified pairs and cluster
-# diffs for cluster; 5: stored reports hold diff positions, moves, changed figures, kind
-FORMAT_VERSION = 7
+# 8: content hashes and pair keys as bytes, fingerprints by number, stats and pairs without
+# rowid; 7: line keys from token hashes; 6: corpus snapshots for check, verified pairs and
+# cluster diffs for cluster; 5: stored reports hold diff positions, moves, changed figures, kind
+FORMAT_VERSION = 8
 KEPT_REPORTS = 4  # finished reports kept for re-runs of an unchanged corpus (see put_report)
 KEPT_SNAPSHOTS = 2  # corpus snapshots kept for `check` (see put_snapshot)
 KEPT_PASSES = 4  # `cluster` passes kept, two per run (see put_pass)
@@ -92,6 +93,7 @@ _OPEN_ATTEMPTS = 5
 _QUERY_CHUNK = 500  # bound parameters per IN (...) query, below SQLite's limit everywhere
 _PAIR_SCAN = 5000  # get_pairs reads the whole table rather than look up more keys than this
 _TABLES = (
+    "fingerprints",
     "entries",
     "sets",
     "reports",
@@ -105,33 +107,43 @@ _TABLES = (
     "outputs",
 )
 
+# Content hashes and pair keys are stored as the bytes their hex digits spell, and entries
+# name their fingerprint by its number in `fingerprints`: the index on (fingerprint, content
+# hash) gets a row per document, in random order, so its size is what a first run rewrites
+# most (a commit writes each index page it touched again). Rows of `stats` and `pairs` are
+# small, so they live in their primary key's b-tree (WITHOUT ROWID) rather than in a table
+# and an index. Every rowid table of one row per key keeps the rowid its recency is read by.
 _SCHEMA = """
+CREATE TABLE IF NOT EXISTS fingerprints (
+    id INTEGER PRIMARY KEY,
+    fingerprint TEXT NOT NULL UNIQUE
+);
 CREATE TABLE IF NOT EXISTS entries (
-    fingerprint TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
+    fingerprint_id INTEGER NOT NULL,
+    content_hash BLOB NOT NULL,
     word_count INTEGER NOT NULL,
     shingle_count INTEGER NOT NULL,
     removals TEXT NOT NULL,
     signature BLOB NOT NULL,
     line_keys BLOB NOT NULL,
-    PRIMARY KEY (fingerprint, content_hash)
+    PRIMARY KEY (fingerprint_id, content_hash)
 );
 CREATE TABLE IF NOT EXISTS sets (
-    fingerprint TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
+    fingerprint_id INTEGER NOT NULL,
+    content_hash BLOB NOT NULL,
     shingles BLOB NOT NULL,
-    PRIMARY KEY (fingerprint, content_hash)
+    PRIMARY KEY (fingerprint_id, content_hash)
 );
 CREATE TABLE IF NOT EXISTS reports (
     key TEXT PRIMARY KEY,
     report BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS pairs (
-    key TEXT PRIMARY KEY,
+    key BLOB PRIMARY KEY,
     jaccard REAL NOT NULL,
     containment REAL NOT NULL,
     smaller INTEGER NOT NULL
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS diffs (
     key TEXT PRIMARY KEY,
     members BLOB NOT NULL
@@ -184,9 +196,12 @@ CREATE TABLE IF NOT EXISTS stats (
     mtime_ns INTEGER NOT NULL,
     ctime_ns INTEGER NOT NULL,
     inode INTEGER NOT NULL,
-    content_hash TEXT NOT NULL
-);
+    content_hash BLOB NOT NULL
+) WITHOUT ROWID;
 """
+# The number of a fingerprint, for queries that name entries by fingerprint (a scalar
+# subquery: SQLite runs it once per statement).
+_FINGERPRINT_ID = "(SELECT id FROM fingerprints WHERE fingerprint = ?)"
 
 
 def fingerprint(signature_inputs: Mapping[str, object]) -> str:
@@ -220,16 +235,13 @@ class Known:
     line_keys: list[bytes] = field(default_factory=list)  # each document's line keys, uint64 values
 
 
-@dataclass(frozen=True)
-class StatRow:
-    """A file's identity as stat(2) gives it, and the content hash it had then."""
-
-    path: str  # absolute
-    size: int
-    mtime_ns: int
-    ctime_ns: int
-    inode: int
-    content_hash: str
+# A row of `stats`: a file's absolute path (see stat_key), its identity as stat(2) gave it
+# (size, mtime_ns, ctime_ns, inode) and the content hash it had then, as bytes.
+StatRow = tuple[str, int, int, int, int, bytes]
+# A row of `entries` without its fingerprint: content hash as bytes, word count, shingle
+# count, boilerplate removals as JSON [[rule, lines], ...], signature (uint32 values) and
+# line keys (uint64 values).
+EntryRow = tuple[bytes, int, int, str, bytes, bytes]
 
 
 @dataclass(frozen=True)
@@ -345,20 +357,54 @@ def status_key(status: os.stat_result | None) -> tuple[int, int, int, int, int]:
 
 
 @dataclass(frozen=True)
-class NewEntry:
-    """A document signed in a worker, for the parent to store (its set is in the spill file)."""
-
-    index: int  # row in the SignedBatch
-    content_hash: str
-    removals: tuple[tuple[str, int], ...]
-
-
-@dataclass(frozen=True)
 class CacheUpdate:
-    """What a signing worker found that the cache lacks; the parent writes it (see module doc)."""
+    """What a signing worker found that the cache lacks, as the rows the parent writes (see
+    the module docstring). The worker builds them: the parent's writer thread competes with
+    the workers for the CPU, so it does no more than hand them to SQLite."""
 
-    entries: tuple[NewEntry, ...] = ()
+    entries: tuple[EntryRow, ...] = ()
     stats: tuple[StatRow, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.entries) + len(self.stats)
+
+
+def entry_rows(
+    content_hashes: Sequence[str],
+    word_counts: npt.NDArray[np.int64],
+    shingle_counts: npt.NDArray[np.int64],
+    removals: Sequence[Sequence[tuple[str, int]]],
+    signatures: npt.NDArray[np.uint32],
+    line_keys: npt.NDArray[np.uint64],
+    line_key_offsets: npt.NDArray[np.int64],
+) -> tuple[EntryRow, ...]:
+    """The `entries` rows of documents just signed: row i of each array, slice i of the line
+    keys by `line_key_offsets` (see EntryRow). Bytes are cut from each array's bytes at once:
+    a numpy call per document would cost a worker more than the rest of this."""
+    signature_bytes = np.ascontiguousarray(signatures, dtype=np.uint32).tobytes()
+    width = signatures.shape[1] * 4 if signatures.ndim == 2 else 0
+    key_bytes = np.ascontiguousarray(line_keys, dtype=np.uint64).tobytes()
+    key_ends = (np.asarray(line_key_offsets, dtype=np.int64) * 8).tolist()
+    as_json: dict[tuple[tuple[str, int], ...], str] = {}  # few documents' removals differ
+    rows = []
+    for row, (content_hash, words, shingles, removed) in enumerate(
+        zip(content_hashes, word_counts.tolist(), shingle_counts.tolist(), removals, strict=True)
+    ):
+        removed = tuple(removed)
+        text = as_json.get(removed)
+        if text is None:
+            text = as_json[removed] = json.dumps(removed)
+        rows.append(
+            (
+                bytes.fromhex(content_hash),
+                words,
+                shingles,
+                text,
+                signature_bytes[row * width : (row + 1) * width],
+                key_bytes[key_ends[row] : key_ends[row + 1]],
+            )
+        )
+    return tuple(rows)
 
 
 def stat_row(
@@ -369,13 +415,13 @@ def stat_row(
     now = time.time() if now is None else now
     if max(status.st_mtime_ns, status.st_ctime_ns) > (now - RACY_SECONDS) * 1e9:
         return None
-    return StatRow(
+    return (
         path,
         status.st_size,
         status.st_mtime_ns,
         status.st_ctime_ns,
         status.st_ino,
-        content_hash,
+        bytes.fromhex(content_hash),
     )
 
 
@@ -407,7 +453,7 @@ def _storable(path: str) -> str:
     return path
 
 
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), _QUERY_CHUNK):
         yield items[start : start + _QUERY_CHUNK]
 
@@ -454,7 +500,7 @@ class CacheReader:
                         status.st_ctime_ns,
                         status.st_ino,
                     ):
-                        found[path] = content_hash
+                        found[path] = content_hash.hex()
         except sqlite3.Error:
             self.close()
             return {}
@@ -465,20 +511,20 @@ class CacheReader:
         (with it, a set where the cache has one: see `add`)."""
         if self._connection is None:
             return {}
-        wanted = sorted(set(hashes))
+        wanted = [bytes.fromhex(value) for value in sorted(set(hashes))]
         found: dict[str, Entry] = {}
         if with_sets:
             query = (
                 "SELECT e.content_hash, e.word_count, e.shingle_count, e.signature, s.shingles, e.removals, "
                 "e.line_keys "
                 "FROM entries AS e LEFT JOIN sets AS s "
-                "ON s.fingerprint = e.fingerprint AND s.content_hash = e.content_hash "
-                "WHERE e.fingerprint = ? AND e.content_hash IN ({})"
+                "ON s.fingerprint_id = e.fingerprint_id AND s.content_hash = e.content_hash "
+                f"WHERE e.fingerprint_id = {_FINGERPRINT_ID} AND e.content_hash IN ({{}})"
             )
         else:
             query = (
                 "SELECT content_hash, word_count, shingle_count, signature, NULL, removals, line_keys "
-                "FROM entries WHERE fingerprint = ? AND content_hash IN ({})"
+                f"FROM entries WHERE fingerprint_id = {_FINGERPRINT_ID} AND content_hash IN ({{}})"
             )
         try:
             for chunk in _chunks(wanted):
@@ -486,7 +532,7 @@ class CacheReader:
                     query.format(",".join("?" * len(chunk))), [fingerprint, *chunk]
                 )
                 for content_hash, word_count, shingle_count, signature, shingles, removals, keys in rows:
-                    found[content_hash] = Entry(
+                    found[content_hash.hex()] = Entry(
                         word_count=word_count,
                         signature=np.frombuffer(signature, dtype=np.uint32),
                         shingle_count=shingle_count,
@@ -556,6 +602,10 @@ class SignatureCache:
             # Checkpoints (each with an fsync) every 128 MB of WAL, not every 4 MB: a first run
             # writes a few hundred megabytes, and the default made that a third slower.
             connection.execute("PRAGMA wal_autocheckpoint = 32768")
+            # A page cache of up to 32 MB, not 2: a transaction of signed batches (see `add`)
+            # dirties pages all over the content hash index, and those the cache cannot hold
+            # are written to the WAL before the commit writes them again.
+            connection.execute("PRAGMA cache_size = -32768")
             connection.execute("BEGIN IMMEDIATE")
             try:
                 _check_identity(connection)
@@ -610,51 +660,38 @@ class SignatureCache:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def add(
-        self,
-        fingerprint: str,
-        update: CacheUpdate,
-        word_counts: npt.NDArray[np.int64],
-        signatures: npt.NDArray[np.uint32],
-        shingle_counts: npt.NDArray[np.int64],
-        line_keys: Sequence[npt.NDArray[np.uint64]] | None = None,
-    ) -> None:
-        """Store one batch's new entries and stat rows in one transaction.
+    def add(self, fingerprint: str, updates: Sequence[CacheUpdate]) -> None:
+        """Store signed batches' new entries and stat rows, in one transaction.
 
-        `word_counts`, `signatures`, `shingle_counts` and `line_keys` are indexed like
-        `update.entries`. The exact sets are not stored: they were three quarters of the
-        bytes a first run wrote (and of its extra time), and a warm run needs few of them
-        (pairs verified before come from `pairs`): `pipeline.load_sets` shingles those again.
+        The exact sets are not stored: they were three quarters of the bytes a first run
+        wrote (and of its extra time), and a warm run needs few of them (pairs verified
+        before come from `pairs`): `pipeline.load_sets` shingles those again.
+
+        `cluster` hands this several batches at a time (pipeline.STORE_ROWS): each commit
+        writes again every page of the content hash index it touched, and a batch's random
+        hashes touch most of them.
         """
-        if self._connection is None or not (update.entries or update.stats):
+        if self._connection is None or not any(updates):
             return
         try:
             self._connection.execute("BEGIN IMMEDIATE")
             try:
-                self._connection.executemany(
-                    "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        (
-                            fingerprint,
-                            entry.content_hash,
-                            int(word_counts[number]),
-                            int(shingle_counts[number]),
-                            json.dumps(entry.removals),
-                            np.ascontiguousarray(signatures[number], dtype=np.uint32).tobytes(),
-                            b""
-                            if line_keys is None
-                            else np.ascontiguousarray(line_keys[number], dtype=np.uint64).tobytes(),
-                        )
-                        for number, entry in enumerate(update.entries)
-                    ),
+                # Looked up in the transaction, never remembered: `clear` in another run may
+                # have removed the fingerprint since, and another number may name it now.
+                self._connection.execute(
+                    "INSERT OR IGNORE INTO fingerprints (fingerprint) VALUES (?)", (fingerprint,)
                 )
-                self._connection.executemany(
-                    "INSERT OR REPLACE INTO stats VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        (row.path, row.size, row.mtime_ns, row.ctime_ns, row.inode, row.content_hash)
-                        for row in update.stats
-                    ),
-                )
+                (number,) = self._connection.execute(
+                    "SELECT id FROM fingerprints WHERE fingerprint = ?", (fingerprint,)
+                ).fetchone()
+                for update in updates:
+                    self._connection.executemany(
+                        f"INSERT OR REPLACE INTO entries VALUES ({int(number)}, ?, ?, ?, ?, ?, ?)",
+                        update.entries,
+                    )
+                    self._connection.executemany(
+                        "INSERT OR REPLACE INTO stats VALUES (?, ?, ?, ?, ?, ?)", update.stats
+                    )
                 self._connection.execute("COMMIT")
             except BaseException:
                 self._connection.execute("ROLLBACK")
@@ -682,6 +719,17 @@ class SignatureCache:
         thread = threading.Thread(target=scan, name="storydiff-cache-prefetch", daemon=True)
         thread.start()
         self._prefetched = (fingerprint, thread, result)
+
+    def holds(self, fingerprint: str) -> bool:
+        """Whether `known` could find anything for this fingerprint: whether there are stat
+        rows and entries of it. A first run with a new cache (or new settings) then need not
+        stat the whole corpus in the parent, before any signing starts, for nothing."""
+        row = self._row(
+            "SELECT EXISTS (SELECT 1 FROM stats) AND EXISTS "
+            f"(SELECT 1 FROM entries WHERE fingerprint_id = {_FINGERPRINT_ID})",
+            (fingerprint,),
+        )
+        return row is not None and bool(row[0])
 
     def known(
         self, fingerprint: str, paths: Sequence[str], statuses: Sequence[os.stat_result | None]
@@ -727,7 +775,7 @@ class SignatureCache:
         ).reshape(-1, 4)
         then_stats = np.array([row[1:5] for row in stat_rows], dtype=np.int64).reshape(-1, 4)[at]
         unchanged = (at >= 0) & (now_stats == then_stats).all(axis=1)
-        row_of_hash = {row[0]: number for number, row in enumerate(entry_rows)}
+        row_of_hash = {row[0]: number for number, row in enumerate(entry_rows)}  # by hash bytes
         positions = []
         rows = []
         for position in np.flatnonzero(unchanged).tolist():
@@ -740,7 +788,7 @@ class SignatureCache:
         chosen = [entry_rows[row] for row in rows]
         return Known(
             rows=np.array(positions, dtype=np.int64),
-            content_hashes=[row[0] for row in chosen],
+            content_hashes=[row[0].hex() for row in chosen],
             word_counts=np.array([row[1] for row in chosen], dtype=np.int64),
             shingle_counts=np.array([row[2] for row in chosen], dtype=np.int64),
             signatures=b"".join(row[3] for row in chosen),
@@ -984,21 +1032,21 @@ class SignatureCache:
         if self._connection is None:
             return {}
         found: dict[str, tuple[float, float, int]] = {}
-        wanted = set(keys)
+        wanted = {bytes.fromhex(key) for key in keys}
         try:
             if len(wanted) > _PAIR_SCAN:  # one scan beats that many index lookups
                 for key, jaccard, containment, smaller in self._connection.execute(
                     "SELECT key, jaccard, containment, smaller FROM pairs"
                 ):
                     if key in wanted:
-                        found[key] = (float(jaccard), float(containment), int(smaller))
+                        found[key.hex()] = (float(jaccard), float(containment), int(smaller))
                 return found
             for chunk in _chunks(sorted(wanted)):
                 marks = ",".join("?" * len(chunk))
                 for key, jaccard, containment, smaller in self._connection.execute(
                     f"SELECT key, jaccard, containment, smaller FROM pairs WHERE key IN ({marks})", chunk
                 ):
-                    found[key] = (float(jaccard), float(containment), int(smaller))
+                    found[key.hex()] = (float(jaccard), float(containment), int(smaller))
         except sqlite3.Error as error:
             self._failed(error)
             return {}
@@ -1006,7 +1054,13 @@ class SignatureCache:
 
     def put_pairs(self, rows: Sequence[tuple[str, float, float, int]]) -> None:
         """Store verified pairs: (key, jaccard, containment, smaller set size) each."""
-        self._write_many("INSERT OR REPLACE INTO pairs VALUES (?, ?, ?, ?)", rows)
+        self._write_many(
+            "INSERT OR REPLACE INTO pairs VALUES (?, ?, ?, ?)",
+            [
+                (bytes.fromhex(key), jaccard, containment, smaller)
+                for key, jaccard, containment, smaller in rows
+            ],
+        )
 
     def get_diffs(self, keys: Sequence[str]) -> dict[str, tuple[MemberDiff, ...]]:
         """The diffed clusters' members stored under these keys (see pipeline.cluster_key)."""
@@ -1117,7 +1171,8 @@ class SignatureCache:
         try:
             fingerprints = dict(
                 self._connection.execute(
-                    "SELECT fingerprint, count(*) FROM entries GROUP BY fingerprint ORDER BY fingerprint"
+                    "SELECT f.fingerprint, count(*) FROM entries AS e JOIN fingerprints AS f "
+                    "ON f.id = e.fingerprint_id GROUP BY f.fingerprint ORDER BY f.fingerprint"
                 ).fetchall()
             )
             stat_rows = self._connection.execute("SELECT count(*) FROM stats").fetchone()[0]
@@ -1167,7 +1222,7 @@ def _scan(
         return [], []
     entry_rows = connection.execute(
         "SELECT content_hash, word_count, shingle_count, signature, removals, line_keys FROM entries "
-        "WHERE +fingerprint = ?",  # a scan: faster than the index for a whole corpus
+        f"WHERE +fingerprint_id = {_FINGERPRINT_ID}",  # a scan: faster than the index for a whole corpus
         (fingerprint,),
     ).fetchall()
     return stat_rows, entry_rows
@@ -1191,7 +1246,8 @@ def _lookup(
         entry_rows.extend(
             connection.execute(
                 "SELECT content_hash, word_count, shingle_count, signature, removals, line_keys FROM entries "
-                f"WHERE fingerprint = ? AND content_hash IN ({','.join('?' * len(chunk))})",
+                f"WHERE fingerprint_id = {_FINGERPRINT_ID} "
+                f"AND content_hash IN ({','.join('?' * len(chunk))})",
                 [fingerprint, *chunk],
             )
         )

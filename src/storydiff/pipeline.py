@@ -63,6 +63,9 @@ from .settings import Settings
 from .signatures import batch_signatures
 
 SIGN_BATCH_FILES = 512
+# Rows (entries and stat rows) of signed batches the signature cache stores in one transaction
+# (see SignatureCache.add): a commit per batch made a first run write five times the cache's size.
+STORE_ROWS = 16384
 # Shingling holds about 40 bytes per character of the texts it is given at once, so a batch
 # of large files is shingled in parts of at most this many characters (a single larger file
 # is a part of its own; --max-bytes bounds it).
@@ -391,19 +394,26 @@ def _sign_with_cache(
     fresh_values, fresh_offsets, fresh_signatures = batch.set_values, batch.set_offsets, batch.signatures
     fresh_row = {index: row for row, index in enumerate(stripped)}
 
+    fresh_hashes = [hashes[index] or "" for index in stripped]
+    fresh_removals = [
+        tuple(sorted(boilerplate.count_by_rule(item.removals).items())) for item in stripped.values()
+    ]
+    fresh_shingle_counts = np.diff(fresh_offsets)
+    new_entries = cache.entry_rows(
+        fresh_hashes,
+        batch.word_counts,
+        fresh_shingle_counts,
+        fresh_removals,
+        fresh_signatures,
+        batch.line_keys,
+        batch.line_key_offsets,
+    )
     kept: list[int] = []
-    sets: list[npt.NDArray[np.uint64]] = []
-    signatures: list[npt.NDArray[np.uint32]] = []
-    word_counts: list[int] = []
-    shingle_counts: list[int] = []
     sizes: list[int] = []
     mtimes: list[int] = []
-    line_keys: list[npt.NDArray[np.uint64]] = []
-    without_set: list[bool] = []  # taken from the cache, which had no set: spilled empty
-    totals: Counter[str] = Counter()
-    new_entries: list[cache.NewEntry] = []
     stat_rows: list[cache.StatRow] = []
     skipped: list[Skipped] = []
+    totals: Counter[str] = Counter()
     now = time.time()
     for index in range(len(sources)):
         read_now = read.get(index)
@@ -413,25 +423,6 @@ def _sign_with_cache(
         content_hash = hashes[index]
         assert content_hash is not None
         status = statuses[index]
-        if index in fresh_row:
-            row = fresh_row[index]
-            removals = tuple(sorted(boilerplate.count_by_rule(stripped[index].removals).items()))
-            sets.append(fresh_values[fresh_offsets[row] : fresh_offsets[row + 1]])
-            signatures.append(fresh_signatures[row])
-            word_counts.append(int(batch.word_counts[row]))
-            shingle_counts.append(len(sets[-1]))
-            line_keys.append(batch.line_keys[batch.line_key_offsets[row] : batch.line_key_offsets[row + 1]])
-            new_entries.append(cache.NewEntry(len(kept), content_hash, removals))
-            without_set.append(False)
-        else:
-            entry = entries[content_hash]
-            removals = entry.removals
-            sets.append(entry.shingles if entry.shingles is not None else np.empty(0, np.uint64))
-            without_set.append(entry.shingles is None)
-            signatures.append(entry.signature)
-            word_counts.append(entry.word_count)
-            shingle_counts.append(entry.shingle_count)
-            line_keys.append(entry.line_keys)
         if read_now is not None:
             sizes.append(read_now.size_bytes)
             mtimes.append(read_now.mtime_ns)
@@ -444,34 +435,79 @@ def _sign_with_cache(
             assert status is not None
             sizes.append(status.st_size)
             mtimes.append(status.st_mtime_ns)
-        totals.update(dict(removals))
         kept.append(index)
+    for removed in fresh_removals:
+        totals.update(dict(removed))
 
-    set_offsets = np.zeros(len(kept) + 1, dtype=np.int64)
-    np.cumsum([len(values) for values in sets], out=set_offsets[1:])
-    line_key_offsets = np.zeros(len(kept) + 1, dtype=np.int64)
-    np.cumsum([len(keys) for keys in line_keys], out=line_key_offsets[1:])
+    if len(fresh_row) == len(kept):
+        # Nothing came from the cache (a first run): the signed batch is the batch, in order.
+        word_counts = batch.word_counts.astype(np.int64, copy=False)
+        shingle_counts = fresh_shingle_counts.astype(np.int64, copy=False)
+        signatures = fresh_signatures.astype(np.uint32, copy=False)
+        set_values, set_offsets = fresh_values, fresh_offsets
+        line_keys, line_key_offsets = batch.line_keys, batch.line_key_offsets
+        without_set = None
+    else:
+        sets: list[npt.NDArray[np.uint64]] = []
+        rows_signatures: list[npt.NDArray[np.uint32]] = []
+        rows_word_counts: list[int] = []
+        rows_shingle_counts: list[int] = []
+        rows_line_keys: list[npt.NDArray[np.uint64]] = []
+        taken_without_set: list[bool] = []  # taken from the cache, which had no set: spilled empty
+        for index in kept:
+            if index in fresh_row:
+                row = fresh_row[index]
+                sets.append(fresh_values[fresh_offsets[row] : fresh_offsets[row + 1]])
+                rows_signatures.append(fresh_signatures[row])
+                rows_word_counts.append(int(batch.word_counts[row]))
+                rows_shingle_counts.append(len(sets[-1]))
+                rows_line_keys.append(
+                    batch.line_keys[batch.line_key_offsets[row] : batch.line_key_offsets[row + 1]]
+                )
+                taken_without_set.append(False)
+            else:
+                entry = entries[hashes[index] or ""]
+                sets.append(entry.shingles if entry.shingles is not None else np.empty(0, np.uint64))
+                taken_without_set.append(entry.shingles is None)
+                rows_signatures.append(entry.signature)
+                rows_word_counts.append(entry.word_count)
+                rows_shingle_counts.append(entry.shingle_count)
+                rows_line_keys.append(entry.line_keys)
+                totals.update(dict(entry.removals))
+        word_counts = np.array(rows_word_counts, dtype=np.int64)
+        shingle_counts = np.array(rows_shingle_counts, dtype=np.int64)
+        signatures = (
+            np.stack(rows_signatures) if rows_signatures else np.empty((0, settings.num_perm), np.uint32)
+        ).astype(np.uint32, copy=False)
+        set_values = np.concatenate(sets) if sets else np.empty(0, np.uint64)
+        set_offsets = np.zeros(len(kept) + 1, dtype=np.int64)
+        np.cumsum([len(values) for values in sets], out=set_offsets[1:])
+        line_keys = (
+            np.concatenate(rows_line_keys).astype(np.uint64, copy=False)
+            if rows_line_keys
+            else np.zeros(0, np.uint64)
+        )
+        line_key_offsets = np.zeros(len(kept) + 1, dtype=np.int64)
+        np.cumsum([len(keys) for keys in rows_line_keys], out=line_key_offsets[1:])
+        without_set = np.array(taken_without_set, dtype=bool) if any(taken_without_set) else None
+
     return SignedBatch(
         paths=tuple(sources[index].path for index in kept),
         fs_paths=tuple(sources[index].fs_path for index in kept),
         content_hashes=tuple(hashes[index] or "" for index in kept),
         sizes=np.array(sizes, dtype=np.int64),
         mtimes=np.array(mtimes, dtype=np.int64),
-        word_counts=np.array(word_counts, dtype=np.int64),
-        shingle_counts=np.array(shingle_counts, dtype=np.int64),
-        signatures=(
-            np.stack(signatures) if signatures else np.empty((0, settings.num_perm), np.uint32)
-        ).astype(np.uint32, copy=False),
-        set_file=spill.write_sets(spill_to, name, np.concatenate(sets) if sets else np.empty(0, np.uint64)),
+        word_counts=word_counts,
+        shingle_counts=shingle_counts,
+        signatures=signatures,
+        set_file=spill.write_sets(spill_to, name, set_values),
         set_offsets=set_offsets,
         skipped=tuple(skipped),
         boilerplate=tuple(sorted(totals.items())),
-        cache_update=cache.CacheUpdate(tuple(new_entries), tuple(stat_rows)),
-        line_keys=np.concatenate(line_keys).astype(np.uint64, copy=False)
-        if line_keys
-        else np.zeros(0, np.uint64),
+        cache_update=cache.CacheUpdate(new_entries, tuple(stat_rows)),
+        line_keys=line_keys,
         line_key_offsets=line_key_offsets,
-        without_set=np.array(without_set, dtype=bool) if any(without_set) else None,
+        without_set=without_set,
     )
 
 
@@ -1101,7 +1137,11 @@ def sign_all(
     to_sign: Sequence[SourceFile] = sources
     known_rows: list[int] = []
     signed_already: set[int] = set()
-    if cache_spec is not None and signature_cache is not None:
+    if (
+        cache_spec is not None
+        and signature_cache is not None
+        and signature_cache.holds(cache_spec.fingerprint)
+    ):
         fs_paths = [source.fs_path for source in sources]
         within = [
             _within(status, settings.max_bytes)
@@ -1122,6 +1162,7 @@ def sign_all(
     )
     kept: list[tuple[Any, int]] = []
     store = _BackgroundStore() if cache_spec is not None else None
+    unstored: list[cache.CacheUpdate] = []
     try:
         for signed, handle in (
             keeper.map_keeping(sign_batch, jobs, settings, spill_to, split=set_signatures_aside)
@@ -1132,11 +1173,16 @@ def sign_all(
             batches.append(signed)
             skipped.extend(signed.skipped)
             totals.update(dict(signed.boilerplate))
-            if store is not None and cache_spec is not None and signed.cache_update is not None:
-                assert signature_cache is not None
-                fingerprint = cache_spec.fingerprint
-                store.submit(functools.partial(_store, signature_cache, fingerprint, signed))
+            if store is not None and signed.cache_update:
+                unstored.append(signed.cache_update)
+                if sum(map(len, unstored)) >= STORE_ROWS:
+                    assert signature_cache is not None and cache_spec is not None
+                    store.submit(functools.partial(signature_cache.add, cache_spec.fingerprint, unstored))
+                    unstored = []
             progress.advance(len(signed) + len(signed.skipped))
+        if store is not None and unstored:
+            assert signature_cache is not None and cache_spec is not None
+            store.submit(functools.partial(signature_cache.add, cache_spec.fingerprint, unstored))
     except BaseException:
         if store is not None:
             store.close(abandon=True)
@@ -1352,21 +1398,6 @@ class _BackgroundStore:
             raise KeyboardInterrupt
         if self._error is not None and not abandon:
             raise self._error
-
-
-def _store(signature_cache: cache.SignatureCache, fingerprint: str, signed: SignedBatch) -> None:
-    update = signed.cache_update
-    assert update is not None
-    rows = [entry.index for entry in update.entries]
-    key_offsets = signed.line_key_offsets.tolist()
-    signature_cache.add(
-        fingerprint,
-        update,
-        signed.word_counts[rows],
-        signed.signatures[rows],
-        signed.shingle_counts[rows],
-        [signed.line_keys[key_offsets[row] : key_offsets[row + 1]] for row in rows],
-    )
 
 
 def verified_components(
