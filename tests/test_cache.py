@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -666,3 +667,41 @@ def test_a_cache_of_the_previous_format_is_rebuilt(tmp_path: Path) -> None:
     connection.close()
     info = cache.SignatureCache.open(str(cache_file)).info()
     assert info["entries"] == 3 and list(info["fingerprints"].values()) == [3]  # type: ignore[union-attr]
+
+
+def test_writes_made_in_the_background_are_seen_by_the_next_read_and_kept_by_close(tmp_path: Path) -> None:
+    cache_file = tmp_path / "c.sqlite"
+    signature_cache = cache.SignatureCache.open(str(cache_file))
+    started = threading.active_count()
+    signature_cache.put_pairs([("a" * 32, 0.5, 0.75, 10)])
+    signature_cache.put_output("key", b"the output", ["the summary"])
+    assert threading.active_count() == started + 1  # the writer thread
+    assert signature_cache.get_pairs(["a" * 32]) == {"a" * 32: (0.5, 0.75, 10)}
+    signature_cache.put_output("other", b"more", ["summary"])
+    signature_cache.close()
+    assert threading.active_count() == started
+    reopened = cache.SignatureCache.open(str(cache_file))
+    assert reopened.get_output("key") == (b"the output", ("the summary",))
+    assert reopened.get_output("other") == (b"more", ("summary",))
+    reopened.close()
+
+
+def test_a_failed_background_write_turns_the_cache_off_and_a_bug_in_one_is_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    signature_cache = cache.SignatureCache.open(str(tmp_path / "c.sqlite"))
+    signature_cache._write_many("INSERT INTO no_such_table VALUES (?)", [(1,)])
+    assert signature_cache.get_output("key") is None and not signature_cache.enabled
+    assert any("signature cache error" in warning for warning in signature_cache.warnings)
+    signature_cache.close()
+
+    broken = cache.SignatureCache.open(str(tmp_path / "d.sqlite"))
+
+    def bug(*args: object) -> None:
+        raise ZeroDivisionError("a bug in a write")
+
+    monkeypatch.setattr(broken, "_replace_now", bug)
+    broken.put_output("key", b"output", ["summary"])
+    with pytest.raises(ZeroDivisionError):
+        broken.get_output("key")
+    broken.close()

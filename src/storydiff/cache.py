@@ -57,13 +57,15 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import json
 import os
+import queue
 import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -546,14 +548,76 @@ class CacheReader:
         return found
 
 
+class _Writer:
+    """One thread making the cache's write transactions in the order they were queued."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="storydiff-cache-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            write = self._queue.get()
+            try:
+                if write is None:
+                    return
+                write()
+            except BaseException as error:  # a bug, not SQLite's (writes report those): raised by wait
+                self._error = error
+            finally:
+                self._queue.task_done()
+
+    def submit(self, write: Callable[[], None]) -> None:
+        self._queue.put(write)
+
+    def wait(self) -> None:
+        self._queue.join()
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def is_current(self) -> bool:
+        return threading.current_thread() is self._thread
+
+
 @dataclass
 class SignatureCache:
     """The writable cache, held by the run's parent process (see the module docstring)."""
 
     path: str
     warnings: list[str] = field(default_factory=list)
-    _connection: sqlite3.Connection | None = None
+    _database: sqlite3.Connection | None = None
     _prefetched: tuple[str, threading.Thread, dict[str, Any]] | None = None
+    _writer: _Writer | None = None
+
+    @property
+    def _connection(self) -> sqlite3.Connection | None:
+        """The database, once every write queued before has been made: a read sees them all."""
+        self._settle()
+        return self._database
+
+    @_connection.setter
+    def _connection(self, connection: sqlite3.Connection | None) -> None:
+        self._database = connection
+
+    def _in_background(self, write: Callable[[], None]) -> None:
+        """Make a write transaction on the cache's writer thread: the run goes on while SQLite
+        writes (it releases the GIL), and the next read or `close` waits for it."""
+        if self._database is None:
+            return
+        if self._writer is None:
+            self._writer = _Writer()
+        self._writer.submit(write)
+
+    def _settle(self) -> None:
+        if self._writer is not None and not self._writer.is_current():
+            self._writer.wait()
 
     @classmethod
     def open(cls, path: str) -> SignatureCache:
@@ -578,7 +642,7 @@ class SignatureCache:
 
     @property
     def enabled(self) -> bool:
-        return self._connection is not None
+        return self._database is not None
 
     def _connect(self) -> sqlite3.Connection:
         directory = os.path.dirname(os.path.abspath(self.path))
@@ -650,9 +714,27 @@ class SignatureCache:
             self.warnings.append(f"{self.path}: signature cache error ({error}); running without it")
 
     def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        """Close the database once the queued writes are made (Ctrl-C waits for them too)."""
+        writer = self._writer
+        if writer is not None and not writer.is_current():
+            interrupted = False
+            while True:
+                try:
+                    writer.wait()
+                    break
+                except KeyboardInterrupt:
+                    interrupted = True
+            writer.stop()
+            self._writer = None
+            if interrupted:
+                self._close_database()
+                raise KeyboardInterrupt
+        self._close_database()
+
+    def _close_database(self) -> None:
+        if self._database is not None:
+            self._database.close()
+            self._database = None
 
     def __enter__(self) -> SignatureCache:
         return self
@@ -839,7 +921,7 @@ class SignatureCache:
 
     def put_pass(self, key: str, state: Pass) -> None:
         """Store a clustering pass; only the KEPT_PASSES most recent stay."""
-        if self._connection is None:
+        if self._database is None:
             return
         row = (
             key,
@@ -854,8 +936,13 @@ class SignatureCache:
         self._replace("passes", row, KEPT_PASSES)
 
     def _replace(self, table: str, row: tuple[Any, ...], kept: int) -> None:
-        """Store `row` (its key first) in `table`, keeping only the `kept` most recent rows."""
-        assert self._connection is not None
+        """Store `row` (its key first) in `table`, keeping only the `kept` most recent rows
+        (on the writer thread)."""
+        self._in_background(functools.partial(self._replace_now, table, row, kept))
+
+    def _replace_now(self, table: str, row: tuple[Any, ...], kept: int) -> None:
+        if self._connection is None:
+            return
         try:
             self._connection.execute("BEGIN IMMEDIATE")
             try:
@@ -904,7 +991,7 @@ class SignatureCache:
 
     def put_stripped(self, batches: Mapping[str, Stripped]) -> None:
         """Store batches signed again without repeated lines; the KEPT_STRIPPED most recent stay."""
-        if self._connection is None or not batches:
+        if self._database is None or not batches:
             return
         rows = [
             (
@@ -918,6 +1005,11 @@ class SignatureCache:
             )
             for key, batch in batches.items()
         ]
+        self._in_background(functools.partial(self._put_stripped_now, rows))
+
+    def _put_stripped_now(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        if self._connection is None:
+            return
         try:
             self._connection.execute("BEGIN IMMEDIATE")
             try:
@@ -954,7 +1046,7 @@ class SignatureCache:
 
     def put_walk(self, key: str, walk: Walk) -> None:
         """Store a walk; only the KEPT_WALKS most recent stay."""
-        if self._connection is None:
+        if self._database is None:
             return
         row = (
             key,
@@ -997,7 +1089,7 @@ class SignatureCache:
 
     def put_snapshot(self, key: str, snapshot: Snapshot) -> None:
         """Store a corpus snapshot; only the KEPT_SNAPSHOTS most recent stay."""
-        if self._connection is None:
+        if self._database is None:
             return
         row = (
             key,
@@ -1010,22 +1102,7 @@ class SignatureCache:
             np.ascontiguousarray(snapshot.shingle_counts, dtype=np.int64).tobytes(),
             np.ascontiguousarray(snapshot.signatures, dtype=np.uint32).tobytes(),
         )
-        try:
-            self._connection.execute("BEGIN IMMEDIATE")
-            try:
-                self._connection.execute("DELETE FROM snapshots WHERE key = ?", (key,))
-                self._connection.execute("INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
-                self._connection.execute(
-                    "DELETE FROM snapshots WHERE rowid NOT IN "
-                    "(SELECT rowid FROM snapshots ORDER BY rowid DESC LIMIT ?)",
-                    (KEPT_SNAPSHOTS,),
-                )
-                self._connection.execute("COMMIT")
-            except BaseException:
-                self._connection.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as error:
-            self._failed(error)
+        self._replace("snapshots", row, KEPT_SNAPSHOTS)
 
     def get_pairs(self, keys: Sequence[str]) -> dict[str, tuple[float, float, int]]:
         """The verified pairs stored under these keys (see pipeline.pair_key)."""
@@ -1098,7 +1175,12 @@ class SignatureCache:
         )
 
     def _write_many(self, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        if self._connection is None or not rows:
+        """executemany in one transaction, on the writer thread."""
+        if rows:
+            self._in_background(functools.partial(self._write_many_now, statement, rows))
+
+    def _write_many_now(self, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        if self._connection is None:
             return
         try:
             self._connection.execute("BEGIN IMMEDIATE")
@@ -1123,25 +1205,14 @@ class SignatureCache:
 
     def put_report(self, key: str, report: Report) -> None:
         """Store a finished report; only the KEPT_REPORTS most recent stay."""
-        if self._connection is None:
+        if self._database is None:
             return
-        data = zlib.compress(json.dumps(report_to_json(report)).encode("ascii"), 1)
-        try:
-            self._connection.execute("BEGIN IMMEDIATE")
-            try:
-                self._connection.execute("DELETE FROM reports WHERE key = ?", (key,))
-                self._connection.execute("INSERT INTO reports VALUES (?, ?)", (key, data))
-                self._connection.execute(
-                    "DELETE FROM reports WHERE rowid NOT IN "
-                    "(SELECT rowid FROM reports ORDER BY rowid DESC LIMIT ?)",
-                    (KEPT_REPORTS,),
-                )
-                self._connection.execute("COMMIT")
-            except BaseException:
-                self._connection.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as error:
-            self._failed(error)
+        data = json.dumps(report_to_json(report)).encode("ascii")
+
+        def compressed_and_stored() -> None:  # zlib and SQLite release the GIL: both in the background
+            self._replace_now("reports", (key, zlib.compress(data, 1)), KEPT_REPORTS)
+
+        self._in_background(compressed_and_stored)
 
     def get_output(self, key: str) -> tuple[bytes, tuple[str, ...]] | None:
         """The output and stderr lines stored under `key` (see replay.look), if any."""
@@ -1155,8 +1226,10 @@ class SignatureCache:
 
     def put_output(self, key: str, output: bytes, chatter: Sequence[str]) -> None:
         """Store a run's output; only the KEPT_OUTPUTS most recent stay."""
-        if self._connection is not None:
-            self._replace("outputs", (key, json.dumps(list(chatter)), zlib.compress(output, 1)), KEPT_OUTPUTS)
+        text = json.dumps(list(chatter))
+        self._in_background(
+            lambda: self._replace_now("outputs", (key, text, zlib.compress(output, 1)), KEPT_OUTPUTS)
+        )
 
     def info(self) -> dict[str, object]:
         """Path, size on disk, entry and stat counts, and entries per fingerprint."""
