@@ -20,6 +20,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import accumulate
 
 from .model import ChangedFigure, Segment, Span
@@ -143,6 +144,12 @@ class Tokenized:
     # code characters (it is then diffed coarsely, see _coarse_diff).
     codes: _CodeTable | None = field(repr=False, compare=False)
 
+    @cached_property
+    def sentences(self) -> list[str]:
+        """The code cut into sentences, each ending in "\n": found once for a representative
+        and all its members' diffs."""
+        return _SENTENCE.findall(self.code)
+
 
 def tokenize(text: str) -> Tokenized:
     """Tokens and codes of a text; prepare a representative once for all its members' diffs."""
@@ -198,7 +205,7 @@ def _opcodes(old: str, new: str) -> list[tuple[str, int, int, int, int]]:
                 ("equal", len(old) - end, len(old), len(new) - end, len(new)),
             ]
             return [item for item in coarse if item[2] > item[1] or item[4] > item[3]]
-    return [tuple(opcode) for opcode in Indel.opcodes(old, new)]  # type: ignore[misc]
+    return Indel.opcodes(old, new).as_list()  # type: ignore[return-value]
 
 
 def _common_prefix(old: Sequence[str], new: Sequence[str]) -> int:
@@ -225,8 +232,10 @@ class _Outline:
     opcodes: list[tuple[str, int, int, int, int]]
 
 
-def _outline(old_code: str, new_code: str) -> _Outline:
-    old_sentences = _SENTENCE.findall(old_code)
+def _outline(old_code: str, new_code: str, old_sentences: list[str] | None = None) -> _Outline:
+    """`old_sentences`: those of `old_code`, when known (see `Tokenized.sentences`)."""
+    if old_sentences is None:
+        old_sentences = _SENTENCE.findall(old_code)
     new_sentences = _SENTENCE.findall(new_code)
     sentence_code: dict[str, str] = {}
     for sentence in dict.fromkeys(old_sentences + new_sentences):
@@ -481,7 +490,7 @@ def word_diff(
         count = len(old_text.tokens)
         return WordDiff((_equal(old_text, new_text, (True, 0, count, 0, count)),), 0, 0)
 
-    outline = _outline(old_code, new_code)
+    outline = _outline(old_code, new_code, old_text.sentences)
     moves = _sentence_moves(outline, old_text, new_text, min_move_words, min_move_sentence_words)
     old_removed = sorted((move[0], move[1]) for move in moves)
     new_removed = sorted((move[2], move[3]) for move in moves)
