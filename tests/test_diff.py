@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.conftest import SEED_000, SEED_001
+from tests.conftest import SEED_000, SEED_001, SEED_002
 
 from storydiff.diff import Tokenized, diff_tokens, move_origins, word_diff
 from storydiff.model import Segment, SourceFile
@@ -383,3 +383,102 @@ def test_a_worker_that_has_seen_many_words_still_diffs_a_long_text(monkeypatch) 
     old = " ".join(f"y{number}" for number in range(30_000))
     result = word_diff(old, old + " extra")
     assert [s.op for s in result.segments] == ["equal", "insert"] and result.added_words == 1
+
+
+# Lines remembered by the code table (see diff.tokenize)
+
+
+def coded_whole(text: str) -> tuple[list[str], str, list[int]]:
+    """Tokens, code and offsets of a text coded in one go, in the process's table as it is now:
+    what `tokenize` gave before it remembered lines."""
+    from itertools import accumulate
+
+    from storydiff import diff
+
+    tokens = diff_tokens(text)
+    code = "".join([diff._CODES[token] for token in tokens])
+    code = diff._CODES.sentence_break().sub("\n", code)
+    if code and not code.endswith("\n"):
+        tokens.append("")
+        code += "\n"
+    return tokens, code, list(accumulate(map(len, tokens), initial=0))
+
+
+def assert_coded_as_whole(tokenized: Tokenized) -> None:
+    from storydiff import diff
+
+    assert tokenized.codes is diff._CODES
+    assert (tokenized.tokens, tokenized.code, tokenized.offsets) == coded_whole(tokenized.text)
+
+
+def test_tokens_and_codes_of_texts_sharing_lines_are_those_of_the_whole_texts(
+    seed_texts: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storydiff import diff
+
+    monkeypatch.setattr(diff, "_CODES", diff._CodeTable())
+    raw = [seed_texts[name] for name in (SEED_000, SEED_001, SEED_002)]
+    texts = [*raw, *(cleaned(seed_texts, name) for name in (SEED_000, SEED_001, SEED_002))]
+    # A text made of lines seen in others, in another order, with one new line, and again.
+    lines = texts[3].splitlines(keepends=True)
+    texts += [
+        "".join([*lines[1::2], "A new line, said Reuters.\n", *lines[::2]]),
+        texts[4].replace("\n", "\r\n"),
+        " \n" + texts[3].rstrip(),
+        texts[3],
+    ]
+    tokenized = [diff.tokenize(text) for text in texts]
+    assert len(diff._CODES.places) > 50  # lines were remembered ...
+    for text in tokenized:
+        assert_coded_as_whole(text)  # ... and give the codes the whole texts get
+    assert word_diff(tokenized[3], tokenized[4]) == word_diff(texts[3], texts[4])
+
+
+line_pieces = st.sampled_from(
+    ["Mali", "troops", "190", "the", "’s", "it's", "“", '"', ")", ".", "...", "…", "!", "?", " ", "  ", "\t"]
+)
+line_ends = st.sampled_from(["\n", "\r\n", "\n\n", "\n  ", " \n", "\n\t\n ", "\u2028", "\x1c"])
+lines = st.lists(line_pieces, min_size=0, max_size=8).map("".join)
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(lines, line_ends), max_size=8), st.lists(st.data(), min_size=3, max_size=3))
+def test_texts_of_remembered_lines_are_coded_as_whole(
+    parts: list[tuple[str, str]], draws: list[st.DataObject]
+) -> None:
+    """Texts that begin with spaces, end without a newline or with spaces after it, in any
+    order of lines seen before: the same tokens, codes and offsets as the whole text."""
+    from storydiff import diff
+
+    saved = diff._CODES
+    try:
+        diff._CODES = diff._CodeTable()
+        for data in draws:
+            chosen = data.draw(st.lists(st.sampled_from(parts), max_size=10)) if parts else []
+            ending = data.draw(st.sampled_from(["", " ", "\n", "\n ", "x"]))
+            text = (
+                data.draw(st.sampled_from(["", " ", "\n", "\r\n "]))
+                + "".join(a + b for a, b in chosen)
+                + ending
+            )
+            assert_coded_as_whole(diff.tokenize(text))
+    finally:
+        diff._CODES = saved
+
+
+def test_remembered_lines_are_bounded_and_forgotten_with_the_codes(
+    seed_texts: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storydiff import diff
+
+    monkeypatch.setattr(diff, "_CODES", diff._CodeTable())
+    monkeypatch.setattr(diff, "_MAX_REMEMBERED_TOKENS", 300)
+    texts = [cleaned(seed_texts, name) for name in (SEED_000, SEED_001, SEED_002)] * 2
+    for text in texts:
+        assert_coded_as_whole(diff.tokenize(text))
+        assert diff._CODES.remembered_tokens <= 300 + len(diff_tokens(text))
+    table = diff._CODES
+    monkeypatch.setattr(diff, "_MAX_CODES", len(table.by_canonical) + 10)  # the next text renews the table
+    renewed = diff.tokenize(texts[0])
+    assert diff._CODES is not table and renewed.codes is diff._CODES
+    assert_coded_as_whole(renewed)

@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate
+from functools import cached_property
+from itertools import accumulate, repeat
+from typing import cast
 
 from .model import ChangedFigure, Segment, Span
 
@@ -38,6 +41,10 @@ def diff_tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+# A text cut into lines, each with the whole whitespace run after its newline: the `\s+` token
+# ends where such a piece ends and the next token starts there, so the tokens of a text are
+# those of its pieces end to end, and a piece is coded once per code table (see `tokenize`).
+_PIECE = re.compile(r"[^\n]*\n\s*|[^\n]+")
 _SENTENCE = re.compile(r"[^\n]*\n|[^\n]+")
 _SENTENCE_ENDS = ".!?…"
 _CLOSERS = frozenset({'"', "'", ")", "]"})
@@ -62,6 +69,8 @@ class _CodeTable(dict[str, str]):
         self.sentence_ends: set[str] = set()
         self.closers: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
+        self.places: dict[str, _Place] = {}  # where each piece of text seen was coded (see `tokenize`)
+        self.remembered_tokens = 0
 
     def __missing__(self, token: str) -> str:
         canonical = " " if token.isspace() else unicodedata.normalize("NFKC", token).translate(_QUOTES)
@@ -99,6 +108,19 @@ class _CodeTable(dict[str, str]):
             if char.isalnum():
                 return char
 
+    def remember(self, pieces: list[str], run: _Run, offsets: list[int]) -> list[_Place]:
+        """Where each of `pieces` (consecutive `_PIECE`s of a text, coded together as `run`,
+        with token `offsets`) lies in the run, kept for the next text that holds them."""
+        # A piece ends where a token does. C-level maps: this runs for every new line.
+        stops = list(map(bisect_left, repeat(offsets), accumulate(map(len, pieces))))
+        places = list(zip(repeat(run), [0, *stops[:-1]], stops))
+        if self.remembered_tokens > _MAX_REMEMBERED_TOKENS:
+            self.places.clear()  # memory stays bounded; only speed is lost
+            self.remembered_tokens = 0
+        self.places.update(zip(pieces, places, strict=True))
+        self.remembered_tokens += len(run[0])
+        return places
+
     def sentence_break(self) -> re.Pattern[str]:
         """Matches whitespace after a sentence end (and a closing quote).
 
@@ -126,8 +148,16 @@ class _CodesExhausted(Exception):
     """More distinct tokens than code characters: the texts are diffed coarsely instead."""
 
 
+# The tokens of consecutive `_PIECE`s of a text and their codes (with sentence breaks), and
+# (run, first token, end token): where one of the pieces lies in it. Plain tuples: a named
+# one costs a Python call to make, and texts are made of thousands of pieces.
+_Run = tuple[list[str], str]
+_Place = tuple[_Run, int, int]
+
+
 _CODES = _CodeTable()
 _MAX_CODES = 100_000  # fewer than the letters available from U+4E00 on (about 120,000)
+_MAX_REMEMBERED_TOKENS = 200_000  # in the runs a table keeps pieces of: some 15 MB
 
 
 @dataclass(frozen=True)
@@ -143,30 +173,101 @@ class Tokenized:
     # code characters (it is then diffed coarsely, see _coarse_diff).
     codes: _CodeTable | None = field(repr=False, compare=False)
 
+    @cached_property
+    def sentences(self) -> list[str]:
+        """The code cut into sentences, each ending in "\n": found once for a representative
+        and all its members' diffs."""
+        return _SENTENCE.findall(self.code)
+
 
 def tokenize(text: str) -> Tokenized:
-    """Tokens and codes of a text; prepare a representative once for all its members' diffs."""
+    """Tokens and codes of a text; prepare a representative once for all its members' diffs.
+
+    Members of a cluster share most of their lines with the representative and with each
+    other, so the code table remembers where it coded each `_PIECE` (a line) it has seen, and
+    a text costs about as much as its new lines. The tokens and codes are those the whole
+    text would get: the tokens, as said at `_PIECE`; the sentence breaks, as a piece starts
+    with a non-space (or starts the text) and the one before it ends with a space, so that
+    the lookbehinds of `sentence_break` see the same characters; and a piece's sentence ends
+    and closers are known when it is coded, so the pattern growing later changes nothing in
+    it. A renewed table starts with no pieces, as with no codes.
+    """
     global _CODES
-    tokens = diff_tokens(text)
-    if len(_CODES.by_canonical) + len(tokens) > _MAX_CODES:  # room for every token to be new
-        _CODES = _CodeTable()
-    return _encoded(text, tokens, _CODES)
+    pieces = _PIECE.findall(text)
+    places = list(map(_CODES.places.get, pieces))
+    missing = _missing(pieces, places)
+    count = sum(place[2] - place[1] for place in places if place is not None)
+    if len(_CODES.by_canonical) + count + sum(len(tokens) for _, _, tokens in missing) > _MAX_CODES:
+        _CODES = _CodeTable()  # room for every token to be new
+        return _encoded(text, pieces, [None] * len(pieces), [(0, len(pieces), diff_tokens(text))], _CODES)
+    return _encoded(text, pieces, places, missing, _CODES)
 
 
-def _encoded(text: str, tokens: list[str], codes: _CodeTable) -> Tokenized:
+def _missing(pieces: list[str], places: list[_Place | None]) -> list[tuple[int, int, list[str]]]:
+    """The runs of pieces without a place, as (first, end, tokens), each tokenized whole: a
+    call per piece would cost more than the remembered pieces save."""
+    runs = []
+    index, count = 0, len(pieces)
+    while index < count:
+        if places[index] is not None:
+            index += 1
+            continue
+        end = index + 1
+        while end < count and places[end] is None:
+            end += 1
+        runs.append((index, end, diff_tokens("".join(pieces[index:end]))))
+        index = end
+    return runs
+
+
+def _encoded(
+    text: str,
+    pieces: list[str],
+    places: list[_Place | None],
+    missing: list[tuple[int, int, list[str]]],
+    codes: _CodeTable,
+) -> Tokenized:
+    """`text`, cut into `pieces`, coded in `codes`: the pieces with `places` taken from
+    there, the `missing` runs (see `_missing`) coded here."""
+    offsets: list[int] = []
     try:
-        code = "".join(map(codes.__getitem__, tokens))
+        for first, end, run_tokens in missing:
+            code = "".join(map(codes.__getitem__, run_tokens))
+            # The space after a sentence becomes "\n" so that the alignment can go sentence
+            # by sentence; it is still one character for one token.
+            code = codes.sentence_break().sub("\n", code)
+            offsets = list(accumulate(map(len, run_tokens), initial=0))
+            places[first:end] = codes.remember(pieces[first:end], (run_tokens, code), offsets)
     except _CodesExhausted:
+        tokens = diff_tokens(text)
         return Tokenized(text, tokens, "", list(accumulate(map(len, tokens), initial=0)), None)
-    # The space after a sentence becomes "\n" so that the alignment can go sentence by
-    # sentence; it is still one character for one token.
-    code = codes.sentence_break().sub("\n", code)
+    if len(missing) == 1 and missing[0][0] == 0 and missing[0][1] == len(pieces):
+        tokens = missing[0][2].copy()  # a new text, coded above as one run (kept by the table)
+    else:
+        tokens, code = _joined_places(cast(list[_Place], places))
+        offsets = list(accumulate(map(len, tokens), initial=0))
     if code and not code.endswith("\n"):
         # An empty last token ends the last sentence like the others, so that a sentence
         # that was last in one version and is not in the other still compares equal.
         tokens.append("")
         code += "\n"
-    return Tokenized(text, tokens, code, list(accumulate(map(len, tokens), initial=0)), codes)
+        offsets.append(offsets[-1])
+    return Tokenized(text, tokens, code, offsets, codes)
+
+
+def _joined_places(places: list[_Place]) -> tuple[list[str], str]:
+    """The tokens and code of pieces of text from their places, those that follow each other
+    in a run (most of a member's lines, in its representative's) taken in one slice."""
+    stretches: list[tuple[_Run, int, int]] = []
+    for run, start, stop in places:
+        if stretches and stretches[-1][0] is run and stretches[-1][2] == start:
+            stretches[-1] = (run, stretches[-1][1], stop)
+        else:
+            stretches.append((run, start, stop))
+    tokens: list[str] = []
+    for (run_tokens, _), start, stop in stretches:
+        tokens += run_tokens[start:stop]
+    return tokens, "".join([run[1][start:stop] for run, start, stop in stretches])
 
 
 @dataclass(frozen=True)
@@ -198,7 +299,7 @@ def _opcodes(old: str, new: str) -> list[tuple[str, int, int, int, int]]:
                 ("equal", len(old) - end, len(old), len(new) - end, len(new)),
             ]
             return [item for item in coarse if item[2] > item[1] or item[4] > item[3]]
-    return [tuple(opcode) for opcode in Indel.opcodes(old, new)]  # type: ignore[misc]
+    return Indel.opcodes(old, new).as_list()  # type: ignore[return-value]
 
 
 def _common_prefix(old: Sequence[str], new: Sequence[str]) -> int:
@@ -225,8 +326,10 @@ class _Outline:
     opcodes: list[tuple[str, int, int, int, int]]
 
 
-def _outline(old_code: str, new_code: str) -> _Outline:
-    old_sentences = _SENTENCE.findall(old_code)
+def _outline(old_code: str, new_code: str, old_sentences: list[str] | None = None) -> _Outline:
+    """`old_sentences`: those of `old_code`, when known (see `Tokenized.sentences`)."""
+    if old_sentences is None:
+        old_sentences = _SENTENCE.findall(old_code)
     new_sentences = _SENTENCE.findall(new_code)
     sentence_code: dict[str, str] = {}
     for sentence in dict.fromkeys(old_sentences + new_sentences):
@@ -470,7 +573,9 @@ def word_diff(
         # A text tokenized before the code table was last renewed has stale codes. Coded in
         # the new text's table, without renewing it again (that would make its codes stale).
         text = old if isinstance(old, str) else old.text
-        old = _encoded(text, diff_tokens(text), new_text.codes)
+        pieces = _PIECE.findall(text)
+        places = list(map(new_text.codes.places.get, pieces))
+        old = _encoded(text, pieces, places, _missing(pieces, places), new_text.codes)
     old_text = old if isinstance(old, Tokenized) else tokenize(old)
     if old_text.codes is None or new_text.codes is None:
         return _coarse_diff(old_text, new_text)
@@ -481,7 +586,7 @@ def word_diff(
         count = len(old_text.tokens)
         return WordDiff((_equal(old_text, new_text, (True, 0, count, 0, count)),), 0, 0)
 
-    outline = _outline(old_code, new_code)
+    outline = _outline(old_code, new_code, old_text.sentences)
     moves = _sentence_moves(outline, old_text, new_text, min_move_words, min_move_sentence_words)
     old_removed = sorted((move[0], move[1]) for move in moves)
     new_removed = sorted((move[2], move[3]) for move in moves)
