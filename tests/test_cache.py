@@ -13,6 +13,7 @@ import sys
 import textwrap
 import threading
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -674,10 +675,10 @@ def test_writes_made_in_the_background_are_seen_by_the_next_read_and_kept_by_clo
     signature_cache = cache.SignatureCache.open(str(cache_file))
     started = threading.active_count()
     signature_cache.put_pairs([("a" * 32, 0.5, 0.75, 10)])
-    signature_cache.put_output("key", b"the output", ["the summary"])
+    signature_cache.put_output("key", zlib.compress(b"the output"), ["the summary"])
     assert threading.active_count() == started + 1  # the writer thread
     assert signature_cache.get_pairs(["a" * 32]) == {"a" * 32: (0.5, 0.75, 10)}
-    signature_cache.put_output("other", b"more", ["summary"])
+    signature_cache.put_output("other", zlib.compress(b"more"), ["summary"])
     signature_cache.close()
     assert threading.active_count() == started
     reopened = cache.SignatureCache.open(str(cache_file))
@@ -701,7 +702,7 @@ def test_a_failed_background_write_turns_the_cache_off_and_a_bug_in_one_is_raise
         raise ZeroDivisionError("a bug in a write")
 
     monkeypatch.setattr(broken, "_replace_now", bug)
-    broken.put_output("key", b"output", ["summary"])
+    broken.put_output("key", zlib.compress(b"output"), ["summary"])
     with pytest.raises(ZeroDivisionError):
         broken.get_output("key")
     broken.close()

@@ -1207,12 +1207,10 @@ class SignatureCache:
         """Store a finished report; only the KEPT_REPORTS most recent stay."""
         if self._database is None:
             return
-        data = json.dumps(report_to_json(report)).encode("ascii")
-
-        def compressed_and_stored() -> None:  # zlib and SQLite release the GIL: both in the background
-            self._replace_now("reports", (key, zlib.compress(data, 1)), KEPT_REPORTS)
-
-        self._in_background(compressed_and_stored)
+        # Compressed here, not on the writer thread: the JSON is tens of megabytes, and the
+        # output is rendered meanwhile.
+        data = zlib.compress(json.dumps(report_to_json(report)).encode("ascii"), 1)
+        self._replace("reports", (key, data), KEPT_REPORTS)
 
     def get_output(self, key: str) -> tuple[bytes, tuple[str, ...]] | None:
         """The output and stderr lines stored under `key` (see replay.look), if any."""
@@ -1224,11 +1222,11 @@ class SignatureCache:
         except (ValueError, TypeError, zlib.error):
             return None
 
-    def put_output(self, key: str, output: bytes, chatter: Sequence[str]) -> None:
-        """Store a run's output; only the KEPT_OUTPUTS most recent stay."""
+    def put_output(self, key: str, compressed_output: bytes, chatter: Sequence[str]) -> None:
+        """Store a run's output, zlib-compressed by the caller; only the KEPT_OUTPUTS most recent stay."""
         text = json.dumps(list(chatter))
         self._in_background(
-            lambda: self._replace_now("outputs", (key, text, zlib.compress(output, 1)), KEPT_OUTPUTS)
+            lambda: self._replace_now("outputs", (key, text, compressed_output), KEPT_OUTPUTS)
         )
 
     def info(self) -> dict[str, object]:

@@ -12,6 +12,7 @@ import os
 import re
 import sys
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -463,6 +464,7 @@ def cluster(
     try:
         out = _stdout()
         view = None
+        discovered: list[Any] = []  # what look found, handed over to the run (see below)
         if signature_cache is not None and html_path is None:
             started = time.perf_counter()
             output_key = [
@@ -471,7 +473,11 @@ def cluster(
                 context,
                 output_environment(OutputFormat(output_format), out, options),
             ]
-            view = replay.look(list(paths), settings, signature_cache, output_key)
+            looked = replay.look(list(paths), settings, signature_cache, output_key)
+            if looked is not None:
+                view, found = looked
+                discovered.append(found)
+                del looked, found
             stored = None if view is None else replay.stored(signature_cache, view)
             if stored is not None:
                 out.write(stored.output.decode("utf-8"))
@@ -486,8 +492,16 @@ def cluster(
                 errors.print(summary, soft_wrap=True, style="dim")
                 return
         with _progress(errors) as progress, _engine(engine, jobs, scheduler, errors) as running:
-            discovered = None if view is None else view.discovered
-            report = run_cluster(list(paths), settings, progress, running, signature_cache, discovered)
+            # Popped, so that the run holds the only reference to the stats of every file and
+            # can let them go once it has signed (100,000 stat results are about 50 MB).
+            report = run_cluster(
+                list(paths),
+                settings,
+                progress,
+                running,
+                signature_cache,
+                discovered.pop() if discovered else None,
+            )
         if timings:
             for stage, seconds in progress.timings:
                 errors.print(f"{stage}: {seconds:.2f} s", soft_wrap=True)
@@ -498,12 +512,7 @@ def cluster(
             # Kept for a re-run over the same files (see replay), once all of it was written.
             tee = _Tee(out)
             _write(report, output_format, options, html_path, tee)
-            output = tee.text()
-            replay.keep(
-                signature_cache,
-                view,
-                replay.StoredOutput(output.encode("utf-8", "replace"), (*chatter, summary_line(report))),
-            )
+            replay.keep(signature_cache, view, tee.compressed(), (*chatter, summary_line(report)))
         else:
             _write(report, output_format, options, html_path, out)
         errors.print(summary_line(report), soft_wrap=True, style="dim")
@@ -1328,16 +1337,18 @@ class _Stdout:
 
 
 class _Tee:
-    """Stdout that also keeps what was written to it, for the cache (see replay)."""
+    """Stdout that also keeps what was written to it, for the cache (see replay), compressed
+    as it goes: a 40 MB report is not held twice more."""
 
     encoding = "utf-8"
 
     def __init__(self, out: Any) -> None:
         self._out = out
-        self._parts: list[str] = []
+        self._compressor = zlib.compressobj(1)
+        self._parts: list[bytes] = []
 
     def write(self, text: str) -> int:
-        self._parts.append(text)
+        self._parts.append(self._compressor.compress(text.encode("utf-8", "replace")))
         return int(self._out.write(text))
 
     def flush(self) -> None:
@@ -1349,8 +1360,9 @@ class _Tee:
     def fileno(self) -> int:
         return int(self._out.fileno())
 
-    def text(self) -> str:
-        return "".join(self._parts)
+    def compressed(self) -> bytes:
+        """Everything written, as one zlib stream."""
+        return b"".join([*self._parts, self._compressor.flush()])
 
 
 def _stdout() -> Any:

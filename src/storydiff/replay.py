@@ -23,6 +23,7 @@ import numpy.typing as npt
 import xxhash
 
 from . import __version__, cache, pipeline, remote
+from .model import SourceFile
 from .settings import Settings
 
 _MASK = (1 << 64) - 1  # timestamps before 1970 are negative: stored as their 64-bit pattern
@@ -37,14 +38,14 @@ class CorpusView:
 
     key: str  # everything the output depends on, hashed (see `look`)
     settled: bool  # every file stat'ed, none changed within RACY_SECONDS of the stat
-    discovered: pipeline.Discovered  # the sources, walk problems and each source's stat
+    sources: tuple[SourceFile, ...]
     statuses: npt.NDArray[np.uint64]  # (device, inode, size, mtime_ns, ctime_ns) per source
 
 
 @dataclass(frozen=True)
 class StoredOutput:
     output: bytes  # what the run wrote to stdout
-    chatter: tuple[str, ...]  # the lines it wrote to stderr after its progress
+    chatter: tuple[str, ...]  # the lines it wrote to stderr after its progress (the summary last)
 
 
 def look(
@@ -52,8 +53,9 @@ def look(
     settings: Settings,
     signature_cache: cache.SignatureCache,
     output_options: Sequence[object],
-) -> CorpusView | None:
-    """Walk and stat the inputs (the walk from the cache when its directories are unchanged).
+) -> tuple[CorpusView, pipeline.Discovered] | None:
+    """Walk and stat the inputs (the walk from the cache when its directories are unchanged);
+    the view, and what the walk found with each file's stat, for the run if it must run.
 
     None for inputs a stat cannot vouch for (URLs). The key covers the settings, the inputs
     as given, the working directory, the code, the output options, and each file's path and
@@ -88,8 +90,8 @@ def look(
     digest.update(b"\1")
     digest.update("\0".join(source.fs_path for source in sources).encode("utf-8", "surrogatepass"))
     digest.update(statuses.tobytes())
-    discovered = pipeline.Discovered(sources, problems, stats)
-    return CorpusView(str(digest.hexdigest()), settled, discovered, statuses)
+    view = CorpusView(str(digest.hexdigest()), settled, tuple(sources), statuses)
+    return view, pipeline.Discovered(sources, problems, stats)
 
 
 def stored(signature_cache: cache.SignatureCache, view: CorpusView) -> StoredOutput | None:
@@ -100,15 +102,18 @@ def stored(signature_cache: cache.SignatureCache, view: CorpusView) -> StoredOut
     return None if found is None else StoredOutput(*found)
 
 
-def keep(signature_cache: cache.SignatureCache, view: CorpusView, output: StoredOutput) -> bool:
-    """Store a run's output for `view` if every file still stats as it did before the run
-    (a file written meanwhile makes the output belong to no view); whether it was stored."""
+def keep(
+    signature_cache: cache.SignatureCache, view: CorpusView, compressed_output: bytes, chatter: Sequence[str]
+) -> bool:
+    """Store a run's output (zlib-compressed) and stderr lines for `view` if every file still
+    stats as it did before the run (a file written meanwhile makes the output belong to no
+    view); whether it was stored."""
     if not view.settled:
         return False
-    now = _stat_array([_stat(source.fs_path) for source in view.discovered.sources])[0]
+    now = _stat_array([_stat(source.fs_path) for source in view.sources])[0]
     if not np.array_equal(now, view.statuses):
         return False
-    signature_cache.put_output(view.key, output.output, output.chatter)
+    signature_cache.put_output(view.key, compressed_output, chatter)
     return True
 
 
