@@ -65,7 +65,7 @@ import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -606,6 +606,23 @@ class SignatureCache:
     def _connection(self, connection: sqlite3.Connection | None) -> None:
         self._database = connection
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, committed when the block ends (the cache must be on); a
+        SQLite error rolls back and turns the cache off (see _failed) instead of escaping."""
+        connection = self._connection
+        assert connection is not None
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:
+            self._failed(error)
+
     def _in_background(self, write: Callable[[], None]) -> None:
         """Make a write transaction on the cache's writer thread: the run goes on while SQLite
         writes (it releases the GIL), and the next read or `close` waits for it."""
@@ -755,31 +772,18 @@ class SignatureCache:
         """
         if self._connection is None or not any(updates):
             return
-        try:
-            self._connection.execute("BEGIN IMMEDIATE")
-            try:
-                # Looked up in the transaction, never remembered: `clear` in another run may
-                # have removed the fingerprint since, and another number may name it now.
-                self._connection.execute(
-                    "INSERT OR IGNORE INTO fingerprints (fingerprint) VALUES (?)", (fingerprint,)
+        with self._transaction() as connection:
+            # Looked up in the transaction, never remembered: `clear` in another run may
+            # have removed the fingerprint since, and another number may name it now.
+            connection.execute("INSERT OR IGNORE INTO fingerprints (fingerprint) VALUES (?)", (fingerprint,))
+            (number,) = connection.execute(
+                "SELECT id FROM fingerprints WHERE fingerprint = ?", (fingerprint,)
+            ).fetchone()
+            for update in updates:
+                connection.executemany(
+                    f"INSERT OR REPLACE INTO entries VALUES ({int(number)}, ?, ?, ?, ?, ?, ?)", update.entries
                 )
-                (number,) = self._connection.execute(
-                    "SELECT id FROM fingerprints WHERE fingerprint = ?", (fingerprint,)
-                ).fetchone()
-                for update in updates:
-                    self._connection.executemany(
-                        f"INSERT OR REPLACE INTO entries VALUES ({int(number)}, ?, ?, ?, ?, ?, ?)",
-                        update.entries,
-                    )
-                    self._connection.executemany(
-                        "INSERT OR REPLACE INTO stats VALUES (?, ?, ?, ?, ?, ?)", update.stats
-                    )
-                self._connection.execute("COMMIT")
-            except BaseException:
-                self._connection.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as error:
-            self._failed(error)
+                connection.executemany("INSERT OR REPLACE INTO stats VALUES (?, ?, ?, ?, ?, ?)", update.stats)
 
     def prefetch(self, fingerprint: str) -> None:
         """Start reading what `known` needs in a thread, to overlap with the walk and the stats."""
@@ -941,24 +945,12 @@ class SignatureCache:
         self._in_background(functools.partial(self._replace_now, table, row, kept))
 
     def _replace_now(self, table: str, row: tuple[Any, ...], kept: int) -> None:
-        if self._connection is None:
+        if self._connection is None:  # turned off by a failure since the write was queued
             return
-        try:
-            self._connection.execute("BEGIN IMMEDIATE")
-            try:
-                self._connection.execute(f"DELETE FROM {table} WHERE key = ?", (row[0],))
-                self._connection.execute(f"INSERT INTO {table} VALUES ({','.join('?' * len(row))})", row)
-                self._connection.execute(
-                    f"DELETE FROM {table} WHERE rowid NOT IN "
-                    f"(SELECT rowid FROM {table} ORDER BY rowid DESC LIMIT ?)",
-                    (kept,),
-                )
-                self._connection.execute("COMMIT")
-            except BaseException:
-                self._connection.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as error:
-            self._failed(error)
+        with self._transaction() as connection:
+            connection.execute(f"DELETE FROM {table} WHERE key = ?", (row[0],))
+            connection.execute(f"INSERT INTO {table} VALUES ({','.join('?' * len(row))})", row)
+            _keep_newest(connection, table, kept)
 
     def get_stripped(self, keys: Sequence[str], num_perm: int) -> dict[str, Stripped]:
         """The batches stored under these keys (see pipeline._strip_repeated)."""
@@ -1008,25 +1000,11 @@ class SignatureCache:
         self._in_background(functools.partial(self._put_stripped_now, rows))
 
     def _put_stripped_now(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        if self._connection is None:
+        if self._connection is None:  # turned off by a failure since the write was queued
             return
-        try:
-            self._connection.execute("BEGIN IMMEDIATE")
-            try:
-                self._connection.executemany(
-                    "INSERT OR REPLACE INTO stripped VALUES (?, ?, ?, ?, ?, ?, ?)", rows
-                )
-                self._connection.execute(
-                    "DELETE FROM stripped WHERE rowid NOT IN "
-                    "(SELECT rowid FROM stripped ORDER BY rowid DESC LIMIT ?)",
-                    (KEPT_STRIPPED,),
-                )
-                self._connection.execute("COMMIT")
-            except BaseException:
-                self._connection.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as error:
-            self._failed(error)
+        with self._transaction() as connection:
+            connection.executemany("INSERT OR REPLACE INTO stripped VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            _keep_newest(connection, "stripped", KEPT_STRIPPED)
 
     def get_walk(self, key: str) -> Walk | None:
         """The walk stored under `key` (see pipeline.discover), if any and whole."""
@@ -1180,18 +1158,10 @@ class SignatureCache:
             self._in_background(functools.partial(self._write_many_now, statement, rows))
 
     def _write_many_now(self, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        if self._connection is None:
+        if self._connection is None:  # turned off by a failure since the write was queued
             return
-        try:
-            self._connection.execute("BEGIN IMMEDIATE")
-            try:
-                self._connection.executemany(statement, rows)
-                self._connection.execute("COMMIT")
-            except BaseException:
-                self._connection.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as error:
-            self._failed(error)
+        with self._transaction() as connection:
+            connection.executemany(statement, rows)
 
     def get_report(self, key: str) -> Report | None:
         """The report stored under `key` (see pipeline.report_key), if any."""
@@ -1272,6 +1242,14 @@ class SignatureCache:
             self._failed(error)
             return 0
         return count
+
+
+def _keep_newest(connection: sqlite3.Connection, table: str, kept: int) -> None:
+    """Delete all but the `kept` rows last written to `table`."""
+    connection.execute(
+        f"DELETE FROM {table} WHERE rowid NOT IN (SELECT rowid FROM {table} ORDER BY rowid DESC LIMIT ?)",
+        (kept,),
+    )
 
 
 def _check_identity(connection: sqlite3.Connection) -> None:
