@@ -323,7 +323,7 @@ def _signed_documents(
     listing: tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, int, int, int, int], ...]] | None = None
     statuses: list[os.stat_result | None] | None = None
     if snapshot is not None and cache.unchanged(snapshot.directories, snapshot.created_ns):
-        statuses = _stat_all(snapshot.fs_paths)
+        statuses = ingest.stat_all(snapshot.fs_paths)
         stats = _stat_array(statuses)
         if len(stats) == len(snapshot.stats) and bool(
             np.all(stats[:, :2] == snapshot.stats[:, :2]) and np.all(stats[:, 0] >= 0)
@@ -347,7 +347,7 @@ def _signed_documents(
                 if status is not None and stat.S_ISDIR(status.st_mode)
             ),
         )
-        statuses = _stat_all(listing[1])
+        statuses = ingest.stat_all(listing[1])
         stats = _stat_array(statuses)
     assert statuses is not None
     corpus_paths, corpus_fs_paths, directories = listing
@@ -472,21 +472,6 @@ def _signed_without_snapshot(
         signed.paths, signed.fs_paths, signed.content_hashes, signed.shingle_counts, signed.local_signatures
     )
     return documents, skipped
-
-
-def _stat_all(paths: Sequence[str]) -> list[os.stat_result | None]:
-    """os.stat of every path, None for those that fail (`map` first: a Python call per file
-    is a good part of the cost at 100,000 files)."""
-    try:
-        return list(map(os.stat, paths))
-    except OSError:
-        statuses: list[os.stat_result | None] = []
-        for path in paths:
-            try:
-                statuses.append(os.stat(path))
-            except OSError:
-                statuses.append(None)
-        return statuses
 
 
 def _stat_array(statuses: Sequence[os.stat_result | None]) -> npt.NDArray[np.int64]:

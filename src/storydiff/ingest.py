@@ -310,3 +310,18 @@ def _read_all(descriptor: int, size: int, max_bytes: int) -> bytes:
 
 def too_large(size: int, max_bytes: int) -> str:
     return f"too large: {size:,} bytes, over --max-bytes {max_bytes:,} (raise it to read this file)"
+
+
+def stat_all(paths: Sequence[str]) -> list[os.stat_result | None]:
+    """os.stat of every path, None for those that fail; `map` first, as a whole corpus is
+    stat'ed on every warm run and a Python call per file is a good part of its cost."""
+    try:
+        return list(map(os.stat, paths))
+    except OSError:
+        statuses: list[os.stat_result | None] = []
+        for path in paths:
+            try:
+                statuses.append(os.stat(path))
+            except OSError:
+                statuses.append(None)
+        return statuses

@@ -42,6 +42,7 @@ from . import boilerplate, cache, cluster, ingest, shingles, spill
 from .boilerplate import REPEATED_LINE, RepeatedLines
 from .diff import WordDiff, diff_tokens, tokenize, word_diff
 from .errors import InputError
+from .ingest import stat_all as _stat_all
 from .model import (
     CleanedDocument,
     Cluster,
@@ -333,15 +334,6 @@ def _stat(path: str) -> os.stat_result | None:
 
 def _within(status: os.stat_result | None, max_bytes: int) -> os.stat_result | None:
     return None if status is None or status.st_size > max_bytes else status
-
-
-def _stat_all(paths: Sequence[str]) -> list[os.stat_result | None]:
-    """os.stat of every path, None for those that fail; `map` first, as a whole corpus is
-    stat'ed on every warm run and a Python call per file is a good part of its cost."""
-    try:
-        return list(map(os.stat, paths))
-    except OSError:
-        return [_stat(path) for path in paths]
 
 
 def _sign_with_cache(

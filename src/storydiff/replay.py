@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import xxhash
 
-from . import __version__, cache, pipeline, remote
+from . import __version__, cache, ingest, pipeline, remote
 from .model import SourceFile
 from .settings import Settings
 
@@ -65,7 +65,7 @@ def look(
         return None
     sources, problems = pipeline.discover(paths, settings, signature_cache)
     started_ns = time.time_ns()
-    stats = [_stat(source.fs_path) for source in sources]
+    stats = ingest.stat_all([source.fs_path for source in sources])
     statuses, latest_ns = _stat_array(stats)
     settled = latest_ns is not None and latest_ns <= started_ns - int(cache.RACY_SECONDS * 1e9)
     digest = xxhash.xxh3_128()
@@ -110,18 +110,11 @@ def keep(
     view); whether it was stored."""
     if not view.settled:
         return False
-    now = _stat_array([_stat(source.fs_path) for source in view.sources])[0]
+    now = _stat_array(ingest.stat_all([source.fs_path for source in view.sources]))[0]
     if not np.array_equal(now, view.statuses):
         return False
     signature_cache.put_output(view.key, compressed_output, chatter)
     return True
-
-
-def _stat(path: str) -> os.stat_result | None:
-    try:
-        return os.stat(path)
-    except (OSError, ValueError):
-        return None
 
 
 def _stat_array(stats: Sequence[os.stat_result | None]) -> tuple[npt.NDArray[np.uint64], int | None]:
