@@ -16,6 +16,7 @@ from storydiff.model import Cluster, FileRecord, MemberDiff, Report, Segment, Sk
 from storydiff.pipeline import clean, run_cluster
 from storydiff.render import UNSAFE
 from storydiff.render.json import (
+    EncodedMembers,
     member_record,
     render_json,
     render_jsonl,
@@ -227,3 +228,25 @@ def test_a_saved_report_names_files_that_are_not_utf8_exactly() -> None:
     assert loaded.singletons == (UNDECODABLE,) and loaded.skipped[0].path == UNDECODABLE
     assert loaded.inputs == (UNDECODABLE,) and loaded.files[0].path == UNDECODABLE
     assert render_json(loaded) == render_json(original)
+
+
+def test_members_encoded_during_the_run_render_the_same_document(dedup_corpus: Path) -> None:
+    """`render_json` and `render_jsonl` with the members encoded as `run_cluster` diffed them
+    give the bytes they give from the report alone, including for a member never added."""
+    encoded = EncodedMembers()
+    seen: list[MemberDiff] = []
+
+    def on_diffed(members: Any) -> None:
+        seen.extend(members)
+        encoded.add(members[1:])  # the representatives are left to be encoded when rendered
+
+    built = run_cluster([str(dedup_corpus)], Settings(show_stripped=True), on_diffed=on_diffed)
+    members = [member for item in built.clusters for member in item.members]
+    assert len(members) == 4 and all(any(member is other for other in seen) for member in members)
+    assert any(member.member_stripped or member.representative_stripped for member in members)
+    assert render_json(built, encoded) == render_json(built)
+    assert list(render_jsonl(built, encoded)) == list(render_jsonl(built))
+    for hostile in (report(), report(UNDECODABLE, UNDECODABLE, UNDECODABLE)):
+        encoded.add([member for item in hostile.clusters for member in item.members])
+        assert render_json(hostile, encoded) == render_json(hostile)
+        assert list(render_jsonl(hostile, encoded)) == list(render_jsonl(hostile))

@@ -459,7 +459,12 @@ def cluster(
         raise click.UsageError("--scheduler needs --engine dask")
     errors = _stderr_console()
     _say_config(errors, rules_config, settings.strip)
-    options = RenderOptions(context, Layout(layout))
+    encoded = None
+    if output_format in (OutputFormat.JSON.value, OutputFormat.JSONL.value):
+        from .render.json import EncodedMembers
+
+        encoded = EncodedMembers()  # filled while the run diffs (see render_json)
+    options = RenderOptions(context, Layout(layout), encoded=encoded)
     signature_cache = _open_cache(cache_path, no_cache, errors)
     try:
         out = _stdout()
@@ -501,6 +506,7 @@ def cluster(
                 running,
                 signature_cache,
                 discovered.pop() if discovered else None,
+                None if encoded is None else encoded.add,
             )
         if timings:
             for stage, seconds in progress.timings:
@@ -508,6 +514,7 @@ def cluster(
         chatter = [f"storydiff: skipped {visible_path(item.path)}: {item.reason}" for item in report.skipped]
         for line in chatter:
             errors.print(line, soft_wrap=True)
+        writing_started = time.perf_counter()
         if view is not None and view.settled:
             # Kept for a re-run over the same files (see replay), once all of it was written.
             tee = _Tee(out)
@@ -515,6 +522,8 @@ def cluster(
             replay.keep(signature_cache, view, tee.compressed(), (*chatter, summary_line(report)))
         else:
             _write(report, output_format, options, html_path, out)
+        if timings:
+            errors.print(f"Writing the output: {time.perf_counter() - writing_started:.2f} s", soft_wrap=True)
         errors.print(summary_line(report), soft_wrap=True, style="dim")
     finally:
         _print_cache_warnings(signature_cache, errors)

@@ -917,19 +917,21 @@ def run_cluster(
     engine: Engine | None = None,
     signature_cache: cache.SignatureCache | None = None,
     discovered: Discovered | None = None,
+    on_diffed: Callable[[Sequence[MemberDiff]], None] | None = None,
 ) -> Report:
     """Cluster the near-duplicates among the files under `paths` and diff each cluster.
 
     With a `signature_cache`, unchanged documents are not signed again; the report is the
     same with or without it. `discovered` is what `discover` found under `paths` (and each
-    file's stat), if the caller walked them already.
+    file's stat), if the caller walked them already. `on_diffed` sees each cluster's members
+    as soon as they are diffed, while the rest still are (a renderer can start on them).
     """
     from .engines.local import LocalEngine
 
     progress = progress or _NoProgress()
     if engine is None:
         with LocalEngine(jobs=1) as local:
-            return run_cluster(paths, settings, progress, local, signature_cache, discovered)
+            return run_cluster(paths, settings, progress, local, signature_cache, discovered, on_diffed)
 
     if signature_cache is not None:
         signature_cache.prefetch(cache.fingerprint(settings.signature_inputs()))
@@ -994,7 +996,16 @@ def run_cluster(
                 changed[sorted(signed.resigned)] = True
                 corpus, verified, _ = verify(corpus, set_ids, "second", (memo, changed))
         clusters, vanished = _diff_clusters(
-            verified, corpus, settings, engine, progress, repeated, signature_cache, set_ids, spill_to
+            verified,
+            corpus,
+            settings,
+            engine,
+            progress,
+            repeated,
+            signature_cache,
+            set_ids,
+            spill_to,
+            on_diffed,
         )
     for row in sorted(corpus.changed_meanwhile):  # compared with an empty set: not to be trusted
         path = corpus.paths[row]
@@ -2003,6 +2014,7 @@ def _diff_clusters(
     signature_cache: cache.SignatureCache | None = None,
     set_ids: Sequence[str] | None = None,
     spill_to: str = "",
+    on_diffed: Callable[[Sequence[MemberDiff]], None] | None = None,
 ) -> tuple[list[Cluster], dict[str, Skipped]]:
     """Diff every cluster; returns the clusters in output order and the files that vanished.
 
@@ -2060,6 +2072,8 @@ def _diff_clusters(
                 members = list(stored[keys[number]])
                 progress.advance(len(members) - 1)
                 clusters.append(Cluster(id=0, representative=members[0].path, members=tuple(members)))
+                if on_diffed is not None:
+                    on_diffed(members)
                 continue
             outcome = next(diffed)
             progress.advance(len(outcome) - 1)
@@ -2071,6 +2085,8 @@ def _diff_clusters(
             members = [item for item in outcome if isinstance(item, MemberDiff)]
             members[1:] = sorted(members[1:], key=lambda item: item.path)
             clusters.append(Cluster(id=0, representative=members[0].path, members=tuple(members)))
+            if on_diffed is not None:
+                on_diffed(members)
             if keys:
                 fresh[keys[number]] = members
         if fresh and signature_cache is not None:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..model import Report
 from ..settings import DEFAULT_CONTEXT_WORDS
+
+if TYPE_CHECKING:
+    from .json import EncodedMembers
 
 
 class OutputFormat(str, Enum):
@@ -38,6 +41,8 @@ class RenderOptions:
     context: int = DEFAULT_CONTEXT_WORDS  # unchanged words shown around each edit
     layout: Layout = Layout.INLINE  # text output only
     width: int | None = None  # text output: columns, or None for the terminal's width
+    # JSON and JSON Lines: members encoded while the run went on (see json.EncodedMembers).
+    encoded: EncodedMembers | None = field(default=None, compare=False)
 
 
 Renderer = Callable[[Report, TextIO, RenderOptions], None]
@@ -79,13 +84,13 @@ def output_environment(output_format: OutputFormat, out: TextIO, options: Render
 def _json(report: Report, out: TextIO, options: RenderOptions) -> None:
     from .json import render_json
 
-    out.write(render_json(report))
+    out.write(render_json(report, options.encoded))
 
 
 def _jsonl(report: Report, out: TextIO, options: RenderOptions) -> None:
     from .json import render_jsonl
 
-    for line in render_jsonl(report):
+    for line in render_jsonl(report, options.encoded):
         out.write(line)
 
 

@@ -164,14 +164,58 @@ def _header(report: Report) -> dict[str, Any]:
 
 def report_object(report: Report) -> dict[str, Any]:
     return {
-        **_header(report),
-        "documents": report.documents,
+        **_before_clusters(report),
         "clusters": [cluster_record(cluster) for cluster in report.clusters],
+        **_after_clusters(report),
+    }
+
+
+def _before_clusters(report: Report) -> dict[str, Any]:
+    return {**_header(report), "documents": report.documents}
+
+
+def _after_clusters(report: Report) -> dict[str, Any]:
+    return {
         **_path_list("singletons", report.singletons),
         "skipped": [skipped_record(item) for item in report.skipped],
         "boilerplate": dict(report.boilerplate),
         "files": [file_record(item) for item in report.files],
     }
+
+
+class EncodedMembers:
+    """Members' JSON records, encoded as each cluster's diffs arrive (`add`).
+
+    Encoding a large report's members is most of rendering it. Done while the workers are
+    still diffing other clusters, it no longer runs alone on one core after the last diff.
+    A member not added here (a report read back, a cluster diffed again) is encoded when
+    rendered; the text is the same either way.
+    """
+
+    def __init__(self) -> None:
+        self._texts: dict[int, tuple[MemberDiff, str]] = {}  # by id, with the member kept alive
+
+    def add(self, members: Sequence[MemberDiff]) -> None:
+        for member in members:
+            self._texts[id(member)] = (member, _encoded(member_record(member)))
+
+    def text(self, member: MemberDiff) -> str:
+        found = self._texts.get(id(member))
+        if found is not None and found[0] is member:
+            return found[1]
+        return _encoded(member_record(member))
+
+
+def _encoded(record: Any) -> str:
+    """Compact JSON with the unsafe characters escaped. Escapes are only ever inside strings,
+    so the pieces of a document escaped one by one make the document escaped whole."""
+    return escape_unsafe(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+
+
+def _cluster_text(cluster: Cluster, encoded: EncodedMembers, first: dict[str, Any] | None = None) -> str:
+    """`cluster_record` (after the `first` fields) as JSON, its members' records from `encoded`."""
+    head = _encoded({**(first or {}), "id": cluster.id, "representative": json_safe(cluster.representative)})
+    return f'{head[:-1]},"members":[{",".join(map(encoded.text, cluster.members))}]}}'
 
 
 def report_from_object(data: Any) -> Report:
@@ -264,16 +308,26 @@ def _cluster_from(record: dict[str, Any]) -> Cluster:
     return Cluster(id=int(record["id"]), representative=representative, members=members)
 
 
-def render_json(report: Report) -> str:
-    """Compact, one line: json's C encoder only runs without indentation, and output is often large."""
-    return _line(report_object(report))
+def render_json(report: Report, encoded: EncodedMembers | None = None) -> str:
+    """Compact, one line: json's C encoder only runs without indentation, and output is often large.
+
+    With `encoded`, the members' records encoded already are put in place as they are (the
+    document is the same: compact JSON of a dict is its fields' JSON, joined)."""
+    if encoded is None:
+        return _line(report_object(report))
+    before, after = _encoded(_before_clusters(report)), _encoded(_after_clusters(report))
+    clusters = ",".join(_cluster_text(cluster, encoded) for cluster in report.clusters)
+    return f'{before[:-1]},"clusters":[{clusters}],{after[1:]}\n'
 
 
-def render_jsonl(report: Report) -> Iterator[str]:
+def render_jsonl(report: Report, encoded: EncodedMembers | None = None) -> Iterator[str]:
     """One record per line: `run`, then each `cluster`, each `skipped`, and a closing `summary`."""
     yield _line({"type": "run", **_header(report)})
     for cluster in report.clusters:
-        yield _line({"type": "cluster", **cluster_record(cluster)})
+        if encoded is None:
+            yield _line({"type": "cluster", **cluster_record(cluster)})
+        else:
+            yield _cluster_text(cluster, encoded, {"type": "cluster"}) + "\n"
     for item in report.skipped:
         yield _line({"type": "skipped", **skipped_record(item)})
     yield _line(
@@ -307,7 +361,7 @@ def escape_unsafe(document: str) -> str:
 
 
 def _line(record: dict[str, Any]) -> str:
-    return escape_unsafe(json.dumps(record, ensure_ascii=False, separators=(",", ":"))) + "\n"
+    return _encoded(record) + "\n"
 
 
 def stripped_file_record(file: StrippedFile) -> dict[str, Any]:
