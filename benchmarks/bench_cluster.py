@@ -44,10 +44,14 @@ print(total)
 """
 
 
-def _tree_memory_kb(pid: int) -> tuple[int, int]:
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _tree_memory_kb(pid: int, cpu_seconds: dict[int, float] | None = None) -> tuple[int, int]:
     """Resident and proportional set sizes (RSS, PSS) of a process and all its descendants,
     from /proc (Linux). RSS counts a page shared by several processes (the spilled sets and
-    signatures that workers map, the pages a fork shares) once per process; PSS splits it."""
+    signatures that workers map, the pages a fork shares) once per process; PSS splits it.
+    With `cpu_seconds`, each process's CPU time so far (user and system) is recorded there."""
     rss = pss = 0
     stack = [pid]
     while stack:
@@ -59,6 +63,10 @@ def _tree_memory_kb(pid: int) -> tuple[int, int]:
                         rss += int(line.split()[1])
                     elif line.startswith("Pss:"):
                         pss += int(line.split()[1])
+            if cpu_seconds is not None:
+                with open(f"/proc/{current}/stat") as status:
+                    fields = status.read().rsplit(")", 1)[1].split()
+                cpu_seconds[current] = (int(fields[11]) + int(fields[12])) / _TICKS
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as children:
                     stack.extend(int(child) for child in children.read().split())
@@ -73,6 +81,9 @@ class Measurement:
     peak_rss_mb: float  # the largest sum of resident sets, sampled every 20 ms
     peak_pss_mb: float  # the largest sum of proportional sets
     exit_code: int
+    # CPU time of the process and its descendants: the tree's own exit leaves nothing to read, so
+    # this is each process's time at the last sample it was seen in (every 20 ms).
+    cpu_seconds: float = 0.0
 
 
 def measure(
@@ -84,19 +95,24 @@ def measure(
 
 
 def measure_detailed(
-    command: list[str], stdout_path: str | None = None, environment: dict[str, str] | None = None
+    command: list[str],
+    stdout_path: str | None = None,
+    environment: dict[str, str] | None = None,
+    stderr_path: str | None = None,
 ) -> Measurement:
-    """Run a command; its wall time, peak tree RSS and PSS, and exit code."""
+    """Run a command; its wall time, peak tree RSS and PSS, CPU time, and exit code."""
     out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL  # noqa: SIM115
+    errors = open(stderr_path, "wb") if stderr_path else subprocess.DEVNULL  # noqa: SIM115
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, env=environment)
+    process = subprocess.Popen(command, stdout=out, stderr=errors, env=environment)
     peak_rss = peak_pss = 0
+    cpu_seconds: dict[int, float] = {}
     done = threading.Event()
 
     def sample() -> None:
         nonlocal peak_rss, peak_pss
         while not done.is_set():
-            rss, pss = _tree_memory_kb(process.pid)
+            rss, pss = _tree_memory_kb(process.pid, cpu_seconds)
             peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
             done.wait(0.02)
 
@@ -106,9 +122,10 @@ def measure_detailed(
     elapsed = time.perf_counter() - started
     done.set()
     sampler.join()
-    if stdout_path:
-        out.close()  # type: ignore[union-attr]
-    return Measurement(elapsed, peak_rss / 1024, peak_pss / 1024, code)
+    for handle, path in ((out, stdout_path), (errors, stderr_path)):
+        if path:
+            handle.close()  # type: ignore[union-attr]
+    return Measurement(elapsed, peak_rss / 1024, peak_pss / 1024, code, sum(cpu_seconds.values()))
 
 
 def truth_pairs(corpus: Path) -> set[tuple[str, str]]:
@@ -166,6 +183,7 @@ def main() -> None:
     rows.append(("read floor (plain Python)", floor, None, None))
 
     outputs = []
+    stages: dict[str, list[str]] = {}  # each storydiff run's --timings lines
     for jobs in args.jobs:
         # As a user's first run: the signature cache on (the default) and empty, so the run
         # pays for filling it; and with --no-cache, the pipeline alone.
@@ -173,13 +191,16 @@ def main() -> None:
             name = f"{jobs}{'-nocache' if cache_option == '--no-cache' else ''}"
             report = str(work / f"storydiff-j{name}.json")
             command = [sys.executable, "-m", "storydiff", "cluster", str(docs), "--format", "json"]
-            command += ["--jobs", str(jobs)]
+            command += ["--jobs", str(jobs), "--timings"]
             if cache_option == "--no-cache":
                 command.append("--no-cache")
             environment = {**os.environ, "STORYDIFF_CACHE": str(work / f"cache-j{name}.sqlite")}
-            result = measure_detailed(command, report, environment)
+            chatter = work / f"storydiff-j{name}.err"
+            result = measure_detailed(command, report, environment, str(chatter))
             if result.exit_code != 0:
                 sys.exit(f"storydiff exited {result.exit_code}")
+            lines = chatter.read_text(encoding="utf-8").splitlines()
+            stages[f"storydiff -j{jobs} {cache_option}"] = [line for line in lines if line.endswith(" s")]
             recall, precision = score(
                 cluster_pairs(report, docs), {(f"{a}", f"{b}") for a, b in _strip_docs(truth)}
             )
@@ -204,21 +225,24 @@ def main() -> None:
     best = next(result.seconds for name, result, *_ in rows if name.startswith("storydiff"))
     print(f"corpus: {docs}  {documents:,} documents, {megabytes:.1f} MB, {len(truth):,} true pairs")
     print(
-        f"{'tool':<30}{'wall s':>9}{'docs/s':>10}{'MB/s':>8}{'RSS MB':>8}{'PSS MB':>8}{'recall':>8}"
-        f"{'precision':>10}{'× floor':>9}{'× storydiff':>12}"
+        f"{'tool':<30}{'wall s':>9}{'CPU s':>8}{'docs/s':>10}{'MB/s':>8}{'RSS MB':>8}{'PSS MB':>8}"
+        f"{'recall':>8}{'precision':>10}{'× floor':>9}{'× storydiff':>12}"
     )
     for name, result, recall, precision in rows:
         seconds = result.seconds
         recall_text = f"{recall:.4f}" if recall is not None else "-"
         precision_text = f"{precision:.4f}" if precision is not None else "-"
         print(
-            f"{name:<30}{seconds:>9.2f}{documents / seconds:>10,.0f}{megabytes / seconds:>8.1f}"
-            f"{result.peak_rss_mb:>8.0f}{result.peak_pss_mb:>8.0f}{recall_text:>8}{precision_text:>10}"
+            f"{name:<30}{seconds:>9.2f}{result.cpu_seconds:>8.2f}{documents / seconds:>10,.0f}"
+            f"{megabytes / seconds:>8.1f}{result.peak_rss_mb:>8.0f}{result.peak_pss_mb:>8.0f}"
+            f"{recall_text:>8}{precision_text:>10}"
             f"{seconds / floor_seconds:>9.2f}{seconds / best:>12.2f}"
         )
     shutil.rmtree(work, ignore_errors=True)
     if len(outputs) > 1:
         print(f"storydiff JSON identical across --jobs {args.jobs}, with and without the cache: {identical}")
+    for name, lines in stages.items():
+        print(f"{name} --timings: {'; '.join(lines)}")
 
 
 def _strip_docs(pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
