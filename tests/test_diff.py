@@ -218,6 +218,23 @@ def test_segments_rebuild_both_seeds(seed_texts: dict[str, str]) -> None:
     assert_rebuilds(seed_texts[SEED_000], seed_texts[SEED_001])
 
 
+def test_a_copy_identical_to_its_representative_is_one_equal_segment(seed_texts: dict[str, str]) -> None:
+    from storydiff import diff
+
+    text = cleaned(seed_texts, SEED_001)
+    whole = (0, len(text))
+    assert word_diff(diff.tokenize(text), text) == diff.WordDiff(
+        (Segment("equal", text, whole, whole),), 0, 0
+    )
+    assert word_diff(text, text) == word_diff(diff.tokenize(text), text)
+    assert word_diff("", "") == diff.WordDiff((), 0, 0)
+    # Only the same characters are a copy: other quote marks are an equal segment with both texts.
+    curly = text.replace("'", "’")
+    assert curly != text
+    (segment,) = word_diff(text, curly).segments
+    assert (segment.op, segment.text, segment.b_text) == ("equal", text, curly)
+
+
 pieces = st.sampled_from(
     [
         "Mali",
