@@ -483,6 +483,21 @@ def test_texts_of_remembered_lines_are_coded_as_whole(
         diff._CODES = saved
 
 
+def test_a_representative_forgets_the_lines_of_earlier_clusters(
+    seed_texts: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storydiff import diff
+
+    monkeypatch.setattr(diff, "_CODES", diff._CodeTable())
+    first, second, other = (cleaned(seed_texts, name) for name in (SEED_000, SEED_001, SEED_002))
+    diff.tokenize(other, representative=True)  # an earlier cluster
+    representative = diff.tokenize(first, representative=True)
+    assert set(diff._CODES.places) == set(diff._PIECE.findall(first))
+    assert_coded_as_whole(representative)
+    assert word_diff(representative, second) == word_diff(first, second)
+    assert_coded_as_whole(diff.tokenize(second))
+
+
 def test_remembered_lines_are_bounded_and_forgotten_with_the_codes(
     seed_texts: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

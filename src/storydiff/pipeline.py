@@ -638,7 +638,7 @@ def diff_batch(
         if isinstance(base, Skipped):
             results.append([base])
             continue
-        base_tokens = tokenize(base.text)
+        base_tokens = tokenize(base.text, representative=True)
         outcome: list[MemberDiff | Skipped] = [
             MemberDiff(base.document.path, 1.0, 1.0, 0, 0, (), is_representative=True)
         ]
