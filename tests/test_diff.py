@@ -93,6 +93,16 @@ def test_quote_style_and_line_breaks_are_not_edits_but_both_texts_are_kept() -> 
     assert result.added_words == result.removed_words == 0
 
 
+def test_tokens_equal_once_normalised_share_a_code_whether_ascii_or_not() -> None:
+    from storydiff import diff
+
+    table = diff._CodeTable()
+    assert table["final"] == table["\ufb01nal"] == table["ｆｉｎａｌ"]  # NFKC: ligature, full width
+    assert table["It's"] == table["It\u2019s"] and table['"'] == table["\u201c"]
+    assert len({table["final"], table["Final"], table["It's"], table['"'], table["'"]}) == 5
+    assert table["  "] == table["\n"] == " "
+
+
 def test_tokens_are_lossless() -> None:
     text = "Mali’s army — 1,700 troops... (AP)\n\tend"
     assert "".join(diff_tokens(text)) == text

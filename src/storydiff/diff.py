@@ -73,7 +73,12 @@ class _CodeTable(dict[str, str]):
         self.remembered_tokens = 0
 
     def __missing__(self, token: str) -> str:
-        canonical = " " if token.isspace() else unicodedata.normalize("NFKC", token).translate(_QUOTES)
+        if token.isspace():
+            canonical = " "
+        elif token.isascii():
+            canonical = token  # NFKC keeps ASCII as it is, and the quotes to straighten are not ASCII
+        else:
+            canonical = unicodedata.normalize("NFKC", token).translate(_QUOTES)
         code = self.by_canonical.get(canonical)
         if code is None:
             code = self.by_canonical[canonical] = self._fresh(
