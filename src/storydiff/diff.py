@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import accumulate, repeat
+from operator import add
 from typing import cast
 
 from .model import ChangedFigure, Segment, Span
@@ -113,11 +114,11 @@ class _CodeTable(dict[str, str]):
             if char.isalnum():
                 return char
 
-    def remember(self, pieces: list[str], run: _Run, offsets: list[int]) -> list[_Place]:
-        """Where each of `pieces` (consecutive `_PIECE`s of a text, coded together as `run`,
-        with token `offsets`) lies in the run, kept for the next text that holds them."""
+    def remember(self, pieces: list[str], run: _Run) -> list[_Place]:
+        """Where each of `pieces` (consecutive `_PIECE`s of a text, coded together as `run`)
+        lies in the run, kept for the next text that holds them."""
         # A piece ends where a token does. C-level maps: this runs for every new line.
-        stops = list(map(bisect_left, repeat(offsets), accumulate(map(len, pieces))))
+        stops = list(map(bisect_left, repeat(run[2]), accumulate(map(len, pieces))))
         places = list(zip(repeat(run), [0, *stops[:-1]], stops))
         if self.remembered_tokens > _MAX_REMEMBERED_TOKENS:
             self.forget()  # memory stays bounded; only speed is lost
@@ -157,10 +158,11 @@ class _CodesExhausted(Exception):
     """More distinct tokens than code characters: the texts are diffed coarsely instead."""
 
 
-# The tokens of consecutive `_PIECE`s of a text and their codes (with sentence breaks), and
-# (run, first token, end token): where one of the pieces lies in it. Plain tuples: a named
-# one costs a Python call to make, and texts are made of thousands of pieces.
-_Run = tuple[list[str], str]
+# The tokens of consecutive `_PIECE`s of a text, their codes (with sentence breaks) and
+# offsets (see `Tokenized`), and (run, first token, end token): where one of the pieces lies
+# in it. Plain tuples: a named one costs a Python call to make, and texts are made of
+# thousands of pieces.
+_Run = tuple[list[str], str, list[int]]
 _Place = tuple[_Run, int, int]
 
 
@@ -257,15 +259,15 @@ def _encoded(
             # by sentence; it is still one character for one token.
             code = codes.sentence_break().sub("\n", code)
             offsets = list(accumulate(map(len, run_tokens), initial=0))
-            places[first:end] = codes.remember(pieces[first:end], (run_tokens, code), offsets)
+            places[first:end] = codes.remember(pieces[first:end], (run_tokens, code, offsets))
     except _CodesExhausted:
         tokens = diff_tokens(text)
         return Tokenized(text, tokens, "", list(accumulate(map(len, tokens), initial=0)), None)
     if len(missing) == 1 and missing[0][0] == 0 and missing[0][1] == len(pieces):
-        tokens = missing[0][2].copy()  # a new text, coded above as one run (kept by the table)
+        # A new text, coded above as one run (kept by the table).
+        tokens, offsets = missing[0][2].copy(), offsets.copy()
     else:
-        tokens, code = _joined_places(cast(list[_Place], places))
-        offsets = list(accumulate(map(len, tokens), initial=0))
+        tokens, code, offsets = _joined_places(cast(list[_Place], places))
     if code and not code.endswith("\n"):
         # An empty last token ends the last sentence like the others, so that a sentence
         # that was last in one version and is not in the other still compares equal.
@@ -275,9 +277,10 @@ def _encoded(
     return Tokenized(text, tokens, code, offsets, codes)
 
 
-def _joined_places(places: list[_Place]) -> tuple[list[str], str]:
-    """The tokens and code of pieces of text from their places, those that follow each other
-    in a run (most of a member's lines, in its representative's) taken in one slice."""
+def _joined_places(places: list[_Place]) -> tuple[list[str], str, list[int]]:
+    """The tokens, code and offsets of pieces of text from their places, those that follow
+    each other in a run (most of a member's lines, in its representative's) taken in one
+    slice, and offsets moved by where the slice lands (C-level, not a sum over tokens)."""
     stretches: list[tuple[_Run, int, int]] = []
     for run, start, stop in places:
         if stretches and stretches[-1][0] is run and stretches[-1][2] == start:
@@ -285,9 +288,13 @@ def _joined_places(places: list[_Place]) -> tuple[list[str], str]:
         else:
             stretches.append((run, start, stop))
     tokens: list[str] = []
-    for (run_tokens, _), start, stop in stretches:
+    offsets = [0]
+    for (run_tokens, _, run_offsets), start, stop in stretches:
         tokens += run_tokens[start:stop]
-    return tokens, "".join([run[1][start:stop] for run, start, stop in stretches])
+        shift = offsets[-1] - run_offsets[start]
+        ends = run_offsets[start + 1 : stop + 1]
+        offsets += map(add, ends, repeat(shift)) if shift else ends
+    return tokens, "".join([run[1][start:stop] for run, start, stop in stretches]), offsets
 
 
 @dataclass(frozen=True)
