@@ -93,6 +93,16 @@ def test_quote_style_and_line_breaks_are_not_edits_but_both_texts_are_kept() -> 
     assert result.added_words == result.removed_words == 0
 
 
+def test_tokens_equal_once_normalised_share_a_code_whether_ascii_or_not() -> None:
+    from storydiff import diff
+
+    table = diff._CodeTable()
+    assert table["final"] == table["\ufb01nal"] == table["ｆｉｎａｌ"]  # NFKC: ligature, full width
+    assert table["It's"] == table["It\u2019s"] and table['"'] == table["\u201c"]
+    assert len({table["final"], table["Final"], table["It's"], table['"'], table["'"]}) == 5
+    assert table["  "] == table["\n"] == " "
+
+
 def test_tokens_are_lossless() -> None:
     text = "Mali’s army — 1,700 troops... (AP)\n\tend"
     assert "".join(diff_tokens(text)) == text
@@ -216,6 +226,23 @@ def test_segments_rebuild_both_seeds(seed_texts: dict[str, str]) -> None:
     assert_rebuilds(old, new)
     assert_rebuilds(new, old)
     assert_rebuilds(seed_texts[SEED_000], seed_texts[SEED_001])
+
+
+def test_a_copy_identical_to_its_representative_is_one_equal_segment(seed_texts: dict[str, str]) -> None:
+    from storydiff import diff
+
+    text = cleaned(seed_texts, SEED_001)
+    whole = (0, len(text))
+    assert word_diff(diff.tokenize(text), text) == diff.WordDiff(
+        (Segment("equal", text, whole, whole),), 0, 0
+    )
+    assert word_diff(text, text) == word_diff(diff.tokenize(text), text)
+    assert word_diff("", "") == diff.WordDiff((), 0, 0)
+    # Only the same characters are a copy: other quote marks are an equal segment with both texts.
+    curly = text.replace("'", "’")
+    assert curly != text
+    (segment,) = word_diff(text, curly).segments
+    assert (segment.op, segment.text, segment.b_text) == ("equal", text, curly)
 
 
 pieces = st.sampled_from(
@@ -464,6 +491,21 @@ def test_texts_of_remembered_lines_are_coded_as_whole(
             assert_coded_as_whole(diff.tokenize(text))
     finally:
         diff._CODES = saved
+
+
+def test_a_representative_forgets_the_lines_of_earlier_clusters(
+    seed_texts: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storydiff import diff
+
+    monkeypatch.setattr(diff, "_CODES", diff._CodeTable())
+    first, second, other = (cleaned(seed_texts, name) for name in (SEED_000, SEED_001, SEED_002))
+    diff.tokenize(other, representative=True)  # an earlier cluster
+    representative = diff.tokenize(first, representative=True)
+    assert set(diff._CODES.places) == set(diff._PIECE.findall(first))
+    assert_coded_as_whole(representative)
+    assert word_diff(representative, second) == word_diff(first, second)
+    assert_coded_as_whole(diff.tokenize(second))
 
 
 def test_remembered_lines_are_bounded_and_forgotten_with_the_codes(

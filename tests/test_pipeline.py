@@ -193,12 +193,12 @@ def test_a_warm_signature_cache_gives_the_cold_output_when_repeated_lines_are_st
     # Another threshold is another report, from the cached first-pass signatures and line
     # keys, and the documents holding the footer as the cold run signed them again without
     # it (the same contents, the same repeated lines): nothing is signed. The cluster is
-    # diffed again, so its members' exact sets (which the cache does not keep) are shingled.
+    # diffed again, but the cached pairs give its members' similarities to the representative,
+    # so no exact set (which the cache does not keep) is shingled either.
     passes.clear()
     warm = cluster_json("--cache", cache_file, "--threshold", "0.6")
     assert [name for stage, name in passes if stage == "second"] == [] and first_pass == []
-    clustered = sum(len(item["members"]) for item in json.loads(warm)["clusters"])
-    assert len(shingled) <= clustered < len(json.loads(warm)["files"])
+    assert json.loads(warm)["clusters"] and shingled == []
     assert warm == cluster_json("--no-cache", "--threshold", "0.6")
     assert dict(json.loads(warm)["boilerplate"])["repeated-line"] == len(WITH_FOOTER)
     # One of them edited: its batch (all of them, here) is signed again without the footer.
@@ -303,3 +303,48 @@ def test_the_repeated_line_pass_verifies_only_pairs_touching_a_document_signed_a
     verified_counts.clear()
     pipeline.run_cluster([str(corpus)], Settings())
     assert 0 < sum(verified_counts) - first_pass_pairs < first_pass_pairs
+
+
+def test_a_member_joined_through_another_is_measured_against_the_representative(tmp_path: Path) -> None:
+    """Verification measured the representative against the middle text but not against the
+    far one (too little in common): the diff stage measures that member from the sets itself,
+    and takes the middle one's from verification; both as the shingle sets give them."""
+    words = (SEEDS / SEED_000).read_text(encoding="utf-8").split()
+    texts = {"a.txt": words[0:620], "b.txt": words[150:750], "c.txt": words[300:900]}
+    for name, chosen in texts.items():
+        lines = [" ".join(chosen[start : start + 12]) for start in range(0, len(chosen), 12)]
+        (tmp_path / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    settings = Settings(strip=False)
+    cleaned = {name: (tmp_path / name).read_text(encoding="utf-8") for name in texts}
+    found_sets = shingles.shingle_sets(list(cleaned.values()), settings.ngram, settings.seed)
+    sets = dict(zip(cleaned, found_sets, strict=True))
+    far = cluster.similarity(sets["a.txt"], sets["c.txt"])
+    assert far[0] < settings.threshold and far[1] < settings.containment  # a and c are no pair
+
+    report = pipeline.run_cluster([str(tmp_path)], settings)
+
+    (found,) = report.clusters
+    assert [member.path for member in found.members] == [
+        str(tmp_path / name) for name in ("a.txt", "b.txt", "c.txt")
+    ]
+    for member in found.members[1:]:
+        name = Path(member.path).name
+        assert (member.jaccard, member.containment) == cluster.similarity(sets["a.txt"], sets[name])
+    # A warm run with another threshold takes the pairs from the cache, which keeps no sets,
+    # and diffs again: the representative's and the far member's sets are read again.
+    cache_file = str(tmp_path / "cache.sqlite")
+    run("cluster", str(tmp_path), "--no-strip", "--format", "json", "--cache", cache_file)
+    warm = run(
+        "cluster",
+        str(tmp_path),
+        "--no-strip",
+        "--format",
+        "json",
+        "--threshold",
+        "0.49",
+        "--cache",
+        cache_file,
+    )
+    assert warm == run(
+        "cluster", str(tmp_path), "--no-strip", "--format", "json", "--threshold", "0.49", "--no-cache"
+    )

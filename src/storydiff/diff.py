@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import accumulate, repeat
+from operator import add
 from typing import cast
 
 from .model import ChangedFigure, Segment, Span
@@ -73,7 +74,12 @@ class _CodeTable(dict[str, str]):
         self.remembered_tokens = 0
 
     def __missing__(self, token: str) -> str:
-        canonical = " " if token.isspace() else unicodedata.normalize("NFKC", token).translate(_QUOTES)
+        if token.isspace():
+            canonical = " "
+        elif token.isascii():
+            canonical = token  # NFKC keeps ASCII as it is, and the quotes to straighten are not ASCII
+        else:
+            canonical = unicodedata.normalize("NFKC", token).translate(_QUOTES)
         code = self.by_canonical.get(canonical)
         if code is None:
             code = self.by_canonical[canonical] = self._fresh(
@@ -108,18 +114,22 @@ class _CodeTable(dict[str, str]):
             if char.isalnum():
                 return char
 
-    def remember(self, pieces: list[str], run: _Run, offsets: list[int]) -> list[_Place]:
-        """Where each of `pieces` (consecutive `_PIECE`s of a text, coded together as `run`,
-        with token `offsets`) lies in the run, kept for the next text that holds them."""
+    def remember(self, pieces: list[str], run: _Run) -> list[_Place]:
+        """Where each of `pieces` (consecutive `_PIECE`s of a text, coded together as `run`)
+        lies in the run, kept for the next text that holds them."""
         # A piece ends where a token does. C-level maps: this runs for every new line.
-        stops = list(map(bisect_left, repeat(offsets), accumulate(map(len, pieces))))
+        stops = list(map(bisect_left, repeat(run[2]), accumulate(map(len, pieces))))
         places = list(zip(repeat(run), [0, *stops[:-1]], stops))
         if self.remembered_tokens > _MAX_REMEMBERED_TOKENS:
-            self.places.clear()  # memory stays bounded; only speed is lost
-            self.remembered_tokens = 0
+            self.forget()  # memory stays bounded; only speed is lost
         self.places.update(zip(pieces, places, strict=True))
         self.remembered_tokens += len(run[0])
         return places
+
+    def forget(self) -> None:
+        """Forget where pieces of text were coded (the codes stay): diffs do not change."""
+        self.places.clear()
+        self.remembered_tokens = 0
 
     def sentence_break(self) -> re.Pattern[str]:
         """Matches whitespace after a sentence end (and a closing quote).
@@ -148,10 +158,11 @@ class _CodesExhausted(Exception):
     """More distinct tokens than code characters: the texts are diffed coarsely instead."""
 
 
-# The tokens of consecutive `_PIECE`s of a text and their codes (with sentence breaks), and
-# (run, first token, end token): where one of the pieces lies in it. Plain tuples: a named
-# one costs a Python call to make, and texts are made of thousands of pieces.
-_Run = tuple[list[str], str]
+# The tokens of consecutive `_PIECE`s of a text, their codes (with sentence breaks) and
+# offsets (see `Tokenized`), and (run, first token, end token): where one of the pieces lies
+# in it. Plain tuples: a named one costs a Python call to make, and texts are made of
+# thousands of pieces.
+_Run = tuple[list[str], str, list[int]]
 _Place = tuple[_Run, int, int]
 
 
@@ -180,8 +191,8 @@ class Tokenized:
         return _SENTENCE.findall(self.code)
 
 
-def tokenize(text: str) -> Tokenized:
-    """Tokens and codes of a text; prepare a representative once for all its members' diffs.
+def tokenize(text: str, representative: bool = False) -> Tokenized:
+    """Tokens and codes of a text; prepare a `representative` once for all its members' diffs.
 
     Members of a cluster share most of their lines with the representative and with each
     other, so the code table remembers where it coded each `_PIECE` (a line) it has seen, and
@@ -191,13 +202,24 @@ def tokenize(text: str) -> Tokenized:
     the lookbehinds of `sentence_break` see the same characters; and a piece's sentence ends
     and closers are known when it is coded, so the pattern growing later changes nothing in
     it. A renewed table starts with no pieces, as with no codes.
+
+    A `representative` starts a cluster: the table first forgets the lines of the clusters
+    before, which rarely come back; keeping them cost more (memory touched, objects kept
+    alive) than they saved, about 5% of the diff's time on a news corpus.
     """
     global _CODES
+    if representative:
+        _CODES.forget()
     pieces = _PIECE.findall(text)
     places = list(map(_CODES.places.get, pieces))
     missing = _missing(pieces, places)
-    count = sum(place[2] - place[1] for place in places if place is not None)
-    if len(_CODES.by_canonical) + count + sum(len(tokens) for _, _, tokens in missing) > _MAX_CODES:
+    # A text has no more tokens than characters: the exact count is needed only near the limit.
+    if len(_CODES.by_canonical) + len(text) > _MAX_CODES and (
+        len(_CODES.by_canonical)
+        + sum(place[2] - place[1] for place in places if place is not None)
+        + sum(len(tokens) for _, _, tokens in missing)
+        > _MAX_CODES
+    ):
         _CODES = _CodeTable()  # room for every token to be new
         return _encoded(text, pieces, [None] * len(pieces), [(0, len(pieces), diff_tokens(text))], _CODES)
     return _encoded(text, pieces, places, missing, _CODES)
@@ -237,15 +259,15 @@ def _encoded(
             # by sentence; it is still one character for one token.
             code = codes.sentence_break().sub("\n", code)
             offsets = list(accumulate(map(len, run_tokens), initial=0))
-            places[first:end] = codes.remember(pieces[first:end], (run_tokens, code), offsets)
+            places[first:end] = codes.remember(pieces[first:end], (run_tokens, code, offsets))
     except _CodesExhausted:
         tokens = diff_tokens(text)
         return Tokenized(text, tokens, "", list(accumulate(map(len, tokens), initial=0)), None)
     if len(missing) == 1 and missing[0][0] == 0 and missing[0][1] == len(pieces):
-        tokens = missing[0][2].copy()  # a new text, coded above as one run (kept by the table)
+        # A new text, coded above as one run (kept by the table).
+        tokens, offsets = missing[0][2].copy(), offsets.copy()
     else:
-        tokens, code = _joined_places(cast(list[_Place], places))
-        offsets = list(accumulate(map(len, tokens), initial=0))
+        tokens, code, offsets = _joined_places(cast(list[_Place], places))
     if code and not code.endswith("\n"):
         # An empty last token ends the last sentence like the others, so that a sentence
         # that was last in one version and is not in the other still compares equal.
@@ -255,9 +277,10 @@ def _encoded(
     return Tokenized(text, tokens, code, offsets, codes)
 
 
-def _joined_places(places: list[_Place]) -> tuple[list[str], str]:
-    """The tokens and code of pieces of text from their places, those that follow each other
-    in a run (most of a member's lines, in its representative's) taken in one slice."""
+def _joined_places(places: list[_Place]) -> tuple[list[str], str, list[int]]:
+    """The tokens, code and offsets of pieces of text from their places, those that follow
+    each other in a run (most of a member's lines, in its representative's) taken in one
+    slice, and offsets moved by where the slice lands (C-level, not a sum over tokens)."""
     stretches: list[tuple[_Run, int, int]] = []
     for run, start, stop in places:
         if stretches and stretches[-1][0] is run and stretches[-1][2] == start:
@@ -265,9 +288,13 @@ def _joined_places(places: list[_Place]) -> tuple[list[str], str]:
         else:
             stretches.append((run, start, stop))
     tokens: list[str] = []
-    for (run_tokens, _), start, stop in stretches:
+    offsets = [0]
+    for (run_tokens, _, run_offsets), start, stop in stretches:
         tokens += run_tokens[start:stop]
-    return tokens, "".join([run[1][start:stop] for run, start, stop in stretches])
+        shift = offsets[-1] - run_offsets[start]
+        ends = run_offsets[start + 1 : stop + 1]
+        offsets += map(add, ends, repeat(shift)) if shift else ends
+    return tokens, "".join([run[1][start:stop] for run, start, stop in stretches]), offsets
 
 
 @dataclass(frozen=True)
@@ -568,6 +595,11 @@ def word_diff(
     """
     from diff_match_patch import diff_match_patch
 
+    same = old if isinstance(old, str) else old.text
+    if same == (new if isinstance(new, str) else new.text):
+        # A copy identical to its representative (one member in twenty in a news corpus):
+        # the one equal segment that the diff would give, without tokenizing the copy.
+        return WordDiff((Segment("equal", same, (0, len(same)), (0, len(same))),) if same else (), 0, 0)
     new_text = new if isinstance(new, Tokenized) else tokenize(new)
     if new_text.codes is not None and (not isinstance(old, Tokenized) or old.codes is not new_text.codes):
         # A text tokenized before the code table was last renewed has stale codes. Coded in

@@ -32,7 +32,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -598,12 +598,19 @@ def verify_batch(
 
 @dataclass(frozen=True)
 class DiffTask:
-    """One cluster to diff: its representative and other members, as (path, fs_path, content hash),
-    and where each one's exact shingle set was spilled, as (file, start, end), in the same order."""
+    """One cluster to diff: its representative and other members, as (path, fs_path, content hash);
+    each member's (Jaccard, containment) against the representative when verification measured
+    it, else None; and, in the order of representative then members, where the exact shingle
+    sets needed for the others were spilled, as (file, start, end), else None.
+
+    Verification has measured most members against their representative already: reading
+    both sets again and intersecting them cost a tenth of the diff stage.
+    """
 
     representative: tuple[str, str, str]
     members: tuple[tuple[str, str, str], ...]
-    sets: tuple[tuple[str, int, int], ...]
+    similarities: tuple[tuple[float, float] | None, ...]
+    sets: tuple[tuple[str, int, int] | None, ...]
 
 
 def diff_batch(
@@ -631,16 +638,20 @@ def diff_batch(
         if isinstance(base, Skipped):
             results.append([base])
             continue
-        sets = [reader.read(*location) for location in task.sets]
-        base_tokens = tokenize(base.text)
+        base_tokens = tokenize(base.text, representative=True)
         outcome: list[MemberDiff | Skipped] = [
             MemberDiff(base.document.path, 1.0, 1.0, 0, 0, (), is_representative=True)
         ]
-        for item, member_set in zip(texts[1:], sets[1:], strict=True):
+        base_set = None
+        for item, similarity, location in zip(texts[1:], task.similarities, task.sets[1:], strict=True):
             if isinstance(item, Skipped):
                 outcome.append(item)
                 continue
-            jaccard, containment = cluster.similarity(sets[0], member_set)
+            if similarity is None:
+                if base_set is None:
+                    base_set = reader.read(*cast(tuple[str, int, int], task.sets[0]))
+                similarity = cluster.similarity(base_set, reader.read(*cast(tuple[str, int, int], location)))
+            jaccard, containment = similarity
             outcome.append(
                 _member_diff(base, item, jaccard, containment, word_diff(base_tokens, item.text), settings)
             )
@@ -2030,6 +2041,7 @@ def _diff_clusters(
     context = diff_context(settings, repeated) if memo else ""
     word_counts, mtimes = corpus.word_counts.tolist(), corpus.mtimes.tolist()
     components = cluster.connected_components(len(corpus.paths), verified)
+    measured = {(pair.left, pair.right): (pair.jaccard, pair.containment) for pair in verified}
     progress.start("Diffing", sum(len(component) - 1 for component in components))
     vanished: dict[str, Skipped] = {}
     clusters = []
@@ -2049,16 +2061,22 @@ def _diff_clusters(
                 )
         stored = signature_cache.get_diffs(keys) if memo and signature_cache is not None else {}
         to_diff = [ordered for number, ordered in enumerate(orders) if not keys or keys[number] not in stored]
+        similarities = [
+            tuple(measured.get((min(ordered[0], member), max(ordered[0], member))) for member in ordered[1:])
+            for ordered in to_diff
+        ]
+        needed = [_sets_needed(ordered, known) for ordered, known in zip(to_diff, similarities, strict=True)]
         if corpus.unloaded is not None:  # verification took pairs from the cache: these sets may be unread
-            rows = np.array([row for ordered in to_diff for row in ordered], dtype=np.int64)
+            rows = np.array([row for wanted in needed for row in wanted], dtype=np.int64)
             corpus = load_sets(corpus, rows, settings, signature_cache, spill_to, engine)
         tasks = [
             DiffTask(
                 corpus.source(ordered[0]),
                 tuple(corpus.source(member) for member in ordered[1:]),
-                tuple(corpus.set_location(member) for member in ordered),
+                known,
+                tuple(corpus.set_location(row) if row in wanted else None for row in ordered),
             )
-            for ordered in to_diff
+            for ordered, known, wanted in zip(to_diff, similarities, needed, strict=True)
         ]
         diffed = (
             outcome
@@ -2098,6 +2116,14 @@ def _diff_clusters(
         Cluster(number, item.representative, item.members) for number, item in enumerate(clusters, start=1)
     ]
     return numbered, vanished
+
+
+def _sets_needed(ordered: tuple[int, ...], similarities: tuple[tuple[float, float] | None, ...]) -> set[int]:
+    """The rows of a cluster (representative first) whose sets its diff reads: the members that
+    verification did not measure against the representative (joined to the cluster through
+    another member) and, when there are any, the representative."""
+    unmeasured = {row for row, known in zip(ordered[1:], similarities, strict=True) if known is None}
+    return {ordered[0], *unmeasured} if unmeasured else set()
 
 
 def diff_files(old_path: str, new_path: str, settings: Settings) -> Report:
