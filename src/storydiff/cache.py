@@ -13,7 +13,8 @@ Two tables hold the data:
   stripping, and the cache format, so a run never reads values computed another way.
 - `reports`: the last few finished `cluster` reports, keyed by everything they depend on
   (pipeline.report_key: settings, code, and every document's path and content hash), so a
-  re-run over an unchanged corpus skips candidates, verification and diffs.
+  re-run over an unchanged corpus skips candidates, verification and diffs. A report names
+  its clusters by their keys in `diffs` rather than holding their diffs a second time.
 - `pairs`: the exact (Jaccard, containment, smaller set size) of every pair `cluster`
   verified, keyed by a hash of the fingerprint and the two exact sets' identities (a
   content hash, and the repeated lines stripped from it, if any: pipeline.pair_key); and
@@ -75,10 +76,11 @@ import xxhash
 
 from .model import ChangedFigure, Cluster, FileRecord, MemberDiff, Report, Segment, Skipped, StrippedLine
 
+# 9: reports name their clusters' diffs (in `diffs`) by key instead of holding them again;
 # 8: content hashes and pair keys as bytes, fingerprints by number, stats and pairs without
 # rowid; 7: line keys from token hashes; 6: corpus snapshots for check, verified pairs and
 # cluster diffs for cluster; 5: stored reports hold diff positions, moves, changed figures, kind
-FORMAT_VERSION = 8
+FORMAT_VERSION = 9
 KEPT_REPORTS = 4  # finished reports kept for re-runs of an unchanged corpus (see put_report)
 KEPT_SNAPSHOTS = 2  # corpus snapshots kept for `check` (see put_snapshot)
 KEPT_PASSES = 4  # `cluster` passes kept, two per run (see put_pass)
@@ -138,7 +140,11 @@ CREATE TABLE IF NOT EXISTS sets (
 );
 CREATE TABLE IF NOT EXISTS reports (
     key TEXT PRIMARY KEY,
-    report BLOB NOT NULL
+    report BLOB NOT NULL,
+    paths BLOB NOT NULL,
+    content_hashes BLOB NOT NULL,
+    sizes BLOB NOT NULL,
+    singletons BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS pairs (
     key BLOB PRIMARY KEY,
@@ -1164,23 +1170,31 @@ class SignatureCache:
             connection.executemany(statement, rows)
 
     def get_report(self, key: str) -> Report | None:
-        """The report stored under `key` (see pipeline.report_key), if any."""
-        row = self._row("SELECT report FROM reports WHERE key = ?", (key,))
+        """The report stored under `key` (see pipeline.report_key), if any, its clusters'
+        members read from `diffs`; None when one of them is not there any more."""
+        row = self._row(
+            "SELECT report, paths, content_hashes, sizes, singletons FROM reports WHERE key = ?", (key,)
+        )
         if row is None:
             return None
         try:
-            return _report_from_json(json.loads(zlib.decompress(row[0])))
+            summary = json.loads(zlib.decompress(row[0]))
+            members = self.get_diffs([diff_key for _, _, diff_key in summary["clusters"]])
+            return _report_from_row(summary, row[1:], members)
         except (ValueError, KeyError, TypeError, zlib.error):
             return None
 
-    def put_report(self, key: str, report: Report) -> None:
-        """Store a finished report; only the KEPT_REPORTS most recent stay."""
+    def put_report(self, key: str, report: Report, cluster_keys: Sequence[str]) -> None:
+        """Store a finished report whose clusters are stored in `diffs` under `cluster_keys`
+        (one per cluster, in order); only the KEPT_REPORTS most recent stay.
+
+        The clusters are named, not stored again: encoding their diffs a second time took a
+        first run with 100,000 files most of a second."""
         if self._database is None:
             return
-        # Compressed here, not on the writer thread: the JSON is tens of megabytes, and the
-        # output is rendered meanwhile.
-        data = zlib.compress(json.dumps(report_to_json(report)).encode("ascii"), 1)
-        self._replace("reports", (key, data), KEPT_REPORTS)
+        if len(cluster_keys) != len(report.clusters):
+            raise ValueError(f"{len(report.clusters)} clusters, but {len(cluster_keys)} keys for their diffs")
+        self._replace("reports", (key, *_report_row(report, cluster_keys)), KEPT_REPORTS)
 
     def get_output(self, key: str) -> tuple[bytes, tuple[str, ...]] | None:
         """The output and stderr lines stored under `key` (see replay.look), if any."""
@@ -1303,28 +1317,35 @@ def _lookup(
     return stat_rows, entry_rows
 
 
-def report_to_json(report: Report) -> dict[str, Any]:
-    """The report as the cache stores it: plain JSON values, with each member's segments,
-    figures and stripped lines as positional lists (far quicker to write and read back than
-    dataclasses.asdict's dicts: seconds for the report of a 100,000-file corpus)."""
-    return {
+def _report_row(report: Report, cluster_keys: Sequence[str]) -> tuple[bytes, bytes, bytes, bytes, bytes]:
+    """The `reports` row of a report, without its key: everything but the file lists as JSON,
+    each cluster as [id, representative, key of its diffs]; then the files' paths, content
+    hashes and sizes, and the singletons, as joined strings and an array."""
+    summary = {
         "settings": report.settings,
         "documents": report.documents,
         "clusters": [
-            [cluster.id, cluster.representative, [member_to_json(member) for member in cluster.members]]
-            for cluster in report.clusters
+            [cluster.id, cluster.representative, diff_key]
+            for cluster, diff_key in zip(report.clusters, cluster_keys, strict=True)
         ],
-        "singletons": list(report.singletons),
         "skipped": [[item.path, item.reason] for item in report.skipped],
         "boilerplate": [list(item) for item in report.boilerplate],
         "kind": report.kind,
         "inputs": list(report.inputs),
-        "files": [[item.path, item.content_hash, item.size_bytes] for item in report.files],
     }
+    return (
+        zlib.compress(json.dumps(summary).encode("ascii"), 1),
+        _join_strings([item.path for item in report.files]),
+        _join_strings([item.content_hash for item in report.files]),
+        np.array([item.size_bytes for item in report.files], dtype=np.int64).tobytes(),
+        _join_strings(report.singletons),
+    )
 
 
 def member_to_json(member: MemberDiff) -> list[Any]:
-    """A member as the cache stores it (see report_to_json; _member_from_json reads it)."""
+    """A member as `diffs` stores it: plain JSON values, its segments, figures and stripped
+    lines as positional lists (far quicker to write and read back than dataclasses.asdict's
+    dicts: seconds for the diffs of a 100,000-file corpus). _member_from_json reads it."""
     return [
         member.path,
         member.jaccard,
@@ -1343,20 +1364,36 @@ def member_to_json(member: MemberDiff) -> list[Any]:
     ]
 
 
-def _report_from_json(data: dict[str, Any]) -> Report:
+def _report_from_row(
+    summary: dict[str, Any], files: Sequence[bytes], members: Mapping[str, tuple[MemberDiff, ...]]
+) -> Report:
+    """The report `_report_row` stored, its clusters' members from `members` (by diff key):
+    KeyError when one is missing, ValueError when one does not match its cluster."""
+    paths, content_hashes, sizes, singletons = files
+    size_values = np.frombuffer(sizes, dtype=np.int64).tolist()
+    clusters = []
+    for number, representative, diff_key in summary["clusters"]:
+        cluster_members = members[diff_key]
+        if not cluster_members or cluster_members[0].path != representative:
+            raise ValueError("stored diffs that are not the cluster's")
+        clusters.append(Cluster(id=number, representative=representative, members=cluster_members))
     return Report(
-        settings=data["settings"],
-        documents=data["documents"],
-        clusters=tuple(
-            Cluster(id=number, representative=representative, members=tuple(map(_member_from_json, members)))
-            for number, representative, members in data["clusters"]
+        settings=summary["settings"],
+        documents=summary["documents"],
+        clusters=tuple(clusters),
+        singletons=_split_strings(singletons, -1),
+        skipped=tuple(Skipped(path, reason) for path, reason in summary["skipped"]),
+        boilerplate=tuple((rule, count) for rule, count in summary["boilerplate"]),
+        kind=summary["kind"],
+        inputs=tuple(summary["inputs"]),
+        files=tuple(
+            map(
+                FileRecord,
+                _split_strings(paths, len(size_values)),
+                _split_strings(content_hashes, len(size_values)),
+                size_values,
+            )
         ),
-        singletons=tuple(data["singletons"]),
-        skipped=tuple(Skipped(path, reason) for path, reason in data["skipped"]),
-        boilerplate=tuple((rule, count) for rule, count in data["boilerplate"]),
-        kind=data["kind"],
-        inputs=tuple(data["inputs"]),
-        files=tuple(FileRecord(path, content_hash, size) for path, content_hash, size in data["files"]),
     )
 
 

@@ -993,7 +993,7 @@ def run_cluster(
                 changed = np.zeros(len(corpus.paths), dtype=bool)
                 changed[sorted(signed.resigned)] = True
                 corpus, verified, _ = verify(corpus, set_ids, "second", (memo, changed))
-        clusters, vanished = _diff_clusters(
+        clusters, vanished, cluster_keys = _diff_clusters(
             verified, corpus, settings, engine, progress, repeated, signature_cache, set_ids, spill_to
         )
     for row in sorted(corpus.changed_meanwhile):  # compared with an empty set: not to be trusted
@@ -1015,8 +1015,13 @@ def run_cluster(
             if path not in vanished
         ),
     )
-    if memo_key is not None and signature_cache is not None and not vanished:
-        signature_cache.put_report(memo_key, report)
+    if (
+        memo_key is not None
+        and signature_cache is not None
+        and not vanished
+        and len(cluster_keys) == len(report.clusters)  # (each cluster's diffs are in the cache)
+    ):
+        signature_cache.put_report(memo_key, report, cluster_keys)
     return report
 
 
@@ -2003,8 +2008,9 @@ def _diff_clusters(
     signature_cache: cache.SignatureCache | None = None,
     set_ids: Sequence[str] | None = None,
     spill_to: str = "",
-) -> tuple[list[Cluster], dict[str, Skipped]]:
-    """Diff every cluster; returns the clusters in output order and the files that vanished.
+) -> tuple[list[Cluster], dict[str, Skipped], list[str]]:
+    """Diff every cluster; returns the clusters in output order, the files that vanished, and
+    with the cache, each cluster's key in it (see below; none without).
 
     A member that vanished or changed since it was signed is skipped, and the rest of its
     cluster is clustered again from the verified pairs that do not involve it (it may have
@@ -2020,7 +2026,7 @@ def _diff_clusters(
     components = cluster.connected_components(len(corpus.paths), verified)
     progress.start("Diffing", sum(len(component) - 1 for component in components))
     vanished: dict[str, Skipped] = {}
-    clusters = []
+    clusters: list[tuple[Cluster, str]] = []  # each with its key in the cache ("" without)
     while components:
         orders = []
         keys: list[str] = []
@@ -2059,7 +2065,9 @@ def _diff_clusters(
             if keys and keys[number] in stored:
                 members = list(stored[keys[number]])
                 progress.advance(len(members) - 1)
-                clusters.append(Cluster(id=0, representative=members[0].path, members=tuple(members)))
+                clusters.append(
+                    (Cluster(id=0, representative=members[0].path, members=tuple(members)), keys[number])
+                )
                 continue
             outcome = next(diffed)
             progress.advance(len(outcome) - 1)
@@ -2070,18 +2078,24 @@ def _diff_clusters(
                 continue
             members = [item for item in outcome if isinstance(item, MemberDiff)]
             members[1:] = sorted(members[1:], key=lambda item: item.path)
-            clusters.append(Cluster(id=0, representative=members[0].path, members=tuple(members)))
+            clusters.append(
+                (
+                    Cluster(id=0, representative=members[0].path, members=tuple(members)),
+                    keys[number] if keys else "",
+                )
+            )
             if keys:
                 fresh[keys[number]] = members
         if fresh and signature_cache is not None:
             signature_cache.put_diffs(fresh)
         remaining = [pair for pair in verified if pair.left in survivors and pair.right in survivors]
         components = cluster.connected_components(len(corpus.paths), remaining)
-    clusters.sort(key=lambda item: (-len(item.members), item.members[0].path))
+    clusters.sort(key=lambda item: (-len(item[0].members), item[0].members[0].path))
     numbered = [
-        Cluster(number, item.representative, item.members) for number, item in enumerate(clusters, start=1)
+        Cluster(number, item.representative, item.members)
+        for number, (item, _) in enumerate(clusters, start=1)
     ]
-    return numbered, vanished
+    return numbered, vanished, [key for _, key in clusters] if memo else []
 
 
 def diff_files(old_path: str, new_path: str, settings: Settings) -> Report:
