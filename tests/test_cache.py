@@ -694,11 +694,35 @@ def test_writes_made_in_the_background_are_seen_by_the_next_read_and_kept_by_clo
     reopened.close()
 
 
+def test_a_lookup_waits_for_the_writes_queued_to_its_table_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lookups go through a connection of their own: one of a table no queued write touches
+    is answered while the writer thread is still storing pairs, as the repeated-line pass's
+    lookups are while the first pass's pairs are stored."""
+    signature_cache = cache.SignatureCache.open(str(tmp_path / "c.sqlite"))
+    signature_cache.put_output("key", zlib.compress(b"the output"), ["the summary"])
+    release = threading.Event()
+    write_many_now = signature_cache._write_many_now
+
+    def slow_write(*args: Any) -> None:
+        release.wait(30)
+        write_many_now(*args)
+
+    monkeypatch.setattr(signature_cache, "_write_many_now", slow_write)
+    signature_cache.put_pairs([("a" * 32, 0.5, 0.75, 10)])
+    assert signature_cache.get_output("key") == (b"the output", ("the summary",))
+    assert signature_cache._pending["pairs"] == 1  # answered while the pairs were being stored
+    threading.Timer(0.1, release.set).start()
+    assert signature_cache.get_pairs(["a" * 32]) == {"a" * 32: (0.5, 0.75, 10)}
+    signature_cache.close()
+
+
 def test_a_failed_background_write_turns_the_cache_off_and_a_bug_in_one_is_raised(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     signature_cache = cache.SignatureCache.open(str(tmp_path / "c.sqlite"))
-    signature_cache._write_many("INSERT INTO no_such_table VALUES (?)", [(1,)])
+    signature_cache._write_many("outputs", "INSERT INTO no_such_table VALUES (?)", [(1,)])
     assert signature_cache.get_output("key") is None and not signature_cache.enabled
     assert any("signature cache error" in warning for warning in signature_cache.warnings)
     signature_cache.close()

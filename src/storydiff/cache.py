@@ -66,6 +66,7 @@ import sqlite3
 import threading
 import time
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -580,6 +581,10 @@ class _Writer:
 
     def wait(self) -> None:
         self._queue.join()
+        self.raise_error()
+
+    def raise_error(self) -> None:
+        """Raise the bug a write met since the last call, if one did."""
         error, self._error = self._error, None
         if error is not None:
             raise error
@@ -594,13 +599,23 @@ class _Writer:
 
 @dataclass
 class SignatureCache:
-    """The writable cache, held by the run's parent process (see the module docstring)."""
+    """The writable cache, held by the run's parent process (see the module docstring).
+
+    Writes made after signing are queued to a writer thread (`_in_background`). Lookups go
+    through a second connection (`_reading`) and wait only for the queued writes to the
+    tables they read: a read sees every write queued before it that could change its answer,
+    and the run goes on while the writer stores what it did not ask for (the repeated-line
+    pass's lookups used to wait most of a second for the first pass's pairs to be stored).
+    """
 
     path: str
     warnings: list[str] = field(default_factory=list)
     _database: sqlite3.Connection | None = None
     _prefetched: tuple[str, threading.Thread, dict[str, Any]] | None = None
     _writer: _Writer | None = None
+    _reader: sqlite3.Connection | None = None
+    _pending: Counter[str] = field(default_factory=Counter)  # queued writes per table
+    _pending_changed: threading.Condition = field(default_factory=threading.Condition)
 
     @property
     def _connection(self) -> sqlite3.Connection | None:
@@ -629,18 +644,49 @@ class SignatureCache:
         except sqlite3.Error as error:
             self._failed(error)
 
-    def _in_background(self, write: Callable[[], None]) -> None:
-        """Make a write transaction on the cache's writer thread: the run goes on while SQLite
-        writes (it releases the GIL), and the next read or `close` waits for it."""
+    def _in_background(self, table: str, write: Callable[[], None]) -> None:
+        """Make a write transaction to `table` on the cache's writer thread: the run goes on
+        while SQLite writes (it releases the GIL), and the next read of `table`, or `close`,
+        waits for it."""
         if self._database is None:
             return
         if self._writer is None:
             self._writer = _Writer()
-        self._writer.submit(write)
+        with self._pending_changed:
+            self._pending[table] += 1
+
+        def write_then_count() -> None:
+            try:
+                write()
+            finally:
+                with self._pending_changed:
+                    self._pending[table] -= 1
+                    self._pending_changed.notify_all()
+
+        self._writer.submit(write_then_count)
 
     def _settle(self) -> None:
         if self._writer is not None and not self._writer.is_current():
             self._writer.wait()
+
+    def _reading(self, *tables: str) -> sqlite3.Connection | None:
+        """The connection lookups go through, once the writes queued to `tables` are made
+        (None when the cache is off). A bug a background write met is raised here."""
+        writer = self._writer
+        if writer is not None and not writer.is_current():
+            with self._pending_changed:
+                self._pending_changed.wait_for(lambda: not any(self._pending[table] for table in tables))
+            writer.raise_error()
+        if self._database is None:  # never opened, or turned off (perhaps by the writer thread)
+            self._close_reader()
+            return None
+        if self._reader is None:
+            try:
+                self._reader = _connect_reader(self.path)
+            except sqlite3.Error as error:
+                self._failed(error)
+                return None
+        return self._reader
 
     @classmethod
     def open(cls, path: str) -> SignatureCache:
@@ -755,9 +801,18 @@ class SignatureCache:
         self._close_database()
 
     def _close_database(self) -> None:
+        """Close the connections; on the writer thread, only its own (the reader is the main
+        thread's, which closes it at its next read)."""
+        if self._writer is None or not self._writer.is_current():
+            self._close_reader()
         if self._database is not None:
             self._database.close()
             self._database = None
+
+    def _close_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
     def __enter__(self) -> SignatureCache:
         return self
@@ -888,13 +943,17 @@ class SignatureCache:
             line_keys=[row[5] for row in chosen],
         )
 
-    def _row(self, query: str, parameters: tuple[object, ...]) -> tuple[Any, ...] | None:
+    def _row(
+        self, query: str, parameters: tuple[object, ...], table: str | None = None
+    ) -> tuple[Any, ...] | None:
         """The one row a query finds, or None when it finds none, the cache is off, or it fails
-        (the failure is reported and the cache turned off: see `_failed`)."""
-        if self._connection is None:
+        (the failure is reported and the cache turned off: see `_failed`). A query of one
+        `table` goes through `_reading`; others wait for every queued write."""
+        connection = self._connection if table is None else self._reading(table)
+        if connection is None:
             return None
         try:
-            row: tuple[Any, ...] | None = self._connection.execute(query, parameters).fetchone()
+            row: tuple[Any, ...] | None = connection.execute(query, parameters).fetchone()
         except sqlite3.Error as error:
             self._failed(error)
             return None
@@ -906,6 +965,7 @@ class SignatureCache:
             "SELECT paths, set_ids, shingle_counts, pairs, results, extra_ids, extra_signatures "
             "FROM passes WHERE key = ?",
             (key,),
+            "passes",
         )
         if row is None:
             return None
@@ -948,7 +1008,7 @@ class SignatureCache:
     def _replace(self, table: str, row: tuple[Any, ...], kept: int) -> None:
         """Store `row` (its key first) in `table`, keeping only the `kept` most recent rows
         (on the writer thread)."""
-        self._in_background(functools.partial(self._replace_now, table, row, kept))
+        self._in_background(table, functools.partial(self._replace_now, table, row, kept))
 
     def _replace_now(self, table: str, row: tuple[Any, ...], kept: int) -> None:
         if self._connection is None:  # turned off by a failure since the write was queued
@@ -960,12 +1020,13 @@ class SignatureCache:
 
     def get_stripped(self, keys: Sequence[str], num_perm: int) -> dict[str, Stripped]:
         """The batches stored under these keys (see pipeline._strip_repeated)."""
-        if self._connection is None or not keys:
+        connection = self._reading("stripped") if keys else None
+        if connection is None:
             return {}
         found: dict[str, Stripped] = {}
         try:
             for chunk in _chunks(sorted(set(keys))):
-                rows = self._connection.execute(
+                rows = connection.execute(
                     "SELECT key, word_counts, shingle_counts, signatures, set_values, set_offsets, "
                     f"repeated_lines FROM stripped WHERE key IN ({','.join('?' * len(chunk))})",
                     chunk,
@@ -1003,7 +1064,7 @@ class SignatureCache:
             )
             for key, batch in batches.items()
         ]
-        self._in_background(functools.partial(self._put_stripped_now, rows))
+        self._in_background("stripped", functools.partial(self._put_stripped_now, rows))
 
     def _put_stripped_now(self, rows: Sequence[tuple[Any, ...]]) -> None:
         if self._connection is None:  # turned off by a failure since the write was queued
@@ -1014,7 +1075,9 @@ class SignatureCache:
 
     def get_walk(self, key: str) -> Walk | None:
         """The walk stored under `key` (see pipeline.discover), if any and whole."""
-        row = self._row("SELECT created_ns, directories, paths, fs_paths FROM walks WHERE key = ?", (key,))
+        row = self._row(
+            "SELECT created_ns, directories, paths, fs_paths FROM walks WHERE key = ?", (key,), "walks"
+        )
         if row is None:
             return None
         created_ns, directories, paths, fs_paths = row
@@ -1047,6 +1110,7 @@ class SignatureCache:
             "SELECT created_ns, directories, paths, fs_paths, content_hashes, stats, shingle_counts, "
             "signatures FROM snapshots WHERE key = ?",
             (key,),
+            "snapshots",
         )
         if row is None:
             return None
@@ -1090,13 +1154,14 @@ class SignatureCache:
 
     def get_pairs(self, keys: Sequence[str]) -> dict[str, tuple[float, float, int]]:
         """The verified pairs stored under these keys (see pipeline.pair_key)."""
-        if self._connection is None:
+        connection = self._reading("pairs")
+        if connection is None:
             return {}
         found: dict[str, tuple[float, float, int]] = {}
         wanted = {bytes.fromhex(key) for key in keys}
         try:
             if len(wanted) > _PAIR_SCAN:  # one scan beats that many index lookups
-                for key, jaccard, containment, smaller in self._connection.execute(
+                for key, jaccard, containment, smaller in connection.execute(
                     "SELECT key, jaccard, containment, smaller FROM pairs"
                 ):
                     if key in wanted:
@@ -1104,7 +1169,7 @@ class SignatureCache:
                 return found
             for chunk in _chunks(sorted(wanted)):
                 marks = ",".join("?" * len(chunk))
-                for key, jaccard, containment, smaller in self._connection.execute(
+                for key, jaccard, containment, smaller in connection.execute(
                     f"SELECT key, jaccard, containment, smaller FROM pairs WHERE key IN ({marks})", chunk
                 ):
                     found[key.hex()] = (float(jaccard), float(containment), int(smaller))
@@ -1116,6 +1181,7 @@ class SignatureCache:
     def put_pairs(self, rows: Sequence[tuple[str, float, float, int]]) -> None:
         """Store verified pairs: (key, jaccard, containment, smaller set size) each."""
         self._write_many(
+            "pairs",
             "INSERT OR REPLACE INTO pairs VALUES (?, ?, ?, ?)",
             [
                 (bytes.fromhex(key), jaccard, containment, smaller)
@@ -1125,12 +1191,13 @@ class SignatureCache:
 
     def get_diffs(self, keys: Sequence[str]) -> dict[str, tuple[MemberDiff, ...]]:
         """The diffed clusters' members stored under these keys (see pipeline.cluster_key)."""
-        if self._connection is None:
+        connection = self._reading("diffs")
+        if connection is None:
             return {}
         found: dict[str, tuple[MemberDiff, ...]] = {}
         try:
             for chunk in _chunks(sorted(set(keys))):
-                rows = self._connection.execute(
+                rows = connection.execute(
                     f"SELECT key, members FROM diffs WHERE key IN ({','.join('?' * len(chunk))})", chunk
                 ).fetchall()
                 for key, data in rows:
@@ -1148,6 +1215,7 @@ class SignatureCache:
     def put_diffs(self, clusters: Mapping[str, Sequence[MemberDiff]]) -> None:
         """Store diffed clusters' members under their keys."""
         self._write_many(
+            "diffs",
             "INSERT OR REPLACE INTO diffs VALUES (?, ?)",
             [
                 (
@@ -1158,10 +1226,10 @@ class SignatureCache:
             ],
         )
 
-    def _write_many(self, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        """executemany in one transaction, on the writer thread."""
+    def _write_many(self, table: str, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """executemany of a statement writing to `table`, in one transaction, on the writer thread."""
         if rows:
-            self._in_background(functools.partial(self._write_many_now, statement, rows))
+            self._in_background(table, functools.partial(self._write_many_now, statement, rows))
 
     def _write_many_now(self, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
         if self._connection is None:  # turned off by a failure since the write was queued
@@ -1173,7 +1241,9 @@ class SignatureCache:
         """The report stored under `key` (see pipeline.report_key), if any, its clusters'
         members read from `diffs`; None when one of them is not there any more."""
         row = self._row(
-            "SELECT report, paths, content_hashes, sizes, singletons FROM reports WHERE key = ?", (key,)
+            "SELECT report, paths, content_hashes, sizes, singletons FROM reports WHERE key = ?",
+            (key,),
+            "reports",
         )
         if row is None:
             return None
@@ -1198,7 +1268,7 @@ class SignatureCache:
 
     def get_output(self, key: str) -> tuple[bytes, tuple[str, ...]] | None:
         """The output and stderr lines stored under `key` (see replay.look), if any."""
-        row = self._row("SELECT output, chatter FROM outputs WHERE key = ?", (key,))
+        row = self._row("SELECT output, chatter FROM outputs WHERE key = ?", (key,), "outputs")
         if row is None:
             return None
         try:
@@ -1209,9 +1279,7 @@ class SignatureCache:
     def put_output(self, key: str, compressed_output: bytes, chatter: Sequence[str]) -> None:
         """Store a run's output, zlib-compressed by the caller; only the KEPT_OUTPUTS most recent stay."""
         text = json.dumps(list(chatter))
-        self._in_background(
-            lambda: self._replace_now("outputs", (key, text, compressed_output), KEPT_OUTPUTS)
-        )
+        self._replace("outputs", (key, text, compressed_output), KEPT_OUTPUTS)
 
     def info(self) -> dict[str, object]:
         """Path, size on disk, entry and stat counts, and entries per fingerprint."""
@@ -1272,6 +1340,21 @@ def _check_identity(connection: sqlite3.Connection) -> None:
     tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
     if application_id != APPLICATION_ID and tables:
         raise sqlite3.DatabaseError("a SQLite database, but not a storydiff cache")
+
+
+def _connect_reader(path: str) -> sqlite3.Connection:
+    """A second connection to an open cache, for lookups while the writer thread writes (in
+    WAL mode, neither waits for the other)."""
+    connection = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+    )
+    try:
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        connection.execute("PRAGMA query_only = ON")
+    except BaseException:
+        connection.close()
+        raise
+    return connection
 
 
 def _scan(
