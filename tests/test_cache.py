@@ -718,6 +718,21 @@ def test_a_lookup_waits_for_the_writes_queued_to_its_table_only(
     signature_cache.close()
 
 
+def test_a_checkpoint_copies_the_writes_into_the_database_before_close(tmp_path: Path) -> None:
+    cache_file = tmp_path / "c.sqlite"
+    signature_cache = cache.SignatureCache.open(str(cache_file))
+    output = os.urandom(1 << 20)  # does not compress: a megabyte in the write-ahead log
+    signature_cache.put_output("key", zlib.compress(output), ["summary"])
+    signature_cache._settle()
+    assert cache_file.stat().st_size < len(output)  # in the log only
+    signature_cache.checkpoint()
+    signature_cache._settle()
+    assert cache_file.stat().st_size > len(output)
+    signature_cache.close()
+    with cache.SignatureCache.open(str(cache_file)) as reopened:
+        assert reopened.get_output("key") == (output, ("summary",))
+
+
 def test_a_failed_background_write_turns_the_cache_off_and_a_bug_in_one_is_raised(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -644,14 +644,17 @@ class SignatureCache:
         except sqlite3.Error as error:
             self._failed(error)
 
-    def _in_background(self, table: str, write: Callable[[], None]) -> None:
+    def _in_background(self, table: str | None, write: Callable[[], None]) -> None:
         """Make a write transaction to `table` on the cache's writer thread: the run goes on
         while SQLite writes (it releases the GIL), and the next read of `table`, or `close`,
-        waits for it."""
+        waits for it (no read waits for a write to no table: a checkpoint)."""
         if self._database is None:
             return
         if self._writer is None:
             self._writer = _Writer()
+        if table is None:
+            self._writer.submit(write)
+            return
         with self._pending_changed:
             self._pending[table] += 1
 
@@ -664,6 +667,22 @@ class SignatureCache:
                     self._pending_changed.notify_all()
 
         self._writer.submit(write_then_count)
+
+    def checkpoint(self) -> None:
+        """Copy the write-ahead log into the database on the writer thread, after the writes
+        queued before: `cluster` asks once its report is queued, so that the last tens of
+        megabytes a first run wrote are copied while its output is rendered rather than by
+        `close` at the very end."""
+        self._in_background(None, self._checkpoint_now)
+
+    def _checkpoint_now(self) -> None:
+        connection = self._connection
+        if connection is None:  # turned off by a failure since the checkpoint was queued
+            return
+        try:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as error:
+            self._failed(error)
 
     def _settle(self) -> None:
         if self._writer is not None and not self._writer.is_current():

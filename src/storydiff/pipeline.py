@@ -1022,6 +1022,8 @@ def run_cluster(
         and len(cluster_keys) == len(report.clusters)  # (each cluster's diffs are in the cache)
     ):
         signature_cache.put_report(memo_key, report, cluster_keys)
+    if signature_cache is not None:
+        signature_cache.checkpoint()  # (the run's writes are queued: see checkpoint)
     return report
 
 
