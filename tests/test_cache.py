@@ -541,6 +541,34 @@ def test_a_warm_run_from_the_stored_report_prints_the_same_moves_and_figures(
     assert code == 0 and warm == cold
 
 
+def test_diffs_stored_a_cluster_at_a_time_make_the_stored_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Diffed clusters go to the cache as they come (pipeline.DIFF_STORE_CLUSTERS at a time);
+    the report names them all, and a run that does not replay reads it back whole."""
+    corpus = build_corpus(tmp_path, copies=2)
+    cache_file = str(tmp_path / "c.sqlite")
+    monkeypatch.setattr(pipeline, "DIFF_STORE_CLUSTERS", 1)
+    stored: list[int] = []
+    put_diffs = cache.SignatureCache.put_diffs
+
+    def counting(self: cache.SignatureCache, clusters: Any) -> None:
+        stored.append(len(clusters))
+        put_diffs(self, clusters)
+
+    monkeypatch.setattr(cache.SignatureCache, "put_diffs", counting)
+    code, cold, _ = run("cluster", str(corpus), "--format", "json", "--cache", cache_file)
+    assert code == 0 and stored == [1] * len(json.loads(cold)["clusters"]) and len(stored) >= 2
+
+    def not_again(*args: object, **kwargs: object) -> object:
+        raise AssertionError("the run diffed again instead of using the stored report")
+
+    monkeypatch.setattr(pipeline, "_diff_clusters", not_again)
+    html = str(tmp_path / "report.html")  # (an HTML file is written on every run: no replay)
+    code, warm, _ = run("cluster", str(corpus), "--format", "json", "--cache", cache_file, "--html", html)
+    assert code == 0 and warm == cold
+
+
 @pytest.mark.parametrize("scan_above", [0, 5000])  # one scan of the table, or lookups by key
 def test_pairs_round_trip_by_lookup_and_by_scan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scan_above: int

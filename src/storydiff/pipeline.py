@@ -75,6 +75,8 @@ VERIFY_BATCH_PAIRS = 8192
 CANDIDATE_JOBS = 8  # groups of LSH bands, each an engine task
 LIKELY_BATCH_PAIRS = 1 << 18  # candidates per estimate-filter task
 DIFF_BATCH_CLUSTERS = 32
+# Diffed clusters handed to the signature cache at a time, as they come (see _diff_clusters).
+DIFF_STORE_CLUSTERS = 512
 
 
 class Progress(Protocol):
@@ -2088,6 +2090,10 @@ def _diff_clusters(
             )
             if keys:
                 fresh[keys[number]] = members
+                if len(fresh) >= DIFF_STORE_CLUSTERS and signature_cache is not None:
+                    # Encoded now, while the workers diff the next clusters, not all at the end.
+                    signature_cache.put_diffs(fresh)
+                    fresh = {}
         if fresh and signature_cache is not None:
             signature_cache.put_diffs(fresh)
         remaining = [pair for pair in verified if pair.left in survivors and pair.right in survivors]
