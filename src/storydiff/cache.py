@@ -604,8 +604,8 @@ class SignatureCache:
     Writes made after signing are queued to a writer thread (`_in_background`). Lookups go
     through a second connection (`_reading`) and wait only for the queued writes to the
     tables they read: a read sees every write queued before it that could change its answer,
-    and the run goes on while the writer stores what it did not ask for (the repeated-line
-    pass's lookups used to wait most of a second for the first pass's pairs to be stored).
+    and the run goes on while the writer stores what it did not ask for (waiting for all of
+    it kept the repeated-line pass most of a second waiting for the first pass's pairs).
     """
 
     path: str
