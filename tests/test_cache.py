@@ -489,9 +489,32 @@ def test_a_stored_report_round_trips_moves_figures_and_stripped_lines(tmp_path: 
     report = pipeline.diff_files(str(old), str(new), Settings(show_stripped=True))
     member = report.clusters[0].members[1]
     assert member.moved_words and member.changed_figures and member.representative_stripped
+    report = dataclasses.replace(report, skipped=(Skipped("gone.txt", "empty file"),))
     with cache.SignatureCache.open(str(tmp_path / "c.sqlite")) as signature_cache:
-        signature_cache.put_report("key", report)
+        signature_cache.put_diffs({"diffs-key": report.clusters[0].members})
+        signature_cache.put_report("key", report, ["diffs-key"])
         assert signature_cache.get_report("key") == report
+
+
+def test_a_stored_report_is_not_used_once_its_diffs_are_gone(tmp_path: Path) -> None:
+    """A report names its clusters' diffs in the `diffs` table rather than holding them: without
+    them, or with another cluster's, it is not a report (the run clusters and diffs again)."""
+    report = pipeline.diff_files(str(SEEDS / SEED_000), str(SEEDS / SEED_001), Settings())
+    members = report.clusters[0].members
+    cache_file = tmp_path / "c.sqlite"
+    with cache.SignatureCache.open(str(cache_file)) as signature_cache:
+        signature_cache.put_diffs({"diffs-key": members, "other": members[::-1]})
+        signature_cache.put_report("key", report, ["diffs-key"])
+        signature_cache.put_report("wrong", report, ["other"])
+        assert signature_cache.get_report("key") == report
+        assert signature_cache.get_report("wrong") is None
+        with pytest.raises(ValueError, match="1 clusters, but 0 keys"):
+            signature_cache.put_report("key", report, [])
+    with sqlite3.connect(cache_file) as connection:
+        connection.execute("DELETE FROM diffs WHERE key = 'diffs-key'")
+    connection.close()
+    with cache.SignatureCache.open(str(cache_file)) as signature_cache:
+        assert signature_cache.get_report("key") is None
 
 
 @pytest.mark.parametrize(
@@ -519,20 +542,32 @@ def test_a_warm_run_from_the_stored_report_prints_the_same_moves_and_figures(
     assert code == 0 and warm == cold
 
 
-def test_the_stored_form_of_a_report_reads_back_the_same_report(tmp_path: Path) -> None:
-    paragraphs = [
-        line for line in (SEEDS / SEED_000).read_text(encoding="utf-8").splitlines() if line.strip()
-    ]
-    moved = [*paragraphs[:8], *paragraphs[11:14], *paragraphs[8:11], *paragraphs[14:]]
-    old, new = tmp_path / "old.txt", tmp_path / "new.txt"
-    old.write_text("\n".join(paragraphs) + "\nRead more at example.com\n", encoding="utf-8")
-    new.write_text("\n".join(moved).replace("190", "900") + "\n", encoding="utf-8")
-    report = pipeline.diff_files(str(old), str(new), Settings(show_stripped=True))
-    report = dataclasses.replace(report, skipped=(Skipped("gone.txt", "empty file"),))
-    member = report.clusters[0].members[1]
-    assert member.moved_words and member.changed_figures and member.representative_stripped
-    stored = json.loads(json.dumps(cache.report_to_json(report)))
-    assert cache._report_from_json(stored) == report
+def test_diffs_stored_a_cluster_at_a_time_make_the_stored_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Diffed clusters go to the cache as they come (pipeline.DIFF_STORE_CLUSTERS at a time);
+    the report names them all, and a run that does not replay reads it back whole."""
+    corpus = build_corpus(tmp_path, copies=2)
+    cache_file = str(tmp_path / "c.sqlite")
+    monkeypatch.setattr(pipeline, "DIFF_STORE_CLUSTERS", 1)
+    stored: list[int] = []
+    put_diffs = cache.SignatureCache.put_diffs
+
+    def counting(self: cache.SignatureCache, clusters: Any) -> None:
+        stored.append(len(clusters))
+        put_diffs(self, clusters)
+
+    monkeypatch.setattr(cache.SignatureCache, "put_diffs", counting)
+    code, cold, _ = run("cluster", str(corpus), "--format", "json", "--cache", cache_file)
+    assert code == 0 and stored == [1] * len(json.loads(cold)["clusters"]) and len(stored) >= 2
+
+    def not_again(*args: object, **kwargs: object) -> object:
+        raise AssertionError("the run diffed again instead of using the stored report")
+
+    monkeypatch.setattr(pipeline, "_diff_clusters", not_again)
+    html = str(tmp_path / "report.html")  # (an HTML file is written on every run: no replay)
+    code, warm, _ = run("cluster", str(corpus), "--format", "json", "--cache", cache_file, "--html", html)
+    assert code == 0 and warm == cold
 
 
 @pytest.mark.parametrize("scan_above", [0, 5000])  # one scan of the table, or lookups by key
@@ -688,11 +723,50 @@ def test_writes_made_in_the_background_are_seen_by_the_next_read_and_kept_by_clo
     reopened.close()
 
 
+def test_a_lookup_waits_for_the_writes_queued_to_its_table_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lookups go through a connection of their own: one of a table no queued write touches
+    is answered while the writer thread is still storing pairs, as the repeated-line pass's
+    lookups are while the first pass's pairs are stored."""
+    signature_cache = cache.SignatureCache.open(str(tmp_path / "c.sqlite"))
+    signature_cache.put_output("key", zlib.compress(b"the output"), ["the summary"])
+    release = threading.Event()
+    write_many_now = signature_cache._write_many_now
+
+    def slow_write(*args: Any) -> None:
+        release.wait(30)
+        write_many_now(*args)
+
+    monkeypatch.setattr(signature_cache, "_write_many_now", slow_write)
+    signature_cache.put_pairs([("a" * 32, 0.5, 0.75, 10)])
+    assert signature_cache.get_output("key") == (b"the output", ("the summary",))
+    assert signature_cache._pending["pairs"] == 1  # answered while the pairs were being stored
+    threading.Timer(0.1, release.set).start()
+    assert signature_cache.get_pairs(["a" * 32]) == {"a" * 32: (0.5, 0.75, 10)}
+    signature_cache.close()
+
+
+def test_a_checkpoint_copies_the_writes_into_the_database_before_close(tmp_path: Path) -> None:
+    cache_file = tmp_path / "c.sqlite"
+    signature_cache = cache.SignatureCache.open(str(cache_file))
+    output = os.urandom(1 << 20)  # does not compress: a megabyte in the write-ahead log
+    signature_cache.put_output("key", zlib.compress(output), ["summary"])
+    signature_cache._settle()
+    assert cache_file.stat().st_size < len(output)  # in the log only
+    signature_cache.checkpoint()
+    signature_cache._settle()
+    assert cache_file.stat().st_size > len(output)
+    signature_cache.close()
+    with cache.SignatureCache.open(str(cache_file)) as reopened:
+        assert reopened.get_output("key") == (output, ("summary",))
+
+
 def test_a_failed_background_write_turns_the_cache_off_and_a_bug_in_one_is_raised(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     signature_cache = cache.SignatureCache.open(str(tmp_path / "c.sqlite"))
-    signature_cache._write_many("INSERT INTO no_such_table VALUES (?)", [(1,)])
+    signature_cache._write_many("outputs", "INSERT INTO no_such_table VALUES (?)", [(1,)])
     assert signature_cache.get_output("key") is None and not signature_cache.enabled
     assert any("signature cache error" in warning for warning in signature_cache.warnings)
     signature_cache.close()

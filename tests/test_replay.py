@@ -3,16 +3,19 @@ unchanged files with the same settings and output options, and for nothing else.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import zlib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from tests.conftest import SEED_001, SEED_002
 from tests.test_cache import build_corpus
 
-from storydiff import cache, pipeline
+from storydiff import cache, ingest, pipeline, replay
 from storydiff.cli import cli
 
 
@@ -153,3 +156,29 @@ def test_an_html_file_is_written_on_every_run(tmp_path: Path, runs: list[int]) -
     run(*command)
     assert report.read_text(encoding="utf-8") == first and "<html" in first
     assert len(runs) == 2
+
+
+def test_stats_in_bulk_give_the_array_and_latest_time_that_one_by_one_does(tmp_path: Path) -> None:
+    paths = [tmp_path / f"{number}.txt" for number in range(3)]
+    for path in paths:
+        path.write_text("text\n", encoding="utf-8")
+    os.utime(paths[0], ns=(-5_000_000_000, -5_000_000_000))  # before 1970: stored as its bit pattern
+    stats = ingest.stat_all([str(path) for path in paths])
+    in_bulk, latest = replay._stat_array(stats)
+    one_by_one, unseen = replay._stat_array([*stats, None])  # a file stat could not see: the loop
+    assert in_bulk.dtype == one_by_one.dtype == np.uint64
+    assert np.array_equal(in_bulk, one_by_one[:3]) and unseen is None
+    assert in_bulk[0, 3] == (-5_000_000_000) & ((1 << 64) - 1)
+    assert latest == max(max(status.st_mtime_ns, status.st_ctime_ns) for status in stats if status)
+    nothing, no_time = replay._stat_array([])
+    assert nothing.shape == (0, 5) and no_time == 0
+
+
+def test_the_output_compressed_on_a_thread_is_what_was_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(replay.Compressor, "_CHUNK_BYTES", 10)
+    monkeypatch.setattr(replay.Compressor, "_PENDING", 1)
+    pieces = [f"line {number}: {'x' * number}\n".encode() for number in range(200)]
+    compressor = replay.Compressor()
+    for piece in pieces:
+        compressor.add(piece)
+    assert zlib.decompress(compressor.finish()) == b"".join(pieces)

@@ -13,7 +13,8 @@ Two tables hold the data:
   stripping, and the cache format, so a run never reads values computed another way.
 - `reports`: the last few finished `cluster` reports, keyed by everything they depend on
   (pipeline.report_key: settings, code, and every document's path and content hash), so a
-  re-run over an unchanged corpus skips candidates, verification and diffs.
+  re-run over an unchanged corpus skips candidates, verification and diffs. A report names
+  its clusters by their keys in `diffs` rather than holding their diffs a second time.
 - `pairs`: the exact (Jaccard, containment, smaller set size) of every pair `cluster`
   verified, keyed by a hash of the fingerprint and the two exact sets' identities (a
   content hash, and the repeated lines stripped from it, if any: pipeline.pair_key); and
@@ -65,6 +66,7 @@ import sqlite3
 import threading
 import time
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,10 +77,11 @@ import xxhash
 
 from .model import ChangedFigure, Cluster, FileRecord, MemberDiff, Report, Segment, Skipped, StrippedLine
 
+# 9: reports name their clusters' diffs (in `diffs`) by key instead of holding them again;
 # 8: content hashes and pair keys as bytes, fingerprints by number, stats and pairs without
 # rowid; 7: line keys from token hashes; 6: corpus snapshots for check, verified pairs and
 # cluster diffs for cluster; 5: stored reports hold diff positions, moves, changed figures, kind
-FORMAT_VERSION = 8
+FORMAT_VERSION = 9
 KEPT_REPORTS = 4  # finished reports kept for re-runs of an unchanged corpus (see put_report)
 KEPT_SNAPSHOTS = 2  # corpus snapshots kept for `check` (see put_snapshot)
 KEPT_PASSES = 4  # `cluster` passes kept, two per run (see put_pass)
@@ -138,7 +141,11 @@ CREATE TABLE IF NOT EXISTS sets (
 );
 CREATE TABLE IF NOT EXISTS reports (
     key TEXT PRIMARY KEY,
-    report BLOB NOT NULL
+    report BLOB NOT NULL,
+    paths BLOB NOT NULL,
+    content_hashes BLOB NOT NULL,
+    sizes BLOB NOT NULL,
+    singletons BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS pairs (
     key BLOB PRIMARY KEY,
@@ -574,6 +581,10 @@ class _Writer:
 
     def wait(self) -> None:
         self._queue.join()
+        self.raise_error()
+
+    def raise_error(self) -> None:
+        """Raise the bug a write met since the last call, if one did."""
         error, self._error = self._error, None
         if error is not None:
             raise error
@@ -588,13 +599,23 @@ class _Writer:
 
 @dataclass
 class SignatureCache:
-    """The writable cache, held by the run's parent process (see the module docstring)."""
+    """The writable cache, held by the run's parent process (see the module docstring).
+
+    Writes made after signing are queued to a writer thread (`_in_background`). Lookups go
+    through a second connection (`_reading`) and wait only for the queued writes to the
+    tables they read: a read sees every write queued before it that could change its answer,
+    and the run goes on while the writer stores what it did not ask for (waiting for all of
+    it kept the repeated-line pass most of a second waiting for the first pass's pairs).
+    """
 
     path: str
     warnings: list[str] = field(default_factory=list)
     _database: sqlite3.Connection | None = None
     _prefetched: tuple[str, threading.Thread, dict[str, Any]] | None = None
     _writer: _Writer | None = None
+    _reader: sqlite3.Connection | None = None
+    _pending: Counter[str] = field(default_factory=Counter)  # queued writes per table
+    _pending_changed: threading.Condition = field(default_factory=threading.Condition)
 
     @property
     def _connection(self) -> sqlite3.Connection | None:
@@ -623,18 +644,68 @@ class SignatureCache:
         except sqlite3.Error as error:
             self._failed(error)
 
-    def _in_background(self, write: Callable[[], None]) -> None:
-        """Make a write transaction on the cache's writer thread: the run goes on while SQLite
-        writes (it releases the GIL), and the next read or `close` waits for it."""
+    def _in_background(self, table: str | None, write: Callable[[], None]) -> None:
+        """Make a write transaction to `table` on the cache's writer thread: the run goes on
+        while SQLite writes (it releases the GIL), and the next read of `table`, or `close`,
+        waits for it (no read waits for a write to no table: a checkpoint)."""
         if self._database is None:
             return
         if self._writer is None:
             self._writer = _Writer()
-        self._writer.submit(write)
+        if table is None:
+            self._writer.submit(write)
+            return
+        with self._pending_changed:
+            self._pending[table] += 1
+
+        def write_then_count() -> None:
+            try:
+                write()
+            finally:
+                with self._pending_changed:
+                    self._pending[table] -= 1
+                    self._pending_changed.notify_all()
+
+        self._writer.submit(write_then_count)
+
+    def checkpoint(self) -> None:
+        """Copy the write-ahead log into the database on the writer thread, after the writes
+        queued before: `cluster` asks once its report is queued, so that the last tens of
+        megabytes a first run wrote are copied while its output is rendered rather than by
+        `close` at the very end."""
+        self._in_background(None, self._checkpoint_now)
+
+    def _checkpoint_now(self) -> None:
+        connection = self._connection
+        if connection is None:  # turned off by a failure since the checkpoint was queued
+            return
+        try:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as error:
+            self._failed(error)
 
     def _settle(self) -> None:
         if self._writer is not None and not self._writer.is_current():
             self._writer.wait()
+
+    def _reading(self, *tables: str) -> sqlite3.Connection | None:
+        """The connection lookups go through, once the writes queued to `tables` are made
+        (None when the cache is off). A bug a background write met is raised here."""
+        writer = self._writer
+        if writer is not None and not writer.is_current():
+            with self._pending_changed:
+                self._pending_changed.wait_for(lambda: not any(self._pending[table] for table in tables))
+            writer.raise_error()
+        if self._database is None:  # never opened, or turned off (perhaps by the writer thread)
+            self._close_reader()
+            return None
+        if self._reader is None:
+            try:
+                self._reader = _connect_reader(self.path)
+            except sqlite3.Error as error:
+                self._failed(error)
+                return None
+        return self._reader
 
     @classmethod
     def open(cls, path: str) -> SignatureCache:
@@ -749,9 +820,18 @@ class SignatureCache:
         self._close_database()
 
     def _close_database(self) -> None:
+        """Close the connections; on the writer thread, only its own (the reader is the main
+        thread's, which closes it at its next read)."""
+        if self._writer is None or not self._writer.is_current():
+            self._close_reader()
         if self._database is not None:
             self._database.close()
             self._database = None
+
+    def _close_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
     def __enter__(self) -> SignatureCache:
         return self
@@ -882,13 +962,17 @@ class SignatureCache:
             line_keys=[row[5] for row in chosen],
         )
 
-    def _row(self, query: str, parameters: tuple[object, ...]) -> tuple[Any, ...] | None:
+    def _row(
+        self, query: str, parameters: tuple[object, ...], table: str | None = None
+    ) -> tuple[Any, ...] | None:
         """The one row a query finds, or None when it finds none, the cache is off, or it fails
-        (the failure is reported and the cache turned off: see `_failed`)."""
-        if self._connection is None:
+        (the failure is reported and the cache turned off: see `_failed`). A query of one
+        `table` goes through `_reading`; others wait for every queued write."""
+        connection = self._connection if table is None else self._reading(table)
+        if connection is None:
             return None
         try:
-            row: tuple[Any, ...] | None = self._connection.execute(query, parameters).fetchone()
+            row: tuple[Any, ...] | None = connection.execute(query, parameters).fetchone()
         except sqlite3.Error as error:
             self._failed(error)
             return None
@@ -900,6 +984,7 @@ class SignatureCache:
             "SELECT paths, set_ids, shingle_counts, pairs, results, extra_ids, extra_signatures "
             "FROM passes WHERE key = ?",
             (key,),
+            "passes",
         )
         if row is None:
             return None
@@ -942,7 +1027,7 @@ class SignatureCache:
     def _replace(self, table: str, row: tuple[Any, ...], kept: int) -> None:
         """Store `row` (its key first) in `table`, keeping only the `kept` most recent rows
         (on the writer thread)."""
-        self._in_background(functools.partial(self._replace_now, table, row, kept))
+        self._in_background(table, functools.partial(self._replace_now, table, row, kept))
 
     def _replace_now(self, table: str, row: tuple[Any, ...], kept: int) -> None:
         if self._connection is None:  # turned off by a failure since the write was queued
@@ -954,12 +1039,13 @@ class SignatureCache:
 
     def get_stripped(self, keys: Sequence[str], num_perm: int) -> dict[str, Stripped]:
         """The batches stored under these keys (see pipeline._strip_repeated)."""
-        if self._connection is None or not keys:
+        connection = self._reading("stripped") if keys else None
+        if connection is None:
             return {}
         found: dict[str, Stripped] = {}
         try:
             for chunk in _chunks(sorted(set(keys))):
-                rows = self._connection.execute(
+                rows = connection.execute(
                     "SELECT key, word_counts, shingle_counts, signatures, set_values, set_offsets, "
                     f"repeated_lines FROM stripped WHERE key IN ({','.join('?' * len(chunk))})",
                     chunk,
@@ -997,7 +1083,7 @@ class SignatureCache:
             )
             for key, batch in batches.items()
         ]
-        self._in_background(functools.partial(self._put_stripped_now, rows))
+        self._in_background("stripped", functools.partial(self._put_stripped_now, rows))
 
     def _put_stripped_now(self, rows: Sequence[tuple[Any, ...]]) -> None:
         if self._connection is None:  # turned off by a failure since the write was queued
@@ -1008,7 +1094,9 @@ class SignatureCache:
 
     def get_walk(self, key: str) -> Walk | None:
         """The walk stored under `key` (see pipeline.discover), if any and whole."""
-        row = self._row("SELECT created_ns, directories, paths, fs_paths FROM walks WHERE key = ?", (key,))
+        row = self._row(
+            "SELECT created_ns, directories, paths, fs_paths FROM walks WHERE key = ?", (key,), "walks"
+        )
         if row is None:
             return None
         created_ns, directories, paths, fs_paths = row
@@ -1041,6 +1129,7 @@ class SignatureCache:
             "SELECT created_ns, directories, paths, fs_paths, content_hashes, stats, shingle_counts, "
             "signatures FROM snapshots WHERE key = ?",
             (key,),
+            "snapshots",
         )
         if row is None:
             return None
@@ -1084,13 +1173,14 @@ class SignatureCache:
 
     def get_pairs(self, keys: Sequence[str]) -> dict[str, tuple[float, float, int]]:
         """The verified pairs stored under these keys (see pipeline.pair_key)."""
-        if self._connection is None:
+        connection = self._reading("pairs")
+        if connection is None:
             return {}
         found: dict[str, tuple[float, float, int]] = {}
         wanted = {bytes.fromhex(key) for key in keys}
         try:
             if len(wanted) > _PAIR_SCAN:  # one scan beats that many index lookups
-                for key, jaccard, containment, smaller in self._connection.execute(
+                for key, jaccard, containment, smaller in connection.execute(
                     "SELECT key, jaccard, containment, smaller FROM pairs"
                 ):
                     if key in wanted:
@@ -1098,7 +1188,7 @@ class SignatureCache:
                 return found
             for chunk in _chunks(sorted(wanted)):
                 marks = ",".join("?" * len(chunk))
-                for key, jaccard, containment, smaller in self._connection.execute(
+                for key, jaccard, containment, smaller in connection.execute(
                     f"SELECT key, jaccard, containment, smaller FROM pairs WHERE key IN ({marks})", chunk
                 ):
                     found[key.hex()] = (float(jaccard), float(containment), int(smaller))
@@ -1110,6 +1200,7 @@ class SignatureCache:
     def put_pairs(self, rows: Sequence[tuple[str, float, float, int]]) -> None:
         """Store verified pairs: (key, jaccard, containment, smaller set size) each."""
         self._write_many(
+            "pairs",
             "INSERT OR REPLACE INTO pairs VALUES (?, ?, ?, ?)",
             [
                 (bytes.fromhex(key), jaccard, containment, smaller)
@@ -1119,12 +1210,13 @@ class SignatureCache:
 
     def get_diffs(self, keys: Sequence[str]) -> dict[str, tuple[MemberDiff, ...]]:
         """The diffed clusters' members stored under these keys (see pipeline.cluster_key)."""
-        if self._connection is None:
+        connection = self._reading("diffs")
+        if connection is None:
             return {}
         found: dict[str, tuple[MemberDiff, ...]] = {}
         try:
             for chunk in _chunks(sorted(set(keys))):
-                rows = self._connection.execute(
+                rows = connection.execute(
                     f"SELECT key, members FROM diffs WHERE key IN ({','.join('?' * len(chunk))})", chunk
                 ).fetchall()
                 for key, data in rows:
@@ -1142,6 +1234,7 @@ class SignatureCache:
     def put_diffs(self, clusters: Mapping[str, Sequence[MemberDiff]]) -> None:
         """Store diffed clusters' members under their keys."""
         self._write_many(
+            "diffs",
             "INSERT OR REPLACE INTO diffs VALUES (?, ?)",
             [
                 (
@@ -1152,10 +1245,10 @@ class SignatureCache:
             ],
         )
 
-    def _write_many(self, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        """executemany in one transaction, on the writer thread."""
+    def _write_many(self, table: str, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """executemany of a statement writing to `table`, in one transaction, on the writer thread."""
         if rows:
-            self._in_background(functools.partial(self._write_many_now, statement, rows))
+            self._in_background(table, functools.partial(self._write_many_now, statement, rows))
 
     def _write_many_now(self, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
         if self._connection is None:  # turned off by a failure since the write was queued
@@ -1164,27 +1257,37 @@ class SignatureCache:
             connection.executemany(statement, rows)
 
     def get_report(self, key: str) -> Report | None:
-        """The report stored under `key` (see pipeline.report_key), if any."""
-        row = self._row("SELECT report FROM reports WHERE key = ?", (key,))
+        """The report stored under `key` (see pipeline.report_key), if any, its clusters'
+        members read from `diffs`; None when one of them is not there any more."""
+        row = self._row(
+            "SELECT report, paths, content_hashes, sizes, singletons FROM reports WHERE key = ?",
+            (key,),
+            "reports",
+        )
         if row is None:
             return None
         try:
-            return _report_from_json(json.loads(zlib.decompress(row[0])))
+            summary = json.loads(zlib.decompress(row[0]))
+            members = self.get_diffs([diff_key for _, _, diff_key in summary["clusters"]])
+            return _report_from_row(summary, row[1:], members)
         except (ValueError, KeyError, TypeError, zlib.error):
             return None
 
-    def put_report(self, key: str, report: Report) -> None:
-        """Store a finished report; only the KEPT_REPORTS most recent stay."""
+    def put_report(self, key: str, report: Report, cluster_keys: Sequence[str]) -> None:
+        """Store a finished report whose clusters are stored in `diffs` under `cluster_keys`
+        (one per cluster, in order); only the KEPT_REPORTS most recent stay.
+
+        The clusters are named, not stored again: encoding their diffs a second time took a
+        first run with 100,000 files most of a second."""
         if self._database is None:
             return
-        # Compressed here, not on the writer thread: the JSON is tens of megabytes, and the
-        # output is rendered meanwhile.
-        data = zlib.compress(json.dumps(report_to_json(report)).encode("ascii"), 1)
-        self._replace("reports", (key, data), KEPT_REPORTS)
+        if len(cluster_keys) != len(report.clusters):
+            raise ValueError(f"{len(report.clusters)} clusters, but {len(cluster_keys)} keys for their diffs")
+        self._replace("reports", (key, *_report_row(report, cluster_keys)), KEPT_REPORTS)
 
     def get_output(self, key: str) -> tuple[bytes, tuple[str, ...]] | None:
         """The output and stderr lines stored under `key` (see replay.look), if any."""
-        row = self._row("SELECT output, chatter FROM outputs WHERE key = ?", (key,))
+        row = self._row("SELECT output, chatter FROM outputs WHERE key = ?", (key,), "outputs")
         if row is None:
             return None
         try:
@@ -1195,9 +1298,7 @@ class SignatureCache:
     def put_output(self, key: str, compressed_output: bytes, chatter: Sequence[str]) -> None:
         """Store a run's output, zlib-compressed by the caller; only the KEPT_OUTPUTS most recent stay."""
         text = json.dumps(list(chatter))
-        self._in_background(
-            lambda: self._replace_now("outputs", (key, text, compressed_output), KEPT_OUTPUTS)
-        )
+        self._replace("outputs", (key, text, compressed_output), KEPT_OUTPUTS)
 
     def info(self) -> dict[str, object]:
         """Path, size on disk, entry and stat counts, and entries per fingerprint."""
@@ -1260,6 +1361,21 @@ def _check_identity(connection: sqlite3.Connection) -> None:
         raise sqlite3.DatabaseError("a SQLite database, but not a storydiff cache")
 
 
+def _connect_reader(path: str) -> sqlite3.Connection:
+    """A second connection to an open cache, for lookups while the writer thread writes (in
+    WAL mode, neither waits for the other)."""
+    connection = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+    )
+    try:
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        connection.execute("PRAGMA query_only = ON")
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
 def _scan(
     connection: sqlite3.Connection, fingerprint: str
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
@@ -1303,28 +1419,35 @@ def _lookup(
     return stat_rows, entry_rows
 
 
-def report_to_json(report: Report) -> dict[str, Any]:
-    """The report as the cache stores it: plain JSON values, with each member's segments,
-    figures and stripped lines as positional lists (far quicker to write and read back than
-    dataclasses.asdict's dicts: seconds for the report of a 100,000-file corpus)."""
-    return {
+def _report_row(report: Report, cluster_keys: Sequence[str]) -> tuple[bytes, bytes, bytes, bytes, bytes]:
+    """The `reports` row of a report, without its key: everything but the file lists as JSON,
+    each cluster as [id, representative, key of its diffs]; then the files' paths, content
+    hashes and sizes, and the singletons, as joined strings and an array."""
+    summary = {
         "settings": report.settings,
         "documents": report.documents,
         "clusters": [
-            [cluster.id, cluster.representative, [member_to_json(member) for member in cluster.members]]
-            for cluster in report.clusters
+            [cluster.id, cluster.representative, diff_key]
+            for cluster, diff_key in zip(report.clusters, cluster_keys, strict=True)
         ],
-        "singletons": list(report.singletons),
         "skipped": [[item.path, item.reason] for item in report.skipped],
         "boilerplate": [list(item) for item in report.boilerplate],
         "kind": report.kind,
         "inputs": list(report.inputs),
-        "files": [[item.path, item.content_hash, item.size_bytes] for item in report.files],
     }
+    return (
+        zlib.compress(json.dumps(summary).encode("ascii"), 1),
+        _join_strings([item.path for item in report.files]),
+        _join_strings([item.content_hash for item in report.files]),
+        np.array([item.size_bytes for item in report.files], dtype=np.int64).tobytes(),
+        _join_strings(report.singletons),
+    )
 
 
 def member_to_json(member: MemberDiff) -> list[Any]:
-    """A member as the cache stores it (see report_to_json; _member_from_json reads it)."""
+    """A member as `diffs` stores it: plain JSON values, its segments, figures and stripped
+    lines as positional lists (far quicker to write and read back than dataclasses.asdict's
+    dicts: seconds for the diffs of a 100,000-file corpus). _member_from_json reads it."""
     return [
         member.path,
         member.jaccard,
@@ -1343,20 +1466,36 @@ def member_to_json(member: MemberDiff) -> list[Any]:
     ]
 
 
-def _report_from_json(data: dict[str, Any]) -> Report:
+def _report_from_row(
+    summary: dict[str, Any], files: Sequence[bytes], members: Mapping[str, tuple[MemberDiff, ...]]
+) -> Report:
+    """The report `_report_row` stored, its clusters' members from `members` (by diff key):
+    KeyError when one is missing, ValueError when one does not match its cluster."""
+    paths, content_hashes, sizes, singletons = files
+    size_values = np.frombuffer(sizes, dtype=np.int64).tolist()
+    clusters = []
+    for number, representative, diff_key in summary["clusters"]:
+        cluster_members = members[diff_key]
+        if not cluster_members or cluster_members[0].path != representative:
+            raise ValueError("stored diffs that are not the cluster's")
+        clusters.append(Cluster(id=number, representative=representative, members=cluster_members))
     return Report(
-        settings=data["settings"],
-        documents=data["documents"],
-        clusters=tuple(
-            Cluster(id=number, representative=representative, members=tuple(map(_member_from_json, members)))
-            for number, representative, members in data["clusters"]
+        settings=summary["settings"],
+        documents=summary["documents"],
+        clusters=tuple(clusters),
+        singletons=_split_strings(singletons, -1),
+        skipped=tuple(Skipped(path, reason) for path, reason in summary["skipped"]),
+        boilerplate=tuple((rule, count) for rule, count in summary["boilerplate"]),
+        kind=summary["kind"],
+        inputs=tuple(summary["inputs"]),
+        files=tuple(
+            map(
+                FileRecord,
+                _split_strings(paths, len(size_values)),
+                _split_strings(content_hashes, len(size_values)),
+                size_values,
+            )
         ),
-        singletons=tuple(data["singletons"]),
-        skipped=tuple(Skipped(path, reason) for path, reason in data["skipped"]),
-        boilerplate=tuple((rule, count) for rule, count in data["boilerplate"]),
-        kind=data["kind"],
-        inputs=tuple(data["inputs"]),
-        files=tuple(FileRecord(path, content_hash, size) for path, content_hash, size in data["files"]),
     )
 
 

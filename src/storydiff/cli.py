@@ -12,7 +12,6 @@ import os
 import re
 import sys
 import time
-import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -519,7 +518,7 @@ def cluster(
             # Kept for a re-run over the same files (see replay), once all of it was written.
             tee = _Tee(out)
             _write(report, output_format, options, html_path, tee)
-            replay.keep(signature_cache, view, tee.compressed(), (*chatter, summary_line(report)))
+            replay.keep(signature_cache, view, tee.compressed, (*chatter, summary_line(report)))
         else:
             _write(report, output_format, options, html_path, out)
         if timings:
@@ -1347,17 +1346,18 @@ class _Stdout:
 
 class _Tee:
     """Stdout that also keeps what was written to it, for the cache (see replay), compressed
-    as it goes: a 40 MB report is not held twice more."""
+    as it goes (replay.Compressor): a 40 MB report is not held twice more."""
 
     encoding = "utf-8"
 
     def __init__(self, out: Any) -> None:
+        from .replay import Compressor
+
         self._out = out
-        self._compressor = zlib.compressobj(1)
-        self._parts: list[bytes] = []
+        self._compressor = Compressor()
 
     def write(self, text: str) -> int:
-        self._parts.append(self._compressor.compress(text.encode("utf-8", "replace")))
+        self._compressor.add(text.encode("utf-8", "replace"))
         return int(self._out.write(text))
 
     def flush(self) -> None:
@@ -1371,7 +1371,7 @@ class _Tee:
 
     def compressed(self) -> bytes:
         """Everything written, as one zlib stream."""
-        return b"".join([*self._parts, self._compressor.flush()])
+        return self._compressor.finish()
 
 
 def _stdout() -> Any:

@@ -75,6 +75,8 @@ VERIFY_BATCH_PAIRS = 8192
 CANDIDATE_JOBS = 8  # groups of LSH bands, each an engine task
 LIKELY_BATCH_PAIRS = 1 << 18  # candidates per estimate-filter task
 DIFF_BATCH_CLUSTERS = 32
+# Diffed clusters handed to the signature cache at a time, as they come (see _diff_clusters).
+DIFF_STORE_CLUSTERS = 512
 
 
 class Progress(Protocol):
@@ -1006,7 +1008,7 @@ def run_cluster(
                 changed = np.zeros(len(corpus.paths), dtype=bool)
                 changed[sorted(signed.resigned)] = True
                 corpus, verified, _ = verify(corpus, set_ids, "second", (memo, changed))
-        clusters, vanished = _diff_clusters(
+        clusters, vanished, cluster_keys = _diff_clusters(
             verified,
             corpus,
             settings,
@@ -1037,8 +1039,15 @@ def run_cluster(
             if path not in vanished
         ),
     )
-    if memo_key is not None and signature_cache is not None and not vanished:
-        signature_cache.put_report(memo_key, report)
+    if (
+        memo_key is not None
+        and signature_cache is not None
+        and not vanished
+        and len(cluster_keys) == len(report.clusters)  # (each cluster's diffs are in the cache)
+    ):
+        signature_cache.put_report(memo_key, report, cluster_keys)
+    if signature_cache is not None:
+        signature_cache.checkpoint()  # (the run's writes are queued: see checkpoint)
     return report
 
 
@@ -2026,8 +2035,9 @@ def _diff_clusters(
     set_ids: Sequence[str] | None = None,
     spill_to: str = "",
     on_diffed: Callable[[Sequence[MemberDiff]], None] | None = None,
-) -> tuple[list[Cluster], dict[str, Skipped]]:
-    """Diff every cluster; returns the clusters in output order and the files that vanished.
+) -> tuple[list[Cluster], dict[str, Skipped], list[str]]:
+    """Diff every cluster; returns the clusters in output order, the files that vanished, and
+    with the cache, each cluster's key in it (see below; none without).
 
     A member that vanished or changed since it was signed is skipped, and the rest of its
     cluster is clustered again from the verified pairs that do not involve it (it may have
@@ -2044,7 +2054,7 @@ def _diff_clusters(
     measured = {(pair.left, pair.right): (pair.jaccard, pair.containment) for pair in verified}
     progress.start("Diffing", sum(len(component) - 1 for component in components))
     vanished: dict[str, Skipped] = {}
-    clusters = []
+    clusters: list[tuple[Cluster, str]] = []  # each with its key in the cache ("" without)
     while components:
         orders = []
         keys: list[str] = []
@@ -2089,7 +2099,9 @@ def _diff_clusters(
             if keys and keys[number] in stored:
                 members = list(stored[keys[number]])
                 progress.advance(len(members) - 1)
-                clusters.append(Cluster(id=0, representative=members[0].path, members=tuple(members)))
+                clusters.append(
+                    (Cluster(id=0, representative=members[0].path, members=tuple(members)), keys[number])
+                )
                 if on_diffed is not None:
                     on_diffed(members)
                 continue
@@ -2102,20 +2114,30 @@ def _diff_clusters(
                 continue
             members = [item for item in outcome if isinstance(item, MemberDiff)]
             members[1:] = sorted(members[1:], key=lambda item: item.path)
-            clusters.append(Cluster(id=0, representative=members[0].path, members=tuple(members)))
+            clusters.append(
+                (
+                    Cluster(id=0, representative=members[0].path, members=tuple(members)),
+                    keys[number] if keys else "",
+                )
+            )
             if on_diffed is not None:
                 on_diffed(members)
             if keys:
                 fresh[keys[number]] = members
+                if len(fresh) >= DIFF_STORE_CLUSTERS and signature_cache is not None:
+                    # Encoded now, while the workers diff the next clusters, not all at the end.
+                    signature_cache.put_diffs(fresh)
+                    fresh = {}
         if fresh and signature_cache is not None:
             signature_cache.put_diffs(fresh)
         remaining = [pair for pair in verified if pair.left in survivors and pair.right in survivors]
         components = cluster.connected_components(len(corpus.paths), remaining)
-    clusters.sort(key=lambda item: (-len(item.members), item.members[0].path))
+    clusters.sort(key=lambda item: (-len(item[0].members), item[0].members[0].path))
     numbered = [
-        Cluster(number, item.representative, item.members) for number, item in enumerate(clusters, start=1)
+        Cluster(number, item.representative, item.members)
+        for number, (item, _) in enumerate(clusters, start=1)
     ]
-    return numbered, vanished
+    return numbered, vanished, [key for _, key in clusters] if memo else []
 
 
 def _sets_needed(ordered: tuple[int, ...], similarities: tuple[tuple[float, float] | None, ...]) -> set[int]:
