@@ -10,11 +10,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from tests.conftest import SEED_000, SEED_001, SEED_002, SEEDS
 
-from storydiff import cluster, pipeline, shingles
+from storydiff import boilerplate, cluster, pipeline, shingles
 from storydiff.cli import cli
 from storydiff.settings import Settings
 
@@ -108,6 +109,37 @@ def test_only_documents_with_a_repeated_line_are_signed_again(
     monkeypatch.setattr(pipeline, "sign_batch", spy)
     pipeline.run_cluster([str(corpus)], Settings())
     assert sorted(signed_again) == sorted(WITH_FOOTER)
+
+
+def test_the_diffs_look_for_repeated_lines_only_in_documents_that_held_one(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clustered copy ending in the footer has it stripped in its diff; the other members'
+    lines are never keyed, and treating every document as holding one changes nothing."""
+    copy = corpus / "001_copy2.txt"
+    copy.write_text(copy.read_text(encoding="utf-8").rstrip("\n") + f"\n\n{FOOTER}\n", encoding="utf-8")
+    keyed: list[str] = []
+    real_keys = boilerplate.repeated_line_keys
+
+    def repeated_line_keys(texts: Any, repeated: Any) -> Any:
+        keyed.extend(texts)
+        return real_keys(texts, repeated)
+
+    monkeypatch.setattr(boilerplate, "repeated_line_keys", repeated_line_keys)
+    report = run("cluster", str(corpus), "--format", "json", "--jobs", "1", "--no-cache")
+    assert report["boilerplate"]["repeated-line"] == 10
+    assert len(keyed) == len(WITH_FOOTER) + 2 and all(FOOTER in text for text in keyed)  # the copy, twice
+    (members,) = [item["members"] for item in report["clusters"]]
+    diff = next(member["diff"] for member in members if member["path"].endswith("001_copy2.txt"))
+    assert not any("Mali Monitor" in segment["text"] for segment in diff)
+
+    def everyone(corpus: pipeline.Corpus, repeated: Any) -> Any:
+        return np.ones(len(corpus.paths), dtype=bool)
+
+    monkeypatch.setattr(pipeline, "holding_repeated", everyone)
+    keyed.clear()
+    assert run("cluster", str(corpus), "--format", "json", "--jobs", "1", "--no-cache") == report
+    assert len(keyed) > len(WITH_FOOTER) + 2
 
 
 def test_no_second_pass_without_repeated_lines(seeds_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -154,18 +154,25 @@ def clean_each(
     settings: Settings,
     tidy: bool = True,
     repeated: RepeatedLines | None = None,
+    holding: Iterable[bool] | None = None,
 ) -> Iterator[CleanedDocument | Skipped]:
     """`clean` for many files, in order. With repeated lines to take, the keys of the lines
-    of up to SIGN_PART_CHARS characters of text are found in one pass."""
+    of up to SIGN_PART_CHARS characters of text are found in one pass.
+
+    `holding` says, source by source, whether it held a repeated line when it was signed
+    (`holding_repeated`); those that did not are cleaned without looking for one, as the
+    keys of their lines cost more than the rest of cleaning them and would find nothing.
+    """
     if not repeated:
         for source in sources:
             yield clean(source, settings, tidy)
         return
-    pending: list[Document | Skipped] = []
+    pending: list[tuple[Document | Skipped, bool]] = []
     characters = 0
-    for source in sources:
+    flagged = ((item, True) for item in sources) if holding is None else zip(sources, holding, strict=True)
+    for source, holds in flagged:
         document = ingest.read_document(source, settings.encoding, settings.max_bytes)
-        pending.append(document)
+        pending.append((document, holds))
         characters += len(document.text) if isinstance(document, Document) else 0
         if characters >= SIGN_PART_CHARS:
             yield from _clean_read(pending, settings, tidy, repeated)
@@ -174,16 +181,31 @@ def clean_each(
 
 
 def _clean_read(
-    documents: Sequence[Document | Skipped], settings: Settings, tidy: bool, repeated: RepeatedLines
+    documents: Sequence[tuple[Document | Skipped, bool]],
+    settings: Settings,
+    tidy: bool,
+    repeated: RepeatedLines,
 ) -> Iterator[CleanedDocument | Skipped]:
-    texts = [document.text for document in documents if isinstance(document, Document)]
+    texts = [document.text for document, holds in documents if holds and isinstance(document, Document)]
     keys = iter(boilerplate.repeated_line_keys(texts, repeated))
-    for document in documents:
+    for document, holds in documents:
         if isinstance(document, Skipped):
             yield document
             continue
-        stripped = boilerplate.strip(document.text, settings.active_rules, tidy, repeated, next(keys))
+        if holds:
+            stripped = boilerplate.strip(document.text, settings.active_rules, tidy, repeated, next(keys))
+        else:
+            stripped = boilerplate.strip(document.text, settings.active_rules, tidy)
         yield CleanedDocument(document=document, text=stripped.text, removals=stripped.removals)
+
+
+def holding_repeated(corpus: Corpus, repeated: RepeatedLines) -> npt.NDArray[np.bool_]:
+    """Which documents hold one of the repeated lines, by the line keys of their first signing."""
+    wanted = np.fromiter(repeated.keys, np.uint64, len(repeated.keys))
+    document_of = np.repeat(np.arange(len(corpus.paths)), np.diff(corpus.line_key_offsets))
+    holding = np.zeros(len(corpus.paths), dtype=bool)
+    holding[document_of[np.isin(corpus.line_keys, wanted)]] = True
+    return holding
 
 
 @dataclass(frozen=True)
@@ -613,6 +635,9 @@ class DiffTask:
     members: tuple[tuple[str, str, str], ...]
     similarities: tuple[tuple[float, float] | None, ...]
     sets: tuple[tuple[str, int, int] | None, ...]
+    # Representative, then members: whether it held a repeated line (see clean_each); all
+    # True when not known.
+    holding: tuple[bool, ...] = ()
 
 
 def diff_batch(
@@ -629,6 +654,11 @@ def diff_batch(
         (SourceFile(path, fs_path) for members in listed for path, fs_path, _ in members),
         settings,
         repeated=repeated,
+        holding=(
+            holds
+            for task, members in zip(tasks, listed, strict=True)
+            for holds in (task.holding or (True,) * len(members))
+        ),
     )
     for task, members in zip(tasks, listed, strict=True):
         texts: list[CleanedDocument | Skipped] = []
@@ -984,15 +1014,18 @@ def run_cluster(
         set_ids: Sequence[str] = corpus.content_hashes  # each row's exact set, for the cache's pairs
         corpus, verified, memo = verify(corpus, set_ids, "first")
         repeated = RepeatedLines()
+        holding = None  # which documents hold one of the repeated lines
         if settings.finds_repeated_lines:
             components = cluster.connected_components(len(corpus.paths), verified)
             repeated = repeated_lines(corpus, components, settings)
             if repeated:
                 # Documents holding a repeated line are signed again without it (batches the
                 # cache kept from an earlier run with the same contents are taken from it).
+                holding = holding_repeated(corpus, repeated)
                 signed = _strip_repeated(
                     _Signed(corpus, tuple(signing_skipped), totals),
                     repeated,
+                    holding,
                     settings,
                     spill_to,
                     engine,
@@ -1019,6 +1052,7 @@ def run_cluster(
             set_ids,
             spill_to,
             on_diffed,
+            holding,
         )
     for row in sorted(corpus.changed_meanwhile):  # compared with an empty set: not to be trusted
         path = corpus.paths[row]
@@ -1889,22 +1923,21 @@ def repeated_lines(corpus: Corpus, components: Sequence[Sequence[int]], settings
 def _strip_repeated(
     signed: _Signed,
     repeated: RepeatedLines,
+    holding: npt.NDArray[np.bool_],
     settings: Settings,
     spill_to: str,
     engine: Engine,
     progress: Progress,
     signature_cache: cache.SignatureCache | None = None,
 ) -> _Signed:
-    """Sign again, without their repeated lines, the documents that hold one.
+    """Sign again, without their repeated lines, the documents that hold one (`holding`).
 
     With the cache, a batch of documents whose contents an earlier run signed again with the
     same repeated lines (cache.Stripped, keyed by `_stripped_key`) is taken from the cache;
     the others are signed and stored.
     """
     corpus = signed.corpus
-    wanted = np.fromiter(repeated.keys, np.uint64, len(repeated.keys))
-    document_of = np.repeat(np.arange(len(corpus.paths)), np.diff(corpus.line_key_offsets))
-    affected = np.unique(document_of[np.isin(corpus.line_keys, wanted)]).tolist()
+    affected = np.flatnonzero(holding).tolist()
     sources = [SourceFile(corpus.paths[index], corpus.fs_paths[index]) for index in affected]
     row_of = {corpus.paths[index]: index for index in affected}
 
@@ -2035,6 +2068,7 @@ def _diff_clusters(
     set_ids: Sequence[str] | None = None,
     spill_to: str = "",
     on_diffed: Callable[[Sequence[MemberDiff]], None] | None = None,
+    holding: npt.NDArray[np.bool_] | None = None,
 ) -> tuple[list[Cluster], dict[str, Skipped], list[str]]:
     """Diff every cluster; returns the clusters in output order, the files that vanished, and
     with the cache, each cluster's key in it (see below; none without).
@@ -2085,6 +2119,7 @@ def _diff_clusters(
                 tuple(corpus.source(member) for member in ordered[1:]),
                 known,
                 tuple(corpus.set_location(row) if row in wanted else None for row in ordered),
+                () if holding is None else tuple(holding[list(ordered)].tolist()),
             )
             for ordered, known, wanted in zip(to_diff, similarities, needed, strict=True)
         ]
