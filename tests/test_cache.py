@@ -781,3 +781,29 @@ def test_a_failed_background_write_turns_the_cache_off_and_a_bug_in_one_is_raise
     with pytest.raises(ZeroDivisionError):
         broken.get_output("key")
     broken.close()
+
+
+def test_a_first_run_signs_without_asking_the_empty_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers look nothing up in a cache that held nothing signed with these settings when
+    the run began; the output is the one without the cache, and the cache is filled."""
+    corpus = build_corpus(tmp_path, copies=2)
+    cache_file = tmp_path / "c.sqlite"
+    opened: list[str] = []
+    real_reader = cache.CacheReader
+
+    def counting_reader(path: str) -> Any:
+        opened.append(path)
+        return real_reader(path)
+
+    monkeypatch.setattr(cache, "CacheReader", counting_reader)
+    code, cold, _ = run("cluster", str(corpus), "--format", "json", "--jobs", "1", "--cache", str(cache_file))
+    assert code == 0 and opened == []
+    assert cold == run("cluster", str(corpus), "--format", "json", "--jobs", "1", "--no-cache")[1]
+    assert entries(cache_file) == len(list(corpus.iterdir()))
+    spec = pipeline.CacheSpec(str(cache_file), cache.fingerprint(Settings().signature_inputs()))
+    with spill.spill_directory() as spill_to:
+        sources, _ = ingest.discover([str(corpus)])
+        pipeline.sign_batch(("a", sources), Settings(), spill_to, cache_spec=spec)
+    assert opened == [str(cache_file)]  # a cache that held them is asked

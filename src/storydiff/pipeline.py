@@ -216,11 +216,16 @@ class CacheSpec:
     caches written before have them, and only with `with_sets`) are spilled with an empty
     set and marked `without_set` (their `shingle_counts` are still right): `load_sets`
     signs them again when verification or a diff needs their set.
+
+    Without `look_up` (the cache held nothing signed with these settings when the run began:
+    a first run) workers do not ask it: at most a copy of a file signed earlier in the same
+    run could be found, for about 2 ms of queries a batch.
     """
 
     path: str
     fingerprint: str
     with_sets: bool = True
+    look_up: bool = True
 
 
 def sign_batch(
@@ -368,14 +373,17 @@ def _sign_with_cache(
     statuses = [_within(_stat(source.fs_path), settings.max_bytes) for source in sources]
     directory = os.getcwd()
     absolute = [cache.stat_key(source.fs_path, directory) for source in sources]
-    reader = cache.CacheReader(spec.path)
+    hashes: list[str | None] = [None] * len(sources)
+    entries: dict[str, cache.Entry] = {}
+    reader = cache.CacheReader(spec.path) if spec.look_up else None
     try:
-        known = reader.hashes_for_stats(
-            [path for path, status in zip(absolute, statuses, strict=True) if status is not None],
-            [status for status in statuses if status is not None],
-        )
-        hashes: list[str | None] = [known.get(path) for path in absolute]
-        entries = reader.entries(spec.fingerprint, [value for value in hashes if value], spec.with_sets)
+        if reader is not None:
+            known = reader.hashes_for_stats(
+                [path for path, status in zip(absolute, statuses, strict=True) if status is not None],
+                [status for status in statuses if status is not None],
+            )
+            hashes = [known.get(path) for path in absolute]
+            entries = reader.entries(spec.fingerprint, [value for value in hashes if value], spec.with_sets)
         read: dict[int, Document | Skipped] = {
             index: ingest.read_document(source, settings.encoding, settings.max_bytes)
             for index, source in enumerate(sources)
@@ -383,15 +391,17 @@ def _sign_with_cache(
         }
         for index, document in read.items():
             hashes[index] = document.content_hash if isinstance(document, Document) else None
-        entries.update(
-            reader.entries(
-                spec.fingerprint,
-                [item.content_hash for item in read.values() if isinstance(item, Document)],
-                spec.with_sets,
+        if reader is not None:
+            entries.update(
+                reader.entries(
+                    spec.fingerprint,
+                    [item.content_hash for item in read.values() if isinstance(item, Document)],
+                    spec.with_sets,
+                )
             )
-        )
     finally:
-        reader.close()
+        if reader is not None:
+            reader.close()
 
     missing = {
         index: document
@@ -1186,9 +1196,9 @@ def sign_all(
     """
     cache_spec = None
     if signature_cache is not None and signature_cache.enabled:
-        cache_spec = CacheSpec(
-            signature_cache.path, cache.fingerprint(settings.signature_inputs()), with_sets
-        )
+        fingerprint = cache.fingerprint(settings.signature_inputs())
+        held = signature_cache.holds(fingerprint)
+        cache_spec = CacheSpec(signature_cache.path, fingerprint, with_sets, look_up=held)
     progress.start("Signing", len(sources))
     batches: list[SignedBatch] = []
     skipped: list[Skipped] = []
@@ -1196,11 +1206,7 @@ def sign_all(
     to_sign: Sequence[SourceFile] = sources
     known_rows: list[int] = []
     signed_already: set[int] = set()
-    if (
-        cache_spec is not None
-        and signature_cache is not None
-        and signature_cache.holds(cache_spec.fingerprint)
-    ):
+    if cache_spec is not None and signature_cache is not None and cache_spec.look_up:
         fs_paths = [source.fs_path for source in sources]
         within = [
             _within(status, settings.max_bytes)
