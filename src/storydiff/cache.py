@@ -897,6 +897,14 @@ class SignatureCache:
         )
         return row is not None and bool(row[0])
 
+    def holds_entries(self, fingerprint: str) -> bool:
+        """Whether there are entries for this fingerprint: whether a signing worker could find a
+        document by its content (see pipeline.CacheSpec.look_up)."""
+        row = self._row(
+            f"SELECT EXISTS (SELECT 1 FROM entries WHERE fingerprint_id = {_FINGERPRINT_ID})", (fingerprint,)
+        )
+        return row is not None and bool(row[0])
+
     def known(
         self, fingerprint: str, paths: Sequence[str], statuses: Sequence[os.stat_result | None]
     ) -> Known:

@@ -1197,7 +1197,7 @@ def sign_all(
     cache_spec = None
     if signature_cache is not None and signature_cache.enabled:
         fingerprint = cache.fingerprint(settings.signature_inputs())
-        held = signature_cache.holds(fingerprint)
+        held = signature_cache.holds_entries(fingerprint)
         cache_spec = CacheSpec(signature_cache.path, fingerprint, with_sets, look_up=held)
     progress.start("Signing", len(sources))
     batches: list[SignedBatch] = []
@@ -1206,7 +1206,11 @@ def sign_all(
     to_sign: Sequence[SourceFile] = sources
     known_rows: list[int] = []
     signed_already: set[int] = set()
-    if cache_spec is not None and signature_cache is not None and cache_spec.look_up:
+    if (
+        cache_spec is not None
+        and signature_cache is not None
+        and signature_cache.holds(cache_spec.fingerprint)
+    ):
         fs_paths = [source.fs_path for source in sources]
         within = [
             _within(status, settings.max_bytes)
