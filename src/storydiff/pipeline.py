@@ -2090,6 +2090,10 @@ def _diff_clusters(
     With `set_ids` (see verified_pairs) and the cache, a cluster diffed by an earlier run
     (the same members, contents, representative and settings: `cluster_key`) is taken from
     the cache, and the clusters diffed here are stored.
+
+    `on_diffed` sees each cluster's members as they come (see run_cluster); `holding` marks
+    the rows that held a repeated line (`holding_repeated`), the only ones whose lines the
+    re-read looks up among the repeated lines (None: all of them).
     """
     memo = signature_cache is not None and signature_cache.enabled and set_ids is not None
     context = diff_context(settings, repeated) if memo else ""
