@@ -44,7 +44,7 @@ def generated_corpus(root: Path, stories: int, words: int) -> Path:
         "storydiff.cluster.likely_mask",
         "storydiff.pipeline.verify_batch",
         "storydiff.pipeline.diff_batch",
-        "storydiff.render.json.render_json",
+        "storydiff.render.json.json_pieces",
     ],
 )
 def test_ctrl_c_at_any_stage(

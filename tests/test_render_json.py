@@ -17,6 +17,7 @@ from storydiff.pipeline import clean, run_cluster
 from storydiff.render import UNSAFE
 from storydiff.render.json import (
     EncodedMembers,
+    json_pieces,
     member_record,
     render_json,
     render_jsonl,
@@ -245,6 +246,7 @@ def test_members_encoded_during_the_run_render_the_same_document(dedup_corpus: P
     assert len(members) == 4 and all(any(member is other for other in seen) for member in members)
     assert any(member.member_stripped or member.representative_stripped for member in members)
     assert render_json(built, encoded) == render_json(built)
+    assert "".join(json_pieces(built)) == render_json(built)  # each member encoded as it comes
     assert list(render_jsonl(built, encoded)) == list(render_jsonl(built))
     for hostile in (report(), report(UNDECODABLE, UNDECODABLE, UNDECODABLE)):
         encoded.add([member for item in hostile.clusters for member in item.members])

@@ -82,9 +82,10 @@ def output_environment(output_format: OutputFormat, out: TextIO, options: Render
 
 
 def _json(report: Report, out: TextIO, options: RenderOptions) -> None:
-    from .json import render_json
+    from .json import json_pieces
 
-    out.write(render_json(report, options.encoded))
+    for piece in json_pieces(report, options.encoded):
+        out.write(piece)
 
 
 def _jsonl(report: Report, out: TextIO, options: RenderOptions) -> None:

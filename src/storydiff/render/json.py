@@ -315,9 +315,18 @@ def render_json(report: Report, encoded: EncodedMembers | None = None) -> str:
     document is the same: compact JSON of a dict is its fields' JSON, joined)."""
     if encoded is None:
         return _line(report_object(report))
+    return "".join(json_pieces(report, encoded))
+
+
+def json_pieces(report: Report, encoded: EncodedMembers | None = None) -> Iterator[str]:
+    """`render_json`'s document in pieces (its start, each cluster, the rest), so that a large
+    report is written out without being held whole, and again as bytes, on the way."""
+    encoded = encoded or EncodedMembers()
     before, after = _encoded(_before_clusters(report)), _encoded(_after_clusters(report))
-    clusters = ",".join(_cluster_text(cluster, encoded) for cluster in report.clusters)
-    return f'{before[:-1]},"clusters":[{clusters}],{after[1:]}\n'
+    yield f'{before[:-1]},"clusters":['
+    for number, cluster in enumerate(report.clusters):
+        yield f"{',' if number else ''}{_cluster_text(cluster, encoded)}"
+    yield f"],{after[1:]}\n"
 
 
 def render_jsonl(report: Report, encoded: EncodedMembers | None = None) -> Iterator[str]:
