@@ -211,7 +211,8 @@ def main() -> None:
     kinds = (
         []
         if args.no_baselines
-        else ["datasketch-xxhash"] + ([] if args.no_default_baseline else ["datasketch-default"])
+        else ["datasketch-xxhash-2cores", "datasketch-xxhash"]
+        + ([] if args.no_default_baseline else ["datasketch-default"])
     )
     for kind in kinds:
         result_path = str(work / f"{kind}.json")

@@ -615,18 +615,23 @@ def verify_batch(
     job: VerifyJob,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
     """Exact Jaccard, containment and smaller set size of each pair."""
-    reader = spill.SetReader()
     count = len(job.pairs)
     jaccard = np.zeros(count)
     containment = np.zeros(count)
     smaller = np.zeros(count, dtype=np.int64)
-    for index in range(count):
-        file_left, start_left, end_left = job.left[index].tolist()
-        file_right, start_right, end_right = job.right[index].tolist()
-        left = reader.read(job.files[file_left], start_left, end_left)
-        right = reader.read(job.files[file_right], start_right, end_right)
-        jaccard[index], containment[index] = cluster.similarity(left, right)
-        smaller[index] = min(len(left), len(right))
+    left_rows, right_rows = job.left.tolist(), job.right.tolist()
+    previous_left: list[int] = []
+    left = np.empty(0, dtype=np.uint64)
+    with spill.SetReader() as reader:
+        for index in range(count):
+            if left_rows[index] != previous_left:  # pairs come sorted: a left side repeats
+                previous_left = left_rows[index]
+                file_left, start_left, end_left = previous_left
+                left = reader.read(job.files[file_left], start_left, end_left)
+            file_right, start_right, end_right = right_rows[index]
+            right = reader.read(job.files[file_right], start_right, end_right)
+            jaccard[index], containment[index] = cluster.similarity(left, right)
+            smaller[index] = min(len(left), len(right))
     return jaccard, containment, smaller
 
 
@@ -657,47 +662,51 @@ def diff_batch(
 
     The first item of each result is the representative (or why it could not be read again).
     """
-    reader = spill.SetReader()
-    results: list[list[MemberDiff | Skipped]] = []
-    listed = [(task.representative, *task.members) for task in tasks]
-    cleaned = clean_each(
-        (SourceFile(path, fs_path) for members in listed for path, fs_path, _ in members),
-        settings,
-        repeated=repeated,
-        holding=(
-            holds
-            for task, members in zip(tasks, listed, strict=True)
-            for holds in (task.holding or (True,) * len(members))
-        ),
-    )
-    for task, members in zip(tasks, listed, strict=True):
-        texts: list[CleanedDocument | Skipped] = []
-        for (path, _, content_hash), item in zip(members, cleaned, strict=False):
-            if isinstance(item, CleanedDocument) and item.document.content_hash != content_hash:
-                item = Skipped(path, "changed while storydiff was reading it (run again)")
-            texts.append(item)
-        base = texts[0]
-        if isinstance(base, Skipped):
-            results.append([base])
-            continue
-        base_tokens = tokenize(base.text, representative=True)
-        outcome: list[MemberDiff | Skipped] = [
-            MemberDiff(base.document.path, 1.0, 1.0, 0, 0, (), is_representative=True)
-        ]
-        base_set = None
-        for item, similarity, location in zip(texts[1:], task.similarities, task.sets[1:], strict=True):
-            if isinstance(item, Skipped):
-                outcome.append(item)
+    with spill.SetReader() as reader:
+        results: list[list[MemberDiff | Skipped]] = []
+        listed = [(task.representative, *task.members) for task in tasks]
+        cleaned = clean_each(
+            (SourceFile(path, fs_path) for members in listed for path, fs_path, _ in members),
+            settings,
+            repeated=repeated,
+            holding=(
+                holds
+                for task, members in zip(tasks, listed, strict=True)
+                for holds in (task.holding or (True,) * len(members))
+            ),
+        )
+        for task, members in zip(tasks, listed, strict=True):
+            texts: list[CleanedDocument | Skipped] = []
+            for (path, _, content_hash), item in zip(members, cleaned, strict=False):
+                if isinstance(item, CleanedDocument) and item.document.content_hash != content_hash:
+                    item = Skipped(path, "changed while storydiff was reading it (run again)")
+                texts.append(item)
+            base = texts[0]
+            if isinstance(base, Skipped):
+                results.append([base])
                 continue
-            if similarity is None:
-                if base_set is None:
-                    base_set = reader.read(*cast(tuple[str, int, int], task.sets[0]))
-                similarity = cluster.similarity(base_set, reader.read(*cast(tuple[str, int, int], location)))
-            jaccard, containment = similarity
-            outcome.append(
-                _member_diff(base, item, jaccard, containment, word_diff(base_tokens, item.text), settings)
-            )
-        results.append(outcome)
+            base_tokens = tokenize(base.text, representative=True)
+            outcome: list[MemberDiff | Skipped] = [
+                MemberDiff(base.document.path, 1.0, 1.0, 0, 0, (), is_representative=True)
+            ]
+            base_set = None
+            for item, similarity, location in zip(texts[1:], task.similarities, task.sets[1:], strict=True):
+                if isinstance(item, Skipped):
+                    outcome.append(item)
+                    continue
+                if similarity is None:
+                    if base_set is None:
+                        base_set = reader.read(*cast(tuple[str, int, int], task.sets[0]))
+                    similarity = cluster.similarity(
+                        base_set, reader.read(*cast(tuple[str, int, int], location))
+                    )
+                jaccard, containment = similarity
+                outcome.append(
+                    _member_diff(
+                        base, item, jaccard, containment, word_diff(base_tokens, item.text), settings
+                    )
+                )
+            results.append(outcome)
     return results
 
 
@@ -2018,7 +2027,7 @@ def _strip_repeated(
                     batch.word_counts,
                     batch.shingle_counts,
                     batch.signatures,
-                    spill.SetReader().read(batch.set_file, 0, int(batch.set_offsets[-1])),
+                    spill.read_sets(batch.set_file),
                     batch.set_offsets,
                     dict(batch.boilerplate).get(REPEATED_LINE, 0),
                 )

@@ -9,7 +9,6 @@ the run.
 
 from __future__ import annotations
 
-import mmap
 import os
 import shutil
 import tempfile
@@ -18,6 +17,8 @@ from contextlib import contextmanager
 
 import numpy as np
 import numpy.typing as npt
+
+_ITEM = 8  # bytes per spilled hash (uint64)
 
 
 @contextmanager
@@ -35,26 +36,41 @@ def write_sets(directory: str, name: str, values: npt.NDArray[np.uint64]) -> str
     return path
 
 
-class SetReader:
-    """Reads slices of spilled set files, memory-mapping each file once.
+def read_sets(path: str) -> npt.NDArray[np.uint64]:
+    """A whole spilled file."""
+    return np.fromfile(path, dtype=np.uint64)
 
-    The maps are plain ndarrays over mmap buffers (np.memmap slices are several times
-    slower to take, and verification takes two per candidate pair).
+
+class SetReader:
+    """Reads slices of spilled set files with positioned reads, one open file each.
+
+    Not memory maps: each fault on a mapped file maps the 16 pages around it too, so two
+    workers verifying 8,192 pairs at a time each held most of the 200 MB of sets at 100,000
+    documents in their resident sets (about 330 of the run's 990 MB at its peak). A pread
+    costs about a microsecond more per set than slicing a map; the pages stay in the kernel's
+    page cache either way.
     """
 
     def __init__(self) -> None:
-        self._arrays: dict[str, npt.NDArray[np.uint64]] = {}
+        self._descriptors: dict[str, int] = {}
 
     def read(self, path: str, start: int, end: int) -> npt.NDArray[np.uint64]:
-        array = self._arrays.get(path)
-        if array is None:
-            array = self._arrays[path] = _map(path)
-        return array[start:end]
+        descriptor = self._descriptors.get(path)
+        if descriptor is None:
+            descriptor = self._descriptors[path] = os.open(path, os.O_RDONLY)
+        size = (end - start) * _ITEM
+        data = os.pread(descriptor, size, start * _ITEM)
+        if len(data) != size:
+            raise OSError(f"{path}: spilled set file is shorter than expected")
+        return np.frombuffer(data, dtype=np.uint64)
 
+    def close(self) -> None:
+        for descriptor in self._descriptors.values():
+            os.close(descriptor)
+        self._descriptors.clear()
 
-def _map(path: str) -> npt.NDArray[np.uint64]:
-    with open(path, "rb") as handle:
-        if os.fstat(handle.fileno()).st_size == 0:
-            return np.empty(0, dtype=np.uint64)
-        buffer = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    return np.frombuffer(buffer, dtype=np.uint64)
+    def __enter__(self) -> SetReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
