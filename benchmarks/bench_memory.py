@@ -12,7 +12,17 @@ Run on corpora written by generate_corpus.py, smallest first:
     python benchmarks/bench_memory.py /tmp/corpus-10k /tmp/corpus-30k /tmp/corpus-100k /tmp/corpus-300k
 
 (Reuters-21578 has too few long articles for 300,000 documents at the default duplicate
-rate.) Each run is `storydiff cluster DOCS --format json --jobs J` as a user's first run: the
+rate.) Past 10,000 documents these reuse Reuters articles, ever more often (about 60 times
+each at 300,000), so their candidate pairs grow with the square of the reuse. For the curve
+of an ordinary corpus, run it on copies whose documents share no text outside their
+near-duplicate groups (see unshare_corpus.py):
+
+    for n in 10 30 100 300; do
+        python benchmarks/unshare_corpus.py /tmp/corpus-${n}k /tmp/unshared-${n}k
+    done
+    python benchmarks/bench_memory.py /tmp/unshared-{10k,30k,100k,300k}
+
+Each run is `storydiff cluster DOCS --format json --jobs J` as a user's first run: the
 signature cache on, in a new file. Peak memory is the largest sum of the resident (RSS)
 and proportional (PSS) sets of storydiff and its workers (see bench_cluster.py). The fit is
 least squares on documents; the closing figure is what that line says for 1M, not a
