@@ -26,6 +26,7 @@ import os
 import re
 import sys
 import time
+from contextlib import nullcontext
 from functools import partial
 from typing import Any
 
@@ -46,48 +47,42 @@ def files_under(root: str) -> list[str]:
     return sorted(found)
 
 
-def xxhash_values(path: str, num_perm: int = 128) -> tuple[int, Any]:
-    """One document's size and datasketch MinHash hash values (xxh32, `update_batch`)."""
+def minhash_values(path: str, kind: str, num_perm: int = 128) -> tuple[int, Any]:
+    """One document's size and datasketch MinHash hash values: with xxh32 and `update_batch`,
+    or (`datasketch-default`) with the default hash, one `update` per shingle."""
     import xxhash
     from datasketch import MinHash
 
     with open(path, "rb") as handle:
         data = handle.read()
-    minhash = MinHash(num_perm=num_perm, hashfunc=xxhash.xxh32_intdigest)
-    minhash.update_batch(shingle_strings(data.decode("utf-8", "replace")))
+    shingles = shingle_strings(data.decode("utf-8", "replace"))
+    if kind == "datasketch-default":
+        minhash = MinHash(num_perm=num_perm)
+        for value in shingles:
+            minhash.update(value)
+    else:
+        minhash = MinHash(num_perm=num_perm, hashfunc=xxhash.xxh32_intdigest)
+        minhash.update_batch(shingles)
     return len(data), minhash.hashvalues
 
 
 def run(kind: str, root: str, threshold: float, num_perm: int) -> dict[str, object]:
-    from datasketch import LeanMinHash, MinHash, MinHashLSH
+    from datasketch import LeanMinHash, MinHashLSH
 
     started = time.perf_counter()
     paths = files_under(root)
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     minhashes = []
     total_bytes = 0
-    if kind == "datasketch-xxhash-2cores":
-        with multiprocessing.get_context("fork").Pool(2) as pool:
-            computed = pool.imap(partial(xxhash_values, num_perm=num_perm), paths, chunksize=256)
-            for index, (size, hashvalues) in enumerate(computed):
-                total_bytes += size
-                minhash = LeanMinHash(seed=1, hashvalues=hashvalues, scheme="affine32")
-                lsh.insert(index, minhash, check_duplication=False)
-                minhashes.append(minhash)
-    for index, path in enumerate(paths if kind != "datasketch-xxhash-2cores" else []):
-        if kind == "datasketch-xxhash":
-            size, hashvalues = xxhash_values(path, num_perm)
+    compute = partial(minhash_values, kind=kind, num_perm=num_perm)
+    pool = multiprocessing.get_context("fork").Pool(2) if kind == "datasketch-xxhash-2cores" else None
+    with pool or nullcontext():
+        computed = pool.imap(compute, paths, chunksize=256) if pool else map(compute, paths)
+        for index, (size, hashvalues) in enumerate(computed):
             total_bytes += size
             minhash = LeanMinHash(seed=1, hashvalues=hashvalues, scheme="affine32")
-        else:
-            with open(path, "rb") as handle:
-                data = handle.read()
-            total_bytes += len(data)
-            minhash = MinHash(num_perm=num_perm)
-            for value in shingle_strings(data.decode("utf-8", "replace")):
-                minhash.update(value)
-        lsh.insert(index, minhash, check_duplication=False)
-        minhashes.append(minhash)
+            lsh.insert(index, minhash, check_duplication=False)
+            minhashes.append(minhash)
     pairs = set()
     for index, minhash in enumerate(minhashes):
         for other in lsh.query(minhash):
