@@ -17,6 +17,11 @@ if TYPE_CHECKING:
 
 DiffOp = Literal["equal", "insert", "delete", "move"]
 ReportKind = Literal["clusters", "pair"]
+# How a copy differs from its cluster's representative, from least to most: the same cleaned
+# text; only whitespace, line breaks, quote style, letter case or punctuation; only figures
+# (numbers, amounts, dates, percentages); words changed.
+CopyKind = Literal["identical", "reformatted", "figures", "edited"]
+COPY_KINDS: tuple[CopyKind, ...] = ("identical", "reformatted", "figures", "edited")
 Span = tuple[int, int]  # [start, end) in a text, in code points (Python string indices)
 
 
@@ -216,6 +221,7 @@ class MemberDiff:
     changed_figures: tuple[ChangedFigure, ...] = ()
     representative_stripped: tuple[StrippedLine, ...] = ()
     member_stripped: tuple[StrippedLine, ...] = ()
+    kind: CopyKind | None = None  # None for the representative
 
 
 @dataclass(frozen=True)
@@ -223,6 +229,9 @@ class Cluster:
     id: int
     representative: str
     members: tuple[MemberDiff, ...]
+    # Other clusters holding a near-duplicate of one of this cluster's members: every member is
+    # a near-duplicate of its representative, so pairs across clusters are named, not merged.
+    related: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
