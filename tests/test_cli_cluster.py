@@ -248,3 +248,43 @@ def test_show_stripped_adds_the_lines_to_json(seeds_dir: Path) -> None:
     ]
     plain = json.loads(run("cluster", str(seeds_dir), "--format", "json")[1])
     assert "stripped" not in plain["clusters"][0]["members"][1]
+
+
+def test_no_diffs_json_holds_the_same_clusters_and_similarities_without_word_diffs(seeds_dir: Path) -> None:
+    _, full_out, _ = run("cluster", str(seeds_dir), "--format", "json", "--no-cache")
+    code, out, _ = run("cluster", str(seeds_dir), "--format", "json", "--no-cache", "--no-diffs")
+    assert code == 0
+    full, bare = json.loads(full_out), json.loads(out)
+    assert bare.pop("diffs") is False
+    for item in full["clusters"]:
+        for member in item["members"]:
+            for field in ("added_words", "removed_words", "moved_words", "changed_figures", "diff"):
+                del member[field]
+    assert bare == full
+    assert bare["clusters"][0]["members"][1] == {
+        "path": str(seeds_dir / SEED_001),
+        "jaccard": 0.7062,
+        "containment": 0.8674,
+    }
+
+
+def test_no_diffs_jsonl_clusters_carry_similarities_only(seeds_dir: Path) -> None:
+    code, out, _ = run("cluster", str(seeds_dir), "--format", "jsonl", "--no-diffs")
+    assert code == 0
+    records = [json.loads(line) for line in out.splitlines()]
+    assert records[0]["diffs"] is False
+    assert records[1] == {
+        "type": "cluster",
+        "id": 1,
+        "representative": str(seeds_dir / SEED_000),
+        "members": [
+            {"path": str(seeds_dir / SEED_000), "jaccard": 1.0, "containment": 1.0},
+            {"path": str(seeds_dir / SEED_001), "jaccard": 0.7062, "containment": 0.8674},
+        ],
+    }
+
+
+def test_no_diffs_needs_json_output(seeds_dir: Path) -> None:
+    code, _, err = run("cluster", str(seeds_dir), "--no-diffs")
+    assert code == 2
+    assert "--no-diffs needs --format json or jsonl (and no --html)" in err

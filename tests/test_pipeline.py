@@ -380,3 +380,34 @@ def test_a_member_joined_through_another_is_measured_against_the_representative(
     assert warm == run(
         "cluster", str(tmp_path), "--no-strip", "--format", "json", "--threshold", "0.49", "--no-cache"
     )
+
+
+def test_without_diffs_members_get_the_same_similarities_and_no_word_diff(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The far member (joined through the middle one) is measured from the spilled sets, as
+    with diffs; no word diff is made."""
+    words = (SEEDS / SEED_000).read_text(encoding="utf-8").split()
+    texts = {"a.txt": words[0:620], "b.txt": words[150:750], "c.txt": words[300:900]}
+    for name, chosen in texts.items():
+        lines = [" ".join(chosen[start : start + 12]) for start in range(0, len(chosen), 12)]
+        (tmp_path / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    settings = Settings(strip=False)
+    diffed = pipeline.run_cluster([str(tmp_path)], settings)
+
+    def no_word_diff(*_: object) -> None:
+        raise AssertionError("word_diff called without diffs")
+
+    monkeypatch.setattr(pipeline, "word_diff", no_word_diff)
+    bare = pipeline.run_cluster([str(tmp_path)], settings, diffs=False)
+
+    assert bare.diffed is False and diffed.diffed is True
+    assert [
+        [(member.path, member.jaccard, member.containment) for member in found.members]
+        for found in bare.clusters
+    ] == [
+        [(member.path, member.jaccard, member.containment) for member in found.members]
+        for found in diffed.clusters
+    ]
+    assert all(member.segments == () and member.added_words == 0 for member in bare.clusters[0].members)
+    assert (bare.singletons, bare.files) == (diffed.singletons, diffed.files)

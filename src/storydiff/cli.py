@@ -374,6 +374,11 @@ def cli() -> None:
     help="Which member represents a cluster (the others are diffed against it).",
 )
 @output_options
+@click.option(
+    "--no-diffs",
+    is_flag=True,
+    help="JSON and JSONL output: each member's similarities only, no word diffs (much faster).",
+)
 @jobs_option
 @cache_options
 @click.option(
@@ -411,6 +416,7 @@ def cluster(
     context: int,
     html_path: str | None,
     show_stripped: bool,
+    no_diffs: bool,
     jobs: int | None,
     cache_path: str | None,
     no_cache: bool,
@@ -456,13 +462,15 @@ def cluster(
     _check_encoding(encoding)
     if scheduler is not None and engine != "dask":
         raise click.UsageError("--scheduler needs --engine dask")
+    if no_diffs and (output_format not in (OutputFormat.JSON.value, OutputFormat.JSONL.value) or html_path):
+        raise click.UsageError("--no-diffs needs --format json or jsonl (and no --html)")
     errors = _stderr_console()
     _say_config(errors, rules_config, settings.strip)
     encoded = None
     if output_format in (OutputFormat.JSON.value, OutputFormat.JSONL.value):
         from .render.json import EncodedMembers
 
-        encoded = EncodedMembers()  # filled while the run diffs (see render_json)
+        encoded = EncodedMembers(diffs=not no_diffs)  # filled while the run diffs (see render_json)
     options = RenderOptions(context, Layout(layout), encoded=encoded)
     signature_cache = _open_cache(cache_path, no_cache, errors)
     try:
@@ -476,6 +484,7 @@ def cluster(
                 layout,
                 context,
                 output_environment(OutputFormat(output_format), out, options),
+                *(["no-diffs"] if no_diffs else []),
             ]
             looked = replay.look(list(paths), settings, signature_cache, output_key)
             if looked is not None:
@@ -506,6 +515,7 @@ def cluster(
                 signature_cache,
                 discovered.pop() if discovered else None,
                 None if encoded is None else encoded.add,
+                diffs=not no_diffs,
             )
         if timings:
             for stage, seconds in progress.timings:
@@ -790,7 +800,7 @@ def _dedup_input(
         **options, **rules_settings, strip=not similarity["no_strip"], keep=keep or "longest"
     )
     with LocalEngine(jobs) as engine:
-        return run_cluster([directory], settings, progress, engine), directory
+        return run_cluster([directory], settings, progress, engine, diffs=False), directory
 
 
 def _act(

@@ -256,3 +256,4 @@ class Report:
     kind: ReportKind = "clusters"  # "pair": `storydiff diff`, one cluster of the two files given
     inputs: tuple[str, ...] = ()  # the paths the run was given, as display paths
     files: tuple[FileRecord, ...] = ()  # every document in `clusters` and `singletons`, in path order
+    diffed: bool = True  # False: members carry similarities only, no word diffs (`--no-diffs`)

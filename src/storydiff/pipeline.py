@@ -656,12 +656,17 @@ class DiffTask:
 
 
 def diff_batch(
-    tasks: Sequence[DiffTask], settings: Settings, repeated: RepeatedLines | None = None
+    tasks: Sequence[DiffTask], settings: Settings, repeated: RepeatedLines | None = None, diffs: bool = True
 ) -> list[list[MemberDiff | Skipped]]:
     """Read each cluster's texts again and diff every member against the representative.
 
     The first item of each result is the representative (or why it could not be read again).
+    Without `diffs`, no file is read: each member gets its similarity to the representative
+    only (what dedup and `--no-diffs` need), and word diffs, most of this stage, are skipped.
     """
+    if not diffs:
+        with spill.SetReader() as reader:
+            return [_similarities_only(task, reader) for task in tasks]
     with spill.SetReader() as reader:
         results: list[list[MemberDiff | Skipped]] = []
         listed = [(task.representative, *task.members) for task in tasks]
@@ -708,6 +713,23 @@ def diff_batch(
                 )
             results.append(outcome)
     return results
+
+
+def _similarities_only(task: DiffTask, reader: spill.SetReader) -> list[MemberDiff | Skipped]:
+    """A cluster's members with their similarity to the representative and no word diff."""
+    outcome: list[MemberDiff | Skipped] = [
+        MemberDiff(task.representative[0], 1.0, 1.0, 0, 0, (), is_representative=True)
+    ]
+    base_set = None
+    for (path, _, _), similarity, location in zip(
+        task.members, task.similarities, task.sets[1:], strict=True
+    ):
+        if similarity is None:
+            if base_set is None:
+                base_set = reader.read(*cast(tuple[str, int, int], task.sets[0]))
+            similarity = cluster.similarity(base_set, reader.read(*cast(tuple[str, int, int], location)))
+        outcome.append(MemberDiff(path, similarity[0], similarity[1], 0, 0, ()))
+    return outcome
 
 
 def _member_diff(
@@ -980,6 +1002,7 @@ def run_cluster(
     signature_cache: cache.SignatureCache | None = None,
     discovered: Discovered | None = None,
     on_diffed: Callable[[Sequence[MemberDiff]], None] | None = None,
+    diffs: bool = True,
 ) -> Report:
     """Cluster the near-duplicates among the files under `paths` and diff each cluster.
 
@@ -987,13 +1010,17 @@ def run_cluster(
     same with or without it. `discovered` is what `discover` found under `paths` (and each
     file's stat), if the caller walked them already. `on_diffed` sees each cluster's members
     as soon as they are diffed, while the rest still are (a renderer can start on them).
+    Without `diffs`, members carry their similarity to the representative but no word diff
+    (`Report.diffed` is False), for the callers that show none.
     """
     from .engines.local import LocalEngine
 
     progress = progress or _NoProgress()
     if engine is None:
         with LocalEngine(jobs=1) as local:
-            return run_cluster(paths, settings, progress, local, signature_cache, discovered, on_diffed)
+            return run_cluster(
+                paths, settings, progress, local, signature_cache, discovered, on_diffed, diffs
+            )
 
     if signature_cache is not None:
         signature_cache.prefetch(cache.fingerprint(settings.signature_inputs()))
@@ -1015,7 +1042,7 @@ def run_cluster(
         del statuses
         first_skipped = [*walk_problems, *signing_skipped]
         memo_key = None
-        if signature_cache is not None and signature_cache.enabled:
+        if diffs and signature_cache is not None and signature_cache.enabled:
             # Keyed on the first pass: the repeated lines follow from the corpus and settings.
             memo_key = report_key(settings, corpus, first_skipped, paths)
             stored = signature_cache.get_report(memo_key)
@@ -1072,6 +1099,7 @@ def run_cluster(
             spill_to,
             on_diffed,
             holding,
+            diffs,
         )
     for row in sorted(corpus.changed_meanwhile):  # compared with an empty set: not to be trusted
         path = corpus.paths[row]
@@ -1091,6 +1119,7 @@ def run_cluster(
             for index, path in enumerate(corpus.paths)
             if path not in vanished
         ),
+        diffed=diffs,
     )
     if (
         memo_key is not None
@@ -2088,6 +2117,7 @@ def _diff_clusters(
     spill_to: str = "",
     on_diffed: Callable[[Sequence[MemberDiff]], None] | None = None,
     holding: npt.NDArray[np.bool_] | None = None,
+    diffs: bool = True,
 ) -> tuple[list[Cluster], dict[str, Skipped], list[str]]:
     """Diff every cluster; returns the clusters in output order, the files that vanished, and
     with the cache, each cluster's key in it (see below; none without).
@@ -2102,9 +2132,10 @@ def _diff_clusters(
 
     `on_diffed` sees each cluster's members as they come (see run_cluster); `holding` marks
     the rows that held a repeated line (`holding_repeated`), the only ones whose lines the
-    re-read looks up among the repeated lines (None: all of them).
+    re-read looks up among the repeated lines (None: all of them). Without `diffs`, members
+    carry their similarities only (see diff_batch) and nothing is taken from or kept in the cache.
     """
-    memo = signature_cache is not None and signature_cache.enabled and set_ids is not None
+    memo = diffs and signature_cache is not None and signature_cache.enabled and set_ids is not None
     context = diff_context(settings, repeated) if memo else ""
     word_counts, mtimes = corpus.word_counts.tolist(), corpus.mtimes.tolist()
     components = cluster.connected_components(len(corpus.paths), verified)
@@ -2148,7 +2179,9 @@ def _diff_clusters(
         ]
         diffed = (
             outcome
-            for results in engine.map(diff_batch, _chunks(tasks, DIFF_BATCH_CLUSTERS), settings, repeated)
+            for results in engine.map(
+                diff_batch, _chunks(tasks, DIFF_BATCH_CLUSTERS), settings, repeated, diffs
+            )
             for outcome in results
         )
         fresh: dict[str, list[MemberDiff]] = {}

@@ -115,7 +115,14 @@ def figure_record(figure: ChangedFigure) -> dict[str, Any]:
     }
 
 
-def member_record(member: MemberDiff) -> dict[str, Any]:
+def member_record(member: MemberDiff, diffs: bool = True) -> dict[str, Any]:
+    """A member's record; without `diffs` (a `--no-diffs` report) its similarities only."""
+    if not diffs:
+        return {
+            **_path_fields(member.path),
+            "jaccard": round(member.jaccard, _DIGITS),
+            "containment": round(member.containment, _DIGITS),
+        }
     record = {
         **_path_fields(member.path),
         "jaccard": round(member.jaccard, _DIGITS),
@@ -159,6 +166,7 @@ def _header(report: Report) -> dict[str, Any]:
         "storydiff_version": __version__,
         "settings": report.settings,
         **_path_list("inputs", report.inputs),
+        **({} if report.diffed else {"diffs": False}),
     }
 
 
@@ -192,18 +200,19 @@ class EncodedMembers:
     rendered; the text is the same either way.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, diffs: bool = True) -> None:
         self._texts: dict[int, tuple[MemberDiff, str]] = {}  # by id, with the member kept alive
+        self._diffs = diffs
 
     def add(self, members: Sequence[MemberDiff]) -> None:
         for member in members:
-            self._texts[id(member)] = (member, _encoded(member_record(member)))
+            self._texts[id(member)] = (member, _encoded(member_record(member, self._diffs)))
 
     def text(self, member: MemberDiff) -> str:
         found = self._texts.get(id(member))
         if found is not None and found[0] is member:
             return found[1]
-        return _encoded(member_record(member))
+        return _encoded(member_record(member, self._diffs))
 
 
 def _encoded(record: Any) -> str:
@@ -240,6 +249,7 @@ def report_from_object(data: Any) -> Report:
                 FileRecord(_path_of(item), str(item["content_hash"]), int(item["bytes"]))
                 for item in data.get("files", ())
             ),
+            diffed=data.get("diffs", True) is not False,
         )
     except KeyError as error:
         raise ValueError(f"malformed storydiff report: no {error} field") from None
@@ -291,9 +301,9 @@ def _cluster_from(record: dict[str, Any]) -> Cluster:
             path=_path_of(member),
             jaccard=float(member["jaccard"]),
             containment=float(member["containment"]),
-            added_words=int(member["added_words"]),
-            removed_words=int(member["removed_words"]),
-            segments=tuple(_segment(segment) for segment in member["diff"]),
+            added_words=int(member.get("added_words", 0)),
+            removed_words=int(member.get("removed_words", 0)),
+            segments=tuple(_segment(segment) for segment in member.get("diff", ())),
             is_representative=member["path"] == record["representative"],
             moved_words=int(member.get("moved_words", 0)),
             changed_figures=tuple(_figure(figure) for figure in member.get("changed_figures", ())),
@@ -313,7 +323,7 @@ def render_json(report: Report, encoded: EncodedMembers | None = None) -> str:
 
     With `encoded`, the members' records encoded already are put in place as they are (the
     document is the same: compact JSON of a dict is its fields' JSON, joined)."""
-    if encoded is None:
+    if encoded is None and report.diffed:
         return _line(report_object(report))
     return "".join(json_pieces(report, encoded))
 
@@ -321,7 +331,7 @@ def render_json(report: Report, encoded: EncodedMembers | None = None) -> str:
 def json_pieces(report: Report, encoded: EncodedMembers | None = None) -> Iterator[str]:
     """`render_json`'s document in pieces (its start, each cluster, the rest), so that a large
     report is written out without being held whole, and again as bytes, on the way."""
-    encoded = encoded or EncodedMembers()
+    encoded = encoded or EncodedMembers(report.diffed)
     before, after = _encoded(_before_clusters(report)), _encoded(_after_clusters(report))
     yield f'{before[:-1]},"clusters":['
     for number, cluster in enumerate(report.clusters):
@@ -332,6 +342,8 @@ def json_pieces(report: Report, encoded: EncodedMembers | None = None) -> Iterat
 def render_jsonl(report: Report, encoded: EncodedMembers | None = None) -> Iterator[str]:
     """One record per line: `run`, then each `cluster`, each `skipped`, and a closing `summary`."""
     yield _line({"type": "run", **_header(report)})
+    if encoded is None and not report.diffed:
+        encoded = EncodedMembers(diffs=False)
     for cluster in report.clusters:
         if encoded is None:
             yield _line({"type": "cluster", **cluster_record(cluster)})
