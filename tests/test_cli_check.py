@@ -210,6 +210,24 @@ def test_corpus_defaults_to_the_tracked_files(work: Path) -> None:
     assert code == 1 and findings(out) == [("new/mali_edited.txt", "corpus/mali.txt")]
 
 
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_exclude_drops_a_directory_from_the_tracked_files_as_from_a_walk(work: Path) -> None:
+    """`--exclude drafts` leaves out drafts/mali.txt from git's corpus, as `cluster` does from
+    a directory (the git corpus used to match the pattern against whole paths and names only)."""
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=work, check=True, capture_output=True)
+
+    (work / "drafts").mkdir()
+    shutil.copy(SEEDS / SEED_000, work / "drafts" / "mali.txt")
+    git("init", "-q")
+    git("add", "drafts/mali.txt")
+    code, out, _ = run("check", "new/mali_edited.txt", "--format", "json")
+    assert code == 1 and findings(out) == [("new/mali_edited.txt", "drafts/mali.txt")]
+    code, out, _ = run("check", "new/mali_edited.txt", "--format", "json", "--exclude", "drafts")
+    assert code == 0 and findings(out) == []
+
+
 def test_help_has_examples() -> None:
     for command in (["check"], ["baseline"], ["cache"], ["cache", "info"], ["cache", "clear"]):
         code, out, _ = run(*command, "--help")

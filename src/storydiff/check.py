@@ -18,7 +18,6 @@ timestamps, so it diffs cleanly in review; the paths it records are for the read
 from __future__ import annotations
 
 import bisect
-import fnmatch
 import json
 import os
 import re
@@ -37,6 +36,7 @@ from . import cache, cluster, ingest, pipeline, shingles, spill
 from .cache import SignatureCache
 from .diff import word_diff
 from .errors import ConfigError, InputError
+from .file_selection import FileSelection
 from .model import CleanedDocument, MemberDiff, Skipped, SourceFile
 from .settings import Settings
 
@@ -155,13 +155,10 @@ def tracked_files(settings: Settings, directory: str = ".") -> list[str]:
         raise InputError(
             "no corpus: not in a git repository (use --corpus DIR, or set corpus in [tool.storydiff])"
         ) from None
-    matches_glob = re.compile(fnmatch.translate(settings.glob)).match
-    excluded = [re.compile(fnmatch.translate(pattern)).match for pattern in settings.exclude]
+    selection = FileSelection(settings.glob, settings.exclude)
     found = []
     for name in listing.split("\0"):
-        if not name or not matches_glob(os.path.basename(name)):
-            continue
-        if any(match(name) or match(os.path.basename(name)) for match in excluded):
+        if not name or not selection.takes(name):
             continue
         path = os.path.join(directory, name) if directory != "." else name
         if os.path.lexists(path):  # deleted in the work tree but not yet in the index

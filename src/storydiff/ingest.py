@@ -11,9 +11,7 @@ reason that says so. Files holding NUL bytes are treated as binary and skipped, 
 from __future__ import annotations
 
 import codecs
-import fnmatch
 import os
-import re
 import stat
 from collections.abc import Iterator, Sequence
 
@@ -21,6 +19,7 @@ import xxhash
 
 from . import remote
 from .errors import InputError
+from .file_selection import FileSelection
 from .model import Document, Skipped, SourceFile
 from .settings import DEFAULT_MAX_BYTES
 
@@ -51,7 +50,7 @@ def discover(
     directory is entered twice (so links that form a loop end). Files named directly are
     taken whatever their name, unless they are not regular files (a FIFO would block, a
     device might never end); files found in directories must match `glob` and none of the
-    `exclude` patterns (matched against the name and the path below the directory).
+    `exclude` patterns (see file_selection).
 
     The result does not depend on the order in which the file system lists a directory:
     subdirectories are entered in name order, and a file reached by several paths (links,
@@ -139,8 +138,7 @@ def _walk(
     directories: list[tuple[str, os.stat_result | None]] | None = None,
 ) -> Iterator[tuple[SourceFile, tuple[int, int] | None]]:
     """Matching files below `root` with their (device, inode), or None when a stat is needed."""
-    matches_glob = re.compile(fnmatch.translate(glob)).match
-    excluded = [re.compile(fnmatch.translate(pattern)).match for pattern in exclude]
+    selection = FileSelection(glob, exclude)
     visited: set[tuple[int, int]] = set()
     stack = [(root, display_path(root), "")]  # (path to open, path to show, path below root)
     while stack:
@@ -167,17 +165,17 @@ def _walk(
         prefix = shown if not shown or shown.endswith(os.sep) else shown + os.sep
         for entry in entries:
             below = relative + entry.name
-            if excluded and any(match(entry.name) or match(below) for match in excluded):
-                continue
             try:
                 is_dir = entry.is_dir()
             except OSError:
                 is_dir = False
+            if selection.excludes(entry.name, below, is_dir):
+                continue
             if directories is not None and entry.is_symlink():
                 directories.append((entry.path, None))
             if is_dir:
                 subdirectories.append((entry.name, entry.path, prefix + entry.name, below + "/"))
-            elif matches_glob(entry.name) and _is_file(entry):
+            elif selection.name_matches(entry.name) and _is_file(entry):
                 file_identity = None if entry.is_symlink() else (device, entry.inode())
                 yield SourceFile(path=prefix + entry.name, fs_path=entry.path), file_identity
         # Popped in name order: which of two paths to one directory is walked must not

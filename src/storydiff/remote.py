@@ -7,7 +7,6 @@ worker on another machine can open it with the same fsspec backend (installed th
 
 from __future__ import annotations
 
-import fnmatch
 import posixpath
 import re
 from collections.abc import Sequence
@@ -15,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from .errors import InputError
+from .file_selection import FileSelection
 from .model import SourceFile
 
 
@@ -51,23 +51,13 @@ def discover(url: str, glob: str, exclude: Sequence[str]) -> list[SourceFile]:
         raise InputError(f"{url}: cannot list ({error})") from None
     base = url.rstrip("/")
     prefix = root.rstrip("/") + "/"
-    matches_glob = re.compile(fnmatch.translate(glob)).match
-    excluded = [re.compile(fnmatch.translate(pattern)).match for pattern in exclude]
+    selection = FileSelection(glob, exclude)
     sources = []
     for name in found:
         if not name.startswith(prefix):
             continue
         below = name[len(prefix) :]
-        parts = below.split("/")
-        if not matches_glob(parts[-1]):
-            continue
-        # Excluding a directory excludes everything below it, as in the local walk.
-        prefixes = ["/".join(parts[: depth + 1]) for depth in range(len(parts))]
-        if excluded and any(
-            match(part) or match(path + ("/" if depth < len(parts) - 1 else ""))
-            for match in excluded
-            for depth, (part, path) in enumerate(zip(parts, prefixes, strict=True))
-        ):
+        if not selection.takes(below):
             continue
         full = posixpath.join(base, below)
         sources.append(SourceFile(path=full, fs_path=full))
