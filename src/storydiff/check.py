@@ -20,10 +20,8 @@ from __future__ import annotations
 import bisect
 import json
 import os
-import re
 import stat
 import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +32,7 @@ import xxhash
 
 from . import cache, cluster, ingest, pipeline, shingles, spill
 from .cache import SignatureCache
+from .config import configured_corpus
 from .diff import word_diff
 from .errors import ConfigError, InputError
 from .file_selection import FileSelection
@@ -112,37 +111,6 @@ def load_baseline(path: str) -> Baseline:
             f"{path}: not a storydiff baseline (missing {error}); run storydiff baseline --update"
         ) from None
     return Baseline(groups, paths)
-
-
-def configured_corpus(directory: str = ".") -> str | None:
-    """`corpus` from [tool.storydiff] in pyproject.toml, relative to that file, if set.
-
-    Deliberately minimal: one key, read here only (richer configuration belongs to settings).
-    On Python 3.10, which has no tomllib, the key is found with a line pattern instead.
-    """
-    path = os.path.join(directory, "pyproject.toml")
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except OSError:
-        return None
-    value: object
-    try:
-        if sys.version_info >= (3, 11):
-            import tomllib
-
-            value = tomllib.loads(raw.decode("utf-8")).get("tool", {}).get("storydiff", {}).get("corpus")
-        else:
-            section = re.search(rb"(?ms)^\[tool\.storydiff\]\s*$(.*?)(?=^\[|\Z)", raw)
-            found = section and re.search(rb"""(?m)^corpus\s*=\s*["']([^"']*)["']""", section.group(1))
-            value = found.group(1).decode("utf-8") if found else None
-    except ValueError as error:  # UnicodeDecodeError and TOMLDecodeError are ValueErrors
-        raise ConfigError(f"{path}: cannot read [tool.storydiff] ({error})") from None
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ConfigError(f"{path}: [tool.storydiff] corpus must be a path string, got {value!r}")
-    return os.path.normpath(os.path.join(directory, value))
 
 
 def tracked_files(settings: Settings, directory: str = ".") -> list[str]:

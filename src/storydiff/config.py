@@ -55,7 +55,7 @@ _RULE_KEYS = {
     "end": str,
     "block_max_lines": int,
 }
-# `corpus` is where `storydiff check` looks (check.configured_corpus); the rules ignore it.
+# `corpus` is where `storydiff check` looks (configured_corpus); the rules ignore it.
 _TOP_KEYS = ("pack", "disable", "rules", "repeated_lines", "corpus")
 _REPEATED_KEYS = {"min_words": int, "min_documents": int, "min_share": float, "max_document_share": float}
 
@@ -131,8 +131,23 @@ def _read_toml(path: str) -> dict[str, Any]:
             return document
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
-    except tomllib.TOMLDecodeError as error:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
+
+
+def configured_corpus(directory: str = ".") -> str | None:
+    """`corpus` from [tool.storydiff] in `directory`'s pyproject.toml (where `storydiff check`
+    looks), relative to that file, if set."""
+    path = os.path.join(directory, "pyproject.toml")
+    if not os.path.isfile(path):
+        return None
+    table = _read_toml(path).get("tool", {}).get("storydiff", {})
+    value = table.get("corpus") if isinstance(table, dict) else None
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{path}: [tool.storydiff] corpus must be a path string, got {value!r}")
+    return os.path.normpath(os.path.join(directory, value))
 
 
 def load_config(path: str) -> RulesConfig:
