@@ -9,7 +9,7 @@ Steps, each `storydiff` run its own process, timed from start to exit, on a warm
 
 1. `cluster` with an empty cache (cold: every file read, cleaned, signed, verified, diffed);
 2. `cluster` again with that cache (warm, unchanged: every file is stat'ed, none is opened,
-   and the output the cold run wrote is written again: see storydiff.replay), and a check
+   and the output the cold run wrote is written again: see storydiff.store.replay), and a check
    that its JSON is byte-identical to the cold run's;
 3. `cluster` again after one file changed (warm, one changed: it alone is signed; the pairs
    and clusters that do not involve it come from the cache), and a check that its JSON is

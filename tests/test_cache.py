@@ -22,11 +22,12 @@ import pytest
 from click.testing import CliRunner
 from tests.conftest import SEED_000, SEED_001, SEED_002, SEEDS
 
-from storydiff import cache, ingest, pipeline, shingles, spill
+from storydiff import ingest, pipeline, shingles, spill
 from storydiff.boilerplate import Rule
 from storydiff.cli import cli
 from storydiff.model import Document, Skipped, SourceFile
 from storydiff.settings import Settings
+from storydiff.store import cache
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -235,7 +236,7 @@ WRITER = textwrap.dedent(
     """
     import sys
     import numpy as np
-    from storydiff.cache import CacheUpdate, SignatureCache, entry_rows
+    from storydiff.store.cache import CacheUpdate, SignatureCache, entry_rows
 
     store = SignatureCache.open(sys.argv[1])
     batch = 0

@@ -15,8 +15,9 @@ import pytest
 from click.testing import CliRunner
 from tests.conftest import SEED_000, SEED_001, SEED_002, SEEDS
 
-from storydiff import cache, ingest, pipeline
+from storydiff import ingest, pipeline
 from storydiff.cli import cli
+from storydiff.store import cache
 
 
 def run(*args: str) -> tuple[int, str, str]:

@@ -1,4 +1,4 @@
-"""Replaying a `cluster` run's output (storydiff.replay): given back for the same settled,
+"""Replaying a `cluster` run's output (storydiff.store.replay): given back for the same settled,
 unchanged files with the same settings and output options, and for nothing else."""
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from click.testing import CliRunner
 from tests.conftest import SEED_001, SEED_002
 from tests.test_cache import build_corpus
 
-from storydiff import cache, ingest, pipeline, replay
+from storydiff import ingest, pipeline
 from storydiff.cli import cli
+from storydiff.store import cache, replay
 
 
 def run(*args: str) -> tuple[int, str, str]:

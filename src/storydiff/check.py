@@ -30,14 +30,15 @@ import numpy as np
 import numpy.typing as npt
 import xxhash
 
-from . import cache, cluster, ingest, pipeline, shingles, spill
-from .cache import SignatureCache
+from . import cluster, ingest, pipeline, shingles, spill
 from .config import configured_corpus
 from .diff import word_diff
 from .errors import ConfigError, InputError
 from .file_selection import FileSelection
 from .model import CleanedDocument, MemberDiff, Skipped, SourceFile
 from .settings import Settings
+from .store import cache, keys
+from .store.cache import SignatureCache
 
 BASELINE_FILE = ".storydiff-baseline.json"
 BASELINE_VERSION = 1
@@ -246,7 +247,7 @@ def snapshot_key(corpus: Sequence[str], settings: Settings, directory: str) -> s
     that decide which files are found and what signing gives."""
     text = json.dumps(
         [
-            cache.fingerprint(settings.signature_inputs()),
+            keys.signature_fingerprint(settings),
             list(corpus),
             directory,
             settings.glob,
@@ -282,7 +283,7 @@ def _signed_documents(
     key = snapshot_key(corpus, settings, directory)
     snapshot = signature_cache.get_snapshot(key, settings.num_perm)
     if snapshot is None:
-        signature_cache.prefetch(cache.fingerprint(settings.signature_inputs()))
+        signature_cache.prefetch(keys.signature_fingerprint(settings))
     started_ns = time.time_ns()
     racy_ns = int(cache.RACY_SECONDS * 1e9)
     listing: tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, int, int, int, int], ...]] | None = None
@@ -427,7 +428,7 @@ def _signed_without_snapshot(
 ) -> tuple[Documents, list[Skipped]]:
     """Walk the corpus and the given files together and sign them all (through the cache)."""
     if signature_cache is not None:
-        signature_cache.prefetch(cache.fingerprint(settings.signature_inputs()))
+        signature_cache.prefetch(keys.signature_fingerprint(settings))
     sources, skipped = ingest.discover([*corpus, *paths], settings.glob, settings.exclude)
     signed, signing_skipped, _ = pipeline.sign_all(
         sources, settings, progress, engine, spill_to, signature_cache, with_sets=False

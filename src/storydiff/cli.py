@@ -287,7 +287,7 @@ def _open_cache(cache_path: str | None, no_cache: bool, errors: Any) -> Any:
     """The signature cache to use, or None; its problems are reported, never fatal."""
     if no_cache:
         return None
-    from .cache import SignatureCache
+    from .store.cache import SignatureCache
 
     signature_cache = SignatureCache.open(cache_path or default_cache_path())
     _print_cache_warnings(signature_cache, errors)
@@ -438,9 +438,9 @@ def cluster(
       storydiff cluster corpus/ --show-stripped
       storydiff cluster s3://bucket/news/ --engine dask --scheduler tcp://10.0.0.5:8786
     """
-    from . import replay
     from .pipeline import run_cluster
     from .render.text import summary_line, visible_path
+    from .store import replay
 
     rules_config = _rules_config(paths, config_path)
     settings = _settings(
@@ -1268,7 +1268,7 @@ def cache_info(cache_path: str | None, output_format: str) -> None:
     """
     import json
 
-    from .cache import SignatureCache
+    from .store.cache import SignatureCache
 
     errors = _stderr_console()
     with SignatureCache.open(cache_path or default_cache_path()) as signature_cache:
@@ -1296,7 +1296,7 @@ def cache_clear(cache_path: str | None) -> None:
     Example:
       storydiff cache clear
     """
-    from .cache import SignatureCache
+    from .store.cache import SignatureCache
 
     errors = _stderr_console()
     with SignatureCache.open(cache_path or default_cache_path()) as signature_cache:
@@ -1361,7 +1361,7 @@ class _Tee:
     encoding = "utf-8"
 
     def __init__(self, out: Any) -> None:
-        from .replay import Compressor
+        from .store.replay import Compressor
 
         self._out = out
         self._compressor = Compressor()

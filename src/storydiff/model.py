@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
-    from .cache import CacheUpdate
+    from .store.cache import CacheUpdate
 
 DiffOp = Literal["equal", "insert", "delete", "move"]
 ReportKind = Literal["clusters", "pair"]

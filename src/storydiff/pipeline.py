@@ -38,7 +38,7 @@ import numpy as np
 import numpy.typing as npt
 import xxhash
 
-from . import boilerplate, cache, cluster, ingest, shingles, spill
+from . import boilerplate, cluster, ingest, shingles, spill
 from .boilerplate import REPEATED_LINE, RepeatedLines
 from .diff import WordDiff, diff_tokens, tokenize, word_diff
 from .errors import InputError
@@ -62,6 +62,17 @@ from .model import (
 )
 from .settings import Settings
 from .signatures import batch_signatures
+from .store import cache
+from .store.keys import (
+    cluster_key,
+    diff_context,
+    pair_key,
+    repeated_digest,
+    report_key,
+    signature_fingerprint,
+    stored_pass_key,
+)
+from .store.walks import Discovered, discover
 
 SIGN_BATCH_FILES = 512
 # Rows (entries and stat rows) of signed batches the signature cache stores in one transaction
@@ -1023,7 +1034,7 @@ def run_cluster(
             )
 
     if signature_cache is not None:
-        signature_cache.prefetch(cache.fingerprint(settings.signature_inputs()))
+        signature_cache.prefetch(signature_fingerprint(settings))
     if discovered is None:
         discovered = Discovered(*discover(paths, settings, signature_cache))
     sources, walk_problems = discovered.sources, discovered.problems
@@ -1133,82 +1144,6 @@ def run_cluster(
     return report
 
 
-@dataclass(frozen=True)
-class Discovered:
-    """The files found under a run's inputs, what could not be listed, and each file's stat
-    when the caller took them (before reading any: see sign_all)."""
-
-    sources: Sequence[SourceFile]
-    problems: Sequence[Skipped]
-    statuses: Sequence[os.stat_result | None] | None = None
-
-
-def discover(
-    paths: Sequence[str], settings: Settings, signature_cache: cache.SignatureCache | None = None
-) -> tuple[list[SourceFile], list[Skipped]]:
-    """ingest.discover, or with the cache, what the last walk of the same inputs found while
-    none of the directories it listed (nor the files named directly) changed (cache.Walk):
-    adding, removing or renaming a file changes its directory's stat. Walks that met a link,
-    a file under two paths, a URL or a problem are not kept (see ingest.discover)."""
-    if signature_cache is None or not signature_cache.enabled:
-        return ingest.discover(paths, settings.glob, settings.exclude)
-    directory = os.getcwd()
-    key = xxhash.xxh3_128_hexdigest(
-        json.dumps([list(paths), directory, settings.glob, list(settings.exclude)]).encode(
-            "utf-8", "surrogatepass"
-        )
-    )
-    stored = signature_cache.get_walk(key)
-    if stored is not None and stored.unchanged():
-        return [
-            SourceFile(path, fs_path) for path, fs_path in zip(stored.paths, stored.fs_paths, strict=True)
-        ], []
-    started_ns = time.time_ns()
-    walked: list[tuple[str, os.stat_result | None]] = []
-    sources, skipped = ingest.discover(paths, settings.glob, settings.exclude, walked)
-    if not skipped and all(status is not None for _, status in walked):
-        recorded = tuple(
-            (path, status.st_dev, status.st_ino, status.st_mtime_ns, status.st_ctime_ns)
-            for path, status in walked
-            if status is not None
-        )
-        signature_cache.put_walk(
-            key,
-            cache.Walk(
-                started_ns,
-                recorded,
-                tuple(source.path for source in sources),
-                tuple(source.fs_path for source in sources),
-            ),
-        )
-    return sources, skipped
-
-
-def report_key(
-    settings: Settings, corpus: Corpus, skipped: Sequence[Skipped], inputs: Sequence[str] = ()
-) -> str:
-    """Everything a cluster report depends on, hashed: the settings (with the resolved rules,
-    user rules included, and the repeated-line settings), the code that makes the report, the
-    paths the run was given, and each document's path and content (files that vanish during
-    a run are not stored); with `keep` newest or oldest, each document's modification time
-    too. The code is that of the stages after signing; signing's is in signature_inputs."""
-    digest = xxhash.xxh3_128()
-    digest.update(
-        json.dumps(
-            [settings.as_dict(), settings.signature_inputs(), [ingest.display_path(path) for path in inputs]],
-            sort_keys=True,
-        ).encode()
-    )
-    digest.update(code_digest().encode())
-    for values in (corpus.paths, corpus.content_hashes):
-        digest.update("\0".join(values).encode("utf-8", "surrogatepass"))
-    if settings.keep in ("newest", "oldest"):
-        digest.update(np.ascontiguousarray(corpus.mtimes, dtype=np.int64).tobytes())
-    for item in sorted(skipped, key=lambda item: (item.path, item.reason)):
-        digest.update(f"{item.path}\0{item.reason}\0".encode("utf-8", "surrogatepass"))
-    return str(digest.hexdigest())
-
-
 def sign_all(
     sources: Sequence[SourceFile],
     settings: Settings,
@@ -1234,7 +1169,7 @@ def sign_all(
     """
     cache_spec = None
     if signature_cache is not None and signature_cache.enabled:
-        fingerprint = cache.fingerprint(settings.signature_inputs())
+        fingerprint = signature_fingerprint(settings)
         held = signature_cache.holds_entries(fingerprint)
         cache_spec = CacheSpec(signature_cache.path, fingerprint, with_sets, look_up=held)
     progress.start("Signing", len(sources))
@@ -1393,7 +1328,7 @@ def load_sets(
     wanted = wanted[corpus.unloaded[wanted]]
     if len(wanted) == 0:
         return corpus
-    fingerprint = cache.fingerprint(settings.signature_inputs())
+    fingerprint = signature_fingerprint(settings)
     hashes = [corpus.content_hashes[row] for row in wanted.tolist()]
     entries: dict[str, cache.Entry] = {}
     if signature_cache is not None:  # sets kept by caches written before
@@ -1704,7 +1639,7 @@ def verified_pairs(
         done[at] = True
     keys: list[str] = []
     if cached and signature_cache is not None and set_ids is not None and not done.all():
-        fingerprint = cache.fingerprint(settings.signature_inputs())
+        fingerprint = signature_fingerprint(settings)
         keys = [
             "" if done[index] else pair_key(fingerprint, set_ids[left], set_ids[right])
             for index, (left, right) in enumerate(likely.tolist())
@@ -1812,7 +1747,7 @@ def _likely_from_pass(
     reader = cache.CacheReader(signature_cache.path)
     try:
         entries = reader.entries(
-            cache.fingerprint(settings.signature_inputs()),
+            signature_fingerprint(settings),
             [set_id for set_id in removed_ids if set_id not in extra],
             with_sets=False,
         )
@@ -1840,82 +1775,6 @@ def _likely_from_pass(
     if likely is None:
         return None
     return likely, kept_pairs, state.jaccard[keep], state.containment[keep], state.smaller[keep]
-
-
-def stored_pass_key(settings: Settings, inputs: Sequence[str], name: str) -> str:
-    """Where `cluster` keeps a pass for the next run over the same inputs (see verified_pairs):
-    the settings that decide the likely pairs, the code, and which pass."""
-    text = json.dumps(
-        [
-            cache.fingerprint(settings.signature_inputs()),
-            code_digest(),
-            [settings.lsh_bands, settings.threshold, settings.containment, settings.min_containment_shingles],
-            [ingest.display_path(path) for path in inputs],
-            name,
-        ]
-    )
-    return xxhash.xxh3_128_hexdigest(text.encode("utf-8", "surrogatepass"))
-
-
-def pair_key(fingerprint: str, left: str, right: str) -> str:
-    """The cache's key for a verified pair: the signature fingerprint and what identifies the
-    two exact sets, in either order (a content hash; with `+` and a digest of the repeated
-    lines stripped from it for a document signed again without them)."""
-    first, second = sorted((left, right))
-    return xxhash.xxh3_128_hexdigest(f"{fingerprint}\0{first}\0{second}".encode("utf-8", "surrogatepass"))
-
-
-def diff_context(settings: Settings, repeated: RepeatedLines) -> str:
-    """What every cluster's diffs depend on besides its members, digested: the settings, the
-    code and the repeated lines (see `cluster_key`)."""
-    text = json.dumps(
-        [
-            settings.as_dict(),
-            cache.fingerprint(settings.signature_inputs()),
-            code_digest(),
-            repeated_digest(repeated),
-        ],
-        sort_keys=True,
-    )
-    return xxhash.xxh3_128_hexdigest(text.encode("utf-8", "surrogatepass"))
-
-
-def cluster_key(context: str, members: Sequence[tuple[str, str, str]]) -> str:
-    """The cache's key for a diffed cluster: everything its members' diffs depend on, that is
-    `diff_context` and each member's path, content and exact set, representative first
-    (`members` are (path, content hash, set id); none holds a NUL)."""
-    text = "\0".join([context, *(value for member in members for value in member)])
-    return xxhash.xxh3_128_hexdigest(text.encode("utf-8", "surrogatepass"))
-
-
-def repeated_digest(repeated: RepeatedLines) -> str:
-    """A short digest of the repeated lines and how they are stripped."""
-    keys = np.array(sorted(repeated.keys), dtype=np.uint64).tobytes()
-    digest = xxhash.xxh3_64(keys)
-    digest.update(f"{repeated.min_words}\0{repeated.max_document_share}".encode())
-    return str(digest.hexdigest())
-
-
-_REPORT_MODULES = ("pipeline", "cluster", "diff", "model", "cache")
-_CODE_DIGESTS: dict[tuple[str, ...], str] = {}
-
-
-def code_digest(extra_modules: Sequence[str] = ()) -> str:
-    """A digest of the code that makes a report from signatures (the stages after signing;
-    signing's own is in Settings.signature_inputs) and of `extra_modules` (storydiff's,
-    named relative to it), read once per process."""
-    modules = (*_REPORT_MODULES, *extra_modules)
-    if modules not in _CODE_DIGESTS:
-        import importlib
-
-        digest = xxhash.xxh3_128()
-        for module in modules:
-            source = importlib.import_module(f"storydiff.{module}").__file__
-            if source:
-                with open(source, "rb") as handle:
-                    digest.update(handle.read())
-        _CODE_DIGESTS[modules] = str(digest.hexdigest())
-    return _CODE_DIGESTS[modules]
 
 
 @dataclass(frozen=True)
@@ -2028,9 +1887,7 @@ def _strip_repeated(
             progress.advance(len(batch) + len(batch.skipped))
     else:
         memo = signature_cache is not None and signature_cache.enabled
-        prefix = (
-            f"{cache.fingerprint(settings.signature_inputs())}\0{repeated_digest(repeated)}" if memo else ""
-        )
+        prefix = f"{signature_fingerprint(settings)}\0{repeated_digest(repeated)}" if memo else ""
         keys = [_stripped_key(prefix, corpus, chunk, row_of) for _, chunk in jobs] if memo else []
         stored = signature_cache.get_stripped(keys, settings.num_perm) if memo and signature_cache else {}
         fresh: dict[str, cache.Stripped] = {}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -34,6 +37,18 @@ DEFAULT_REPEATED_MIN_DOCUMENTS = 5
 DEFAULT_REPEATED_MIN_SHARE = 0.01
 # ... removed from a document only while such lines hold at most this share of its words.
 DEFAULT_REPEATED_MAX_DOCUMENT_SHARE = 0.5
+
+
+@functools.cache
+def _signing_code_digest() -> str:
+    """The source of the modules that decode, strip, shingle and sign, digested once per process."""
+    code = hashlib.sha256()
+    for module in ("ingest", "boilerplate", "shingles", "signatures"):
+        source = importlib.import_module(f"storydiff.{module}").__file__
+        if source:
+            with open(source, "rb") as handle:
+                code.update(handle.read())
+    return code.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -114,17 +129,8 @@ class Settings:
         the modules that decode, strip, shingle and sign, so that a cache (cache.py) keyed
         by it never serves values computed by other rules or other code.
         """
-        import hashlib
-        import importlib
-
         from . import __version__
 
-        code = hashlib.sha256()
-        for module in ("ingest", "boilerplate", "shingles", "signatures"):
-            source = importlib.import_module(f"storydiff.{module}").__file__
-            if source:
-                with open(source, "rb") as handle:
-                    code.update(handle.read())
         # The rules themselves (a pack's or the user's, from the config), not only their names.
         rules = [repr(rule) for rule in self.active_rules]
         return {
@@ -138,7 +144,7 @@ class Settings:
             # Signing also collects each document's line keys for repeated-line detection.
             "line_keys": self.repeated_min_words if self.finds_repeated_lines else None,
             "version": __version__,
-            "code": code.hexdigest()[:16],
+            "code": _signing_code_digest()[:16],
         }
 
     def as_dict(self) -> dict[str, object]:

@@ -12,14 +12,14 @@ Two tables hold the data:
   (`fingerprint`) covers every setting and every piece of code that changes signatures or
   stripping, and the cache format, so a run never reads values computed another way.
 - `reports`: the last few finished `cluster` reports, keyed by everything they depend on
-  (pipeline.report_key: settings, code, and every document's path and content hash), so a
+  (keys.report_key: settings, code, and every document's path and content hash), so a
   re-run over an unchanged corpus skips candidates, verification and diffs. A report names
   its clusters by their keys in `diffs` rather than holding their diffs a second time.
 - `pairs`: the exact (Jaccard, containment, smaller set size) of every pair `cluster`
   verified, keyed by a hash of the fingerprint and the two exact sets' identities (a
-  content hash, and the repeated lines stripped from it, if any: pipeline.pair_key); and
+  content hash, and the repeated lines stripped from it, if any: keys.pair_key); and
   `diffs`: each diffed cluster's members, keyed by everything its diffs depend on
-  (pipeline.cluster_key). After one file changed, a re-run verifies and diffs only the
+  (keys.cluster_key). After one file changed, a re-run verifies and diffs only the
   pairs and clusters that involve it.
 - `passes`: the last few `cluster` passes (see Pass): each document's path and set, and
   the likely pairs with their exact similarity, so that a re-run after a few files changed
@@ -75,7 +75,7 @@ import numpy as np
 import numpy.typing as npt
 import xxhash
 
-from .model import ChangedFigure, Cluster, FileRecord, MemberDiff, Report, Segment, Skipped, StrippedLine
+from ..model import ChangedFigure, Cluster, FileRecord, MemberDiff, Report, Segment, Skipped, StrippedLine
 
 # 9: reports name their clusters' diffs (in `diffs`) by key instead of holding them again;
 # 8: content hashes and pair keys as bytes, fingerprints by number, stats and pairs without
@@ -277,7 +277,7 @@ class Snapshot:
 @dataclass(frozen=True)
 class Pass:
     """One clustering pass of a `cluster` run, for the next run to start from: each
-    document's path, set identity (see pipeline.pair_key) and shingle count, the likely pairs
+    document's path, set identity (see keys.pair_key) and shingle count, the likely pairs
     (rows of (left, right)) with their exact (Jaccard, containment, smaller set size), and the
     signatures of the documents whose set is not their content's first-pass one (signed again
     without repeated lines), which the signature cache does not hold."""
@@ -1101,7 +1101,7 @@ class SignatureCache:
             _keep_newest(connection, "stripped", KEPT_STRIPPED)
 
     def get_walk(self, key: str) -> Walk | None:
-        """The walk stored under `key` (see pipeline.discover), if any and whole."""
+        """The walk stored under `key` (see walks.discover), if any and whole."""
         row = self._row(
             "SELECT created_ns, directories, paths, fs_paths FROM walks WHERE key = ?", (key,), "walks"
         )
@@ -1180,7 +1180,7 @@ class SignatureCache:
         self._replace("snapshots", row, KEPT_SNAPSHOTS)
 
     def get_pairs(self, keys: Sequence[str]) -> dict[str, tuple[float, float, int]]:
-        """The verified pairs stored under these keys (see pipeline.pair_key)."""
+        """The verified pairs stored under these keys (see keys.pair_key)."""
         connection = self._reading("pairs")
         if connection is None:
             return {}
@@ -1217,7 +1217,7 @@ class SignatureCache:
         )
 
     def get_diffs(self, keys: Sequence[str]) -> dict[str, tuple[MemberDiff, ...]]:
-        """The diffed clusters' members stored under these keys (see pipeline.cluster_key)."""
+        """The diffed clusters' members stored under these keys (see keys.cluster_key)."""
         connection = self._reading("diffs")
         if connection is None:
             return {}
@@ -1265,7 +1265,7 @@ class SignatureCache:
             connection.executemany(statement, rows)
 
     def get_report(self, key: str) -> Report | None:
-        """The report stored under `key` (see pipeline.report_key), if any, its clusters'
+        """The report stored under `key` (see keys.report_key), if any, its clusters'
         members read from `diffs`; None when one of them is not there any more."""
         row = self._row(
             "SELECT report, paths, content_hashes, sizes, singletons FROM reports WHERE key = ?",

@@ -27,14 +27,15 @@ import numpy as np
 import numpy.typing as npt
 import xxhash
 
-from . import __version__, cache, ingest, pipeline, remote
-from .model import SourceFile
-from .settings import Settings
+from .. import __version__, ingest, remote
+from ..model import SourceFile
+from ..settings import Settings
+from . import cache, keys, walks
 
 _MASK = (1 << 64) - 1  # timestamps before 1970 are negative: stored as their 64-bit pattern
 _UNSEEN = (_MASK,) * 5
-# The modules that turn a report into output, besides those that make it (pipeline.code_digest).
-_OUTPUT_MODULES = ("replay", "render", "render.json", "render.text", "render.html")
+# The modules that turn a report into output, besides those that make it (keys.code_digest).
+_OUTPUT_MODULES = ("store.replay", "render", "render.json", "render.text", "render.html")
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def look(
     settings: Settings,
     signature_cache: cache.SignatureCache,
     output_options: Sequence[object],
-) -> tuple[CorpusView, pipeline.Discovered] | None:
+) -> tuple[CorpusView, walks.Discovered] | None:
     """Walk and stat the inputs (the walk from the cache when its directories are unchanged);
     the view, and what the walk found with each file's stat, for the run if it must run.
 
@@ -68,7 +69,7 @@ def look(
     """
     if not signature_cache.enabled or any(remote.is_url(path) for path in paths):
         return None
-    sources, problems = pipeline.discover(paths, settings, signature_cache)
+    sources, problems = walks.discover(paths, settings, signature_cache)
     started_ns = time.time_ns()
     stats = ingest.stat_all([source.fs_path for source in sources])
     statuses, latest_ns = _stat_array(stats)
@@ -90,13 +91,13 @@ def look(
             default=str,
         ).encode("utf-8", "surrogatepass")
     )
-    digest.update(pipeline.code_digest(_OUTPUT_MODULES).encode())
+    digest.update(keys.code_digest(_OUTPUT_MODULES).encode())
     digest.update("\0".join(source.path for source in sources).encode("utf-8", "surrogatepass"))
     digest.update(b"\1")
     digest.update("\0".join(source.fs_path for source in sources).encode("utf-8", "surrogatepass"))
     digest.update(statuses.tobytes())
     view = CorpusView(str(digest.hexdigest()), settled, tuple(sources), statuses)
-    return view, pipeline.Discovered(sources, problems, stats)
+    return view, walks.Discovered(sources, problems, stats)
 
 
 def stored(signature_cache: cache.SignatureCache, view: CorpusView) -> StoredOutput | None:
