@@ -10,6 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from storydiff.cli import cli
+from storydiff.pipeline import signing
 from storydiff.render import UNSAFE
 
 ARTICLE = (
@@ -120,7 +121,7 @@ def test_files_that_vanish_or_change_during_the_run(tmp_path: Path, monkeypatch)
         return signed
 
     monkeypatch.setattr(ingest, "discover", discover_then_delete)
-    monkeypatch.setattr(pipeline, "sign_batch", sign_then_change)
+    monkeypatch.setattr(signing, "sign_batch", sign_then_change)
     data, err = cluster_json(str(tmp_path))
     assert data["skipped"] == [
         {"path": str(tmp_path / "x1.txt"), "reason": "cannot read: No such file or directory"},

@@ -26,6 +26,7 @@ from storydiff import ingest, pipeline, shingles, spill
 from storydiff.boilerplate import Rule
 from storydiff.cli import cli
 from storydiff.model import Document, Skipped, SourceFile
+from storydiff.pipeline import batching, corpus_table, diffing, verifying
 from storydiff.settings import Settings
 from storydiff.store import cache
 
@@ -366,13 +367,13 @@ def test_a_file_changed_before_its_set_is_read_again_is_skipped_and_nothing_of_i
         edited.write_text(original.replace("Mali", "Chad"), encoding="utf-8")
         return real_load_sets(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "load_sets", load_sets_after_an_edit)
+    monkeypatch.setattr(corpus_table, "load_sets", load_sets_after_an_edit)
     arguments = ("cluster", str(corpus), "--format", "json", "--threshold", "0.3", "--jobs", "1")
     code, out, _ = run(*arguments, "--cache", str(cache_file))
     assert code == 0
     reasons = {Path(item["path"]).name: item["reason"] for item in json.loads(out)["skipped"]}
     assert reasons == {"000_copy2.txt": "changed while storydiff was reading it (run again)"}
-    monkeypatch.setattr(pipeline, "load_sets", real_load_sets)
+    monkeypatch.setattr(corpus_table, "load_sets", real_load_sets)
     edited.write_text(original, encoding="utf-8")  # back as it was signed: nothing wrong was kept
     _, uncached, _ = run(*arguments, "--no-cache")
     assert run(*arguments, "--cache", str(cache_file))[1] == uncached
@@ -419,7 +420,7 @@ def test_an_unchanged_corpus_reuses_the_stored_report(
         calls.append(1)
         return real_pairs(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pipeline, "verified_pairs", counting_pairs)
+    monkeypatch.setattr(verifying, "verified_pairs", counting_pairs)
     _, warm_json, _ = run("cluster", str(corpus), "--format", "json", "--cache", str(cache_file))
     _, warm_text, _ = run("cluster", str(corpus), "--cache", str(cache_file))
     assert (warm_json, warm_text) == (cold_json, cold_text) and calls == []
@@ -538,7 +539,7 @@ def test_a_warm_run_from_the_stored_report_prints_the_same_moves_and_figures(
     def not_again(*args: object, **kwargs: object) -> object:
         raise AssertionError("the warm run diffed again instead of using the stored report")
 
-    monkeypatch.setattr(pipeline, "_diff_clusters", not_again)
+    monkeypatch.setattr(diffing, "_diff_clusters", not_again)
     code, warm, _ = run(*arguments)
     assert code == 0 and warm == cold
 
@@ -550,7 +551,7 @@ def test_diffs_stored_a_cluster_at_a_time_make_the_stored_report(
     the report names them all, and a run that does not replay reads it back whole."""
     corpus = build_corpus(tmp_path, copies=2)
     cache_file = str(tmp_path / "c.sqlite")
-    monkeypatch.setattr(pipeline, "DIFF_STORE_CLUSTERS", 1)
+    monkeypatch.setattr(batching, "DIFF_STORE_CLUSTERS", 1)
     stored: list[int] = []
     put_diffs = cache.SignatureCache.put_diffs
 
@@ -565,7 +566,7 @@ def test_diffs_stored_a_cluster_at_a_time_make_the_stored_report(
     def not_again(*args: object, **kwargs: object) -> object:
         raise AssertionError("the run diffed again instead of using the stored report")
 
-    monkeypatch.setattr(pipeline, "_diff_clusters", not_again)
+    monkeypatch.setattr(diffing, "_diff_clusters", not_again)
     html = str(tmp_path / "report.html")  # (an HTML file is written on every run: no replay)
     code, warm, _ = run("cluster", str(corpus), "--format", "json", "--cache", cache_file, "--html", html)
     assert code == 0 and warm == cold
@@ -576,7 +577,7 @@ def test_pairs_round_trip_by_lookup_and_by_scan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scan_above: int
 ) -> None:
     monkeypatch.setattr(cache, "_PAIR_SCAN", scan_above)
-    a, b, missing = "a" * 32, "b" * 32, "c" * 32  # keys are hex digests (pipeline.pair_key)
+    a, b, missing = "a" * 32, "b" * 32, "c" * 32  # keys are hex digests (store.keys.pair_key)
     with cache.SignatureCache.open(str(tmp_path / "c.sqlite")) as store:
         store.put_pairs([(a, 0.5, 0.75, 120), (b, 1 / 3, 0.9, 7)])
         store.put_pairs([(a, 0.6, 0.8, 121)])  # stored again: replaced
@@ -641,8 +642,8 @@ def test_a_first_run_stores_signed_batches_a_few_at_a_time(
     corpus = build_corpus(tmp_path, copies=6)  # 21 files
     cache_file = tmp_path / "c.sqlite"
     monkeypatch.setattr(cache, "RACY_SECONDS", -60.0)
-    monkeypatch.setattr(pipeline, "SIGN_BATCH_FILES", 2)  # 11 batches, of 4 rows but the last
-    monkeypatch.setattr(pipeline, "STORE_ROWS", 12)  # three batches a transaction
+    monkeypatch.setattr(batching, "SIGN_BATCH_FILES", 2)  # 11 batches, of 4 rows but the last
+    monkeypatch.setattr(batching, "STORE_ROWS", 12)  # three batches a transaction
     transactions: list[int] = []
     real_add = cache.SignatureCache.add
 
@@ -651,14 +652,14 @@ def test_a_first_run_stores_signed_batches_a_few_at_a_time(
         real_add(self, fingerprint, updates)
 
     parent_stats: list[int] = []
-    real_stat_all = pipeline._stat_all
+    real_stat_all = corpus_table._stat_all
 
     def counting_stat_all(paths: Any) -> Any:
         parent_stats.append(len(paths))
         return real_stat_all(paths)
 
     monkeypatch.setattr(cache.SignatureCache, "add", counting_add)
-    monkeypatch.setattr(pipeline, "_stat_all", counting_stat_all)
+    monkeypatch.setattr(corpus_table, "_stat_all", counting_stat_all)
     _, uncached, _ = run("cluster", str(corpus), "--format", "json", "--no-cache")
     # One process: the workers would not see RACY_SECONDS patched, and store no stat rows.
     code, cold, _ = run("cluster", str(corpus), "--format", "json", "--cache", str(cache_file), "--jobs", "1")

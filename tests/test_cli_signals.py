@@ -39,11 +39,11 @@ def generated_corpus(root: Path, stories: int, words: int) -> Path:
     "stage",
     [
         "storydiff.ingest.discover",
-        "storydiff.pipeline.sign_batch",
+        "storydiff.pipeline.signing.sign_batch",
         "storydiff.cluster.candidate_codes",
         "storydiff.cluster.likely_mask",
-        "storydiff.pipeline.verify_batch",
-        "storydiff.pipeline.diff_batch",
+        "storydiff.pipeline.verifying.verify_batch",
+        "storydiff.pipeline.diffing.diff_batch",
         "storydiff.render.json.json_pieces",
     ],
 )

@@ -9,10 +9,11 @@ import pytest
 from click.testing import CliRunner
 from tests.conftest import SEED_000, SEED_001, SEEDS
 
-from storydiff import config, pipeline
+from storydiff import config
 from storydiff.boilerplate import NEWS_RULES, Rule
 from storydiff.cli import cli
 from storydiff.errors import ConfigError
+from storydiff.pipeline import batching
 from storydiff.settings import Settings
 
 # CNN's section headings in the seeds ("Other ways to help", ...): body by the labelling
@@ -159,7 +160,7 @@ def test_settings_with_user_rules_survive_pickling() -> None:
 
 def test_user_rules_reach_worker_processes_and_the_diffs(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (site / ".storydiff.toml").write_text(f"[[rules]]{SUBHEAD_RULE}")
-    monkeypatch.setattr(pipeline, "SIGN_BATCH_FILES", 1)  # three batches: the pool is used
+    monkeypatch.setattr(batching, "SIGN_BATCH_FILES", 1)  # three batches: the pool is used
     code, out, err = run("cluster", str(site / "corpus"), "--format", "json", "--jobs", "2")
     assert code == 0, err
     data = json.loads(out)

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from tests.conftest import SEED_000, SEED_001, SEED_002
 from tests.test_ingest import reverse_listings
 
-from storydiff import pipeline
 from storydiff.cli import cli
+from storydiff.pipeline import batching
 
 
 @pytest.fixture
@@ -49,9 +49,9 @@ def test_same_json_whatever_jobs_batches_runs_and_listing_order(
 ) -> None:
     reference = cluster_json(messy_corpus, 1)
     assert cluster_json(messy_corpus, 1) == reference  # again, in a process that has diffed before
-    monkeypatch.setattr(pipeline, "SIGN_BATCH_FILES", 2)
-    monkeypatch.setattr(pipeline, "VERIFY_BATCH_PAIRS", 1)
-    monkeypatch.setattr(pipeline, "DIFF_BATCH_CLUSTERS", 1)  # each cluster in whichever worker is free
+    monkeypatch.setattr(batching, "SIGN_BATCH_FILES", 2)
+    monkeypatch.setattr(batching, "VERIFY_BATCH_PAIRS", 1)
+    monkeypatch.setattr(batching, "DIFF_BATCH_CLUSTERS", 1)  # each cluster in whichever worker is free
     assert cluster_json(messy_corpus, 2) == reference
     assert cluster_json(messy_corpus, 3) == reference
     reverse_listings(monkeypatch)

@@ -15,10 +15,11 @@ import pytest
 from click.testing import CliRunner
 from tests.conftest import REPO, SEEDS
 
-from storydiff import cluster, pipeline
+from storydiff import cluster
 from storydiff.cli import cli
 from storydiff.engines import dask_candidates
 from storydiff.engines.dask import DaskEngine, HeldSignatures
+from storydiff.pipeline import batching
 from storydiff.settings import Settings
 
 distributed = pytest.importorskip("dask.distributed")
@@ -130,9 +131,9 @@ def write_corpus(root: Path, originals: int = 1500, seed: int = 9) -> list[tuple
 def _small_partitions(monkeypatch: pytest.MonkeyPatch) -> None:
     """Small batches and partitions, so that each stage runs as several tasks on both workers
     and signature partitions are assembled from rows of several signed batches."""
-    monkeypatch.setattr(pipeline, "SIGN_BATCH_FILES", 128)
-    monkeypatch.setattr(pipeline, "VERIFY_BATCH_PAIRS", 64)
-    monkeypatch.setattr(pipeline, "DIFF_BATCH_CLUSTERS", 16)
+    monkeypatch.setattr(batching, "SIGN_BATCH_FILES", 128)
+    monkeypatch.setattr(batching, "VERIFY_BATCH_PAIRS", 64)
+    monkeypatch.setattr(batching, "DIFF_BATCH_CLUSTERS", 16)
     monkeypatch.setattr(dask_candidates, "SIGNATURE_PARTITION_ROWS", 300)
 
 

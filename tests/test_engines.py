@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from storydiff import pipeline
 from storydiff.cli import cli
 from storydiff.engines.local import LocalEngine
+from storydiff.pipeline import batching
 
 
 def double(batch: list[int], offset: int) -> list[int]:
@@ -35,10 +35,10 @@ def test_output_does_not_depend_on_jobs_or_batch_size(
     outputs = []
     # SIGN_PART_CHARS is read in the workers, so only the one-job run sees a patched value.
     for jobs, batch, part in [(1, 512, 8 << 20), (2, 2, 8 << 20), (2, 3, 8 << 20), (1, 5, 6000)]:
-        monkeypatch.setattr(pipeline, "SIGN_PART_CHARS", part)
-        monkeypatch.setattr(pipeline, "SIGN_BATCH_FILES", batch)
-        monkeypatch.setattr(pipeline, "VERIFY_BATCH_PAIRS", batch)
-        monkeypatch.setattr(pipeline, "DIFF_BATCH_CLUSTERS", batch)
+        monkeypatch.setattr(batching, "SIGN_PART_CHARS", part)
+        monkeypatch.setattr(batching, "SIGN_BATCH_FILES", batch)
+        monkeypatch.setattr(batching, "VERIFY_BATCH_PAIRS", batch)
+        monkeypatch.setattr(batching, "DIFF_BATCH_CLUSTERS", batch)
         result = CliRunner().invoke(cli, ["cluster", str(corpus), "--format", "json", "--jobs", str(jobs)])
         assert result.exit_code == 0, result.output
         outputs.append(result.stdout)

@@ -17,6 +17,7 @@ from tests.conftest import SEED_000, SEED_001, SEED_002, SEEDS
 
 from storydiff import boilerplate, cluster, pipeline, shingles
 from storydiff.cli import cli
+from storydiff.pipeline import batching, diffing, second_pass, signing, verifying
 from storydiff.settings import Settings
 
 LABELLED = Path(__file__).parent / "data" / "boilerplate" / "labelled.jsonl"
@@ -106,7 +107,7 @@ def test_only_documents_with_a_repeated_line_are_signed_again(
             signed_again.extend(Path(source.path).name for source in job[1])
         return sign_batch(job, settings, spill_to, repeated)
 
-    monkeypatch.setattr(pipeline, "sign_batch", spy)
+    monkeypatch.setattr(signing, "sign_batch", spy)
     pipeline.run_cluster([str(corpus)], Settings())
     assert sorted(signed_again) == sorted(WITH_FOOTER)
 
@@ -136,17 +137,17 @@ def test_the_diffs_look_for_repeated_lines_only_in_documents_that_held_one(
     def everyone(corpus: pipeline.Corpus, repeated: Any) -> Any:
         return np.ones(len(corpus.paths), dtype=bool)
 
-    monkeypatch.setattr(pipeline, "holding_repeated", everyone)
+    monkeypatch.setattr(second_pass, "holding_repeated", everyone)
     keyed.clear()
     assert run("cluster", str(corpus), "--format", "json", "--jobs", "1", "--no-cache") == report
     assert len(keyed) > len(WITH_FOOTER) + 2
 
 
 def test_no_second_pass_without_repeated_lines(seeds_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def second_pass(*args: object) -> None:
+    def signed_again(*args: object) -> None:
         raise AssertionError("signed twice")
 
-    monkeypatch.setattr(pipeline, "_strip_repeated", second_pass)
+    monkeypatch.setattr(second_pass, "_strip_repeated", signed_again)
     report = pipeline.run_cluster([str(seeds_dir)], Settings())
     assert len(report.clusters) == 1 and "repeated-line" not in dict(report.boilerplate)
 
@@ -169,7 +170,7 @@ def test_repeated_lines_do_not_depend_on_jobs_or_batch_size(
 ) -> None:
     outputs = []
     for jobs, batch in [(1, 512), (2, 3)]:
-        monkeypatch.setattr(pipeline, "SIGN_BATCH_FILES", batch)
+        monkeypatch.setattr(batching, "SIGN_BATCH_FILES", batch)
         result = CliRunner().invoke(cli, ["cluster", str(corpus), "--format", "json", "--jobs", str(jobs)])
         assert result.exit_code == 0, result.output
         outputs.append(result.stdout)
@@ -217,7 +218,7 @@ def test_a_warm_signature_cache_gives_the_cold_output_when_repeated_lines_are_st
         first_pass.extend(texts)
         return with_line_keys(texts, *args)
 
-    monkeypatch.setattr(pipeline, "sign_batch", sign_spy)
+    monkeypatch.setattr(signing, "sign_batch", sign_spy)
     monkeypatch.setattr(shingles, "batch_shingles", shingle_spy)
     monkeypatch.setattr(shingles, "batch_shingles_and_line_keys", line_key_spy)
     stored = cluster_json("--cache", cache_file)  # the stored report: nothing shingled
@@ -277,15 +278,15 @@ def test_a_re_run_after_one_file_changed_verifies_and_diffs_only_what_involves_i
         banded.append(len(signatures))
         return real_candidates(signatures, *args)
 
-    monkeypatch.setattr(pipeline, "verify_batch", verify_batch)
-    monkeypatch.setattr(pipeline, "diff_batch", diff_batch)
+    monkeypatch.setattr(verifying, "verify_batch", verify_batch)
+    monkeypatch.setattr(diffing, "diff_batch", diff_batch)
     monkeypatch.setattr(cluster, "candidate_codes", candidate_codes)
     warm = run(*arguments)
     assert banded == []  # both passes banded only the changed file, from the stored passes
     assert verified and all(str(changed) in pair for pair in verified)
     assert len(diffed) == 1 and str(changed) in diffed[0]
-    monkeypatch.setattr(pipeline, "verify_batch", real_verify)
-    monkeypatch.setattr(pipeline, "diff_batch", real_diff)
+    monkeypatch.setattr(verifying, "verify_batch", real_verify)
+    monkeypatch.setattr(diffing, "diff_batch", real_diff)
     uncached = CliRunner().invoke(cli, [*arguments[:-2], "--no-cache"]).stdout
     assert json.dumps(warm) == json.dumps(json.loads(uncached))
     assert CliRunner().invoke(cli, list(arguments)).stdout == uncached  # and the stored report
@@ -326,11 +327,11 @@ def test_the_repeated_line_pass_verifies_only_pairs_touching_a_document_signed_a
         verified_counts.append(-1)  # a pass starts
         return verified_pairs(*args[:6])
 
-    monkeypatch.setattr(pipeline, "verify_batch", counting)
-    monkeypatch.setattr(pipeline, "verified_pairs", forgetful)
+    monkeypatch.setattr(verifying, "verify_batch", counting)
+    monkeypatch.setattr(verifying, "verified_pairs", forgetful)
     without_memo = pipeline.run_cluster([str(corpus)], Settings())
     assert with_memo == without_memo
-    monkeypatch.setattr(pipeline, "verified_pairs", verified_pairs)
+    monkeypatch.setattr(verifying, "verified_pairs", verified_pairs)
     first_pass_pairs = sum(count for count in verified_counts[1 : verified_counts.index(-1, 1)])
     verified_counts.clear()
     pipeline.run_cluster([str(corpus)], Settings())
@@ -398,7 +399,7 @@ def test_without_diffs_members_get_the_same_similarities_and_no_word_diff(
     def no_word_diff(*_: object) -> None:
         raise AssertionError("word_diff called without diffs")
 
-    monkeypatch.setattr(pipeline, "word_diff", no_word_diff)
+    monkeypatch.setattr(diffing, "word_diff", no_word_diff)
     bare = pipeline.run_cluster([str(tmp_path)], settings, diffs=False)
 
     assert bare.diffed is False and diffed.diffed is True

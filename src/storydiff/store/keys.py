@@ -126,7 +126,25 @@ def repeated_digest(repeated: RepeatedLines) -> str:
     return str(digest.hexdigest())
 
 
-_REPORT_MODULES = ("pipeline", "cluster", "diff", "model", "store.cache", "store.keys")
+_PIPELINE_MODULES = (
+    "batching",
+    "corpus_table",
+    "diffing",
+    "orchestrator",
+    "protocols",
+    "second_pass",
+    "signing",
+    "stripping",
+    "verifying",
+)
+_REPORT_MODULES = (
+    *(f"pipeline.{module}" for module in _PIPELINE_MODULES),
+    "cluster",
+    "diff",
+    "model",
+    "store.cache",
+    "store.keys",
+)
 _CODE_DIGESTS: dict[tuple[str, ...], str] = {}
 
 
