@@ -14,11 +14,10 @@ from .options import (
     _open_cache,
     _print_cache_warnings,
     _rules_config,
-    _rules_settings,
-    _settings,
     cache_options,
     jobs_option,
     rules_options,
+    settings_from_options,
     similarity_options,
 )
 
@@ -97,20 +96,7 @@ def check(
     from ..render.check import check_summary, render_check_json, render_check_text
 
     rules_config = _rules_config([corpus or "."], config_path)
-    settings = _settings(
-        glob=glob,
-        exclude=exclude,
-        strip=not no_strip,
-        **_rules_settings(rules_config, pack),
-        ngram=ngram,
-        num_perm=num_perm,
-        seed=seed,
-        threshold=threshold,
-        containment=containment,
-        encoding=encoding,
-        max_bytes=max_bytes,
-        context_words=context,
-    )
+    settings = settings_from_options(click.get_current_context().params, rules_config)
     _check_encoding(encoding)
     errors = _stderr_console()
     baseline_file = baseline_path or BASELINE_FILE
@@ -201,19 +187,7 @@ def baseline(
     from ..engines.local import LocalEngine
 
     rules_config = _rules_config([corpus or "."], config_path)
-    settings = _settings(
-        glob=glob,
-        exclude=exclude,
-        strip=not no_strip,
-        **_rules_settings(rules_config, pack),
-        ngram=ngram,
-        num_perm=num_perm,
-        seed=seed,
-        threshold=threshold,
-        containment=containment,
-        encoding=encoding,
-        max_bytes=max_bytes,
-    )
+    settings = settings_from_options(click.get_current_context().params, rules_config)
     _check_encoding(encoding)
     baseline_file = baseline_path or BASELINE_FILE
     if os.path.exists(baseline_file) and not update:

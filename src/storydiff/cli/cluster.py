@@ -19,13 +19,12 @@ from .options import (
     _open_cache,
     _print_cache_warnings,
     _rules_config,
-    _rules_settings,
     _say_config,
-    _settings,
     cache_options,
     jobs_option,
     output_options,
     rules_options,
+    settings_from_options,
     similarity_options,
 )
 
@@ -111,22 +110,7 @@ def cluster(
     from ..store import replay
 
     rules_config = _rules_config(paths, config_path)
-    settings = _settings(
-        glob=glob,
-        exclude=exclude,
-        strip=not no_strip,
-        **_rules_settings(rules_config, pack),
-        ngram=ngram,
-        num_perm=num_perm,
-        seed=seed,
-        threshold=threshold,
-        containment=containment,
-        keep=keep,
-        encoding=encoding,
-        max_bytes=max_bytes,
-        context_words=context,
-        show_stripped=show_stripped,
-    )
+    settings = settings_from_options(click.get_current_context().params, rules_config)
     _check_encoding(encoding)
     if scheduler is not None and engine != "dask":
         raise click.UsageError("--scheduler needs --engine dask")

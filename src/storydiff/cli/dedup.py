@@ -21,10 +21,9 @@ from .options import (
     SIMILARITY_OPTIONS,
     _check_encoding,
     _rules_config,
-    _rules_settings,
-    _settings,
     jobs_option,
     rules_options,
+    settings_from_options,
     similarity_options,
 )
 
@@ -184,11 +183,9 @@ def _dedup_input(
     assert directory is not None  # _check_dedup_usage asked for one or the other
     core.check_input_directory(directory)
     _check_encoding(similarity["encoding"])
-    options = {name: value for name, value in similarity.items() if name != "no_strip"}
-    pack, config_path = rules
-    rules_settings = _rules_settings(_rules_config([directory], config_path), pack)
-    settings = _settings(
-        **options, **rules_settings, strip=not similarity["no_strip"], keep=keep or "longest"
+    _, config_path = rules
+    settings = settings_from_options(
+        click.get_current_context().params, _rules_config([directory], config_path)
     )
     with LocalEngine(jobs) as engine:
         return run_cluster([directory], settings, progress, engine, diffs=False), directory

@@ -8,7 +8,7 @@ from ..render import Layout, RenderOptions
 from .exits import EXIT_DIFFERENT
 from .group import cli
 from .io import _write
-from .options import _check_encoding, _settings, output_options
+from .options import _check_encoding, output_options, settings_from_options
 
 
 @cli.command("diff")
@@ -52,9 +52,7 @@ def diff_command(
     from ..pipeline import diff_files
 
     _check_encoding(encoding)
-    settings = _settings(
-        strip=not no_strip, encoding=encoding, context_words=context, show_stripped=show_stripped
-    )
+    settings = settings_from_options(click.get_current_context().params)
     report = diff_files(old, new, settings)
     _write(report, output_format, RenderOptions(context, Layout(layout)), html_path)
     member = report.clusters[0].members[1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import click
@@ -285,6 +285,40 @@ def _print_cache_warnings(signature_cache: Any, errors: Any) -> None:
     for warning in signature_cache.warnings:
         errors.print(f"storydiff: {warning}", markup=False, highlight=False, soft_wrap=True)
     signature_cache.warnings.clear()
+
+
+# Each command option that sets a Settings field, by its parameter name; --no-strip is `strip`.
+_SETTINGS_FIELDS = {
+    "glob": "glob",
+    "exclude": "exclude",
+    "ngram": "ngram",
+    "num_perm": "num_perm",
+    "seed": "seed",
+    "threshold": "threshold",
+    "containment": "containment",
+    "keep": "keep",
+    "encoding": "encoding",
+    "max_bytes": "max_bytes",
+    "context": "context_words",
+    "show_stripped": "show_stripped",
+}
+
+
+def settings_from_options(options: Mapping[str, Any], rules_config: RulesConfig | None = None) -> Settings:
+    """The one place a command's options become Settings: every option the command has (its
+    click parameters, by name) that sets a field, the stripping switch, and with `rules_config`
+    the boilerplate rules (--pack over the configuration's). Options left unset (None) keep
+    the Settings default."""
+    values = {
+        field: options[name]
+        for name, field in _SETTINGS_FIELDS.items()
+        if name in options and options[name] is not None
+    }
+    if "no_strip" in options:
+        values["strip"] = not options["no_strip"]
+    if rules_config is not None:
+        values.update(_rules_settings(rules_config, options.get("pack")))
+    return _settings(**values)
 
 
 def _settings(**values: Any) -> Settings:

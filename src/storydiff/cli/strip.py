@@ -13,12 +13,11 @@ from .options import (
     STRIP_SETTINGS,
     _check_encoding,
     _rules_config,
-    _rules_settings,
     _say_config,
-    _settings,
     input_options,
     jobs_option,
     rules_options,
+    settings_from_options,
 )
 
 
@@ -68,13 +67,7 @@ def strip(
     from ..render.text import strip_summary, stripped_file_renderable
 
     rules_config = _rules_config(paths, config_path)
-    settings = _settings(
-        glob=glob,
-        exclude=exclude,
-        encoding=encoding,
-        max_bytes=max_bytes,
-        **_rules_settings(rules_config, pack),
-    )
+    settings = settings_from_options(click.get_current_context().params, rules_config)
     _check_encoding(encoding)
     errors = _stderr_console()
     _say_config(errors, rules_config, True)
