@@ -4,6 +4,7 @@ import numpy as np
 import numpy.typing as npt
 
 UNICODE_VERSION: str
+DELETED: str
 
 def fold(text: str) -> str: ...
 def token_hashes(texts: list[str], seed: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]: ...

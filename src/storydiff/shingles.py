@@ -28,6 +28,8 @@ import numpy.typing as npt
 from . import _core
 
 _SEED_MASK = 0xFFFFFFFFFFFFFFFF
+# Apostrophes and quotes, which the fold deletes, so "don't", "don’t" and "dont" are one token.
+_DELETED = frozenset(_core.DELETED)
 
 
 def _seed(seed: int) -> int:
@@ -135,7 +137,8 @@ def shingle_set(text: str, ngram: int, seed: int = 0) -> npt.NDArray[np.uint64]:
 def distinct_sets(batch: ShingleBatch) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
     """Each text's shingle hashes sorted and distinct, concatenated, with the new offsets."""
     return _core.distinct_sets(
-        np.ascontiguousarray(batch.hashes, dtype=np.uint64), np.ascontiguousarray(batch.offsets, dtype=np.int64)
+        np.ascontiguousarray(batch.hashes, dtype=np.uint64),
+        np.ascontiguousarray(batch.offsets, dtype=np.int64),
     )
 
 

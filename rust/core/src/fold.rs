@@ -12,7 +12,10 @@ use std::cmp::Ordering;
 
 use unicode_normalization::UnicodeNormalization;
 
-use crate::unicode_tables::{ASSIGNED, CASEFOLD, DELETED, WORD};
+use crate::unicode_tables::{ASSIGNED, CASEFOLD, WORD};
+
+/// Apostrophes and quotes, which folding deletes (so "don't", "don’t" and "dont" are one token).
+pub use crate::unicode_tables::DELETED;
 
 fn in_ranges(ranges: &[(char, char)], character: char) -> bool {
     ranges

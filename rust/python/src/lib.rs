@@ -259,6 +259,7 @@ impl Pattern {
 #[pymodule]
 fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("UNICODE_VERSION", storydiff_core::UNICODE_VERSION)?;
+    module.add("DELETED", folding::DELETED.iter().collect::<String>())?;
     module.add_function(wrap_pyfunction!(fold, module)?)?;
     module.add_function(wrap_pyfunction!(token_hashes, module)?)?;
     module.add_function(wrap_pyfunction!(shingle_batch, module)?)?;
