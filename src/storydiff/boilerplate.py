@@ -19,9 +19,12 @@ import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal, Protocol
 
-from . import shingles
+from . import _core, shingles
 from .model import Removal
+
+RuleEngine = Literal["python", "rust"]
 
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 
@@ -51,6 +54,12 @@ class Rule:
     hint are not tested at all, which is what keeps stripping fast. A rule without hints is
     tested on every line (or on its one line, with `first_line_only` / `last_line_only`):
     correct, but slower on large corpora.
+
+    `engine` runs the patterns: "rust", the compiled core's `regex` crate (linear time in
+    the line, so no pattern can hang a run; no look-around or backreferences, see
+    docs/rules-syntax.md), which rules from a configuration file use; or "python" (`re`),
+    which the built-in packs use: they are ours, reviewed for backtracking, and two of them
+    bound a line's length with a look-ahead.
     """
 
     name: str
@@ -64,15 +73,21 @@ class Rule:
     block_max_words: int = 0
     end: str = ""
     block_max_lines: int = 0
+    engine: RuleEngine = "python"
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", self.name):
             raise ValueError(f"invalid name {self.name!r}: use lower-case letters, digits, '-', '_' and '.'")
+        if self.engine not in ("python", "rust"):
+            raise ValueError(f"invalid engine {self.engine!r}: use 'rust' or 'python'")
         for label, pattern in (("pattern", self.pattern), ("end", self.end)):
             try:
-                re.compile(pattern, re.IGNORECASE)
-            except re.error as error:
-                raise ValueError(f"invalid {label} {pattern!r}: {error}") from None
+                _compiled(pattern, self.engine)
+            except (re.error, ValueError) as error:
+                syntax = " (rule patterns use Rust's regex syntax: see docs/rules-syntax.md)"
+                raise ValueError(
+                    f"invalid {label} {pattern!r}: {error}{syntax if self.engine == 'rust' else ''}"
+                ) from None
         if not self.pattern:
             raise ValueError("pattern is empty")
         for hint in self.hints:
@@ -96,21 +111,30 @@ class Rule:
                 raise ValueError(f"{label} must be 0 or more, got {number}")
 
     @property
-    def regex(self) -> re.Pattern[str]:
-        return _compiled(self.pattern)
+    def regex(self) -> Searcher:
+        return _compiled(self.pattern, self.engine)
 
     @property
-    def end_regex(self) -> re.Pattern[str]:
-        return _compiled(self.end)
+    def end_regex(self) -> Searcher:
+        return _compiled(self.end, self.engine)
 
 
-_CACHE: dict[str, re.Pattern[str]] = {}
+class Searcher(Protocol):
+    """A compiled rule pattern: `re.Pattern` or the core's linear-time `_core.Pattern`."""
+
+    def search(self, string: str, /) -> object: ...
 
 
-def _compiled(pattern: str) -> re.Pattern[str]:
-    regex = _CACHE.get(pattern)
+_CACHE: dict[tuple[str, RuleEngine], Searcher] = {}
+
+
+def _compiled(pattern: str, engine: RuleEngine) -> Searcher:
+    """The pattern compiled case-insensitively for `engine`; ValueError (rust) or re.error
+    (python) when it cannot be."""
+    regex = _CACHE.get((pattern, engine))
     if regex is None:
-        regex = _CACHE[pattern] = re.compile(pattern, re.IGNORECASE)
+        regex = _core.Pattern(pattern) if engine == "rust" else re.compile(pattern, re.IGNORECASE)
+        _CACHE[(pattern, engine)] = regex
     return regex
 
 

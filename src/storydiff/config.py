@@ -223,7 +223,7 @@ def _rule(path: str, item: object, number: int) -> Rule:
             raise ConfigError(f"{where}: 'hints' must list strings, got {hint!r}")
     values["hints"] = tuple(hints)
     try:
-        return Rule(**values)
+        return Rule(**values, engine="rust")  # linear time: a user's pattern cannot hang a run
     except ValueError as error:
         raise ConfigError(f"{where}: {error}") from None
 

@@ -7,13 +7,27 @@ use regex::{Regex, RegexBuilder};
 const SIZE_LIMIT: usize = 10 * (1 << 20);
 
 /// A rule pattern, searched case-insensitively as rules are (`(?-i:...)` for a
-/// case-sensitive part); the error is the regex crate's explanation.
+/// case-sensitive part). The error is one line: the regex crate's explanation.
 pub fn compile(pattern: &str) -> Result<Regex, String> {
     RegexBuilder::new(pattern)
         .case_insensitive(true)
         .size_limit(SIZE_LIMIT)
         .build()
-        .map_err(|error| error.to_string())
+        .map_err(|error| match error {
+            regex::Error::CompiledTooBig(limit) => {
+                format!("the pattern compiles to more than {limit} bytes; make it simpler")
+            }
+            // A syntax error's text shows the pattern with a caret under the fault, then
+            // "error: " and what is wrong: keep that last part.
+            other => {
+                let text = other.to_string();
+                text.lines()
+                    .rev()
+                    .find_map(|line| line.strip_prefix("error: "))
+                    .unwrap_or(text.lines().last().unwrap_or_default())
+                    .to_string()
+            }
+        })
 }
 
 #[cfg(test)]
@@ -30,7 +44,16 @@ mod tests {
 
     #[test]
     fn lookaround_and_backreferences_are_errors() {
-        assert!(compile(r"(?=a)").unwrap_err().contains("look-around"));
-        assert!(compile(r"(a)\1").unwrap_err().contains("backreferences"));
+        assert_eq!(
+            compile(r"^(?=.{0,80}$)Share").unwrap_err(),
+            "look-around, including look-ahead and look-behind, is not supported"
+        );
+        assert_eq!(
+            compile(r"(a)\1").unwrap_err(),
+            "backreferences are not supported"
+        );
+        assert!(compile("a{1000}{1000}")
+            .unwrap_err()
+            .starts_with("the pattern compiles to more than"));
     }
 }
