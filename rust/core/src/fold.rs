@@ -10,7 +10,7 @@
 
 use std::cmp::Ordering;
 
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
 use crate::unicode_tables::{ASSIGNED, CASEFOLD, WORD};
 
@@ -36,26 +36,43 @@ pub fn is_assigned(character: char) -> bool {
     character.is_ascii() || in_ranges(ASSIGNED, character)
 }
 
+/// The fold of each ASCII character: itself, lower-cased, a space, or 0 for deleted.
+static ASCII_FOLD: [u8; 128] = ascii_fold_table();
+
+const fn ascii_fold_table() -> [u8; 128] {
+    let mut table = [b' '; 128];
+    let mut byte = 0;
+    while byte < 128 {
+        let character = byte as u8;
+        table[byte] = match character {
+            b'a'..=b'z' | b'0'..=b'9' | b'\n' => character,
+            b'A'..=b'Z' => character + (b'a' - b'A'),
+            b'\'' | b'"' | b'`' => 0,
+            _ => b' ',
+        };
+        byte += 1;
+    }
+    table
+}
+
 /// What one case-folded character becomes: itself, a space, or nothing.
-fn push_folded(character: char, out: &mut String) {
+fn push_folded(character: char, out: &mut Vec<u8>) {
     if character.is_ascii() {
-        match character {
-            'a'..='z' | '0'..='9' | '\n' => out.push(character),
-            '\'' | '"' | '`' => {}
-            // casefold has already lowered ASCII letters, so none reaches here upper-case.
-            _ => out.push(' '),
+        match ASCII_FOLD[character as usize] {
+            0 => {}
+            folded => out.push(folded),
         }
     } else if DELETED.contains(&character) {
     } else if in_ranges(WORD, character) {
-        out.push(character);
+        out.extend_from_slice(character.encode_utf8(&mut [0; 4]).as_bytes());
     } else {
-        out.push(' ');
+        out.push(b' ');
     }
 }
 
-fn push_case_folded(character: char, out: &mut String) {
+fn push_case_folded(character: char, out: &mut Vec<u8>) {
     if character.is_ascii() {
-        push_folded(character.to_ascii_lowercase(), out);
+        push_folded(character, out);
         return;
     }
     match CASEFOLD.binary_search_by(|&(key, _)| key.cmp(&character)) {
@@ -67,31 +84,39 @@ fn push_case_folded(character: char, out: &mut String) {
     }
 }
 
-/// Append the fold of `text` to `out`.
-pub fn fold_into(text: &str, out: &mut String) {
+/// Append the UTF-8 of the fold of `text` to `out`.
+pub fn fold_bytes(text: &str, out: &mut Vec<u8>) {
     if text.is_ascii() {
         // NFKC leaves ASCII as it is.
+        out.extend(
+            text.bytes()
+                .map(|byte| ASCII_FOLD[byte as usize])
+                .filter(|&byte| byte != 0),
+        );
+    } else if is_nfkc_quick(text.chars()) == IsNormalized::Yes {
+        // Already NFKC by the crate's (newer) data, so by Python's too: a character
+        // Python does not know is a starter there that neither decomposes nor composes.
         text.chars()
             .for_each(|character| push_case_folded(character, out));
-        return;
+    } else {
+        text.chars()
+            .map(|character| {
+                if is_assigned(character) {
+                    character
+                } else {
+                    ' '
+                }
+            })
+            .nfkc()
+            .for_each(|character| push_case_folded(character, out));
     }
-    text.chars()
-        .map(|character| {
-            if is_assigned(character) {
-                character
-            } else {
-                ' '
-            }
-        })
-        .nfkc()
-        .for_each(|character| push_case_folded(character, out));
 }
 
 /// NFKC, case-folded, quotes removed, everything that is not part of a word a space.
 pub fn fold(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    fold_into(text, &mut out);
-    out
+    let mut out = Vec::with_capacity(text.len());
+    fold_bytes(text, &mut out);
+    String::from_utf8(out).expect("the fold pushes whole characters")
 }
 
 /// Text from Python's UTF-8 with lone surrogates passed through (`surrogatepass`): each

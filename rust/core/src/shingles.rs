@@ -6,7 +6,7 @@
 //! the polynomial of a line's token hashes. Not cryptographic; for natural text the
 //! collision rate is that of a 64-bit hash.
 
-use crate::fold::fold_into;
+use crate::fold::fold_bytes;
 
 pub const MIX_MULTIPLIER: u64 = 0x9E37_79B9_7F4A_7C15;
 const LENGTH_MULTIPLIER: u64 = 0xC2B2_AE3D_27D4_EB4F;
@@ -29,7 +29,7 @@ pub struct Tokens {
 }
 
 /// Every token of `folded` (runs of bytes other than space and newline), hashed with `seed`.
-pub fn tokenize_folded(folded: &str, seed: u64) -> Tokens {
+pub fn tokenize_folded(folded: &[u8], seed: u64) -> Tokens {
     let seed_key = mix64(seed);
     let mut tokens = Tokens::default();
     let mut line = 0u32;
@@ -42,7 +42,7 @@ pub fn tokenize_folded(folded: &str, seed: u64) -> Tokens {
         ));
         tokens.lines.push(line);
     };
-    for &byte in folded.as_bytes() {
+    for &byte in folded {
         if byte == b' ' || byte == b'\n' {
             if length > 0 {
                 finish(&mut tokens, raw, length, line);
@@ -65,8 +65,8 @@ pub fn tokenize_folded(folded: &str, seed: u64) -> Tokens {
 
 /// Fold `text` and hash its tokens.
 pub fn tokenize(text: &str, seed: u64) -> Tokens {
-    let mut folded = String::with_capacity(text.len());
-    fold_into(text, &mut folded);
+    let mut folded = Vec::with_capacity(text.len());
+    fold_bytes(text, &mut folded);
     tokenize_folded(&folded, seed)
 }
 
