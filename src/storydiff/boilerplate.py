@@ -55,11 +55,9 @@ class Rule:
     tested on every line (or on its one line, with `first_line_only` / `last_line_only`):
     correct, but slower on large corpora.
 
-    `engine` runs the patterns: "rust", the compiled core's `regex` crate (linear time in
-    the line, so no pattern can hang a run; no look-around or backreferences, see
-    docs/rules-syntax.md), which rules from a configuration file use; or "python" (`re`),
-    which the built-in packs use: they are ours, reviewed for backtracking, and two of them
-    bound a line's length with a look-ahead.
+    Patterns run on Python's `re`: the built-in packs are ours, reviewed for backtracking,
+    and two of them bound a line's length with a look-ahead. Rules from a configuration
+    file are `UserRule`s, which run on the compiled core's linear-time engine.
     """
 
     name: str
@@ -73,21 +71,15 @@ class Rule:
     block_max_words: int = 0
     end: str = ""
     block_max_lines: int = 0
-    engine: RuleEngine = "python"
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", self.name):
             raise ValueError(f"invalid name {self.name!r}: use lower-case letters, digits, '-', '_' and '.'")
-        if self.engine not in ("python", "rust"):
-            raise ValueError(f"invalid engine {self.engine!r}: use 'rust' or 'python'")
         for label, pattern in (("pattern", self.pattern), ("end", self.end)):
             try:
                 _compiled(pattern, self.engine)
             except (re.error, ValueError) as error:
-                syntax = " (rule patterns use Rust's regex syntax: see docs/rules-syntax.md)"
-                raise ValueError(
-                    f"invalid {label} {pattern!r}: {error}{syntax if self.engine == 'rust' else ''}"
-                ) from None
+                raise ValueError(f"invalid {label} {pattern!r}: {error}{self._syntax_note}") from None
         if not self.pattern:
             raise ValueError("pattern is empty")
         for hint in self.hints:
@@ -111,12 +103,36 @@ class Rule:
                 raise ValueError(f"{label} must be 0 or more, got {number}")
 
     @property
+    def engine(self) -> RuleEngine:
+        """Which regular-expression engine runs the patterns."""
+        return "python"
+
+    @property
+    def _syntax_note(self) -> str:
+        return ""
+
+    @property
     def regex(self) -> Searcher:
         return _compiled(self.pattern, self.engine)
 
     @property
     def end_regex(self) -> Searcher:
         return _compiled(self.end, self.engine)
+
+
+@dataclass(frozen=True)
+class UserRule(Rule):
+    """A rule from a configuration file. Its patterns run on the compiled core's `regex`
+    crate, whose matching is linear in the line, so no pattern can hang a run; it has no
+    look-around or backreferences (docs/rules-syntax.md)."""
+
+    @property
+    def engine(self) -> RuleEngine:
+        return "rust"
+
+    @property
+    def _syntax_note(self) -> str:
+        return " (rule patterns use Rust's regex syntax: see docs/rules-syntax.md)"
 
 
 class Searcher(Protocol):
