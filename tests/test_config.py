@@ -102,7 +102,7 @@ def test_a_user_rule_replaces_the_pack_rule_of_its_name() -> None:
         (
             '[[rules]]\nname = "broken"\ndescription = "A broken rule."\npattern = \'(unclosed\'\n',
             "{file}: rule 'broken': invalid pattern '(unclosed': "
-            "missing ), unterminated subpattern at position 0",
+            "unclosed group (rule patterns use Rust's regex syntax: see docs/rules-syntax.md)",
         ),
         (
             'disable = ["bylines"]\n',

@@ -19,9 +19,12 @@ import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal, Protocol
 
-from . import shingles
+from . import _core, shingles
 from .model import Removal
+
+RuleEngine = Literal["python", "rust"]
 
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 
@@ -51,6 +54,10 @@ class Rule:
     hint are not tested at all, which is what keeps stripping fast. A rule without hints is
     tested on every line (or on its one line, with `first_line_only` / `last_line_only`):
     correct, but slower on large corpora.
+
+    Patterns run on Python's `re`: the built-in packs are ours, reviewed for backtracking,
+    and two of them bound a line's length with a look-ahead. Rules from a configuration
+    file are `UserRule`s, which run on the compiled core's linear-time engine.
     """
 
     name: str
@@ -70,9 +77,9 @@ class Rule:
             raise ValueError(f"invalid name {self.name!r}: use lower-case letters, digits, '-', '_' and '.'")
         for label, pattern in (("pattern", self.pattern), ("end", self.end)):
             try:
-                re.compile(pattern, re.IGNORECASE)
-            except re.error as error:
-                raise ValueError(f"invalid {label} {pattern!r}: {error}") from None
+                _compiled(pattern, self.engine)
+            except (re.error, ValueError) as error:
+                raise ValueError(f"invalid {label} {pattern!r}: {error}{self._syntax_note}") from None
         if not self.pattern:
             raise ValueError("pattern is empty")
         for hint in self.hints:
@@ -96,21 +103,54 @@ class Rule:
                 raise ValueError(f"{label} must be 0 or more, got {number}")
 
     @property
-    def regex(self) -> re.Pattern[str]:
-        return _compiled(self.pattern)
+    def engine(self) -> RuleEngine:
+        """Which regular-expression engine runs the patterns."""
+        return "python"
 
     @property
-    def end_regex(self) -> re.Pattern[str]:
-        return _compiled(self.end)
+    def _syntax_note(self) -> str:
+        return ""
+
+    @property
+    def regex(self) -> Searcher:
+        return _compiled(self.pattern, self.engine)
+
+    @property
+    def end_regex(self) -> Searcher:
+        return _compiled(self.end, self.engine)
 
 
-_CACHE: dict[str, re.Pattern[str]] = {}
+@dataclass(frozen=True)
+class UserRule(Rule):
+    """A rule from a configuration file. Its patterns run on the compiled core's `regex`
+    crate, whose matching is linear in the line, so no pattern can hang a run; it has no
+    look-around or backreferences (docs/rules-syntax.md)."""
+
+    @property
+    def engine(self) -> RuleEngine:
+        return "rust"
+
+    @property
+    def _syntax_note(self) -> str:
+        return " (rule patterns use Rust's regex syntax: see docs/rules-syntax.md)"
 
 
-def _compiled(pattern: str) -> re.Pattern[str]:
-    regex = _CACHE.get(pattern)
+class Searcher(Protocol):
+    """A compiled rule pattern: `re.Pattern` or the core's linear-time `_core.Pattern`."""
+
+    def search(self, string: str, /) -> object: ...
+
+
+_CACHE: dict[tuple[str, RuleEngine], Searcher] = {}
+
+
+def _compiled(pattern: str, engine: RuleEngine) -> Searcher:
+    """The pattern compiled case-insensitively for `engine`; ValueError (rust) or re.error
+    (python) when it cannot be."""
+    regex = _CACHE.get((pattern, engine))
     if regex is None:
-        regex = _CACHE[pattern] = re.compile(pattern, re.IGNORECASE)
+        regex = _core.Pattern(pattern) if engine == "rust" else re.compile(pattern, re.IGNORECASE)
+        _CACHE[(pattern, engine)] = regex
     return regex
 
 

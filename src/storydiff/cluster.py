@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from . import _core
 from .model import Pair
 from .settings import KeepPolicy, Settings
 
@@ -330,14 +331,7 @@ def likely_pairs_after_change(
 
 def similarity(left: npt.NDArray[np.uint64], right: npt.NDArray[np.uint64]) -> tuple[float, float]:
     """Exact Jaccard and containment (of the smaller set in the larger) of two sorted distinct sets."""
-    if len(left) == 0 or len(right) == 0:
-        return 0.0, 0.0
-    if len(left) > len(right):
-        left, right = right, left
-    positions = np.searchsorted(right, left)
-    positions[positions == len(right)] = 0
-    shared = int(np.count_nonzero(right[positions] == left))
-    return shared / (len(left) + len(right) - shared), shared / len(left)
+    return _core.similarity(left, right)
 
 
 def is_near_duplicate(jaccard: float, containment: float, smaller_size: int, settings: Settings) -> bool:

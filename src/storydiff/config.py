@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .boilerplate import PACKS, REPEATED_LINE, Rule
+from .boilerplate import PACKS, REPEATED_LINE, Rule, UserRule
 from .errors import ConfigError
 from .settings import (
     DEFAULT_REPEATED_MAX_DOCUMENT_SHARE,
@@ -238,7 +238,7 @@ def _rule(path: str, item: object, number: int) -> Rule:
             raise ConfigError(f"{where}: 'hints' must list strings, got {hint!r}")
     values["hints"] = tuple(hints)
     try:
-        return Rule(**values)
+        return UserRule(**values)
     except ValueError as error:
         raise ConfigError(f"{where}: {error}") from None
 
