@@ -147,3 +147,86 @@ def test_head_in_a_shell_pipeline(chatty_corpus: Path) -> None:
     )
     assert (result.returncode, result.stderr) == (141, b"")
     assert result.stdout.startswith(b'{"type":"run"') and result.stdout.count(b"\n") == 1
+
+
+def descendants(root: int) -> list[int]:
+    """The processes below `root`, found through /proc (parent links)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z":
+                children.setdefault(int(fields[1]), []).append(int(entry))
+    found, stack = [], [root]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def alive(pids: list[int]) -> list[int]:
+    living = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            living.append(pid)
+    return living
+
+
+@linux_only
+@pytest.mark.parametrize(
+    ("number", "returncode"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGKILL, -9)]
+)
+def test_a_signal_to_the_main_process_alone_ends_every_process_of_the_run(
+    number: int, returncode: int, tmp_path: Path
+) -> None:
+    """`kill PID` of the main process only, not its group, while the workers sign, with stdout a
+    pipe as in `storydiff cluster … | wc -c`: the pipe ends and no process of the run outlives
+    the main one by more than a few seconds. SIGTERM and SIGHUP also leave no temporary files
+    and say nothing."""
+    corpus = generated_corpus(tmp_path / "corpus", 1000, 40)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    process = storydiff(
+        "cluster",
+        str(corpus),
+        "--format",
+        "json",
+        "--no-cache",
+        "--jobs",
+        "2",
+        start_new_session=True,
+        env={**os.environ, "TMPDIR": str(temporary)},
+    )
+    run: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(descendants(process.pid)) < 4 and process.poll() is None:  # tracker, server, workers
+            assert time.monotonic() < deadline, "the worker processes never started"
+            time.sleep(0.001)
+        assert process.poll() is None, "the run ended before it could be killed"
+        run = descendants(process.pid)
+        os.kill(process.pid, number)
+        started = time.monotonic()
+        out, err = process.communicate(timeout=20)  # returns when every holder of the pipe is gone
+        ended = time.monotonic() - started
+        while alive(run) and time.monotonic() < started + 5:
+            time.sleep(0.01)
+        assert alive(run) == []
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        for pid in alive(run + descendants(process.pid)):
+            os.kill(pid, signal.SIGKILL)
+    assert ended < 5
+    assert process.returncode == returncode
+    if number != signal.SIGKILL:
+        assert (out, err) == (b"", b"")
+        assert list(temporary.iterdir()) == []
