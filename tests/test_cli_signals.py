@@ -230,3 +230,70 @@ def test_a_signal_to_the_main_process_alone_ends_every_process_of_the_run(
     if number != signal.SIGKILL:
         assert (out, err) == (b"", b"")
         assert list(temporary.iterdir()) == []
+
+
+def caught_signals(pid: int) -> set[int]:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            mask = int(line.split()[1], 16)
+            return {number for number in range(1, 65) if mask & (1 << (number - 1))}
+    return set()
+
+
+@linux_only
+@pytest.mark.parametrize("delay", [0.0, 0.01, 0.03, 0.06, 0.1, 0.15, 0.2, 0.3])
+def test_ctrl_c_while_starting(delay: float, tmp_path: Path) -> None:
+    """Ctrl-C while Python imports the command line (about half a second), as soon as storydiff's
+    own first lines have run (or 0.1 s after Python set up its own Ctrl-C handling): one line,
+    exit 130, no traceback."""
+    corpus = generated_corpus(tmp_path / "corpus", 200, 40)
+    process = storydiff("cluster", str(corpus), "--jobs", "1", "--no-cache")
+    try:
+        python_ready = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            caught = caught_signals(process.pid)
+            if signal.SIGTERM in caught:
+                break
+            if signal.SIGINT in caught:
+                python_ready = python_ready or time.monotonic()
+                if time.monotonic() > python_ready + 0.1:
+                    break
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert (process.returncode, out, err.decode()) == (130, b"", INTERRUPTED)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["cluster", "{seeds}"],
+        ["cluster", "{seeds}", "--format", "json", "--cache", "{cache}"],  # the replay
+        ["diff", "{seeds}/000_6cbf83f250581d03.txt", "{seeds}/001_f0087190d5a72797.txt"],
+        ["strip", "{seeds}"],
+        ["rules"],
+        ["--help"],
+    ],
+)
+@pytest.mark.parametrize(
+    ("redirect", "message"),
+    [
+        (">&-", "storydiff: stdout is closed (redirect it to a file, or to /dev/null to discard the output)"),
+        ("> /dev/full", "storydiff: cannot write the output: No space left on device"),
+    ],
+)
+def test_a_closed_or_failing_stdout_is_one_line(
+    arguments: list[str], redirect: str, message: str, seeds_dir: Path, tmp_path: Path
+) -> None:
+    if redirect == "> /dev/full" and not Path("/dev/full").exists():
+        pytest.skip("no /dev/full")
+    words = [word.format(seeds=seeds_dir.resolve(), cache=tmp_path / "cache.db") for word in arguments]
+    command = " ".join(f"'{word}'" for word in [sys.executable, "-m", "storydiff", *words])
+    if "--cache" in arguments:  # a first run fills the cache; the second replays its output
+        subprocess.run(["bash", "-c", f"{command} > /dev/null"], check=True, capture_output=True, timeout=60)
+    result = subprocess.run(["bash", "-c", f"{command} {redirect}"], capture_output=True, timeout=60)
+    assert (result.returncode, result.stderr.decode()) == (2, message + "\n")
