@@ -38,6 +38,7 @@ from .cache import SignatureCache
 from .diff import word_diff
 from .errors import ConfigError, InputError
 from .model import CleanedDocument, MemberDiff, Skipped, SourceFile
+from .safe_paths import NotARegularFile, open_regular_file
 from .settings import Settings
 
 BASELINE_FILE = ".storydiff-baseline.json"
@@ -94,10 +95,16 @@ class Baseline:
 def load_baseline(path: str) -> Baseline:
     """The baseline at `path`; an empty one when there is no such file."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+        with open_regular_file(path) as handle:
+            data = json.loads(handle.read().decode("utf-8"))
     except FileNotFoundError:
         return Baseline()
+    except NotARegularFile:
+        raise ConfigError(f"{path}: not a regular file (name a baseline file with --baseline)") from None
+    except RecursionError:
+        raise ConfigError(
+            f"{path}: not a storydiff baseline (nested too deeply); run storydiff baseline --update"
+        ) from None
     except (OSError, ValueError) as error:
         raise ConfigError(
             f"{path}: not a storydiff baseline ({error}); fix it or run storydiff baseline --update"
@@ -126,6 +133,8 @@ def configured_corpus(directory: str = ".") -> str | None:
             raw = handle.read()
     except OSError:
         return None
+    if b"storydiff" not in raw:  # a project file that is not ours, broken or not
+        return None
     value: object
     try:
         if sys.version_info >= (3, 11):
@@ -138,6 +147,8 @@ def configured_corpus(directory: str = ".") -> str | None:
             value = found.group(1).decode("utf-8") if found else None
     except ValueError as error:  # UnicodeDecodeError and TOMLDecodeError are ValueErrors
         raise ConfigError(f"{path}: cannot read [tool.storydiff] ({error})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: cannot read [tool.storydiff] (nested too deeply)") from None
     if value is None:
         return None
     if not isinstance(value, str):

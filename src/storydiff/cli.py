@@ -1191,6 +1191,7 @@ def baseline(
     """
     from .check import BASELINE_FILE, build_baseline, corpus_paths
     from .engines.local import LocalEngine
+    from .safe_paths import replace_file
 
     rules_config = _rules_config([corpus or "."], config_path)
     settings = _settings(
@@ -1210,6 +1211,10 @@ def baseline(
     baseline_file = baseline_path or BASELINE_FILE
     if os.path.exists(baseline_file) and not update:
         raise UserError(f"{baseline_file} exists (use --update to rewrite it from the corpus)")
+    if os.path.exists(baseline_file) and not os.path.isfile(baseline_file):
+        raise UserError(
+            f"{baseline_file}: not a regular file (remove it, or name another file with --baseline)"
+        )
     errors = _stderr_console()
     corpus_list = corpus_paths(corpus, settings)
     signature_cache = _open_cache(cache_path, no_cache, errors)
@@ -1220,10 +1225,11 @@ def baseline(
         _print_cache_warnings(signature_cache, errors)
         if signature_cache is not None:
             signature_cache.close()
-    temporary = baseline_file + ".tmp"
-    with open(temporary, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(accepted.dumps())
-    os.replace(temporary, baseline_file)
+    try:
+        replace_file(baseline_file, accepted.dumps())
+    except OSError as error:
+        remedy = "remove it, or name another file with --baseline"
+        raise UserError(f"{baseline_file}: cannot write: {error.strerror} ({remedy})") from None
     files = sum(len(group) for group in accepted.paths)
     errors.print(
         f"wrote {baseline_file}: {len(accepted.clusters)} accepted clusters holding {files} files",
@@ -1301,9 +1307,14 @@ def _check_encoding(encoding: str | None) -> None:
     import codecs
 
     try:
-        codecs.lookup(encoding)
+        codec = codecs.lookup(encoding)
     except LookupError:
         raise click.BadParameter(f"unknown encoding {encoding!r}", param_hint="--encoding") from None
+    if not getattr(codec, "_is_text_encoding", True):  # rot13, base64, hex, zlib, uu: not bytes to text
+        raise click.BadParameter(
+            f"{encoding!r} is not a text encoding (use one such as cp1252 or latin-1)",
+            param_hint="--encoding",
+        )
 
 
 class _Stdout:

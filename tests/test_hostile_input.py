@@ -1,0 +1,151 @@
+"""What a hostile-input audit found (issue 20), through the command line: real files, FIFOs,
+symbolic links and codecs; one line on stderr and exit 2, nothing left behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from storydiff.cli import cli
+
+ARTICLE = (
+    "Col. Mohammed Yerima, a spokesman for the Nigerian army, told CNN that 190 of its soldiers would "
+    "arrive in Mali within 24 hours. France said it has committed about 1,700 troops to the effort, "
+    "including about 800 on the ground in Mali. The United Nations said preparations are under way for a "
+    "multidisciplinary team to go to Bamako. A Canadian military transport plane departed for Mali on "
+    "Tuesday, where it will transport equipment and personnel."
+)
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, [*args, "--jobs", "1"], env={"COLUMNS": "5000"})
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout_bytes.decode("utf-8"), result.stderr_bytes.decode("utf-8")
+
+
+def corpus(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "a.txt").write_text(ARTICLE)
+    (root / "b.txt").write_text(ARTICLE.replace("Tuesday", "Wednesday"))
+    (root / "c.txt").write_text("An unrelated note about the weather in the hills this week, cold and wet.")
+    return root
+
+
+@pytest.mark.parametrize("codec", ["rot13", "base64", "hex", "zlib", "uu", "bz2"])
+def test_an_encoding_that_is_not_a_text_encoding_is_a_usage_error(codec: str, tmp_path: Path) -> None:
+    (tmp_path / "latin1.txt").write_bytes(ARTICLE.replace("Mali", "Malí").encode("latin-1"))
+    code, out, err = run("cluster", str(tmp_path), "--encoding", codec)
+    assert (code, out) == (2, "")
+    assert err.endswith(
+        f"Error: Invalid value for --encoding: {codec!r} is not a text encoding "
+        "(use one such as cp1252 or latin-1)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            ".storydiff.toml",
+            b'pack = "caf\xe9"\n',
+            ".storydiff.toml: not UTF-8 (byte 12); TOML files are UTF-8",
+        ),
+        (
+            ".storydiff.toml",
+            b"a = " + b"[" * 100_000 + b"]" * 100_000,
+            ".storydiff.toml: invalid TOML: nested too deeply",
+        ),
+        (
+            "pyproject.toml",
+            b"[tool.storydiff]\npack = 'caf\xe9'\n",
+            "{tmp}/pyproject.toml: not UTF-8 (byte 29); TOML files are UTF-8",
+        ),
+        (
+            "pyproject.toml",
+            b"[tool.storydiff]\na = " + b"[" * 100_000 + b"]" * 100_000,
+            "{tmp}/pyproject.toml: invalid TOML: nested too deeply",
+        ),
+    ],
+)
+def test_broken_configuration_files_are_one_line(
+    name: str, content: bytes, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    corpus(tmp_path / "corpus")
+    (tmp_path / name).write_bytes(content)
+    code, out, err = run("cluster", "corpus")
+    assert (code, out, err) == (2, "", f"Error: {message.format(tmp=tmp_path)}\n")
+
+
+@pytest.mark.parametrize(
+    "content", [b"[tool.black]\nline = 'caf\xe9'\n", b"a = " + b"[" * 100_000 + b"]" * 100_000]
+)
+def test_a_broken_pyproject_that_does_not_configure_storydiff_is_not_ours(
+    content: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    corpus(tmp_path / "corpus")
+    (tmp_path / "pyproject.toml").write_bytes(content)
+    code, out, err = run("cluster", "corpus")
+    assert (code, err) == (0, "3 documents: 1 cluster holding 2 documents, 1 not duplicated, 0 skipped\n")
+    assert out.startswith("Cluster 1")
+    code, out, err = run("check", "--corpus", "corpus", "corpus/a.txt", "--no-cache")
+    assert code == 1 and "near-duplicate of corpus/b.txt" in out
+
+
+def test_a_baseline_nested_too_deeply(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    corpus(tmp_path / "corpus")
+    Path("deep.json").write_bytes(b"[" * 200_000 + b"]" * 200_000)
+    code, out, err = run("check", "--corpus", "corpus", "--baseline", "deep.json", "corpus/a.txt")
+    assert (code, out) == (2, "")
+    assert err == (
+        "Error: deep.json: not a storydiff baseline (nested too deeply); run storydiff baseline --update\n"
+    )
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
+def test_a_baseline_that_is_a_fifo_does_not_block(tmp_path: Path) -> None:
+    corpus(tmp_path / "corpus")
+    os.mkfifo(tmp_path / "fifo")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "storydiff",
+            "check",
+            "--corpus",
+            "corpus",
+            "--baseline",
+            "fifo",
+            "corpus/a.txt",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout, result.stderr.decode()) == (
+        2,
+        b"",
+        "Error: fifo: not a regular file (name a baseline file with --baseline)\n",
+    )
+
+
+def test_baseline_update_when_the_baseline_is_a_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    corpus(tmp_path / "corpus")
+    Path(".storydiff-baseline.json").mkdir()
+    code, out, err = run("baseline", "--corpus", "corpus", "--update", "--no-cache")
+    assert (code, out) == (2, "")
+    assert err == (
+        "Error: .storydiff-baseline.json: not a regular file "
+        "(remove it, or name another file with --baseline)\n"
+    )
+    assert sorted(os.listdir(".")) == [".storydiff-baseline.json", "corpus"]
