@@ -149,3 +149,88 @@ def test_baseline_update_when_the_baseline_is_a_directory(
         "(remove it, or name another file with --baseline)\n"
     )
     assert sorted(os.listdir(".")) == [".storydiff-baseline.json", "corpus"]
+
+
+def linked_corpus(tmp_path: Path) -> Path:
+    """corpus/sub holds a near-duplicate pair and one other file."""
+    corpus(tmp_path / "corpus" / "sub")
+    return tmp_path / "corpus"
+
+
+@pytest.mark.parametrize("option", ["--out", "--move-dropped-to"])
+def test_dedup_does_not_write_into_the_input_through_a_symbolic_link(
+    option: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    linked_corpus(tmp_path)
+    Path("dest").mkdir()
+    os.symlink("../corpus", "dest/sub")  # dest/sub/a.txt would be corpus/a.txt
+    code, out, err = run("dedup", "corpus", option, "dest")
+    targets = "dest/sub/a.txt, dest/sub/c.txt" if option == "--out" else "dest/sub/b.txt"
+    assert (code, out, err) == (
+        2,
+        "",
+        f"Error: refusing to write into the input directory corpus through a symbolic link: {targets}\n",
+    )
+    assert sorted(os.listdir("corpus")) == ["sub"] and sorted(os.listdir("corpus/sub")) == [
+        "a.txt",
+        "b.txt",
+        "c.txt",
+    ]
+
+
+def test_dedup_does_not_move_files_that_live_outside_the_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    corpus(tmp_path / "elsewhere")
+    Path("corpus").mkdir()
+    os.symlink("../elsewhere", "corpus/linked")
+    code, out, err = run("dedup", "corpus", "--move-dropped-to", "moved")
+    assert (code, out, err) == (
+        2,
+        "",
+        "Error: refusing to move files that live outside the input directory corpus (reached through a "
+        "symbolic link): corpus/linked/b.txt (use --out to copy the kept files instead)\n",
+    )
+    assert sorted(os.listdir("elsewhere")) == ["a.txt", "b.txt", "c.txt"]
+    assert not Path("moved").exists()
+
+
+def test_an_interrupted_dedup_out_says_so_and_a_rerun_completes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    import storydiff.dedup
+
+    monkeypatch.chdir(tmp_path)
+    corpus(tmp_path / "corpus")
+    calls = []
+
+    def interrupted_after_one(source: str, target: str) -> None:
+        calls.append(target)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        shutil.copystat(source, target)
+
+    monkeypatch.setattr(storydiff.dedup.shutil, "copystat", interrupted_after_one)
+    code, out, err = run("dedup", "corpus", "--out", "deduped")
+    assert (code, out, err) == (
+        130,
+        "",
+        "storydiff: deduped is incomplete; run the same command again to complete it\n"
+        "\nstorydiff: interrupted\n",
+    )
+    monkeypatch.undo()
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run("dedup", "corpus", "--out", "deduped")
+    assert (code, out) == (0, "")
+    assert (
+        err
+        == "copied 2 files to deduped\n3 documents in, 2 out: 1 cluster, 1 copy dropped, 448 bytes saved\n"
+    )
+    assert sorted(os.listdir("deduped")) == ["a.txt", "c.txt"]
+    for name in ("a.txt", "c.txt"):
+        assert Path("deduped", name).read_bytes() == Path("corpus", name).read_bytes()
+        assert Path("deduped", name).stat().st_mtime == Path("corpus", name).stat().st_mtime

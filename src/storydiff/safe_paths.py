@@ -45,3 +45,21 @@ def replace_file(path: str, text: str) -> None:
         if os.path.isfile(temporary):
             os.remove(temporary)
         raise
+
+
+def is_within(path: str, directory: str) -> bool:
+    """Whether `path` is `directory` or below it, every link in either resolved."""
+    real_path, real_directory = os.path.realpath(path), os.path.realpath(directory)
+    return os.path.commonpath([real_path, real_directory]) == real_directory
+
+
+def landing_inside(targets: list[str], root: str) -> list[str]:
+    """The targets whose directory, once its links are resolved, is inside `root`: a symbolic
+    link among a destination's parent directories can point into the input."""
+    return [target for target in targets if is_within(os.path.dirname(os.path.abspath(target)), root)]
+
+
+def living_outside(paths: list[str], root: str) -> list[str]:
+    """The paths whose directory, links resolved, is outside `root`: files reached through a
+    symbolic link to a directory elsewhere, which are not the input's to move."""
+    return [path for path in paths if not is_within(os.path.dirname(os.path.abspath(path)), root)]
