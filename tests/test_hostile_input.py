@@ -3,6 +3,7 @@ symbolic links and codecs; one line on stderr and exit 2, nothing left behind.""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -234,3 +235,37 @@ def test_an_interrupted_dedup_out_says_so_and_a_rerun_completes_it(
     for name in ("a.txt", "c.txt"):
         assert Path("deduped", name).read_bytes() == Path("corpus", name).read_bytes()
         assert Path("deduped", name).stat().st_mtime == Path("corpus", name).stat().st_mtime
+
+
+@pytest.mark.parametrize("num_perm", ["11", "128", "1024", "4096"])
+def test_the_seeds_cluster_whatever_the_number_of_permutations(num_perm: str, seeds_dir: Path) -> None:
+    code, out, err = run("cluster", str(seeds_dir), "--num-perm", num_perm, "--no-cache", "--format", "json")
+    assert code == 0, err
+    clusters = [
+        [Path(member["path"]).name for member in item["members"]] for item in json.loads(out)["clusters"]
+    ]
+    assert clusters == [["000_6cbf83f250581d03.txt", "001_f0087190d5a72797.txt"]]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (
+            ["--num-perm", "10"],
+            "num_perm 10 is too few: finding pairs of Jaccard 0.19 (what threshold 0.5 and containment 0.8 "
+            "need) takes at least 11",
+        ),
+        (
+            ["--num-perm", "16", "--threshold", "0.1"],
+            "num_perm 16 is too few: finding pairs of Jaccard 0.10 (what threshold 0.1 and containment 0.8 "
+            "need) takes at least 22",
+        ),
+        (["--num-perm", "4097"], "Invalid value for '--num-perm': 4097 is not in the range 2<=x<=4096."),
+    ],
+)
+def test_too_few_or_too_many_permutations_are_a_usage_error(
+    arguments: list[str], message: str, seeds_dir: Path
+) -> None:
+    code, out, err = run("cluster", str(seeds_dir), *arguments, "--no-cache")
+    assert (code, out) == (2, "")
+    assert err.endswith(f"\nError: {message}\n")
