@@ -269,3 +269,20 @@ def test_too_few_or_too_many_permutations_are_a_usage_error(
     code, out, err = run("cluster", str(seeds_dir), *arguments, "--no-cache")
     assert (code, out) == (2, "")
     assert err.endswith(f"\nError: {message}\n")
+
+
+INVISIBLE = "\u00ad\u034f\u115f\u3164\ufe0f\U0001d173"
+
+
+@pytest.mark.parametrize("output_format", ["text", "json", "jsonl", "html"])
+def test_invisible_characters_are_escaped_in_every_format(output_format: str, tmp_path: Path) -> None:
+    corpus(tmp_path)
+    (tmp_path / "b.txt").write_text(ARTICLE.replace("Tuesday", f"Tues{INVISIBLE}day"))
+    (tmp_path / f"d{INVISIBLE}.txt").write_text(ARTICLE)
+    code, out, err = run("cluster", str(tmp_path), "--format", output_format, "--no-cache")
+    assert code == 0
+    assert not any(character in out + err for character in INVISIBLE)
+    if output_format == "text":
+        assert "<U+00AD><U+034F><U+115F><U+3164><U+FE0F><U+1D173>" in " ".join(out.split())
+    else:
+        assert "\\u00ad\\u034f\\u115f\\u3164\\ufe0f\\ud834\\udd73" in out
