@@ -286,3 +286,24 @@ def test_invisible_characters_are_escaped_in_every_format(output_format: str, tm
         assert "<U+00AD><U+034F><U+115F><U+3164><U+FE0F><U+1D173>" in " ".join(out.split())
     else:
         assert "\\u00ad\\u034f\\u115f\\u3164\\ufe0f\\ud834\\udd73" in out
+
+
+def test_zeroed_signature_rows_in_the_cache_are_detected_and_recomputed(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
+    import sqlite3
+
+    cache = str(tmp_path / "cache.db")
+    code, _, err = run("cluster", str(seeds_dir), "--format", "json", "--cache", cache)
+    assert code == 0, err
+    with sqlite3.connect(cache) as connection:
+        damaged = connection.execute(
+            "UPDATE entries SET signature = zeroblob(length(signature)) WHERE rowid IN "
+            "(SELECT rowid FROM entries ORDER BY content_hash LIMIT 2)"
+        ).rowcount
+    assert damaged == 2
+    # Another threshold: the stored output and pass do not apply, the signatures do.
+    arguments = ["cluster", str(seeds_dir), "--format", "json", "--threshold", "0.45"]
+    uncached = run(*arguments, "--no-cache")
+    assert run(*arguments, "--cache", cache) == uncached
+    assert len(json.loads(uncached[1])["clusters"]) == 1
