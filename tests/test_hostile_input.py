@@ -307,3 +307,15 @@ def test_zeroed_signature_rows_in_the_cache_are_detected_and_recomputed(
     uncached = run(*arguments, "--no-cache")
     assert run(*arguments, "--cache", cache) == uncached
     assert len(json.loads(uncached[1])["clusters"]) == 1
+
+
+@pytest.mark.skipif(not Path("/dev/null").exists(), reason="no /dev/null")
+def test_a_cache_that_is_dev_null_is_not_used_and_leaves_no_journal(seeds_dir: Path) -> None:
+    journal_before = os.path.exists("/dev/null-journal")
+    code, out, err = run("cluster", str(seeds_dir), "--cache", "/dev/null")
+    assert code == 0 and out.startswith("Cluster 1")
+    assert err == (
+        "storydiff: /dev/null: not a regular file; running without the signature cache\n"
+        "3 documents: 1 cluster holding 2 documents, 1 not duplicated, 0 skipped\n"
+    )
+    assert os.path.exists("/dev/null-journal") == journal_before

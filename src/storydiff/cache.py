@@ -769,6 +769,10 @@ class SignatureCache:
     def open(cls, path: str) -> SignatureCache:
         """Open or create the cache at `path`; a broken or foreign file is moved aside and remade."""
         cache = cls(path)
+        if os.path.exists(path) and not os.path.isfile(path):
+            # /dev/null, a FIFO, a directory: SQLite would create its journal beside it.
+            cache.warnings.append(f"{path}: not a regular file; running without the signature cache")
+            return cache
         for attempt in range(_OPEN_ATTEMPTS):
             try:
                 cache._connection = cache._connect()
