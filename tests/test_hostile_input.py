@@ -319,3 +319,53 @@ def test_a_cache_that_is_dev_null_is_not_used_and_leaves_no_journal(seeds_dir: P
         "3 documents: 1 cluster holding 2 documents, 1 not duplicated, 0 skipped\n"
     )
     assert os.path.exists("/dev/null-journal") == journal_before
+
+
+def test_unreadable_files_and_directories_named_on_the_command_line_are_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As README's bad-input table says: skipped, and the run goes on, as when they are met in a
+    directory. (Real modes; as root, who reads them anyway, the denials are simulated.)"""
+    import errno
+
+    corpus(tmp_path / "corpus")
+    secret = tmp_path / "secret.txt"
+    secret.write_text(ARTICLE)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "a.txt").write_text(ARTICLE)
+    secret.chmod(0)
+    locked.chmod(0)
+    if os.access(secret, os.R_OK):
+        denied_paths = {str(secret), str(locked)}
+        real_access, real_open, real_scandir = os.access, os.open, os.scandir
+
+        def deny(path: object) -> None:
+            if str(path) in denied_paths:
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+
+        def access(path: str, mode: int, *args: object, **kwargs: object) -> bool:
+            return str(path) not in denied_paths and real_access(path, mode)
+
+        def open_(path: str, *args: object, **kwargs: object) -> int:
+            deny(path)
+            return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
+
+        def scandir(path: str) -> object:
+            deny(path)
+            return real_scandir(path)
+
+        monkeypatch.setattr(os, "access", access)
+        monkeypatch.setattr(os, "open", open_)
+        monkeypatch.setattr(os, "scandir", scandir)
+    try:
+        code, out, err = run("cluster", str(tmp_path / "corpus"), str(secret), str(locked), "--no-cache")
+    finally:
+        secret.chmod(0o644)
+        locked.chmod(0o755)
+    assert code == 0 and out.startswith("Cluster 1")
+    assert err == (
+        f"storydiff: skipped {locked}: cannot list directory: Permission denied\n"
+        f"storydiff: skipped {secret}: cannot read: Permission denied\n"
+        "3 documents: 1 cluster holding 2 documents, 1 not duplicated, 2 skipped\n"
+    )

@@ -364,7 +364,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str, readable=False))
 @similarity_options
 @rules_options
 @click.option(
@@ -856,7 +856,7 @@ def _chatter(console: Any, text: str, style: str | None = None) -> None:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str, readable=False))
 @rules_options
 @input_options
 @click.option(
@@ -1025,7 +1025,7 @@ EXIT_FINDINGS = 1
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str, readable=False))
 @similarity_options
 @click.option(
     "--corpus",
