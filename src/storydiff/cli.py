@@ -120,8 +120,8 @@ def similarity_options(function: F) -> F:
             type=click.IntRange(min=2, max=4096),
             default=DEFAULT_NUM_PERM,
             show_default=True,
-            help="MinHash permutations per signature, up to 4096; at least 11 with the default "
-            "thresholds (fewer cannot find the pairs they accept). The LSH bands follow from it.",
+            help="MinHash permutations per signature, up to 4096; at least 4 at --threshold 0.5 "
+            "(more for lower thresholds). The LSH bands follow from it.",
         ),
         click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="MinHash seed."),
         click.option(

@@ -64,24 +64,27 @@ def lsh_banding(num_perm: int, threshold: float, containment: float) -> tuple[in
     """(bands, rows) for `num_perm` permutations: the most rows per band (the fewest dissimilar
     candidates) that still propose a pair at candidate_jaccard with CANDIDATE_RECALL; bands
     take as many permutations as they can. 128 permutations give the 64 bands of 2 rows that
-    were the fixed banding before; 1024 give 341 bands of 3 rows. ValueError when even one row
-    per band cannot reach the recall, or above MAX_NUM_PERM."""
-    jaccard = candidate_jaccard(threshold, containment)
+    were the fixed banding before; 1024 give 341 bands of 3 rows. Below that recall (fewer
+    permutations than 11 by default, or a low --containment), one row per band, the most
+    lenient banding there is.
+
+    ValueError above MAX_NUM_PERM, or when even one row per band cannot propose a pair at
+    --threshold itself with CANDIDATE_RECALL: the Jaccard criterion would then miss pairs."""
     if num_perm > MAX_NUM_PERM:
         raise ValueError(f"num_perm must be at most {MAX_NUM_PERM}, got {num_perm}")
-    best = None
-    for rows in range(1, num_perm + 1):
+    if candidate_probability(threshold, num_perm, 1) < CANDIDATE_RECALL:
+        least = math.ceil(math.log(1 - CANDIDATE_RECALL) / math.log(1 - min(threshold, 0.999999)))
+        raise ValueError(
+            f"num_perm {num_perm} is too few: finding pairs at threshold {threshold:g} takes at least {least}"
+        )
+    jaccard = candidate_jaccard(threshold, containment)
+    best = (num_perm, 1)
+    for rows in range(2, num_perm + 1):
         bands = num_perm // rows
         actual_rows = num_perm // bands
         if candidate_probability(jaccard, bands, actual_rows) < CANDIDATE_RECALL:
             break  # more rows only lower the probability
         best = (bands, actual_rows)
-    if best is None:
-        least = math.ceil(math.log(1 - CANDIDATE_RECALL) / math.log(1 - jaccard))
-        raise ValueError(
-            f"num_perm {num_perm} is too few: finding pairs of Jaccard {jaccard:.2f} (what threshold "
-            f"{threshold:g} and containment {containment:g} need) takes at least {least}"
-        )
     return best
 
 
