@@ -11,7 +11,9 @@ too). In the parent, Ctrl-C waits while a batch is submitted, as submitting may 
 worker, and a start cut short leaves a worker the pool does not know of (it then fails
 loudly, or the shutdown waits for it forever). When the parent is interrupted, or a batch
 fails, the batches not yet started are cancelled and the engine waits only for the ones in
-progress (at most one per worker).
+progress (at most one per worker). SIGTERM and SIGHUP are handled the same way (entry.py turns
+them into an exception that unwinds the run). Whatever ends the parent, even SIGKILL, its
+workers and fork server end with it (end_with_parent, lifeline.py).
 """
 
 from __future__ import annotations
