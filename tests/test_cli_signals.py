@@ -147,3 +147,153 @@ def test_head_in_a_shell_pipeline(chatty_corpus: Path) -> None:
     )
     assert (result.returncode, result.stderr) == (141, b"")
     assert result.stdout.startswith(b'{"type":"run"') and result.stdout.count(b"\n") == 1
+
+
+def descendants(root: int) -> list[int]:
+    """The processes below `root`, found through /proc (parent links)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z":
+                children.setdefault(int(fields[1]), []).append(int(entry))
+    found, stack = [], [root]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def alive(pids: list[int]) -> list[int]:
+    living = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            living.append(pid)
+    return living
+
+
+@linux_only
+@pytest.mark.parametrize(
+    ("number", "returncode"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGKILL, -9)]
+)
+def test_a_signal_to_the_main_process_alone_ends_every_process_of_the_run(
+    number: int, returncode: int, tmp_path: Path
+) -> None:
+    """`kill PID` of the main process only, not its group, while the workers sign, with stdout a
+    pipe as in `storydiff cluster … | wc -c`: the pipe ends and no process of the run outlives
+    the main one by more than a few seconds. SIGTERM and SIGHUP also leave no temporary files
+    and say nothing."""
+    corpus = generated_corpus(tmp_path / "corpus", 1000, 40)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    process = storydiff(
+        "cluster",
+        str(corpus),
+        "--format",
+        "json",
+        "--no-cache",
+        "--jobs",
+        "2",
+        start_new_session=True,
+        env={**os.environ, "TMPDIR": str(temporary)},
+    )
+    run: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(descendants(process.pid)) < 4 and process.poll() is None:  # tracker, server, workers
+            assert time.monotonic() < deadline, "the worker processes never started"
+            time.sleep(0.001)
+        assert process.poll() is None, "the run ended before it could be killed"
+        run = descendants(process.pid)
+        os.kill(process.pid, number)
+        started = time.monotonic()
+        out, err = process.communicate(timeout=20)  # returns when every holder of the pipe is gone
+        ended = time.monotonic() - started
+        while alive(run) and time.monotonic() < started + 5:
+            time.sleep(0.01)
+        assert alive(run) == []
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        for pid in alive(run + descendants(process.pid)):
+            os.kill(pid, signal.SIGKILL)
+    assert ended < 5
+    assert process.returncode == returncode
+    if number != signal.SIGKILL:
+        assert (out, err) == (b"", b"")
+        assert list(temporary.iterdir()) == []
+
+
+def caught_signals(pid: int) -> set[int]:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            mask = int(line.split()[1], 16)
+            return {number for number in range(1, 65) if mask & (1 << (number - 1))}
+    return set()
+
+
+@linux_only
+@pytest.mark.parametrize("delay", [0.0, 0.01, 0.03, 0.06, 0.1, 0.15, 0.2, 0.3])
+def test_ctrl_c_while_starting(delay: float, tmp_path: Path) -> None:
+    """Ctrl-C while Python imports the command line (about half a second), as soon as storydiff's
+    own first lines have run (or 0.1 s after Python set up its own Ctrl-C handling): one line,
+    exit 130, no traceback."""
+    corpus = generated_corpus(tmp_path / "corpus", 200, 40)
+    process = storydiff("cluster", str(corpus), "--jobs", "1", "--no-cache")
+    try:
+        python_ready = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            caught = caught_signals(process.pid)
+            if signal.SIGTERM in caught:
+                break
+            if signal.SIGINT in caught:
+                python_ready = python_ready or time.monotonic()
+                if time.monotonic() > python_ready + 0.1:
+                    break
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert (process.returncode, out, err.decode()) == (130, b"", INTERRUPTED)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["cluster", "{seeds}"],
+        ["cluster", "{seeds}", "--format", "json", "--cache", "{cache}"],  # the replay
+        ["diff", "{seeds}/000_6cbf83f250581d03.txt", "{seeds}/001_f0087190d5a72797.txt"],
+        ["strip", "{seeds}"],
+        ["rules"],
+        ["--help"],
+    ],
+)
+@pytest.mark.parametrize(
+    ("redirect", "message"),
+    [
+        (">&-", "storydiff: stdout is closed (redirect it to a file, or to /dev/null to discard the output)"),
+        ("> /dev/full", "storydiff: cannot write the output: No space left on device"),
+    ],
+)
+def test_a_closed_or_failing_stdout_is_one_line(
+    arguments: list[str], redirect: str, message: str, seeds_dir: Path, tmp_path: Path
+) -> None:
+    if redirect == "> /dev/full" and not Path("/dev/full").exists():
+        pytest.skip("no /dev/full")
+    words = [word.format(seeds=seeds_dir.resolve(), cache=tmp_path / "cache.db") for word in arguments]
+    command = " ".join(f"'{word}'" for word in [sys.executable, "-m", "storydiff", *words])
+    if "--cache" in arguments:  # a first run fills the cache; the second replays its output
+        subprocess.run(["bash", "-c", f"{command} > /dev/null"], check=True, capture_output=True, timeout=60)
+    result = subprocess.run(["bash", "-c", f"{command} {redirect}"], capture_output=True, timeout=60)
+    assert (result.returncode, result.stderr.decode()) == (2, message + "\n")

@@ -198,3 +198,22 @@ def test_a_change_in_a_large_bucket_needs_the_whole_corpus_banded() -> None:
         )
         is not None
     )
+
+
+def test_the_banding_follows_the_permutations_and_keeps_recall() -> None:
+    from storydiff.cluster import candidate_jaccard, candidate_probability, lsh_banding
+
+    assert [lsh_banding(n, 0.5, 0.8) for n in (11, 64, 128, 256, 1024, 4096)] == [
+        (11, 1),
+        (64, 1),
+        (64, 2),  # the banding that was fixed before, so default results do not move
+        (128, 2),
+        (341, 3),
+        (1365, 3),
+    ]
+    assert lsh_banding(128, 0.5, 0.0625) == (128, 1)  # the recall cannot be had: the most lenient
+    jaccard = candidate_jaccard(0.5, 0.8)
+    for n in range(11, 4097, 37):
+        bands, rows = lsh_banding(n, 0.5, 0.8)
+        assert bands * rows <= n and rows == n // bands
+        assert candidate_probability(jaccard, bands, rows) >= 0.9

@@ -190,3 +190,23 @@ def test_the_seeds_report_in_chromium(seeds_dir: Path, tmp_path: Path, chromium:
     while "http://127.0.0.1:9/x.png" not in chromium.requested_urls() and time.monotonic() < deadline:
         chromium.events.append(json.loads(chromium.socket.recv()))
     assert "http://127.0.0.1:9/x.png" in chromium.requested_urls()
+
+
+def test_drawn_clusters_show_hostile_names_as_text_output_does(tmp_path: Path, chromium: DevTools) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    article = (Path("examples/seeds") / SEED_000).read_text(encoding="utf-8")
+    (corpus / "a\u202eevil.txt").write_text(article, encoding="utf-8")
+    (corpus / "b\x1b[31mred.txt").write_text(article.replace("190", "191"), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["cluster", str(corpus), "--format", "html", "--no-cache"])
+    assert result.exit_code == 0
+    report = tmp_path / "report.html"
+    report.write_text(result.stdout, encoding="utf-8")
+    chromium.send("Page.navigate", url=report.as_uri())
+    chromium.wait_for("Page.loadEventFired")
+    text = chromium.send("Runtime.evaluate", expression="document.body.innerText", returnByValue=True)[
+        "result"
+    ]["value"]
+    assert "\u202e" not in text and "\x1b" not in text
+    assert text.count(f"{corpus}/a<U+202E>evil.txt") >= 3  # overview row, the note, the table head
+    assert f"{corpus}/b<U+001B>[31mred.txt" in text

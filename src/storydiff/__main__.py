@@ -1,4 +1,4 @@
-from storydiff.cli import main
+from storydiff.entry import main
 
 if __name__ == "__main__":
     main()

@@ -36,6 +36,7 @@ from .diff import word_diff
 from .errors import ConfigError, InputError
 from .file_selection import FileSelection
 from .model import CleanedDocument, MemberDiff, Skipped, SourceFile
+from .safe_paths import NotARegularFile, open_regular_file
 from .settings import Settings
 from .store import cache, keys
 from .store.cache import SignatureCache
@@ -94,10 +95,16 @@ class Baseline:
 def load_baseline(path: str) -> Baseline:
     """The baseline at `path`; an empty one when there is no such file."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+        with open_regular_file(path) as handle:
+            data = json.loads(handle.read().decode("utf-8"))
     except FileNotFoundError:
         return Baseline()
+    except NotARegularFile:
+        raise ConfigError(f"{path}: not a regular file (name a baseline file with --baseline)") from None
+    except RecursionError:
+        raise ConfigError(
+            f"{path}: not a storydiff baseline (nested too deeply); run storydiff baseline --update"
+        ) from None
     except (OSError, ValueError) as error:
         raise ConfigError(
             f"{path}: not a storydiff baseline ({error}); fix it or run storydiff baseline --update"

@@ -12,6 +12,7 @@ memory: at a million documents MinHashLSH keeps 64 Python dicts of byte-string k
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Literal
 
@@ -34,6 +35,58 @@ MAX_BUCKET = 64
 BUCKET_WINDOW = 16
 
 PairArray = npt.NDArray[np.int64]  # shape (n, 2), left < right, sorted, distinct
+
+# The banding for any number of permutations (lsh_banding): a pair at the lowest Jaccard the
+# thresholds can accept (candidate_jaccard) must become a candidate with at least this
+# probability. The fixed 64 bands of 2 rows gave 0.906 at 128 permutations; with more
+# permutations the same 64 bands had more rows each, and recall fell (at 1024, 16 rows: the
+# seeds' pair, Jaccard 0.71, was proposed with probability 0.24).
+CANDIDATE_RECALL = 0.9
+# Containment pairs the banding is built to propose: a text contained (at --containment) in one
+# up to this many times its length.
+CANDIDATE_LENGTH_RATIO = 4
+# Signatures take 4 bytes per permutation per document: 16 KB each at this many, 1.6 GB at
+# 100,000 documents.
+MAX_NUM_PERM = 4096
+
+
+def candidate_jaccard(threshold: float, containment: float) -> float:
+    """The lowest Jaccard banding has to propose: a pair at --threshold, or a text contained
+    (at --containment) in one CANDIDATE_LENGTH_RATIO times its length (0.19 by default)."""
+    return min(threshold, containment / (1 + CANDIDATE_LENGTH_RATIO - containment))
+
+
+def candidate_probability(jaccard: float, bands: int, rows: int) -> float:
+    """The chance that a pair of this Jaccard shares at least one of `bands` bands of `rows` rows."""
+    return float(1.0 - (1.0 - jaccard**rows) ** bands)
+
+
+def lsh_banding(num_perm: int, threshold: float, containment: float) -> tuple[int, int]:
+    """(bands, rows) for `num_perm` permutations: the most rows per band (the fewest dissimilar
+    candidates) that still propose a pair at candidate_jaccard with CANDIDATE_RECALL; bands
+    take as many permutations as they can. 128 permutations give the 64 bands of 2 rows that
+    were the fixed banding before; 1024 give 341 bands of 3 rows. Below that recall (fewer
+    permutations than 11 by default, or a low --containment), one row per band, the most
+    lenient banding there is.
+
+    ValueError above MAX_NUM_PERM, or when even one row per band cannot propose a pair at
+    --threshold itself with CANDIDATE_RECALL: the Jaccard criterion would then miss pairs."""
+    if num_perm > MAX_NUM_PERM:
+        raise ValueError(f"num_perm must be at most {MAX_NUM_PERM}, got {num_perm}")
+    if candidate_probability(threshold, num_perm, 1) < CANDIDATE_RECALL:
+        least = math.ceil(math.log(1 - CANDIDATE_RECALL) / math.log(1 - min(threshold, 0.999999)))
+        raise ValueError(
+            f"num_perm {num_perm} is too few: finding pairs at threshold {threshold:g} takes at least {least}"
+        )
+    jaccard = candidate_jaccard(threshold, containment)
+    best = (num_perm, 1)
+    for rows in range(2, num_perm + 1):
+        bands = num_perm // rows
+        actual_rows = num_perm // bands
+        if candidate_probability(jaccard, bands, actual_rows) < CANDIDATE_RECALL:
+            break  # more rows only lower the probability
+        best = (bands, actual_rows)
+    return best
 
 
 def band_keys(signatures: npt.NDArray[np.uint32], band: int, rows: int) -> npt.NDArray[np.uint64]:

@@ -29,6 +29,7 @@ from typing import Any
 
 from .boilerplate import PACKS, REPEATED_LINE, Rule, UserRule
 from .errors import ConfigError
+from .safe_paths import open_regular_file
 from .settings import (
     DEFAULT_REPEATED_MAX_DOCUMENT_SHARE,
     DEFAULT_REPEATED_MIN_DOCUMENTS,
@@ -119,20 +120,35 @@ def _display(path: str) -> str:
 
 
 def _has_tool_table(path: str) -> bool:
-    document = _read_toml(path)
+    """Whether a pyproject.toml configures storydiff. One that cannot be read is somebody else's
+    business unless it names storydiff: a broken project file above the corpus is not ours."""
+    try:
+        document = _read_toml(path)
+    except ConfigError:
+        try:
+            with open_regular_file(path) as handle:
+                if b"storydiff" not in handle.read():
+                    return False
+        except OSError:
+            return False
+        raise
     tool = document.get("tool")
     return isinstance(tool, dict) and "storydiff" in tool
 
 
 def _read_toml(path: str) -> dict[str, Any]:
     try:
-        with open(path, "rb") as handle:
+        with open_regular_file(path) as handle:
             document: dict[str, Any] = tomllib.load(handle)
             return document
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 (byte {error.start + 1}); TOML files are UTF-8") from None
+    except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
 
 
 def configured_corpus(directory: str = ".") -> str | None:
@@ -140,6 +156,12 @@ def configured_corpus(directory: str = ".") -> str | None:
     looks), relative to that file, if set."""
     path = os.path.join(directory, "pyproject.toml")
     if not os.path.isfile(path):
+        return None
+    try:
+        with open_regular_file(path) as handle:
+            if b"storydiff" not in handle.read():  # a project file that is not ours, broken or not
+                return None
+    except OSError:
         return None
     table = _read_toml(path).get("tool", {}).get("storydiff", {})
     value = table.get("corpus") if isinstance(table, dict) else None

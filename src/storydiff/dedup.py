@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from . import __version__, ingest
+from . import __version__, ingest, safe_paths
 from .errors import ChangedFilesError, DestinationError, InputError
 from .model import Cluster, FileRecord, Report, Skipped
 from .pipeline import Progress
@@ -230,11 +230,14 @@ def check_destinations(
             )
         if out_dir is not None and _same(manifest, copy_targets(plan, out_dir)):
             raise DestinationError(f"{manifest}: the manifest would overwrite a kept file in {out_dir}")
+    copied = _copied(plan, out_dir)
     for place, targets in ((out_dir, copy_targets), (move_to, move_targets)):
         if place is not None:
-            _refuse_existing(targets(plan, place))
+            _refuse_existing([target for target in targets(plan, place) if target not in copied])
+            _refuse_landing_inside(targets(plan, place), plan.root)
     if move_to is not None:
         _refuse_unmovable(plan)
+        _refuse_moving_from_outside(plan)
 
 
 def copy_targets(plan: DedupPlan, out_dir: str) -> list[str]:
@@ -243,6 +246,28 @@ def copy_targets(plan: DedupPlan, out_dir: str) -> list[str]:
 
 def move_targets(plan: DedupPlan, move_to: str) -> list[str]:
     return [os.path.join(move_to, item.relative_path) for item in plan.dropped]
+
+
+def _copied(plan: DedupPlan, out_dir: str | None) -> set[str]:
+    """The copies an interrupted `dedup --out` already made: a re-run completes OUTDIR."""
+    if out_dir is None:
+        return set()
+    return {
+        target
+        for item, target in zip(plan.kept, copy_targets(plan, out_dir), strict=True)
+        if _holds(target, item)
+    }
+
+
+def _holds(target: str, item: PlannedFile) -> bool:
+    """Whether `target` is a regular file with the planned bytes of `item`."""
+    try:
+        if os.path.islink(target) or os.path.getsize(target) != item.size_bytes:
+            return False
+        with open(target, "rb") as handle:
+            return ingest.content_hash(handle.read()) == item.content_hash
+    except OSError:
+        return False
 
 
 def _reason(error: OSError) -> str:
@@ -255,6 +280,23 @@ def _refuse_existing(targets: Sequence[str]) -> None:
         raise DestinationError(
             f"refusing to overwrite {count(len(existing), 'existing file')}: {_named(existing)} "
             "(choose an empty directory)"
+        )
+
+
+def _refuse_landing_inside(targets: Sequence[str], root: str) -> None:
+    inside = safe_paths.landing_inside(list(targets), root)
+    if inside:
+        raise DestinationError(
+            f"refusing to write into the input directory {root} through a symbolic link: {_named(inside)}"
+        )
+
+
+def _refuse_moving_from_outside(plan: DedupPlan) -> None:
+    outside = safe_paths.living_outside([item.path for item in plan.dropped], plan.root)
+    if outside:
+        raise DestinationError(
+            f"refusing to move files that live outside the input directory {plan.root} (reached "
+            f"through a symbolic link): {_named(outside)} (use --out to copy the kept files instead)"
         )
 
 
@@ -303,13 +345,14 @@ def write_kept(plan: DedupPlan, out_dir: str, progress: Progress | None = None) 
     for item in plan.kept:
         target = os.path.join(out_dir, item.relative_path)
         try:
+            _refuse_landing_inside([target], plan.root)  # again: a link may have appeared since
             os.makedirs(os.path.dirname(target) or os.curdir, exist_ok=True)
-            with open(item.path, "rb") as source:
-                data = source.read()
-            if ingest.content_hash(data) != item.content_hash:
-                raise ChangedFilesError(f"refusing to copy {item.path}: it changed since the report")
-            with open(target, "xb") as copy:
-                copy.write(data)
+            if not _holds(target, item):  # else copied by an earlier run that was interrupted
+                with open(item.path, "rb") as source:
+                    data = source.read()
+                if ingest.content_hash(data) != item.content_hash:
+                    raise ChangedFilesError(f"refusing to copy {item.path}: it changed since the report")
+                _create(target, data)
             shutil.copystat(item.path, target)
         except FileExistsError:
             raise DestinationError(f"refusing to overwrite {target}") from None
@@ -320,6 +363,18 @@ def write_kept(plan: DedupPlan, out_dir: str, progress: Progress | None = None) 
     return len(plan.kept)
 
 
+def _create(target: str, data: bytes) -> None:
+    """A new file holding `data`, or none: a copy cut short (Ctrl-C, SIGTERM, a full disk) is
+    removed, so that a re-run does not take it for a file in the way."""
+    with open(target, "xb") as copy:
+        try:
+            copy.write(data)
+            copy.flush()
+        except BaseException:
+            os.unlink(target)
+            raise
+
+
 def move_dropped(plan: DedupPlan, move_to: str, progress: Progress | None = None) -> int:
     """Move every dropped file below `move_to` at its relative path; returns how many moved."""
     if progress:
@@ -327,6 +382,7 @@ def move_dropped(plan: DedupPlan, move_to: str, progress: Progress | None = None
     for item in plan.dropped:
         target = os.path.join(move_to, item.relative_path)
         try:
+            _refuse_landing_inside([target], plan.root)  # again: a link may have appeared since
             os.makedirs(os.path.dirname(target) or os.curdir, exist_ok=True)
             _move_without_overwriting(item.path, target)
         except FileExistsError:

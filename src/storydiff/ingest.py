@@ -77,10 +77,13 @@ def discover(
             raise InputError(f"{given}: no such file or directory")
         if os.path.isdir(given):
             matched = 0
+            before = len(skipped)
             for source, identity in _walk(given, glob, exclude, skipped, directories):
                 matched += 1
                 added += 1
                 _add_once(found, kept_path, source, identity)
+            if not matched and display_path(given) in {item.path for item in skipped[before:]}:
+                continue  # it could not be listed: skipped, and the run goes on (README, "Input files")
             if not matched:
                 raise InputError(f"{given}: no files matching {glob!r} (use --glob to choose other files)")
             continue

@@ -23,7 +23,8 @@ DEFAULT_SEED = 1
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_CONTAINMENT = 0.8
 DEFAULT_MIN_CONTAINMENT_SHINGLES = 50
-DEFAULT_LSH_BANDS = 64
+# 0: derived from num_perm and the thresholds (cluster.lsh_banding): 64 bands at 128 permutations.
+DEFAULT_LSH_BANDS = 0
 DEFAULT_CONTEXT_WORDS = 8
 # Signing holds about 40 bytes of memory per byte of text (the folded copies, the token
 # arrays and their prefix sums): a 16 MiB file takes about 0.7 GB in its worker while it is
@@ -87,6 +88,12 @@ class Settings:
             raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
         if not 0.0 < self.containment <= 1.0:
             raise ValueError(f"containment must be in (0, 1], got {self.containment}")
+        if self.lsh_bands == DEFAULT_LSH_BANDS:
+            from .cluster import lsh_banding
+
+            object.__setattr__(
+                self, "lsh_bands", lsh_banding(self.num_perm, self.threshold, self.containment)[0]
+            )
         if not 1 <= self.lsh_bands <= self.num_perm:
             raise ValueError(
                 f"lsh_bands must be between 1 and num_perm ({self.num_perm}), got {self.lsh_bands}"

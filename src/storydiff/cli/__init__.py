@@ -6,7 +6,8 @@ progress, `group` the command group, its exit codes and `main`.
 
 Exit codes: 0 on success (whether or not duplicates were found; for `diff`, when the two
 texts are the same), 1 when `diff` finds differences or `check` finds a near-duplicate, 2 on
-usage or input errors, 130 when interrupted with Ctrl-C, 141 (silently) when the reader of
+usage or input errors (and a closed or full stdout: see entry.py), 130 when interrupted with
+Ctrl-C, 143 / 129 (silently) after SIGTERM / SIGHUP, 141 (silently) when the reader of
 stdout goes away, as in `storydiff cluster corpus | head`.
 """
 

@@ -25,7 +25,7 @@ EXIT_FINDINGS = 1
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str, readable=False))
 @similarity_options
 @click.option(
     "--corpus",
@@ -185,6 +185,7 @@ def baseline(
     """
     from ..check import BASELINE_FILE, build_baseline, corpus_paths
     from ..engines.local import LocalEngine
+    from ..safe_paths import replace_file
 
     rules_config = _rules_config([corpus or "."], config_path)
     settings = settings_from_options(click.get_current_context().params, rules_config)
@@ -192,6 +193,10 @@ def baseline(
     baseline_file = baseline_path or BASELINE_FILE
     if os.path.exists(baseline_file) and not update:
         raise UserError(f"{baseline_file} exists (use --update to rewrite it from the corpus)")
+    if os.path.exists(baseline_file) and not os.path.isfile(baseline_file):
+        raise UserError(
+            f"{baseline_file}: not a regular file (remove it, or name another file with --baseline)"
+        )
     errors = _stderr_console()
     corpus_list = corpus_paths(corpus, settings)
     signature_cache = _open_cache(cache_path, no_cache, errors)
@@ -202,10 +207,11 @@ def baseline(
         _print_cache_warnings(signature_cache, errors)
         if signature_cache is not None:
             signature_cache.close()
-    temporary = baseline_file + ".tmp"
-    with open(temporary, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(accepted.dumps())
-    os.replace(temporary, baseline_file)
+    try:
+        replace_file(baseline_file, accepted.dumps())
+    except OSError as error:
+        remedy = "remove it, or name another file with --baseline"
+        raise UserError(f"{baseline_file}: cannot write: {error.strerror} ({remedy})") from None
     files = sum(len(group) for group in accepted.paths)
     errors.print(
         f"wrote {baseline_file}: {len(accepted.clusters)} accepted clusters holding {files} files",

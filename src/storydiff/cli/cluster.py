@@ -30,7 +30,7 @@ from .options import (
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str, readable=False))
 @similarity_options
 @rules_options
 @click.option(

@@ -205,7 +205,13 @@ def _act(
 
     done = []
     if out_dir is not None:
-        copied = core.write_kept(plan, out_dir, progress)
+        try:
+            copied = core.write_kept(plan, out_dir, progress)
+        except BaseException as error:
+            if not isinstance(error, Exception):  # Ctrl-C, SIGTERM, SIGHUP
+                message = f"{out_dir} is incomplete; run the same command again to complete it"
+                click.echo(f"storydiff: {_printable(message)}", err=True)
+            raise
         done.append(f"copied {count(copied, 'file')} to {out_dir}")
     if move_to is not None:
         moved = core.move_dropped(plan, move_to, progress)

@@ -99,10 +99,11 @@ def similarity_options(function: F) -> F:
         ),
         click.option(
             "--num-perm",
-            type=click.IntRange(min=2),
+            type=click.IntRange(min=2, max=4096),
             default=DEFAULT_NUM_PERM,
             show_default=True,
-            help="MinHash permutations per signature.",
+            help="MinHash permutations per signature, up to 4096; at least 4 at --threshold 0.5 "
+            "(more for lower thresholds). The LSH bands follow from it.",
         ),
         click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="MinHash seed."),
         click.option(
@@ -371,6 +372,11 @@ def _check_encoding(encoding: str | None) -> None:
     import codecs
 
     try:
-        codecs.lookup(encoding)
+        codec = codecs.lookup(encoding)
     except LookupError:
         raise click.BadParameter(f"unknown encoding {encoding!r}", param_hint="--encoding") from None
+    if not getattr(codec, "_is_text_encoding", True):  # rot13, base64, hex, zlib, uu: not bytes to text
+        raise click.BadParameter(
+            f"{encoding!r} is not a text encoding (use one such as cp1252 or latin-1)",
+            param_hint="--encoding",
+        )

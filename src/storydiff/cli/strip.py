@@ -22,7 +22,7 @@ from .options import (
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str, readable=False))
 @rules_options
 @input_options
 @click.option(

@@ -121,10 +121,14 @@ class ManifestFormat(str, Enum):
 # C0 and C1 controls (escape sequences, OSC 8 links, carriage return, backspace, bell),
 # DEL, bidirectional embeddings, overrides, isolates and marks, zero-width and other
 # invisible format characters, line and paragraph separators, interlinear annotations, tag
-# characters, and lone surrogates (the undecodable bytes of a file name). Tab and newline
-# are not among them; each renderer decides about those.
+# characters, and lone surrogates (the undecodable bytes of a file name); also what shows as
+# nothing or as blank space although it is no space: the soft hyphen, the combining grapheme
+# joiner, Hangul fillers, Khmer inherent vowels, Mongolian and other variation selectors, and
+# musical formatting characters. Tab and newline are not among them; each renderer decides.
 UNSAFE_CHARACTERS = (
     r"\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
     r"\ufeff\ufff9-\ufffb\ud800-\udfff\U000e0000-\U000e007f"
+    r"\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180d\u180f\u3164\ufe00-\ufe0f\uffa0"
+    r"\U0001d173-\U0001d17a\U000e0100-\U000e01ef"
 )
 UNSAFE = re.compile(f"[{UNSAFE_CHARACTERS}]")

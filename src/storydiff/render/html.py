@@ -166,7 +166,7 @@ _SCRIPT = r"""
     const table = el("table", "diff");
     const head = table.createTHead().insertRow();
     head.appendChild(el("th", "", representative));
-    head.appendChild(el("th", "", member.path));
+    head.appendChild(el("th", "", member.shown_path ?? member.path));
     const body = table.createTBody();
 
     // Rows of two cells: the representative's text on the left, the member's on the right.
@@ -290,7 +290,7 @@ _SCRIPT = r"""
 
   function memberView(member, representative, context, prefix) {
     const view = el("article", "member");
-    view.appendChild(el("h3", "", member.path));
+    view.appendChild(el("h3", "", member.shown_path ?? member.path));
     const stats = el("p", "stats num",
       `Jaccard ${member.jaccard.toFixed(2)} · containment ${member.containment.toFixed(2)} · ` +
       `+${member.added_words} / −${member.removed_words} words` +
@@ -315,11 +315,13 @@ _SCRIPT = r"""
     body.dataset.drawn = "1";
     const cluster = data().clusters[Number(details.dataset.index)];
     if (settings.kind !== "pair") {
-      body.appendChild(el("p", "note", "representative: " + cluster.representative));
+      const shown = cluster.shown_representative ?? cluster.representative;
+      body.appendChild(el("p", "note", "representative: " + shown));
     }
     cluster.members.forEach((member, i) => {
       if (i === 0) return;
-      body.appendChild(memberView(member, cluster.representative, settings.context, `c${cluster.id}-m${i}`));
+      const representative = cluster.shown_representative ?? cluster.representative;
+      body.appendChild(memberView(member, representative, settings.context, `c${cluster.id}-m${i}`));
     });
   }
 
@@ -357,6 +359,19 @@ def _script_json(value: object) -> str:
         .replace("\u2028", "\\u2028")
         .replace("\u2029", "\\u2029")
     )
+
+
+def _with_shown_paths(cluster: Cluster) -> dict[str, object]:
+    """The cluster's record, with each path that holds unsafe characters also as text output
+    shows it (<U+202E>, <0xE9>), which the page draws: a raw name could reorder or hide what
+    is around it."""
+    record = cluster_record(cluster)
+    if visible_path(cluster.representative) != cluster.representative:
+        record["shown_representative"] = visible_path(cluster.representative)
+    for member, member_record in zip(cluster.members, record["members"], strict=True):
+        if visible_path(member.path) != member.path:
+            member_record["shown_path"] = visible_path(member.path)
+    return record
 
 
 def _attribute(text: str) -> str:
@@ -413,7 +428,7 @@ def render_html(report: Report, options: RenderOptions) -> str:
     settings = {"kind": report.kind, "context": options.context, "open_at_load": OPEN_AT_LOAD}
     data = {
         "schema_version": SCHEMA_VERSION,
-        "clusters": [cluster_record(cluster) for cluster in report.clusters],
+        "clusters": [_with_shown_paths(cluster) for cluster in report.clusters],
     }
     rows = "".join(_overview_row(cluster, index) for index, cluster in enumerate(report.clusters))
     singletons = _path_list(
