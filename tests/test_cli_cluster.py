@@ -28,8 +28,8 @@ def test_text_output_shows_the_cluster_and_the_real_edits(seeds_dir: Path) -> No
     assert "French President Francois Hollande said his nation" in out
     # Stripped furniture is not shown as an edit.
     assert "Story highlights" not in out and "Read more" not in out and "Sagai tank" not in out
-    assert "1 not duplicated" in out and str(seeds_dir / SEED_002) in out
-    assert "3 documents: 1 cluster holding 2 documents, 1 not duplicated, 0 skipped" in err
+    assert "1 document without a copy" in out and str(seeds_dir / SEED_002) in out
+    assert "3 documents: 1 cluster holding 2 documents, 1 without a copy, 0 skipped" in err
 
 
 def test_json_has_the_documented_schema(seeds_dir: Path) -> None:

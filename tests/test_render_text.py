@@ -116,7 +116,8 @@ def test_a_move_is_shown_once_with_a_marker_where_it_was() -> None:
     assert out.count("A Canadian military transport plane departed for Mali on Wednesday.") == 1
     assert "{=moved up #1: A Canadian military transport plane departed for Mali on Wednesday.=}" in out
     assert "[=moved up #1: “A Canadian military transport plane departed…”=]" in out
-    assert out.index("{=moved up #1") < out.index(UN) < out.index("[=moved up #1")
+    body = out.split("b.txt\n", 1)[1]  # the cluster's header quotes the representative's first line
+    assert body.index("{=moved up #1") < body.index(UN) < body.index("[=moved up #1")
     assert "· 10 moved" in out
 
 
@@ -130,17 +131,47 @@ def test_changed_figures_head_the_diff() -> None:
 # Layouts at 80 and 120 columns
 
 
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def render_at_terminal(report: Report, width: int, layout: Layout, context: int = 3) -> str:
+    """What a terminal without colour (NO_COLOR) shows: wrapped to its width, wdiff's markers."""
+    out = render(report, width=width, layout=layout, context=context, force_terminal=True, no_color=True)
+    return ANSI.sub("", out)
+
+
 @pytest.mark.parametrize("width", [80, 120])
 @pytest.mark.parametrize("layout", list(Layout))
-def test_each_layout_fits_the_width_and_keeps_edits_apart(layout: Layout, width: int) -> None:
-    out = render(diffed_report(OLD, NEW), width=width, layout=layout)
+def test_each_layout_fits_the_terminal_and_keeps_edits_apart(layout: Layout, width: int) -> None:
+    out = render_at_terminal(diffed_report(OLD, NEW), width, layout)
     assert max(len(line) for line in out.splitlines()) <= width
     flat = " ".join(out.split())
     assert "Changed figures: 190 → 900 soldiers" in flat
     if layout is Layout.STAT:
-        assert "b.txt 0.80/0.90 +1 −1 ~10 +-" in flat
+        assert re.search(r"b\.txt J 0\.80 C 0\.90 \+1 −1 ~10 \++-+ ", flat)
     else:
         assert "[-190-]" in flat and "{+900+}" in flat and "moved up #1" in flat
+
+
+@pytest.mark.parametrize("layout", [Layout.INLINE, Layout.STAT])
+def test_piped_output_is_neither_wrapped_nor_padded(layout: Layout) -> None:
+    report = report_with(
+        (
+            Segment("equal", "Troops will stay for " + "many " * 30),
+            Segment("delete", "1"),
+            Segment("insert", "32"),
+            Segment("equal", " days, officials said."),
+        ),
+        path="a/long/path/" * 8 + "b.txt",
+    )
+    out = render(report, width=40, layout=layout, context=3)
+    lines = out.splitlines()
+    assert all(line == line.rstrip() for line in lines)
+    if layout is Layout.INLINE:
+        assert "many many many [-1-]{+32+} days, officials said." in lines
+        assert lines[-1] == "3 documents: 1 cluster holding 2 documents, 1 without a copy, 0 skipped"
+    else:
+        assert "  " + "a/long/path/" * 8 + "b.txt  J 0.80  C 0.90  +1 −1  +++++++++---------" in lines
 
 
 def test_side_by_side_puts_the_versions_in_two_columns() -> None:
@@ -156,13 +187,25 @@ def test_side_by_side_with_colour_has_no_markers() -> None:
     assert "[-" not in out and "{+" not in out and "⟨moved up #1⟩" in out
 
 
-def test_stat_gives_one_line_per_member() -> None:
+def test_stat_gives_one_labelled_line_per_member() -> None:
     out = render(diffed_report(OLD, NEW), width=80, layout=Layout.STAT)
     assert out.splitlines() == [
-        "Cluster 1 · 2 documents · representative a.txt",
-        "  b.txt  0.80/0.90  +1 −1 ~10  +-",
+        "J: Jaccard similarity, C: containment, then words added (+), removed (−) and moved (~); "
+        "bars on a log scale",
+        "Cluster 1 · 2 documents · Jaccard 0.80 · representative a.txt",
+        "  b.txt  J 0.80  C 0.90  +1 −1 ~10  +++++++++---------",
         "      Changed figures: 190 → 900 soldiers",
+        "1 document without a copy",
+        "c.txt",
+        "",
+        "3 documents: 1 cluster holding 2 documents, 1 without a copy, 0 skipped",
     ]
+
+
+def test_stat_with_a_path_wider_than_the_terminal_does_not_crash() -> None:
+    path = "/srv/corpora/reuters-21578/" + "nested/" * 12 + "10000.txt"
+    out = render_at_terminal(report_with((Segment("delete", "old"),), path=path), 80, Layout.STAT)
+    assert "b.txt J 0.80 C 0.90 +1 −1" in " ".join(out.split())
 
 
 # The seeds
@@ -175,7 +218,7 @@ def seeds_report() -> Report:
 
 def test_seeds_fit_one_screen_per_member_at_100_columns(seeds_report: Report) -> None:
     out = render(seeds_report, width=100, context=8)
-    member = out.split("examples/seeds/001_f0087190d5a72797.txt\n", 1)[1].split("not duplicated")[0]
+    member = out.split("examples/seeds/001_f0087190d5a72797.txt\n", 1)[1].split("without a copy")[0]
     assert len(member.splitlines()) <= 50
     assert "Changed figures: 190 → 900 soldiers · 24 hours → 10 days" in member
 
@@ -183,7 +226,7 @@ def test_seeds_fit_one_screen_per_member_at_100_columns(seeds_report: Report) ->
 @pytest.mark.parametrize("layout", list(Layout))
 def test_seeds_in_every_layout_show_the_nigeria_figures(seeds_report: Report, layout: Layout) -> None:
     for width in (80, 120):
-        out = render(seeds_report, width=width, layout=layout, context=8)
+        out = render_at_terminal(seeds_report, width, layout, context=8)
         assert max(len(line) for line in out.splitlines()) <= width
         assert "Changed figures: 190 → 900 soldiers · 24 hours → 10 days" in " ".join(out.split())
 

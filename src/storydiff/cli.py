@@ -23,6 +23,7 @@ from .boilerplate import DEFAULT_PACK, PACK_DESCRIPTIONS, PACKS
 from .config import RulesConfig, find_config, load_config
 from .errors import StorydiffError
 from .render import RENDERERS, Layout, ManifestFormat, OutputFormat, RenderOptions, output_environment
+from .render.pager import PagedOutput, paged
 from .settings import (
     DEFAULT_CONTAINMENT,
     DEFAULT_CONTEXT_WORDS,
@@ -253,6 +254,12 @@ def output_options(function: F) -> F:
             is_flag=True,
             help="Show the lines stripping removed in each diff, dimmed, with the rule that removed them.",
         ),
+        click.option(
+            "--no-pager",
+            is_flag=True,
+            help="Text output at a terminal: print it all rather than through $STORYDIFF_PAGER, "
+            "$PAGER or less.",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -390,6 +397,11 @@ def cli() -> None:
     help="Dask scheduler to use with --engine dask, e.g. tcp://host:8786 [default: "
     "$DASK_SCHEDULER_ADDRESS, else a local cluster with --jobs workers].",
 )
+@click.option(
+    "--list-singletons",
+    is_flag=True,
+    help="Text output: list every document without a copy (otherwise only up to 20 are listed).",
+)
 @click.option("--timings", is_flag=True, help="Print how long each stage took, on stderr.")
 def cluster(
     paths: tuple[str, ...],
@@ -411,11 +423,13 @@ def cluster(
     context: int,
     html_path: str | None,
     show_stripped: bool,
+    no_pager: bool,
     jobs: int | None,
     cache_path: str | None,
     no_cache: bool,
     engine: str,
     scheduler: str | None,
+    list_singletons: bool,
     timings: bool,
 ) -> None:
     """Cluster the near-duplicate texts under PATHS and show how each copy differs.
@@ -463,10 +477,10 @@ def cluster(
         from .render.json import EncodedMembers
 
         encoded = EncodedMembers()  # filled while the run diffs (see render_json)
-    options = RenderOptions(context, Layout(layout), encoded=encoded)
+    options = RenderOptions(context, Layout(layout), encoded=encoded, list_singletons=list_singletons)
     signature_cache = _open_cache(cache_path, no_cache, errors)
+    out = paged(_stdout(), output_format == OutputFormat.TEXT.value and not no_pager)
     try:
-        out = _stdout()
         view = None
         discovered: list[Any] = []  # what look found, handed over to the run (see below)
         if signature_cache is not None and html_path is None:
@@ -493,7 +507,8 @@ def cluster(
                     )
                 for line in skipped_lines:
                     errors.print(line, soft_wrap=True)
-                errors.print(summary, soft_wrap=True, style="dim")
+                if not _text_on_terminal(output_format, out):
+                    errors.print(summary, soft_wrap=True, style="dim")
                 return
         with _progress(errors) as progress, _engine(engine, jobs, scheduler, errors) as running:
             # Popped, so that the run holds the only reference to the stats of every file and
@@ -523,8 +538,10 @@ def cluster(
             _write(report, output_format, options, html_path, out)
         if timings:
             errors.print(f"Writing the output: {time.perf_counter() - writing_started:.2f} s", soft_wrap=True)
-        errors.print(summary_line(report), soft_wrap=True, style="dim")
+        if not _text_on_terminal(output_format, out):  # text output ends with the summary
+            errors.print(summary_line(report), soft_wrap=True, style="dim")
     finally:
+        _close_pager(out)
         _print_cache_warnings(signature_cache, errors)
         if signature_cache is not None:
             signature_cache.close()
@@ -551,6 +568,7 @@ def diff_command(
     context: int,
     html_path: str | None,
     show_stripped: bool,
+    no_pager: bool,
 ) -> None:
     """Show how NEW differs from OLD, as `cluster` shows a copy against its representative.
 
@@ -575,7 +593,11 @@ def diff_command(
         strip=not no_strip, encoding=encoding, context_words=context, show_stripped=show_stripped
     )
     report = diff_files(old, new, settings)
-    _write(report, output_format, RenderOptions(context, Layout(layout)), html_path)
+    out = paged(_stdout(), output_format == OutputFormat.TEXT.value and not no_pager)
+    try:
+        _write(report, output_format, RenderOptions(context, Layout(layout)), html_path, out)
+    finally:
+        _close_pager(out)
     member = report.clusters[0].members[1]
     if any(segment.op != "equal" for segment in member.segments):
         raise click.exceptions.Exit(EXIT_DIFFERENT)
@@ -594,6 +616,15 @@ def _write(
                 RENDERERS[OutputFormat.HTML](report, handle, options)
         except OSError as error:
             raise UserError(f"{html_path}: cannot write the HTML report ({error.strerror})") from None
+
+
+def _text_on_terminal(output_format: str, out: Any) -> bool:
+    return output_format == OutputFormat.TEXT.value and bool(out.isatty())
+
+
+def _close_pager(out: Any) -> None:
+    if isinstance(out, PagedOutput):
+        out.close()
 
 
 def _engine(name: str, jobs: int | None, scheduler: str | None, errors: Any) -> Any:
@@ -891,7 +922,7 @@ def strip(
     from .model import Skipped, StrippedFile
     from .pipeline import run_strip
     from .render.json import render_strip_json
-    from .render.text import strip_summary, stripped_file_renderable
+    from .render.text import print_stripped_file, strip_summary
 
     rules_config = _rules_config(paths, config_path)
     settings = _settings(
@@ -907,7 +938,6 @@ def strip(
     as_json = OutputFormat(output_format) is OutputFormat.JSON
     out = _stdout()
     console = _stdout_console(out)
-    markers = console.no_color or console.color_system is None
     files: list[StrippedFile] = []  # kept for JSON only; text output is printed file by file
     skipped: list[Skipped] = []
     file_count = 0
@@ -922,7 +952,7 @@ def strip(
             if as_json:
                 files.append(item)
             else:
-                console.print(stripped_file_renderable(item, markers, removed_only))
+                print_stripped_file(console, item, removed_only)
     for problem in skipped:
         _chatter(errors, f"storydiff: skipped {problem.path}: {problem.reason}")
     if as_json:
@@ -1086,7 +1116,8 @@ def check(
     """
     from .check import BASELINE_FILE, corpus_paths, load_baseline, run_check
     from .engines.local import LocalEngine
-    from .render.check import check_summary, render_check_json, render_check_text
+    from .render.check import check_advice, check_summary, render_check_json, render_check_text
+    from .wording import count
 
     rules_config = _rules_config([corpus or "."], config_path)
     settings = _settings(
@@ -1126,7 +1157,8 @@ def check(
     if result.stale:
         _chatter(
             errors,
-            f"storydiff: {baseline_file}: {len(result.stale)} accepted hashes match no file any more "
+            f"storydiff: {baseline_file}: {count(len(result.stale), 'accepted hash', 'accepted hashes')} "
+            f"{'matches' if len(result.stale) == 1 else 'match'} no file any more "
             "(run storydiff baseline --update): " + ", ".join(result.stale),
         )
     out = _stdout()
@@ -1137,6 +1169,7 @@ def check(
     out.flush()
     errors.print(check_summary(result), markup=False, highlight=False, soft_wrap=True, style="dim")
     if result.findings:
+        errors.print(check_advice(baseline_file), markup=False, highlight=False, soft_wrap=True)
         raise click.exceptions.Exit(EXIT_FINDINGS)
 
 
@@ -1191,6 +1224,7 @@ def baseline(
     """
     from .check import BASELINE_FILE, build_baseline, corpus_paths
     from .engines.local import LocalEngine
+    from .wording import count
 
     rules_config = _rules_config([corpus or "."], config_path)
     settings = _settings(
@@ -1226,7 +1260,8 @@ def baseline(
     os.replace(temporary, baseline_file)
     files = sum(len(group) for group in accepted.paths)
     errors.print(
-        f"wrote {baseline_file}: {len(accepted.clusters)} accepted clusters holding {files} files",
+        f"wrote {baseline_file}: {count(len(accepted.clusters), 'accepted cluster')} holding "
+        f"{count(files, 'file')}",
         markup=False,
         highlight=False,
         soft_wrap=True,
