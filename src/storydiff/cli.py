@@ -616,6 +616,7 @@ def _write(
                 RENDERERS[OutputFormat.HTML](report, handle, options)
         except OSError as error:
             raise UserError(f"{html_path}: cannot write the HTML report ({error.strerror})") from None
+        click.echo(f"storydiff: wrote the HTML report to {html_path}", err=True)
 
 
 def _text_on_terminal(output_format: str, out: Any) -> bool:
