@@ -315,3 +315,50 @@ def test_no_control_character_reaches_the_terminal_in_text_or_names() -> None:
 def test_file_names_are_shown_on_one_line() -> None:
     assert visible_path("a\tb\nc\udcff.txt") == "a<U+0009>b<U+000A>c<0xFF>.txt"
     assert visible("a\tb\nc\udcff") == "a\tb\nc<0xFF>"
+
+
+def test_side_by_side_keeps_each_sides_own_line_breaks() -> None:
+    old, new = (
+        "A cycle of unrest\nMali had military rulers.",
+        "A cycle of unrest\n\nMali had military rulers.",
+    )
+    segments = (
+        Segment("equal", old, (0, len(old)), (0, len(new)), b_text=new),
+        Segment("insert", " For decades.", (len(old), len(old)), (len(new), len(new) + 13)),
+    )
+    out = render_at_terminal(report_with(segments), 100, Layout.SIDE_BY_SIDE, context=20)
+    lines = out.splitlines()
+    table = lines[lines.index("─" * 100) + 1 : lines.index("─" * 100) + 4]
+    assert [row[:50].strip() for row in table] == ["A cycle of unrest", "Mali had military rulers.", ""]
+    assert [row[50:].strip() for row in table] == [
+        "A cycle of unrest",
+        "",
+        "Mali had military rulers. {+For decades.+}",
+    ]
+
+
+def test_colour_keeps_a_deletion_and_an_insertion_apart() -> None:
+    out = render(
+        report_with(
+            (Segment("equal", "Troops from "), Segment("delete", "France"), Segment("insert", "French"))
+        ),
+        force_terminal=True,
+    )
+    assert "France French" in ANSI.sub("", out)
+
+
+def test_short_unchanged_runs_and_the_first_line_are_not_elided() -> None:
+    headline = "WHEAT STOCKS RISE IN THE WEEK TO MARCH TEN SAYS THE BOARD OF GRAIN"
+    body = " ".join(f"word{n}" for n in range(40))
+    short = " ".join(f"kept{n}" for n in range(14))
+    segments = (
+        Segment("equal", f"{headline}\n{body} "),
+        Segment("delete", "190"),
+        Segment("equal", f" {short} "),
+        Segment("insert", "900"),
+        Segment("equal", " end."),
+    )
+    lines = render(report_with(segments), context=3).splitlines()
+    start = lines.index("Jaccard 0.80 · containment 0.90 · +1 / −1 words")
+    assert lines[start + 1 : start + 3] == [headline, "⋯ 37 unchanged words ⋯"]
+    assert f"word37 word38 word39 [-190-] {short} {{+900+}} end." in lines  # 14 words: fewer than 3+3+12

@@ -132,6 +132,14 @@ _SCRIPT = r"""
     return node;
   }
   function tokens(text) { return text.match(TOKEN) || []; }
+  function firstLineWords(list) {
+    let words = 0;
+    for (const token of list) {
+      if (token.includes("\n") && words) return words;
+      if (WORD.test(token)) words++;
+    }
+    return 0;
+  }
   function wordCount(list) { let n = 0; for (const t of list) if (WORD.test(t)) n++; return n; }
   function takeWords(list, count) {
     let seen = 0;
@@ -216,8 +224,9 @@ _SCRIPT = r"""
     function same(into, oldText, newText, oldStart, newStart) {
       const oldLines = oldText.split("\n"), newLines = newText.split("\n");
       if (oldLines.length !== newLines.length) {
-        appendText(into.left, oldText.replace(/\n/g, " "), oldStart, oldMarks);
-        appendText(into.right, newText.replace(/\n/g, " "), newStart, newMarks);
+        // The texts break lines in different places: each side keeps its own breaks.
+        appendText(into.left, oldText, oldStart, oldMarks);
+        appendText(into.right, newText, newStart, newMarks);
         return;
       }
       oldLines.forEach((line, i) => {
@@ -249,7 +258,9 @@ _SCRIPT = r"""
       const oldText = segment.text, newText = segment.b_text ?? segment.text;
       const oldList = tokens(oldText), newList = tokens(newText);
       const words = wordCount(oldList);
-      const head = index === 0 ? 0 : context, tail = index === segments.length - 1 ? 0 : context;
+      // A text's first line (a headline, mostly) is never hidden: it says which story this is.
+      const head = index === 0 ? firstLineWords(oldList) : context;
+      const tail = index === segments.length - 1 ? 0 : context;
       // A gap takes a row: hide only runs long enough to be worth one.
       if (words < head + tail + MIN_HIDDEN) {
         same(main, oldText, newText, segment.a[0], segment.b[0]);
