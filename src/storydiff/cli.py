@@ -35,6 +35,8 @@ from .settings import (
     KEEP_POLICIES,
     Settings,
 )
+from .terminal import CACHE_OPTION_HELP, command_rank
+from .terminal import default_cache_path as terminal_cache_path
 
 if TYPE_CHECKING:
     from .dedup import DedupPlan
@@ -271,8 +273,9 @@ CACHE_FILE_NAME = "signatures.sqlite"
 
 
 def default_cache_path() -> str:
-    """$STORYDIFF_CACHE, else signatures.sqlite in the user's application directory for storydiff."""
-    return os.environ.get(CACHE_ENVIRONMENT) or os.path.join(click.get_app_dir("storydiff"), CACHE_FILE_NAME)
+    """$STORYDIFF_CACHE, else signatures.sqlite in the user cache directory (a cache in click's
+    application directory, where it used to be, is moved there once)."""
+    return terminal_cache_path(click.get_app_dir("storydiff"))
 
 
 def cache_options(function: F) -> F:
@@ -285,8 +288,7 @@ def cache_options(function: F) -> F:
         "cache_path",
         type=click.Path(dir_okay=False, path_type=str),
         default=None,
-        help=f"Signature cache file [default: ${CACHE_ENVIRONMENT}, else {CACHE_FILE_NAME} in storydiff's "
-        "application directory; see `storydiff cache info`].",
+        help=CACHE_OPTION_HELP,
     )(function)
 
 
@@ -327,6 +329,17 @@ class UserError(click.ClickException):
 
 class StorydiffGroup(click.Group):
     """Maps the core's exceptions, Ctrl-C and a closed stdout to messages and exit codes, in one place."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(self.commands, key=lambda name: (command_rank(name), name))
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands in order of use, each with its whole first sentence (click cuts it to fit)."""
+        names = self.list_commands(ctx)
+        rows = [(name, self.commands[name].get_short_help_str(limit=1000)) for name in names]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -1076,9 +1089,9 @@ EXIT_FINDINGS = 1
 @click.option(
     "--context",
     type=click.IntRange(min=0),
-    default=3,
+    default=DEFAULT_CONTEXT_WORDS,
     show_default=True,
-    help="Unchanged words shown around each edit in text output.",
+    help="Unchanged words shown around each edit in text output (as for cluster and diff).",
 )
 @rules_options
 @jobs_option
@@ -1281,9 +1294,20 @@ def cache() -> None:
 
 
 @cache.command("info")
-@click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=str), default=None)
 @click.option(
-    "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--cache",
+    "cache_path",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help=CACHE_OPTION_HELP,
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for reading, json for scripts.",
 )
 def cache_info(cache_path: str | None, output_format: str) -> None:
     """Show where the cache is, how big, and how many entries each settings fingerprint has.
@@ -1314,7 +1338,13 @@ def cache_info(cache_path: str | None, output_format: str) -> None:
 
 
 @cache.command("clear")
-@click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=str), default=None)
+@click.option(
+    "--cache",
+    "cache_path",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help=CACHE_OPTION_HELP,
+)
 def cache_clear(cache_path: str | None) -> None:
     """Delete every entry of the signature cache.
 
