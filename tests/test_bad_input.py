@@ -1,4 +1,4 @@
-"""Every row of README's "Bad input" table, through the command line, with what it promises."""
+"""Every row of the table in docs/bad-input.md, through the command line, with what it promises."""
 
 from __future__ import annotations
 

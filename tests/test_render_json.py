@@ -28,7 +28,7 @@ from storydiff.settings import Settings
 
 
 def rebuilt(diff: list[dict[str, Any]]) -> tuple[str, str]:
-    """Both texts from JSON segments, as README says: segments holding each side, by position."""
+    """Both texts from JSON segments, as docs/json.md says: segments holding each side, by position."""
     old = "".join(s["text"] for s in sorted((s for s in diff if s["op"] != "insert"), key=lambda s: s["a"]))
     new = "".join(
         s.get("b_text", s["text"])

@@ -1183,7 +1183,9 @@ def check(
     out.flush()
     errors.print(check_summary(result), markup=False, highlight=False, soft_wrap=True, style="dim")
     if result.findings:
-        errors.print(check_advice(baseline_file), markup=False, highlight=False, soft_wrap=True)
+        errors.print(
+            check_advice(baseline_file, BASELINE_FILE), markup=False, highlight=False, soft_wrap=True
+        )
         raise click.exceptions.Exit(EXIT_FINDINGS)
 
 

@@ -70,10 +70,11 @@ def check_summary(result: CheckResult) -> str:
     )
 
 
-def check_advice(baseline_file: str) -> str:
+def check_advice(baseline_file: str, default_file: str) -> str:
     """What to do about a blocked commit, printed under the findings."""
+    option = "" if baseline_file == default_file else f" --baseline {baseline_file}"
     return (
-        f"To accept these copies, run `storydiff baseline --update --baseline {baseline_file}` and commit "
-        f"{baseline_file}; to commit without this check once, `SKIP=storydiff git commit` "
-        "(or `git commit --no-verify` to skip every hook)."
+        f"To accept these copies, run `storydiff baseline --update{option}` and commit {baseline_file}; "
+        "to commit once without this check, `SKIP=storydiff git commit` (`git commit --no-verify` "
+        "skips every hook)."
     )

@@ -1,4 +1,4 @@
-"""JSON and JSON Lines output: the schema scripts rely on (see README, "JSON output").
+"""JSON and JSON Lines output: the schema scripts rely on (see docs/json.md).
 
 Strings from files and file names pass through `json_safe`, so the output is valid UTF-8
 JSON even when a file name is not valid UTF-8 (its undecodable bytes appear as U+FFFD). So
