@@ -33,6 +33,7 @@ def render_check_text(result: CheckResult, console: Console, context: int) -> No
         else:
             writer.text(Text("(same text after normalisation)", style=MARKER_STYLE))
         writer.blank()
+    writer.flush()
 
 
 def render_check_json(result: CheckResult) -> str:
