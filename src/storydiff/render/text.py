@@ -47,7 +47,7 @@ MARKER_STYLE = "dim"
 PREVIEW_WORDS = 6  # words of a moved passage quoted where it used to be
 MIN_HIDDEN = 12  # an unchanged run is hidden only when it has at least this many words more than its context
 STAT_BAR = 30  # widest +/- bar in the stat layout
-HEADLINE_CHARACTERS = 120  # a cluster's header quotes at most this much of its first line
+HEADLINE_CHARACTERS = 100  # a cluster's header quotes at most this much of its first line
 SINGLETONS_LISTED = 20  # at most this many documents without a copy are listed unasked
 
 
@@ -692,8 +692,30 @@ class TextWriter:
         """Print what was gathered (at a terminal)."""
         if self._pending:
             self._pending.right_crop(1)  # the last line break: print ends the line
-            self.console.print(self._pending)
+            # Rich's word wrapping costs as much as everything else together, and hard-wrapped
+            # text (wire copy) needs none: when every line fits, it is printed as it is.
+            for piece, fits in _runs_that_fit(self._pending, self.console.width):
+                self.console.print(piece, soft_wrap=fits)
             self._pending = Text()
+
+
+def _runs_that_fit(text: Text, width: int) -> list[tuple[Text, bool]]:
+    """`text` cut at line breaks into runs of lines that fit in `width` and runs that do not."""
+    lines = text.plain.split("\n")
+    runs: list[tuple[int, bool]] = []  # (start offset, fits)
+    offset = 0
+    for line in lines:
+        fits = len(line) <= width and (line.isascii() or cell_len(line) <= width)
+        if not runs or runs[-1][1] != fits:
+            runs.append((offset, fits))
+        offset += len(line) + 1
+    if len(runs) == 1:
+        return [(text, runs[0][1])]
+    pieces = text.divide(start for start, _ in runs[1:])
+    # Each piece but the last ends with the line break before the next run: print adds it.
+    for piece in pieces[:-1]:
+        piece.right_crop(1)
+    return [(piece, fits) for piece, (_, fits) in zip(pieces, runs, strict=True)]
 
 
 def cluster_renderable(cluster: Cluster, options: RenderOptions, markers: bool) -> RenderableType:
