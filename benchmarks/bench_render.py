@@ -3,7 +3,7 @@
     python benchmarks/bench_render.py ../shared/corpora/reuters-21578 /tmp/corpus-100k/docs --repeat 3
 
 For each corpus, alternately: `--format json`, text piped to a file (plain lines), and text as
-a terminal gets it (FORCE_COLOR, 120 columns: Rich wraps and styles it; `--no-pager`). Every
+a terminal gets it (FORCE_COLOR, 80 and 120 columns: Rich wraps and styles it; `--no-pager`). Every
 run is `--no-cache`, so none replays a stored output and each does the whole pipeline. The
 table gives the median wall time of each and its ratio to the JSON run (the issue's bar: text
 no more than 1.2 times JSON), and the bytes and lines written.
@@ -25,11 +25,12 @@ STORYDIFF = [sys.executable, "-m", "storydiff", "cluster", "--no-cache", "--no-p
 
 def runs() -> dict[str, tuple[list[str], dict[str, str]]]:
     plain = {key: value for key, value in os.environ.items() if key not in ("FORCE_COLOR", "NO_COLOR")}
-    terminal = {**plain, "FORCE_COLOR": "1", "COLUMNS": "120", "LINES": "40"}
+    terminal = {**plain, "FORCE_COLOR": "1", "LINES": "40"}
     return {
         "json": (["--format", "json"], plain),
         "text, piped": (["--format", "text"], plain),
-        "text, terminal (FORCE_COLOR, 120 columns)": (["--format", "text"], terminal),
+        "text, terminal (FORCE_COLOR, 80 columns)": (["--format", "text"], {**terminal, "COLUMNS": "80"}),
+        "text, terminal (FORCE_COLOR, 120 columns)": (["--format", "text"], {**terminal, "COLUMNS": "120"}),
     }
 
 

@@ -27,6 +27,7 @@ from rich import box
 from rich.cells import cell_len
 from rich.console import Console, Group, RenderableType
 from rich.rule import Rule
+from rich.segment import Segments
 from rich.table import Table
 from rich.text import Text
 
@@ -691,31 +692,47 @@ class TextWriter:
     def flush(self) -> None:
         """Print what was gathered (at a terminal)."""
         if self._pending:
-            self._pending.right_crop(1)  # the last line break: print ends the line
             # Rich's word wrapping costs as much as everything else together, and hard-wrapped
             # text (wire copy) needs none: when every line fits, it is printed as it is.
-            for piece, fits in _runs_that_fit(self._pending, self.console.width):
-                self.console.print(piece, soft_wrap=fits)
+            # Segments, not the Text: printing a Text splits it into lines again, for nothing.
+            segments = wrapped(self._pending, self.console.width).render(self.console)
+            self.console.print(Segments(segments), soft_wrap=True)
             self._pending = Text()
 
 
-def _runs_that_fit(text: Text, width: int) -> list[tuple[Text, bool]]:
-    """`text` cut at line breaks into runs of lines that fit in `width` and runs that do not."""
-    lines = text.plain.split("\n")
-    runs: list[tuple[int, bool]] = []  # (start offset, fits)
-    offset = 0
-    for line in lines:
-        fits = len(line) <= width and (line.isascii() or cell_len(line) <= width)
-        if not runs or runs[-1][1] != fits:
-            runs.append((offset, fits))
-        offset += len(line) + 1
-    if len(runs) == 1:
-        return [(text, runs[0][1])]
-    pieces = text.divide(start for start, _ in runs[1:])
-    # Each piece but the last ends with the line break before the next run: print adds it.
-    for piece in pieces[:-1]:
-        piece.right_crop(1)
-    return [(piece, fits) for piece, (_, fits) in zip(pieces, runs, strict=True)]
+_WORDS = re.compile(r"\S+")
+
+
+def wrapped(text: Text, width: int) -> Text:
+    """`text` word-wrapped to `width` columns by turning the space before each word that would
+    cross the edge into a line break: the same length, so its styles stay where they were.
+
+    Rich's own wrapping (Text.wrap) costs more than everything else in showing a corpus; this
+    is a fraction of it. A word wider than the line is left whole, for the terminal to fold.
+    """
+    plain = text.plain
+    characters: list[str] | None = None
+    line_start = 0
+    for line in plain.split("\n"):
+        narrow = line.isascii()
+        if not narrow or len(line) > width:
+            measure = len if narrow else cell_len
+            column, previous_end = 0, 0
+            for word in _WORDS.finditer(line):
+                start, end = word.span()
+                gap, size = measure(line[previous_end:start]), measure(word.group())
+                if previous_end and column + gap + size > width:
+                    if characters is None:
+                        characters = list(plain)
+                    characters[line_start + previous_end] = "\n"  # the gap's first space
+                    column = gap - 1 + size
+                else:
+                    column += gap + size
+                previous_end = end
+        line_start += len(line) + 1
+    if characters is None:
+        return text
+    return Text("".join(characters), style=text.style, end=text.end, spans=list(text.spans))
 
 
 def cluster_renderable(cluster: Cluster, options: RenderOptions, markers: bool) -> RenderableType:
