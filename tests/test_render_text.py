@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from rich.text import Text
 
 from storydiff.diff import word_diff
 from storydiff.model import Cluster, MemberDiff, Report, Segment, StrippedLine
@@ -18,6 +19,7 @@ from storydiff.render.text import (
     render_text,
     visible,
     visible_path,
+    wrapped,
 )
 from storydiff.settings import Settings
 
@@ -362,3 +364,15 @@ def test_short_unchanged_runs_and_the_first_line_are_not_elided() -> None:
     start = lines.index("Jaccard 0.80 · containment 0.90 · +1 / −1 words")
     assert lines[start + 1 : start + 3] == [headline, "⋯ 37 unchanged words ⋯"]
     assert f"word37 word38 word39 [-190-] {short} {{+900+}} end." in lines  # 14 words: fewer than 3+3+12
+
+
+def test_terminal_wrapping_breaks_at_spaces_and_keeps_styles_in_place() -> None:
+    text = Text("alpha beta gamma delta epsilon")
+    text.stylize("bold", 11, 16)
+    out = wrapped(text, 12)
+    assert out.plain == "alpha beta\ngamma delta\nepsilon"
+    assert [(span.start, span.end, out.plain[span.start : span.end]) for span in out.spans] == [
+        (11, 16, "gamma")
+    ]
+    assert wrapped(Text("日本語 日本語 ab"), 9).plain == "日本語\n日本語 ab"  # two columns a character
+    assert wrapped(Text("short\nlines"), 12).plain == "short\nlines"
