@@ -159,49 +159,60 @@ def _origin(move: Segment, number: int, upward: bool) -> _Event:
 
 
 def _collapsed(old: str, new: str, context: int, first: bool, last: bool) -> list[_Event]:
-    """An unchanged stretch cut down to `context` words on each side that touches an edit."""
-    old_tokens = diff_tokens(old)
-    words = sum(map(_is_word, old_tokens))
-    new_tokens = old_tokens if new == old else diff_tokens(new)
+    """An unchanged stretch cut down to `context` words on each side that touches an edit.
+
+    Words are found with the diff's word pattern, not by tokenizing the stretch: most of a
+    corpus's text is in stretches like these, and only their ends are shown."""
+    words = len(_WORD.findall(old))
     # A text's first line (a headline, mostly) is never hidden: it says which story this is.
-    keep_head = _first_line_words(old_tokens) if first else context
+    keep_head = _first_line_words(old) if first else context
     keep_tail = 0 if last else context
     if words < keep_head + keep_tail + MIN_HIDDEN:
         return [_Event("same", old, new)]
     events = []
-    head_old, head_new = (_head(tokens, keep_head) for tokens in (old_tokens, new_tokens))
+    head_old, head_new = _head(old, keep_head), _head(new, keep_head)
     if head_old or head_new:
         if first:  # the first line, then the gap on a line of its own
             head_old, head_new = head_old.rstrip() + "\n", head_new.rstrip() + "\n"
         events.append(_Event("same", head_old.rstrip(" "), head_new.rstrip(" ")))
     events.append(_Event("gap", hidden=words - keep_head - keep_tail))
-    tail_old, tail_new = (_tail(tokens, keep_tail) for tokens in (old_tokens, new_tokens))
+    tail_old, tail_new = _tail(old, keep_tail), _tail(new, keep_tail)
     if tail_old or tail_new:
         events.append(_Event("same", tail_old, tail_new))
     return events
 
 
-def _first_line_words(tokens: Sequence[str]) -> int:
-    """Words up to the end of the first line that has any."""
-    words = 0
-    for token in tokens:
-        if "\n" in token and words:
-            return words
-        words += _is_word(token)
-    return 0  # one line only: the start of a text, not a headline
+_WORD = re.compile(r"\w+(?:['’]\w+)*")  # a word token of diff.diff_tokens
 
 
-def _head(tokens: list[str], words: int) -> str:
-    return "".join(tokens[: _take_words(tokens, words)]) if words else ""
+def _first_line_words(text: str) -> int:
+    """Words up to the end of the first line that has any; 0 for a text of one line."""
+    first = _WORD.search(text)
+    if first is None:
+        return 0
+    end = text.find("\n", first.end())
+    return 0 if end < 0 else len(_WORD.findall(text, 0, end))
 
 
-def _tail(tokens: list[str], words: int) -> str:
+def _head(text: str, words: int) -> str:
+    """The text up to the word after its first `words` words."""
     if not words:
         return ""
-    start = len(tokens) - _take_words(list(reversed(tokens)), words)
-    while start < len(tokens) and not _is_word(tokens[start]):
-        start += 1  # start the tail on a word, not on the punctuation before it
-    return "".join(tokens[start:])
+    for number, word in enumerate(_WORD.finditer(text)):
+        if number == words:
+            return text[: word.start()]
+    return text
+
+
+def _tail(text: str, words: int) -> str:
+    """The text from its `words`-th word from the end."""
+    if not words:
+        return ""
+    window = max(0, len(text) - 12 * (words + 2))  # enough for most words; else the whole text
+    starts = [word.start() for word in _WORD.finditer(text, window)]
+    if window and len(starts) <= words:
+        starts = [word.start() for word in _WORD.finditer(text)]
+    return text[starts[-words]:] if len(starts) >= words else text
 
 
 def _move_label(number: int, upward: bool) -> str:
@@ -714,13 +725,25 @@ def wrapped(text: Text, width: int) -> Text:
     characters: list[str] | None = None
     line_start = 0
     for line in plain.split("\n"):
-        narrow = line.isascii()
-        if not narrow or len(line) > width:
-            measure = len if narrow else cell_len
+        narrow = line.isascii() or cell_len(line) == len(line)
+        if narrow and len(line) > width:
+            # A column per character: break at the last space that keeps each line in width.
+            position = 0
+            while len(line) - position > width:
+                cut = line.rfind(" ", position + 1, position + width + 1)
+                if cut < 0:
+                    cut = line.find(" ", position + width)  # a word wider than the line
+                    if cut < 0:
+                        break
+                if characters is None:
+                    characters = list(plain)
+                characters[line_start + cut] = "\n"
+                position = cut + 1
+        elif not narrow:  # wide characters (CJK, emoji): measured word by word
             column, previous_end = 0, 0
             for word in _WORDS.finditer(line):
                 start, end = word.span()
-                gap, size = measure(line[previous_end:start]), measure(word.group())
+                gap, size = cell_len(line[previous_end:start]), cell_len(word.group())
                 if previous_end and column + gap + size > width:
                     if characters is None:
                         characters = list(plain)
