@@ -212,7 +212,7 @@ def _tail(text: str, words: int) -> str:
     starts = [word.start() for word in _WORD.finditer(text, window)]
     if window and len(starts) <= words:
         starts = [word.start() for word in _WORD.finditer(text)]
-    return text[starts[-words]:] if len(starts) >= words else text
+    return text[starts[-words] :] if len(starts) >= words else text
 
 
 def _move_label(number: int, upward: bool) -> str:
