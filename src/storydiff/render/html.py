@@ -52,7 +52,7 @@ header { padding-top: 16px; }
 h1 { font-size: 20px; margin: 0 0 4px; }
 .summary, .legend, .stats, .note { color: var(--muted); margin: 4px 0; }
 .legend span, .legend del, .legend ins, .legend mark { margin-right: 10px; }
-input[type=search] { width: 100%; max-width: 420px; padding: 6px 8px; margin: 8px 0 12px;
+input[type=search] { width: 100%; max-width: 560px; padding: 6px 8px; margin: 8px 0 12px;
   border: 1px solid var(--line); border-radius: 6px; background: var(--bg); color: var(--fg); font: inherit; }
 .cluster, .list { border: 1px solid var(--line); border-radius: 6px; margin: 0 0 8px; background: var(--bg); }
 /* Rows out of sight are not laid out: thousands of clusters cost little until scrolled to. */
