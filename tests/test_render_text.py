@@ -376,3 +376,20 @@ def test_terminal_wrapping_breaks_at_spaces_and_keeps_styles_in_place() -> None:
     ]
     assert wrapped(Text("日本語 日本語 ab"), 9).plain == "日本語\n日本語 ab"  # two columns a character
     assert wrapped(Text("short\nlines"), 12).plain == "short\nlines"
+
+
+def test_documents_without_a_copy_are_counted_or_listed_in_natural_order() -> None:
+    members = (
+        MemberDiff("1.txt", 1.0, 1.0, 0, 0, (), is_representative=True),
+        MemberDiff("2.txt", 0.8, 0.9, 1, 0, (Segment("insert", "new"),)),
+    )
+    few = Report({}, 5, (Cluster(1, "1.txt", members),), ("10000.txt", "9997.txt", "a/b.txt"), ())
+    lines = render(few).splitlines()
+    start = lines.index("3 documents without a copy")
+    assert lines[start + 1 : start + 4] == ["9997.txt", "10000.txt", "a/b.txt"]
+    many = Report({}, 25, (Cluster(1, "1.txt", members),), tuple(f"{n}.txt" for n in range(23)), ())
+    out = render(many)
+    assert "23 documents without a copy (--list-singletons lists them)" in out and "7.txt" not in out
+    buffer = io.StringIO()
+    render_text(many, Console(file=buffer, width=100), RenderOptions(list_singletons=True))
+    assert "22.txt" in buffer.getvalue().splitlines()
