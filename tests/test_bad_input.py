@@ -1,4 +1,4 @@
-"""Every row of README's "Bad input" table, through the command line, with what it promises."""
+"""Every row of the table in docs/bad-input.md, through the command line, with what it promises."""
 
 from __future__ import annotations
 
@@ -133,7 +133,7 @@ def test_files_that_vanish_or_change_during_the_run(tmp_path: Path, monkeypatch)
         [str(tmp_path / "x2.txt"), str(tmp_path / "x3.txt")]
     ]
     assert data["singletons"] == [str(tmp_path / "y1.txt")] and data["documents"] == 3
-    assert "3 documents: 1 cluster holding 2 documents, 1 not duplicated, 3 skipped" in err
+    assert "3 documents: 1 cluster holding 2 documents, 1 without a copy, 3 skipped" in err
 
 
 def reasons(data: dict, root: Path) -> dict[str, str]:  # type: ignore[type-arg]

@@ -59,9 +59,12 @@ def test_a_near_duplicate_fails_with_the_finding(work: Path) -> None:
     assert "near-duplicate of corpus/mali.txt" in text
     assert "[-Col. Mohammed Yerima, a spokesman for the Nigerian army, told CNN that 190" in text
     assert "{+The Nigerian army said it plans to deploy 900 soldiers within 10 days" in text
-    assert err.strip().endswith(
-        "checked 1 files against 3 documents: 1 near-duplicates not in the baseline, 0 accepted"
-    )
+    assert err.strip().splitlines()[-2:] == [
+        "checked 1 file against 3 documents: 1 near-duplicate not in the baseline, 0 accepted",
+        "To accept these copies, run `storydiff baseline --update` and commit .storydiff-baseline.json; "
+        "to commit once without this check, `SKIP=storydiff git commit` (`git commit --no-verify` skips "
+        "every hook).",
+    ]
 
 
 def test_an_unrelated_file_passes(work: Path) -> None:
@@ -129,7 +132,7 @@ def test_baseline_accepts_by_content_and_survives_renames(work: Path) -> None:
     assert run("check", "--corpus", "corpus", "corpus/mali_edited.txt")[0] == 1
     code, out, err = run("baseline", "--corpus", "corpus")
     assert code == 0 and out == ""
-    assert err.strip() == "wrote .storydiff-baseline.json: 1 accepted clusters holding 2 files"
+    assert err.strip() == "wrote .storydiff-baseline.json: 1 accepted cluster holding 2 files"
     baseline = json.loads((work / ".storydiff-baseline.json").read_text(encoding="utf-8"))
     (accepted,) = baseline["accepted"]
     assert accepted["paths"] == ["corpus/mali.txt", "corpus/mali_edited.txt"]
@@ -167,7 +170,7 @@ def test_stale_entries_are_reported_and_update_drops_them(work: Path) -> None:
     (work / "corpus" / "mali_edited.txt").write_text("Replaced by a different text.\n", encoding="utf-8")
     code, _, err = run("check", "--corpus", "corpus", "new/unrelated.txt")
     assert code == 0
-    assert "storydiff: .storydiff-baseline.json: 1 accepted hashes match no file any more" in err
+    assert "storydiff: .storydiff-baseline.json: 1 accepted hash matches no file any more" in err
     assert "(run storydiff baseline --update)" in err
     assert run("baseline", "--corpus", "corpus", "--update")[0] == 0
     assert json.loads((work / ".storydiff-baseline.json").read_text(encoding="utf-8"))["accepted"] == []

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import xxhash
@@ -28,8 +29,8 @@ def test_text_output_shows_the_cluster_and_the_real_edits(seeds_dir: Path) -> No
     assert "French President Francois Hollande said his nation" in out
     # Stripped furniture is not shown as an edit.
     assert "Story highlights" not in out and "Read more" not in out and "Sagai tank" not in out
-    assert "1 not duplicated" in out and str(seeds_dir / SEED_002) in out
-    assert "3 documents: 1 cluster holding 2 documents, 1 not duplicated, 0 skipped" in err
+    assert "1 document without a copy" in out and str(seeds_dir / SEED_002) in out
+    assert "3 documents: 1 cluster holding 2 documents, 1 without a copy, 0 skipped" in err
 
 
 def test_json_has_the_documented_schema(seeds_dir: Path) -> None:
@@ -41,6 +42,7 @@ def test_json_has_the_documented_schema(seeds_dir: Path) -> None:
         "storydiff_version",
         "settings",
         "documents",
+        "counts",
         "clusters",
         "singletons",
         "skipped",
@@ -49,6 +51,13 @@ def test_json_has_the_documented_schema(seeds_dir: Path) -> None:
         "files",
     }
     assert data["schema_version"] == 2 and data["documents"] == 3
+    assert data["counts"] == {
+        "documents": 3,
+        "clusters": 1,
+        "clustered_documents": 2,
+        "singletons": 1,
+        "skipped": 0,
+    }
     assert data["inputs"] == [str(seeds_dir)]
     assert data["files"] == [
         {
@@ -108,8 +117,21 @@ def test_jsonl_streams_typed_records(seeds_dir: Path) -> None:
     code, out, _ = run("cluster", str(seeds_dir), "--format", "jsonl")
     records = [json.loads(line) for line in out.splitlines()]
     assert code == 0
-    assert [record["type"] for record in records] == ["run", "cluster", "summary"]
-    assert records[2]["documents"] == 3 and records[2]["singletons"] == [str(seeds_dir / SEED_002)]
+    assert [record["type"] for record in records] == ["run", "cluster", "singleton", "summary"]
+    assert records[2] == {"type": "singleton", "path": str(seeds_dir / SEED_002)}
+    assert records[3]["counts"] == json.loads(run("cluster", str(seeds_dir), "--format", "json")[1])["counts"]
+    assert records[3]["counts"]["singletons"] == 1 and "singletons" not in records[3]
+
+
+def test_jsonl_has_a_record_per_skipped_file_before_the_summary(seeds_dir: Path, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(seeds_dir, corpus)
+    (corpus / "broken.txt").write_bytes(b"caf\xe9 \xff\xfe")
+    code, out, _ = run("cluster", str(corpus), "--format", "jsonl")
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert [record["type"] for record in records][-3:] == ["singleton", "skipped", "summary"]
+    assert records[-2]["path"] == str(corpus / "broken.txt") and records[-1]["counts"]["skipped"] == 1
 
 
 def test_paths_are_relative_to_where_the_user_stands(seeds_dir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -72,7 +72,12 @@ def test_layouts_and_html(seeds_dir: Path, tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.chdir(seeds_dir.parent.parent)
     paths = (os.path.join("examples", "seeds", SEED_000), os.path.join("examples", "seeds", SEED_001))
     code, out, _ = run("diff", *paths, "--layout", "stat")
-    assert code == 1 and len(out.splitlines()) == 2 and "+64 −144" in out
+    assert (
+        code == 1
+        and len(out.splitlines()) == 3
+        and out.startswith("J: Jaccard similarity")
+        and "+64 −144" in out
+    )
     code, out, _ = run("diff", *paths, "--layout", "side-by-side", "--context", "2")
     assert code == 1 and "[-Col. Mohammed Yerima" in out
     code, out, _ = run("diff", *paths, "--format", "html")

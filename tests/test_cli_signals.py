@@ -124,8 +124,9 @@ def test_ctrl_c_during_a_run_with_workers(moment: str, processes: int, tmp_path:
 
 @pytest.fixture(scope="module")
 def chatty_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Enough clusters for about 400 KB of output, more than a pipe holds."""
-    return generated_corpus(tmp_path_factory.mktemp("chatty"), 80, 200)
+    """Enough clusters for more output than a pipe holds in every format (text, the shortest:
+    about 150 KB)."""
+    return generated_corpus(tmp_path_factory.mktemp("chatty"), 300, 200)
 
 
 @pytest.mark.parametrize("output_format", ["jsonl", "json", "text"])

@@ -46,7 +46,7 @@ def test_text_view_strikes_removed_lines_and_names_the_rule(
     assert code == 0
     # CliRunner's output is not a terminal: struck lines also carry wdiff's [-...-] markers.
     assert lines(out) == [
-        f"{path} · 2 of 11 lines removed " + "─" * (100 - len(str(path)) - 25),
+        f"{path} · 2 of 11 lines removed",  # piped: no rule padding the line out
         "                 1 CORRECTED - C.O.M.B <CMCO> TO HAVE OPTIONS ON AMEX",
         "                 2",
         "                 3 C.O.M.B Inc commenced trading put and",
@@ -61,20 +61,21 @@ def test_text_view_strikes_removed_lines_and_names_the_rule(
         "",
     ]
     assert err == "1 file: 2 lines removed (correction-note 2), 0 skipped\n"
+    assert all(line == line.rstrip() for line in out.splitlines())  # no padding, no trailing spaces
 
 
 def test_removed_only_lists_each_files_removed_lines() -> None:
     code, out, _ = run("strip", str(SEEDS / SEED_001), str(SEEDS / SEED_002), "--removed-only")
     assert code == 0
     assert lines(out) == [
-        f"{SEEDS / SEED_001} · 5 of 38 lines removed " + "─" * (100 - len(str(SEEDS / SEED_001)) - 25),
+        f"{SEEDS / SEED_001} · 5 of 38 lines removed",
         "  read-more  3 [-Read more: Panetta: U.S. could provide logistical, intel support in Mali-]",
         "  read-more  7 [-Read more: France vows to halt jihadist charge in Mali-]",
         "  read-more 10 [-Read more: Rebels still hold key town in Mali, French defense minister says-]",
         "  read-more 13 [-Read more: Islamist rebels gaining ground in Mali, French defense minister says-]",
         "contributor 38 [-CNN's Vlad Duthiers and Chris Lawrence contributed to this report-]",
         "",
-        f"{SEEDS / SEED_002} · 2 of 11 lines removed " + "─" * (100 - len(str(SEEDS / SEED_002)) - 25),
+        f"{SEEDS / SEED_002} · 2 of 11 lines removed",
         "archive-note  3 [-This article is from the archive of our partner .-]",
         "archive-note 11 [-This article is from the archive of our partner The Wire.-]",
         "",

@@ -93,7 +93,7 @@ def test_a_broken_pyproject_that_does_not_configure_storydiff_is_not_ours(
     corpus(tmp_path / "corpus")
     (tmp_path / "pyproject.toml").write_bytes(content)
     code, out, err = run("cluster", "corpus")
-    assert (code, err) == (0, "3 documents: 1 cluster holding 2 documents, 1 not duplicated, 0 skipped\n")
+    assert (code, err) == (0, "3 documents: 1 cluster holding 2 documents, 1 without a copy, 0 skipped\n")
     assert out.startswith("Cluster 1")
     code, out, err = run("check", "--corpus", "corpus", "corpus/a.txt", "--no-cache")
     assert code == 1 and "near-duplicate of corpus/b.txt" in out
@@ -311,7 +311,7 @@ def test_a_cache_that_is_dev_null_is_not_used_and_leaves_no_journal(seeds_dir: P
     assert code == 0 and out.startswith("Cluster 1")
     assert err == (
         "storydiff: /dev/null: not a regular file; running without the signature cache\n"
-        "3 documents: 1 cluster holding 2 documents, 1 not duplicated, 0 skipped\n"
+        "3 documents: 1 cluster holding 2 documents, 1 without a copy, 0 skipped\n"
     )
     assert os.path.exists("/dev/null-journal") == journal_before
 
@@ -362,5 +362,5 @@ def test_unreadable_files_and_directories_named_on_the_command_line_are_skipped(
     assert err == (
         f"storydiff: skipped {locked}: cannot list directory: Permission denied\n"
         f"storydiff: skipped {secret}: cannot read: Permission denied\n"
-        "3 documents: 1 cluster holding 2 documents, 1 not duplicated, 2 skipped\n"
+        "3 documents: 1 cluster holding 2 documents, 1 without a copy, 2 skipped\n"
     )

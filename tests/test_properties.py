@@ -87,7 +87,7 @@ def compared(text: str) -> str:
 
 @given(diff_texts, diff_texts)
 def test_diff_segments_rebuild_both_texts(old: str, new: str) -> None:
-    """Each side, exactly, from the segments that hold it, by position (README, "JSON output"):
+    """Each side, exactly, from the segments that hold it, by position (docs/json.md):
     the old text from all but insertions, the new one from all but deletions (with `b_text`
     where the new side's wording differs, as in quote style or spacing)."""
     segments = word_diff(old, new).segments

@@ -172,7 +172,7 @@ def test_the_seeds_report_in_chromium(seeds_dir: Path, tmp_path: Path, chromium:
         returnByValue=True,
     )["result"]["value"]
     assert "Col. Mohammed Yerima" in deleted
-    assert "1 not duplicated" in flat and SEED_002 not in flat  # the singletons list starts closed
+    assert "1 document without a copy" in flat and SEED_002 not in flat  # the singletons list starts closed
 
     # No request but the file itself.
     assert chromium.requested_urls() == [report.as_uri()]
@@ -210,3 +210,140 @@ def test_drawn_clusters_show_hostile_names_as_text_output_does(tmp_path: Path, c
     assert "\u202e" not in text and "\x1b" not in text
     assert text.count(f"{corpus}/a<U+202E>evil.txt") >= 3  # overview row, the note, the table head
     assert f"{corpus}/b<U+001B>[31mred.txt" in text
+
+
+# A report at corpus scale, in Chromium
+
+
+def story(number: int) -> str:
+    return (
+        f"WHEAT STOCKS {number} REPORTED\n"
+        f"Stocks of wheat in store number {number} rose to {number * 10} tonnes in the week, the board said, "
+        "and traders expected further rises before the harvest ends next month."
+    )
+
+
+def corpus_scale_report(clusters: int) -> Report:
+    """`clusters` clusters of three documents each, with kinds and related clusters set."""
+    built = []
+    for number in range(1, clusters + 1):
+        text = story(number)
+        edited = text.replace("the board said", "the grain board said")
+        members = (
+            MemberDiff(f"{number * 3}.txt", 1.0, 1.0, 0, 0, (), is_representative=True),
+            MemberDiff(
+                f"{number * 3 + 1}.txt",
+                1.0,
+                1.0,
+                0,
+                0,
+                (Segment("equal", text, (0, len(text)), (0, len(text))),),
+                kind="identical",
+            ),
+            MemberDiff(
+                f"{number * 3 + 2}.txt",
+                0.9,
+                0.95,
+                1,
+                0,
+                (
+                    Segment(
+                        "equal",
+                        text[: text.index("board")],
+                        (0, text.index("board")),
+                        (0, text.index("board")),
+                    ),
+                    Segment(
+                        "insert",
+                        "grain ",
+                        (text.index("board"),) * 2,
+                        (text.index("board"), text.index("board") + 6),
+                    ),
+                    Segment(
+                        "equal",
+                        text[text.index("board") :],
+                        (text.index("board"), len(text)),
+                        (text.index("board") + 6, len(edited)),
+                    ),
+                ),
+                kind="edited",
+            ),
+        )
+        related = (number + 1,) if number % 2 else ()
+        built.append(Cluster(number, members[0].path, members, related=related))
+    singletons = tuple(f"{n}.txt" for n in range(100_000, 101_200))
+    return Report({}, clusters * 3 + len(singletons), tuple(built), singletons, ())
+
+
+def evaluate(chromium: DevTools, expression: str) -> Any:
+    return chromium.send("Runtime.evaluate", expression=expression, returnByValue=True)["result"]["value"]
+
+
+def test_a_corpus_scale_report_in_chromium(tmp_path: Path, chromium: DevTools) -> None:
+    report = tmp_path / "corpus.html"
+    report.write_text(render_html(corpus_scale_report(1_500), RenderOptions()), encoding="utf-8")
+    chromium.send("Page.navigate", url=report.as_uri() + "#cluster-900")
+    chromium.wait_for("Page.loadEventFired")
+    time.sleep(0.5)
+    # Plurals and thousands separators.
+    summary = evaluate(chromium, "document.querySelector('.summary').textContent")
+    assert (
+        summary == "5,700 documents: 1,500 clusters holding 4,500 documents, 1,200 without a copy, 0 skipped"
+    )
+    assert evaluate(chromium, "document.title") == "storydiff: 1,500 clusters in 5,700 documents"
+    # #cluster-900 is open, at the top of the window.
+    top = evaluate(chromium, "document.getElementById('cluster-900').getBoundingClientRect().top")
+    assert abs(top) < 2
+    assert evaluate(chromium, "document.getElementById('cluster-900').open") is True
+    # A headline per row, the kinds of the copies and the related clusters.
+    row = evaluate(chromium, "document.querySelector('#cluster-899 summary').innerText")
+    assert (
+        "WHEAT STOCKS 899 REPORTED" in row
+        and "2 copies: 1 edited, 1 identical · also close to cluster 900" in row
+    )
+    titles = evaluate(
+        chromium,
+        "[...document.querySelectorAll('#cluster-900 h3')]"
+        ".map(h => h.firstChild.textContent + ' ' + h.querySelector('.kind').textContent)",
+    )
+    assert titles == ["2701.txt identical", "2702.txt edited"]
+    evaluate(chromium, "document.getElementById('cluster-899').open = true")
+    time.sleep(0.2)
+    assert evaluate(chromium, "document.querySelector('#cluster-899 .related').innerText") == (
+        "also close to cluster 900"
+    )
+    assert evaluate(chromium, "document.querySelector('#cluster-899 .related a').hash") == "#cluster-900"
+    # Headings stand over their values: same left edge, column by column.
+    edges = evaluate(
+        chromium,
+        "[document.querySelectorAll('.columns > span'),"
+        " document.querySelectorAll('#cluster-1 > summary > span')]"
+        ".map(list => [...list].map(node => Math.round(node.getBoundingClientRect().left)))",
+    )
+    assert edges[0] == edges[1]
+    # The legend: true with clusters closed, and with every shown cluster open.
+    hint = "document.getElementById('hint').textContent"
+    assert "Open a cluster" in evaluate(chromium, hint)
+    # The filter matches a headline, the text, and a path.
+    matches = (
+        "(value => { const f = document.getElementById('filter'); f.value = value;"
+        " f.dispatchEvent(new Event('input'));"
+        " return [...document.querySelectorAll('details.cluster')].filter(d => !d.hidden).map(d => d.id); })"
+    )
+    assert evaluate(chromium, matches + "('wheat stocks 77 reported')") == ["cluster-77"]
+    assert evaluate(chromium, matches + "('into store number 1234 rose')") == []
+    assert evaluate(chromium, matches + "('store number 1234 rose')") == ["cluster-1234"]
+    assert evaluate(chromium, matches + "('1501.txt')") == ["cluster-500"]
+    evaluate(chromium, "document.getElementById('cluster-500').open = true")
+    time.sleep(0.2)
+    assert "Each open cluster shows" in evaluate(chromium, hint)
+    shot = chromium.send("Page.captureScreenshot", format="png")
+    assert base64.b64decode(shot["data"]).startswith(b"\x89PNG")
+
+
+def test_html_path_says_where_it_wrote(seeds_dir: Path, tmp_path: Path) -> None:
+    target = tmp_path / "report.html"
+    result = CliRunner().invoke(cli, ["cluster", str(seeds_dir), "--no-cache", "--html", str(target)])
+    assert result.exit_code == 0
+    assert f"storydiff: wrote the HTML report to {target}\n" in result.stderr
+    assert target.read_text(encoding="utf-8").startswith("<!doctype html>")

@@ -28,7 +28,7 @@ from storydiff.settings import Settings
 
 
 def rebuilt(diff: list[dict[str, Any]]) -> tuple[str, str]:
-    """Both texts from JSON segments, as README says: segments holding each side, by position."""
+    """Both texts from JSON segments, as docs/json.md says: segments holding each side, by position."""
     old = "".join(s["text"] for s in sorted((s for s in diff if s["op"] != "insert"), key=lambda s: s["a"]))
     new = "".join(
         s.get("b_text", s["text"])
@@ -202,8 +202,10 @@ def test_names_that_are_not_utf8_stay_valid_json_and_recoverable() -> None:
     assert data["singletons"] == ["caf\ufffd.txt"]
     assert [base64.b64decode(raw) for raw in data["singletons_path_bytes"]] == [b"caf\xe9.txt"]
     assert base64.b64decode(data["skipped"][0]["path_bytes"]) == b"caf\xe9.txt"
-    summary = json.loads(list(render_jsonl(report(singleton=UNDECODABLE)))[-1])
-    assert summary["singletons_path_bytes"] == [base64.b64encode(b"caf\xe9.txt").decode()]
+    records = [json.loads(line) for line in render_jsonl(report(singleton=UNDECODABLE))]
+    (singleton,) = (record for record in records if record["type"] == "singleton")
+    assert singleton["type"] == "singleton" and singleton["path"] == "caf\ufffd.txt"
+    assert singleton["path_bytes"] == base64.b64encode(b"caf\xe9.txt").decode()
 
 
 def test_path_bytes_only_when_needed() -> None:

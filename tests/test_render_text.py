@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from rich.text import Text
 
 from storydiff.diff import word_diff
 from storydiff.model import Cluster, MemberDiff, Report, Segment, StrippedLine
@@ -18,6 +19,7 @@ from storydiff.render.text import (
     render_text,
     visible,
     visible_path,
+    wrapped,
 )
 from storydiff.settings import Settings
 
@@ -116,7 +118,8 @@ def test_a_move_is_shown_once_with_a_marker_where_it_was() -> None:
     assert out.count("A Canadian military transport plane departed for Mali on Wednesday.") == 1
     assert "{=moved up #1: A Canadian military transport plane departed for Mali on Wednesday.=}" in out
     assert "[=moved up #1: “A Canadian military transport plane departed…”=]" in out
-    assert out.index("{=moved up #1") < out.index(UN) < out.index("[=moved up #1")
+    body = out.split("b.txt\n", 1)[1]  # the cluster's header quotes the representative's first line
+    assert body.index("{=moved up #1") < body.index(UN) < body.index("[=moved up #1")
     assert "· 10 moved" in out
 
 
@@ -130,17 +133,47 @@ def test_changed_figures_head_the_diff() -> None:
 # Layouts at 80 and 120 columns
 
 
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def render_at_terminal(report: Report, width: int, layout: Layout, context: int = 3) -> str:
+    """What a terminal without colour (NO_COLOR) shows: wrapped to its width, wdiff's markers."""
+    out = render(report, width=width, layout=layout, context=context, force_terminal=True, no_color=True)
+    return ANSI.sub("", out)
+
+
 @pytest.mark.parametrize("width", [80, 120])
 @pytest.mark.parametrize("layout", list(Layout))
-def test_each_layout_fits_the_width_and_keeps_edits_apart(layout: Layout, width: int) -> None:
-    out = render(diffed_report(OLD, NEW), width=width, layout=layout)
+def test_each_layout_fits_the_terminal_and_keeps_edits_apart(layout: Layout, width: int) -> None:
+    out = render_at_terminal(diffed_report(OLD, NEW), width, layout)
     assert max(len(line) for line in out.splitlines()) <= width
     flat = " ".join(out.split())
     assert "Changed figures: 190 → 900 soldiers" in flat
     if layout is Layout.STAT:
-        assert "b.txt 0.80/0.90 +1 −1 ~10 +-" in flat
+        assert re.search(r"b\.txt J 0\.80 C 0\.90 \+1 −1 ~10 \++-+ ", flat)
     else:
         assert "[-190-]" in flat and "{+900+}" in flat and "moved up #1" in flat
+
+
+@pytest.mark.parametrize("layout", [Layout.INLINE, Layout.STAT])
+def test_piped_output_is_neither_wrapped_nor_padded(layout: Layout) -> None:
+    report = report_with(
+        (
+            Segment("equal", "Troops will stay for " + "many " * 30),
+            Segment("delete", "1"),
+            Segment("insert", "32"),
+            Segment("equal", " days, officials said."),
+        ),
+        path="a/long/path/" * 8 + "b.txt",
+    )
+    out = render(report, width=40, layout=layout, context=3)
+    lines = out.splitlines()
+    assert all(line == line.rstrip() for line in lines)
+    if layout is Layout.INLINE:
+        assert "many many many [-1-]{+32+} days, officials said." in lines
+        assert lines[-1] == "3 documents: 1 cluster holding 2 documents, 1 without a copy, 0 skipped"
+    else:
+        assert "  " + "a/long/path/" * 8 + "b.txt  J 0.80  C 0.90  +1 −1  +++++++++---------" in lines
 
 
 def test_side_by_side_puts_the_versions_in_two_columns() -> None:
@@ -156,13 +189,25 @@ def test_side_by_side_with_colour_has_no_markers() -> None:
     assert "[-" not in out and "{+" not in out and "⟨moved up #1⟩" in out
 
 
-def test_stat_gives_one_line_per_member() -> None:
+def test_stat_gives_one_labelled_line_per_member() -> None:
     out = render(diffed_report(OLD, NEW), width=80, layout=Layout.STAT)
     assert out.splitlines() == [
-        "Cluster 1 · 2 documents · representative a.txt",
-        "  b.txt  0.80/0.90  +1 −1 ~10  +-",
+        "J: Jaccard similarity, C: containment, then words added (+), removed (−) and moved (~); "
+        "bars on a log scale",
+        "Cluster 1 · 2 documents · Jaccard 0.80 · representative a.txt",
+        "  b.txt  J 0.80  C 0.90  +1 −1 ~10  +++++++++---------",
         "      Changed figures: 190 → 900 soldiers",
+        "1 document without a copy",
+        "c.txt",
+        "",
+        "3 documents: 1 cluster holding 2 documents, 1 without a copy, 0 skipped",
     ]
+
+
+def test_stat_with_a_path_wider_than_the_terminal_does_not_crash() -> None:
+    path = "/srv/corpora/reuters-21578/" + "nested/" * 12 + "10000.txt"
+    out = render_at_terminal(report_with((Segment("delete", "old"),), path=path), 80, Layout.STAT)
+    assert "J 0.80 C 0.90 +1 −1" in " ".join(out.split()) and "10000.txt" in out.replace("\n", "")
 
 
 # The seeds
@@ -175,7 +220,7 @@ def seeds_report() -> Report:
 
 def test_seeds_fit_one_screen_per_member_at_100_columns(seeds_report: Report) -> None:
     out = render(seeds_report, width=100, context=8)
-    member = out.split("examples/seeds/001_f0087190d5a72797.txt\n", 1)[1].split("not duplicated")[0]
+    member = out.split("examples/seeds/001_f0087190d5a72797.txt\n", 1)[1].split("without a copy")[0]
     assert len(member.splitlines()) <= 50
     assert "Changed figures: 190 → 900 soldiers · 24 hours → 10 days" in member
 
@@ -183,7 +228,7 @@ def test_seeds_fit_one_screen_per_member_at_100_columns(seeds_report: Report) ->
 @pytest.mark.parametrize("layout", list(Layout))
 def test_seeds_in_every_layout_show_the_nigeria_figures(seeds_report: Report, layout: Layout) -> None:
     for width in (80, 120):
-        out = render(seeds_report, width=width, layout=layout, context=8)
+        out = render_at_terminal(seeds_report, width, layout, context=8)
         assert max(len(line) for line in out.splitlines()) <= width
         assert "Changed figures: 190 → 900 soldiers · 24 hours → 10 days" in " ".join(out.split())
 
@@ -272,3 +317,79 @@ def test_no_control_character_reaches_the_terminal_in_text_or_names() -> None:
 def test_file_names_are_shown_on_one_line() -> None:
     assert visible_path("a\tb\nc\udcff.txt") == "a<U+0009>b<U+000A>c<0xFF>.txt"
     assert visible("a\tb\nc\udcff") == "a\tb\nc<0xFF>"
+
+
+def test_side_by_side_keeps_each_sides_own_line_breaks() -> None:
+    old, new = (
+        "A cycle of unrest\nMali had military rulers.",
+        "A cycle of unrest\n\nMali had military rulers.",
+    )
+    segments = (
+        Segment("equal", old, (0, len(old)), (0, len(new)), b_text=new),
+        Segment("insert", " For decades.", (len(old), len(old)), (len(new), len(new) + 13)),
+    )
+    out = render_at_terminal(report_with(segments), 100, Layout.SIDE_BY_SIDE, context=20)
+    lines = out.splitlines()
+    table = lines[lines.index("─" * 100) + 1 : lines.index("─" * 100) + 4]
+    assert [row[:50].strip() for row in table] == ["A cycle of unrest", "Mali had military rulers.", ""]
+    assert [row[50:].strip() for row in table] == [
+        "A cycle of unrest",
+        "",
+        "Mali had military rulers. {+For decades.+}",
+    ]
+
+
+def test_colour_keeps_a_deletion_and_an_insertion_apart() -> None:
+    out = render(
+        report_with(
+            (Segment("equal", "Troops from "), Segment("delete", "France"), Segment("insert", "French"))
+        ),
+        force_terminal=True,
+    )
+    assert "France French" in ANSI.sub("", out)
+
+
+def test_short_unchanged_runs_and_the_first_line_are_not_elided() -> None:
+    headline = "WHEAT STOCKS RISE IN THE WEEK TO MARCH TEN SAYS THE BOARD OF GRAIN"
+    body = " ".join(f"word{n}" for n in range(40))
+    short = " ".join(f"kept{n}" for n in range(14))
+    segments = (
+        Segment("equal", f"{headline}\n{body} "),
+        Segment("delete", "190"),
+        Segment("equal", f" {short} "),
+        Segment("insert", "900"),
+        Segment("equal", " end."),
+    )
+    lines = render(report_with(segments), context=3).splitlines()
+    start = lines.index("Jaccard 0.80 · containment 0.90 · +1 / −1 words")
+    assert lines[start + 1 : start + 3] == [headline, "⋯ 37 unchanged words ⋯"]
+    assert f"word37 word38 word39 [-190-] {short} {{+900+}} end." in lines  # 14 words: fewer than 3+3+12
+
+
+def test_terminal_wrapping_breaks_at_spaces_and_keeps_styles_in_place() -> None:
+    text = Text("alpha beta gamma delta epsilon")
+    text.stylize("bold", 11, 16)
+    out = wrapped(text, 12)
+    assert out.plain == "alpha beta\ngamma delta\nepsilon"
+    assert [(span.start, span.end, out.plain[span.start : span.end]) for span in out.spans] == [
+        (11, 16, "gamma")
+    ]
+    assert wrapped(Text("日本語 日本語 ab"), 9).plain == "日本語\n日本語 ab"  # two columns a character
+    assert wrapped(Text("short\nlines"), 12).plain == "short\nlines"
+
+
+def test_documents_without_a_copy_are_counted_or_listed_in_natural_order() -> None:
+    members = (
+        MemberDiff("1.txt", 1.0, 1.0, 0, 0, (), is_representative=True),
+        MemberDiff("2.txt", 0.8, 0.9, 1, 0, (Segment("insert", "new"),)),
+    )
+    few = Report({}, 5, (Cluster(1, "1.txt", members),), ("10000.txt", "9997.txt", "a/b.txt"), ())
+    lines = render(few).splitlines()
+    start = lines.index("3 documents without a copy")
+    assert lines[start + 1 : start + 4] == ["9997.txt", "10000.txt", "a/b.txt"]
+    many = Report({}, 25, (Cluster(1, "1.txt", members),), tuple(f"{n}.txt" for n in range(23)), ())
+    out = render(many)
+    assert "23 documents without a copy (--list-singletons lists them)" in out and "7.txt" not in out
+    buffer = io.StringIO()
+    render_text(many, Console(file=buffer, width=100), RenderOptions(list_singletons=True))
+    assert "22.txt" in buffer.getvalue().splitlines()

@@ -15,7 +15,7 @@ from .boilerplate import Rule, rules_for_pack
 KeepPolicy = Literal["longest", "shortest", "first", "last", "newest", "oldest"]
 KEEP_POLICIES: tuple[KeepPolicy, ...] = ("longest", "shortest", "first", "last", "newest", "oldest")
 
-# Defaults chosen by measurement on Reuters-21578 and the seeds; README ("Choosing the
+# Defaults chosen by measurement on Reuters-21578 and the seeds; docs/how-it-works.md ("Choosing the
 # defaults") gives the figures behind each.
 DEFAULT_NGRAM = 5
 DEFAULT_NUM_PERM = 128
@@ -30,7 +30,7 @@ DEFAULT_CONTEXT_WORDS = 8
 # arrays and their prefix sums): a 16 MiB file takes about 0.7 GB in its worker while it is
 # signed, a 64 MiB file 2.5 GB. 16 MiB is four times the longest novels.
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
-# Repeated-line detection (README, "Repeated lines"): a line of at least this many words,
+# Repeated-line detection (docs/boilerplate.md, "Repeated lines"): a line of at least this many words,
 # found in at least this many groups of documents and this share of all groups, where a
 # group is a cluster of near-duplicates or a document in none.
 DEFAULT_REPEATED_MIN_WORDS = 4

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..terminal import CACHE_OPTION_HELP
 from .group import cli
 from .io import _stderr_console
 from .options import _print_cache_warnings, default_cache_path
@@ -21,9 +22,20 @@ def cache() -> None:
 
 
 @cache.command("info")
-@click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=str), default=None)
 @click.option(
-    "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--cache",
+    "cache_path",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help=CACHE_OPTION_HELP,
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for reading, json for scripts.",
 )
 def cache_info(cache_path: str | None, output_format: str) -> None:
     """Show where the cache is, how big, and how many entries each settings fingerprint has.
@@ -54,7 +66,13 @@ def cache_info(cache_path: str | None, output_format: str) -> None:
 
 
 @cache.command("clear")
-@click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=str), default=None)
+@click.option(
+    "--cache",
+    "cache_path",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help=CACHE_OPTION_HELP,
+)
 def cache_clear(cache_path: str | None) -> None:
     """Delete every entry of the signature cache.
 

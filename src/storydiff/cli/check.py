@@ -6,6 +6,7 @@ import os
 
 import click
 
+from ..settings import DEFAULT_CONTEXT_WORDS
 from .exits import UserError
 from .group import cli
 from .io import _chatter, _progress, _stderr_console, _stdout, _stdout_console
@@ -52,9 +53,9 @@ EXIT_FINDINGS = 1
 @click.option(
     "--context",
     type=click.IntRange(min=0),
-    default=3,
+    default=DEFAULT_CONTEXT_WORDS,
     show_default=True,
-    help="Unchanged words shown around each edit in text output.",
+    help="Unchanged words shown around each edit in text output (as for cluster and diff).",
 )
 @rules_options
 @jobs_option
@@ -93,7 +94,8 @@ def check(
     """
     from ..check import BASELINE_FILE, corpus_paths, load_baseline, run_check
     from ..engines.local import LocalEngine
-    from ..render.check import check_summary, render_check_json, render_check_text
+    from ..render.check import check_advice, check_summary, render_check_json, render_check_text
+    from ..wording import count
 
     rules_config = _rules_config([corpus or "."], config_path)
     settings = settings_from_options(click.get_current_context().params, rules_config)
@@ -120,7 +122,8 @@ def check(
     if result.stale:
         _chatter(
             errors,
-            f"storydiff: {baseline_file}: {len(result.stale)} accepted hashes match no file any more "
+            f"storydiff: {baseline_file}: {count(len(result.stale), 'accepted hash', 'accepted hashes')} "
+            f"{'matches' if len(result.stale) == 1 else 'match'} no file any more "
             "(run storydiff baseline --update): " + ", ".join(result.stale),
         )
     out = _stdout()
@@ -131,6 +134,9 @@ def check(
     out.flush()
     errors.print(check_summary(result), markup=False, highlight=False, soft_wrap=True, style="dim")
     if result.findings:
+        errors.print(
+            check_advice(baseline_file, BASELINE_FILE), markup=False, highlight=False, soft_wrap=True
+        )
         raise click.exceptions.Exit(EXIT_FINDINGS)
 
 
@@ -186,6 +192,7 @@ def baseline(
     from ..check import BASELINE_FILE, build_baseline, corpus_paths
     from ..engines.local import LocalEngine
     from ..safe_paths import replace_file
+    from ..wording import count
 
     rules_config = _rules_config([corpus or "."], config_path)
     settings = settings_from_options(click.get_current_context().params, rules_config)
@@ -214,7 +221,8 @@ def baseline(
         raise UserError(f"{baseline_file}: cannot write: {error.strerror} ({remedy})") from None
     files = sum(len(group) for group in accepted.paths)
     errors.print(
-        f"wrote {baseline_file}: {len(accepted.clusters)} accepted clusters holding {files} files",
+        f"wrote {baseline_file}: {count(len(accepted.clusters), 'accepted cluster')} holding "
+        f"{count(files, 'file')}",
         markup=False,
         highlight=False,
         soft_wrap=True,

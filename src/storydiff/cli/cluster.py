@@ -8,11 +8,12 @@ from typing import Any
 import click
 
 from ..render import Layout, OutputFormat, RenderOptions, output_environment
+from ..render.pager import paged
 from ..settings import (
     KEEP_POLICIES,
 )
 from .group import cli
-from .io import _progress, _stderr_console, _stdout, _Tee, _write
+from .io import _close_pager, _progress, _stderr_console, _stdout, _Tee, _text_on_terminal, _write
 from .options import (
     _check_encoding,
     _engine,
@@ -62,6 +63,11 @@ from .options import (
     help="Dask scheduler to use with --engine dask, e.g. tcp://host:8786 [default: "
     "$DASK_SCHEDULER_ADDRESS, else a local cluster with --jobs workers].",
 )
+@click.option(
+    "--list-singletons",
+    is_flag=True,
+    help="Text output: list every document without a copy (otherwise only up to 20 are listed).",
+)
 @click.option("--timings", is_flag=True, help="Print how long each stage took, on stderr.")
 def cluster(
     paths: tuple[str, ...],
@@ -84,11 +90,13 @@ def cluster(
     html_path: str | None,
     show_stripped: bool,
     no_diffs: bool,
+    no_pager: bool,
     jobs: int | None,
     cache_path: str | None,
     no_cache: bool,
     engine: str,
     scheduler: str | None,
+    list_singletons: bool,
     timings: bool,
 ) -> None:
     """Cluster the near-duplicate texts under PATHS and show how each copy differs.
@@ -123,10 +131,10 @@ def cluster(
         from ..render.json import EncodedMembers
 
         encoded = EncodedMembers(diffs=not no_diffs)  # filled while the run diffs (see render_json)
-    options = RenderOptions(context, Layout(layout), encoded=encoded)
+    options = RenderOptions(context, Layout(layout), encoded=encoded, list_singletons=list_singletons)
     signature_cache = _open_cache(cache_path, no_cache, errors)
+    out = paged(_stdout(), output_format == OutputFormat.TEXT.value and not no_pager)
     try:
-        out = _stdout()
         view = None
         discovered: list[Any] = []  # what look found, handed over to the run (see below)
         if signature_cache is not None and html_path is None:
@@ -154,7 +162,8 @@ def cluster(
                     )
                 for line in skipped_lines:
                     errors.print(line, soft_wrap=True)
-                errors.print(summary, soft_wrap=True, style="dim")
+                if not _text_on_terminal(output_format, out):
+                    errors.print(summary, soft_wrap=True, style="dim")
                 return
         with _progress(errors) as progress, _engine(engine, jobs, scheduler, errors) as running:
             # Popped, so that the run holds the only reference to the stats of every file and
@@ -185,8 +194,10 @@ def cluster(
             _write(report, output_format, options, html_path, out)
         if timings:
             errors.print(f"Writing the output: {time.perf_counter() - writing_started:.2f} s", soft_wrap=True)
-        errors.print(summary_line(report), soft_wrap=True, style="dim")
+        if not _text_on_terminal(output_format, out):  # text output ends with the summary
+            errors.print(summary_line(report), soft_wrap=True, style="dim")
     finally:
+        _close_pager(out)
         _print_cache_warnings(signature_cache, errors)
         if signature_cache is not None:
             signature_cache.close()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
-from ..render import Layout, RenderOptions
+from ..render import Layout, OutputFormat, RenderOptions
+from ..render.pager import paged
 from .exits import EXIT_DIFFERENT
 from .group import cli
-from .io import _write
+from .io import _close_pager, _stdout, _write
 from .options import _check_encoding, output_options, settings_from_options
 
 
@@ -32,6 +33,7 @@ def diff_command(
     context: int,
     html_path: str | None,
     show_stripped: bool,
+    no_pager: bool,
 ) -> None:
     """Show how NEW differs from OLD, as `cluster` shows a copy against its representative.
 
@@ -54,7 +56,11 @@ def diff_command(
     _check_encoding(encoding)
     settings = settings_from_options(click.get_current_context().params)
     report = diff_files(old, new, settings)
-    _write(report, output_format, RenderOptions(context, Layout(layout)), html_path)
+    out = paged(_stdout(), output_format == OutputFormat.TEXT.value and not no_pager)
+    try:
+        _write(report, output_format, RenderOptions(context, Layout(layout)), html_path, out)
+    finally:
+        _close_pager(out)
     member = report.clusters[0].members[1]
     if any(segment.op != "equal" for segment in member.segments):
         raise click.exceptions.Exit(EXIT_DIFFERENT)

@@ -8,12 +8,24 @@ import click
 
 from .. import __version__
 from ..errors import StorydiffError
+from ..terminal import command_rank
 from .exits import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, UserError
 from .io import _discard_stdout
 
 
 class StorydiffGroup(click.Group):
     """Maps the core's exceptions, Ctrl-C and a closed stdout to messages and exit codes, in one place."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(self.commands, key=lambda name: (command_rank(name), name))
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands in order of use, each with its whole first sentence (click cuts it to fit)."""
+        names = self.list_commands(ctx)
+        rows = [(name, self.commands[name].get_short_help_str(limit=1000)) for name in names]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

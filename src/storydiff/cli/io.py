@@ -7,7 +7,10 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+import click
+
 from ..render import RENDERERS, OutputFormat, RenderOptions
+from ..render.pager import PagedOutput
 
 if TYPE_CHECKING:
     from ..model import Report
@@ -37,6 +40,16 @@ def _write(
                 RENDERERS[OutputFormat.HTML](report, handle, options)
         except OSError as error:
             raise UserError(f"{html_path}: cannot write the HTML report ({error.strerror})") from None
+        click.echo(f"storydiff: wrote the HTML report to {html_path}", err=True)
+
+
+def _text_on_terminal(output_format: str, out: Any) -> bool:
+    return output_format == OutputFormat.TEXT.value and bool(out.isatty())
+
+
+def _close_pager(out: Any) -> None:
+    if isinstance(out, PagedOutput):
+        out.close()
 
 
 def _printable(text: str) -> str:

@@ -3,7 +3,6 @@ and an engine."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -23,6 +22,8 @@ from ..settings import (
     DEFAULT_THRESHOLD,
     Settings,
 )
+from ..terminal import CACHE_OPTION_HELP
+from ..terminal import default_cache_path as terminal_cache_path
 from .io import _chatter
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -237,6 +238,12 @@ def output_options(function: F) -> F:
             is_flag=True,
             help="Show the lines stripping removed in each diff, dimmed, with the rule that removed them.",
         ),
+        click.option(
+            "--no-pager",
+            is_flag=True,
+            help="Text output at a terminal: print it all rather than through $STORYDIFF_PAGER, "
+            "$PAGER or less.",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -250,8 +257,9 @@ CACHE_FILE_NAME = "signatures.sqlite"
 
 
 def default_cache_path() -> str:
-    """$STORYDIFF_CACHE, else signatures.sqlite in the user's application directory for storydiff."""
-    return os.environ.get(CACHE_ENVIRONMENT) or os.path.join(click.get_app_dir("storydiff"), CACHE_FILE_NAME)
+    """$STORYDIFF_CACHE, else signatures.sqlite in the user cache directory (a cache in click's
+    application directory, where it used to be, is moved there once)."""
+    return terminal_cache_path(click.get_app_dir("storydiff"))
 
 
 def cache_options(function: F) -> F:
@@ -264,8 +272,7 @@ def cache_options(function: F) -> F:
         "cache_path",
         type=click.Path(dir_okay=False, path_type=str),
         default=None,
-        help=f"Signature cache file [default: ${CACHE_ENVIRONMENT}, else {CACHE_FILE_NAME} in storydiff's "
-        "application directory; see `storydiff cache info`].",
+        help=CACHE_OPTION_HELP,
     )(function)
 
 

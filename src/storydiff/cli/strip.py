@@ -64,7 +64,7 @@ def strip(
     from ..model import Skipped, StrippedFile
     from ..pipeline import run_strip
     from ..render.json import render_strip_json
-    from ..render.text import strip_summary, stripped_file_renderable
+    from ..render.text import print_stripped_file, strip_summary
 
     rules_config = _rules_config(paths, config_path)
     settings = settings_from_options(click.get_current_context().params, rules_config)
@@ -74,7 +74,6 @@ def strip(
     as_json = OutputFormat(output_format) is OutputFormat.JSON
     out = _stdout()
     console = _stdout_console(out)
-    markers = console.no_color or console.color_system is None
     files: list[StrippedFile] = []  # kept for JSON only; text output is printed file by file
     skipped: list[Skipped] = []
     file_count = 0
@@ -89,7 +88,7 @@ def strip(
             if as_json:
                 files.append(item)
             else:
-                console.print(stripped_file_renderable(item, markers, removed_only))
+                print_stripped_file(console, item, removed_only)
     for problem in skipped:
         _chatter(errors, f"storydiff: skipped {problem.path}: {problem.reason}")
     if as_json:

@@ -41,6 +41,7 @@ class RenderOptions:
     context: int = DEFAULT_CONTEXT_WORDS  # unchanged words shown around each edit
     layout: Layout = Layout.INLINE  # text output only
     width: int | None = None  # text output: columns, or None for the terminal's width
+    list_singletons: bool = False  # text output: list every document without a copy, however many
     # JSON and JSON Lines: members encoded while the run went on (see json.EncodedMembers).
     encoded: EncodedMembers | None = field(default=None, compare=False)
 

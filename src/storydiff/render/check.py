@@ -9,28 +9,31 @@ from rich.console import Console
 from rich.text import Text
 
 from ..check import CheckResult, Finding
+from ..wording import count
 from .json import escape_unsafe, json_safe, member_record, path_bytes, skipped_record
-from .text import MARKER_STYLE, changed_figures_line, diff_text, member_header, visible_path
+from .text import MARKER_STYLE, TextWriter, changed_figures_line, diff_text, member_header, visible_path
 
 SCHEMA_VERSION = 2  # 2: findings' diffs as cluster reports' schema 2 (positions, moves, figures)
 
 
 def render_check_text(result: CheckResult, console: Console, context: int) -> None:
-    """Each finding: the file, its match, Jaccard, containment and a diff against the match."""
-    markers = console.no_color or console.color_system is None
+    """Each finding: the file, its match, Jaccard, containment and a diff against the match;
+    plain lines when not at a terminal (a hook's output is read in a log)."""
+    writer = TextWriter(console)
     for finding in result.findings:
-        console.print(member_header(finding.diff))
+        writer.text(member_header(finding.diff))
         line = Text("near-duplicate of ", style=MARKER_STYLE)
         line.append(visible_path(finding.match), style="bold")
-        console.print(line)
+        writer.text(line)
         figures = changed_figures_line(finding.diff)
         if figures is not None:
-            console.print(figures)
+            writer.text(figures)
         if any(segment.op != "equal" for segment in finding.diff.segments):
-            console.print(diff_text(finding.diff.segments, context, markers))
+            writer.text(diff_text(finding.diff.segments, context, writer.markers))
         else:
-            console.print(Text("(same text after normalisation)", style=MARKER_STYLE))
-        console.print()
+            writer.text(Text("(same text after normalisation)", style=MARKER_STYLE))
+        writer.blank()
+    writer.flush()
 
 
 def render_check_json(result: CheckResult) -> str:
@@ -63,6 +66,16 @@ def _finding_record(finding: Finding) -> dict[str, Any]:
 
 def check_summary(result: CheckResult) -> str:
     return (
-        f"checked {result.checked} files against {result.documents} documents: "
-        f"{len(result.findings)} near-duplicates not in the baseline, {result.accepted} accepted"
+        f"checked {count(result.checked, 'file')} against {count(result.documents, 'document')}: "
+        f"{count(len(result.findings), 'near-duplicate')} not in the baseline, {result.accepted:,} accepted"
+    )
+
+
+def check_advice(baseline_file: str, default_file: str) -> str:
+    """What to do about a blocked commit, printed under the findings."""
+    option = "" if baseline_file == default_file else f" --baseline {baseline_file}"
+    return (
+        f"To accept these copies, run `storydiff baseline --update{option}` and commit {baseline_file}; "
+        "to commit once without this check, `SKIP=storydiff git commit` (`git commit --no-verify` "
+        "skips every hook)."
     )

@@ -18,11 +18,23 @@ from __future__ import annotations
 
 import json
 from html import escape
+from typing import Any
 
 from ..model import Cluster, Report
+from ..wording import count
 from . import RenderOptions
 from .json import SCHEMA_VERSION, cluster_record, escape_unsafe
-from .text import visible_path
+from .text import (
+    KIND_LABELS,
+    headline,
+    kinds_summary,
+    natural_key,
+    related_note,
+    similarity_range,
+    summary_line,
+    visible,
+    visible_path,
+)
 
 OPEN_AT_LOAD = 5  # reports with at most this many clusters open them all at load
 
@@ -41,18 +53,34 @@ header { padding-top: 16px; }
 h1 { font-size: 20px; margin: 0 0 4px; }
 .summary, .legend, .stats, .note { color: var(--muted); margin: 4px 0; }
 .legend span, .legend del, .legend ins, .legend mark { margin-right: 10px; }
-input[type=search] { width: 100%; max-width: 420px; padding: 6px 8px; margin: 8px 0 12px;
+input[type=search] { width: 100%; max-width: 560px; padding: 6px 8px; margin: 8px 0 12px;
   border: 1px solid var(--line); border-radius: 6px; background: var(--bg); color: var(--fg); font: inherit; }
 .cluster, .list { border: 1px solid var(--line); border-radius: 6px; margin: 0 0 8px; background: var(--bg); }
 /* Rows out of sight are not laid out: thousands of clusters cost little until scrolled to. */
-.cluster:not([open]) { content-visibility: auto; contain-intrinsic-size: auto 42px; }
-.cluster > summary, .list > summary { cursor: pointer; padding: 8px 12px; display: grid; gap: 12px;
-  grid-template-columns: 3.5em 7em 9em 8em 7em minmax(0, 1fr); align-items: baseline; }
+.cluster:not([open]) { content-visibility: auto; contain-intrinsic-size: auto 60px; }
+.cluster { scroll-margin-top: 0; }
+/* The column headings and every row share one grid: the same columns, padding and border. */
+.cluster > summary, .list > summary, .columns { padding: 8px 12px; display: grid; gap: 12px;
+  grid-template-columns: 4em 8.5em 9em 9em 6.5em minmax(0, 1fr); align-items: baseline; }
+.cluster > summary, .list > summary { cursor: pointer; }
+.cluster > summary { list-style: none; }
+.cluster > summary > span { font-variant-numeric: tabular-nums; }
+.cluster > summary::-webkit-details-marker { display: none; }
+.cluster > summary .story { min-width: 0; display: flex; flex-direction: column; }
+.cluster > summary .headline { overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+  font-weight: 600; }
+.cluster > summary .kinds { color: var(--muted); font-size: 13px; }
 .list > summary { display: list-item; }
 .cluster[open] > summary { border-bottom: 1px solid var(--line); background: var(--panel); }
-.cluster > summary .path { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.columns { display: grid; gap: 12px; grid-template-columns: 3.5em 7em 9em 8em 7em minmax(0, 1fr);
-  padding: 0 13px 4px; color: var(--muted); font-size: 13px; }
+.cluster > summary .path { overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+  color: var(--muted); font-size: 13px; }
+/* The headings' font is smaller, not the grid's: its columns are in em. */
+.columns { border: 1px solid transparent; padding-top: 0; padding-bottom: 4px; color: var(--muted);
+  margin: 0; }
+.columns > span { font-size: 13px; }
+.related a { margin-right: 6px; }
+.kind { font-size: 12px; border: 1px solid var(--line); border-radius: 8px; padding: 0 6px; margin-left: 6px;
+  color: var(--muted); font-weight: normal; }
 .num { font-variant-numeric: tabular-nums; }
 .plus { color: var(--ins-fg); } .minus { color: var(--del-fg); } .moved { color: var(--move-fg); }
 .body { padding: 4px 12px 12px; }
@@ -78,8 +106,8 @@ button.gap { font: inherit; font-size: 13px; color: var(--muted); background: va
   border: 1px dashed var(--line); border-radius: 4px; padding: 0 8px; cursor: pointer; }
 ul.paths { margin: 0; padding: 4px 12px 12px 32px; }
 @media (max-width: 800px) {
-  .cluster > summary, .columns { grid-template-columns: 3em 6em minmax(0, 1fr); }
-  .cluster > summary .wide, .columns .wide { display: none; }
+  .cluster > summary, .columns { grid-template-columns: 4em 8.5em minmax(0, 1fr); }
+  .cluster > summary > span:nth-child(n+3):nth-child(-n+5), .columns .wide { display: none; }
 }
 """
 
@@ -96,6 +124,7 @@ _SCRIPT = r"""
   const WORD = /^[\p{L}\p{N}_]/u;
   const PREVIEW = 6;
   const MIN_HIDDEN = 12;
+  const KIND_LABELS = settings.kind_labels;
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -104,6 +133,14 @@ _SCRIPT = r"""
     return node;
   }
   function tokens(text) { return text.match(TOKEN) || []; }
+  function firstLineWords(list) {
+    let words = 0;
+    for (const token of list) {
+      if (token.includes("\n") && words) return words;
+      if (WORD.test(token)) words++;
+    }
+    return 0;
+  }
   function wordCount(list) { let n = 0; for (const t of list) if (WORD.test(t)) n++; return n; }
   function takeWords(list, count) {
     let seen = 0;
@@ -188,8 +225,9 @@ _SCRIPT = r"""
     function same(into, oldText, newText, oldStart, newStart) {
       const oldLines = oldText.split("\n"), newLines = newText.split("\n");
       if (oldLines.length !== newLines.length) {
-        appendText(into.left, oldText.replace(/\n/g, " "), oldStart, oldMarks);
-        appendText(into.right, newText.replace(/\n/g, " "), newStart, newMarks);
+        // The texts break lines in different places: each side keeps its own breaks.
+        appendText(into.left, oldText, oldStart, oldMarks);
+        appendText(into.right, newText, newStart, newMarks);
         return;
       }
       oldLines.forEach((line, i) => {
@@ -221,7 +259,9 @@ _SCRIPT = r"""
       const oldText = segment.text, newText = segment.b_text ?? segment.text;
       const oldList = tokens(oldText), newList = tokens(newText);
       const words = wordCount(oldList);
-      const head = index === 0 ? 0 : context, tail = index === segments.length - 1 ? 0 : context;
+      // A text's first line (a headline, mostly) is never hidden: it says which story this is.
+      const head = index === 0 ? firstLineWords(oldList) : context;
+      const tail = index === segments.length - 1 ? 0 : context;
       // A gap takes a row: hide only runs long enough to be worth one.
       if (words < head + tail + MIN_HIDDEN) {
         same(main, oldText, newText, segment.a[0], segment.b[0]);
@@ -290,7 +330,9 @@ _SCRIPT = r"""
 
   function memberView(member, representative, context, prefix) {
     const view = el("article", "member");
-    view.appendChild(el("h3", "", member.shown_path ?? member.path));
+    const title = el("h3", "", member.shown_path ?? member.path);
+    if (member.kind) title.appendChild(el("span", "kind", KIND_LABELS[member.kind] || member.kind));
+    view.appendChild(title);
     const stats = el("p", "stats num",
       `Jaccard ${member.jaccard.toFixed(2)} · containment ${member.containment.toFixed(2)} · ` +
       `+${member.added_words} / −${member.removed_words} words` +
@@ -317,6 +359,16 @@ _SCRIPT = r"""
     if (settings.kind !== "pair") {
       const shown = cluster.shown_representative ?? cluster.representative;
       body.appendChild(el("p", "note", "representative: " + shown));
+      if (cluster.related && cluster.related.length) {
+        const several = cluster.related.length > 1;
+        const note = el("p", "note related", `also close to cluster${several ? "s" : ""} `);
+        for (const id of cluster.related) {
+          const link = el("a", "", String(id));
+          link.href = "#cluster-" + id;
+          note.appendChild(link);
+        }
+        body.appendChild(note);
+      }
     }
     cluster.members.forEach((member, i) => {
       if (i === 0) return;
@@ -326,23 +378,55 @@ _SCRIPT = r"""
   }
 
   const all = [...document.querySelectorAll("details.cluster")];
-  for (const details of all) details.addEventListener("toggle", () => { if (details.open) draw(details); });
+  // The legend's hint says what the reader can do now: open a cluster, or read the open ones.
+  const hint = document.getElementById("hint");
+  function updateHint() {
+    if (!hint) return;
+    const closed = all.filter(details => !details.open && !details.hidden).length;
+    hint.textContent = closed
+      ? " Open a cluster to see how each copy differs from its representative."
+      : " Each open cluster shows how its copies differ from its representative.";
+  }
+  for (const details of all) details.addEventListener("toggle", () => {
+    if (details.open) draw(details);
+    updateHint();
+  });
   function openFromHash() {
     const target = location.hash && document.getElementById(location.hash.slice(1));
     const details = target && target.closest("details.cluster");
-    if (details) { details.open = true; draw(details); target.scrollIntoView(); }
+    if (!details) return;
+    details.open = true; draw(details);
+    // Rows above are laid out lazily (content-visibility): scroll again once they have been,
+    // so that the cluster ends at the top of the window, not below a blank band.
+    target.scrollIntoView({ block: "start" });
+    requestAnimationFrame(() => requestAnimationFrame(() => target.scrollIntoView({ block: "start" })));
   }
   if (all.length <= settings.open_at_load) for (const details of all) { details.open = true; draw(details); }
   openFromHash();
+  updateHint();
   window.addEventListener("hashchange", openFromHash);
 
   const filter = document.getElementById("filter");
+  // What the filter searches in a cluster: its headline, every member's path and every
+  // text of its diffs (both versions), lower-cased once, when first needed.
+  const haystacks = new Map();
+  function haystack(details) {
+    const index = Number(details.dataset.index);
+    if (!haystacks.has(index)) {
+      const cluster = data().clusters[index];
+      const parts = [details.querySelector(".headline")?.textContent || ""];
+      for (const member of cluster.members) {
+        parts.push(member.path);
+        for (const segment of member.diff) parts.push(segment.text, segment.b_text || "");
+      }
+      haystacks.set(index, parts.join("\n").toLowerCase());
+    }
+    return haystacks.get(index);
+  }
   if (filter) filter.addEventListener("input", () => {
     const wanted = filter.value.trim().toLowerCase();
-    for (const details of all) {
-      const cluster = data().clusters[Number(details.dataset.index)];
-      details.hidden = wanted !== "" && !cluster.members.some(m => m.path.toLowerCase().includes(wanted));
-    }
+    for (const details of all) details.hidden = wanted !== "" && !haystack(details).includes(wanted);
+    updateHint();
   });
 })();
 """
@@ -361,7 +445,7 @@ def _script_json(value: object) -> str:
     )
 
 
-def _with_shown_paths(cluster: Cluster) -> dict[str, object]:
+def _with_shown_paths(cluster: Cluster) -> dict[str, Any]:
     """The cluster's record, with each path that holds unsafe characters also as text output
     shows it (<U+202E>, <0xE9>), which the page draws: a raw name could reorder or hide what
     is around it."""
@@ -380,26 +464,45 @@ def _attribute(text: str) -> str:
 
 def _overview_row(cluster: Cluster, index: int) -> str:
     others = [member for member in cluster.members if not member.is_representative]
-    jaccards = [member.jaccard for member in others]
-    low, high = min(jaccards, default=1.0), max(jaccards, default=1.0)
-    similarity = f"Jaccard {low:.2f}" if f"{low:.2f}" == f"{high:.2f}" else f"Jaccard {low:.2f}–{high:.2f}"
     added = sum(member.added_words for member in others)
     removed = sum(member.removed_words for member in others)
     moved = sum(member.moved_words for member in others)
     figures = sum(len(member.changed_figures) for member in others)
-    moved_text = f' <span class="moved">~{moved}</span>' if moved else ""
+    moved_text = f' <span class="moved">~{moved:,}</span>' if moved else ""
     path = _attribute(cluster.representative)
+    first_line = headline(cluster)
+    story = f'<span class="headline">{escape(visible(first_line))}</span>' if first_line else ""
+    notes = [count(len(others), "copy", "copies")]
+    kinds = kinds_summary(others)
+    if kinds:
+        notes[0] += f": {kinds}"
+    related = related_note(cluster)
+    if related:
+        notes.append(related)
+    # Classless cells, styled by position (see _CSS): thousands of rows, so every byte counts.
     return (
         f'<details class="cluster" id="cluster-{cluster.id}" data-index="{index}">'
-        f'<summary><span class="num">#{cluster.id}</span>'
-        f'<span class="num">{len(cluster.members)} documents</span>'
-        f'<span class="num wide">{similarity}</span>'
-        f'<span class="num wide"><span class="plus">+{added}</span> <span class="minus">−{removed}</span>'
+        f"<summary><span>#{cluster.id}</span>"
+        f"<span>{count(len(cluster.members), 'document')}</span>"
+        f"<span>{similarity_range(others)}</span>"
+        f'<span><span class="plus">+{added:,}</span> <span class="minus">−{removed:,}</span>'
         f"{moved_text}</span>"
-        f'<span class="num wide">{figures} figure{"" if figures == 1 else "s"}</span>'
-        f'<span class="path" title="{path}">{path}</span></summary>'
+        f"<span>{count(figures, 'figure')}</span>"
+        f'<span class="story">{story}<span class="kinds">{escape(" · ".join(notes))}</span>'
+        f'<span class="path" title="{path}">{path}</span></span></summary>'
         '<div class="body"></div></details>'
     )
+
+
+def _cluster_data(cluster: Cluster) -> dict[str, object]:
+    """The cluster's JSON record, with its related clusters and its copies' kinds (when known)."""
+    record = _with_shown_paths(cluster)
+    if cluster.related:
+        record["related"] = list(cluster.related)
+    for member, member_data in zip(cluster.members, record["members"], strict=True):
+        if member.kind is not None:
+            member_data["kind"] = member.kind
+    return record
 
 
 def _path_list(title: str, lines: list[str]) -> str:
@@ -411,36 +514,37 @@ def _path_list(title: str, lines: list[str]) -> str:
 
 def render_html(report: Report, options: RenderOptions) -> str:
     """The whole page as one string."""
-    clustered = sum(len(cluster.members) for cluster in report.clusters)
     if report.kind == "pair":
         old, new = report.clusters[0].members
         title = f"storydiff: {visible_path(old.path)} → {visible_path(new.path)}"
         summary = "How the second file differs from the first, after cleaning."
-        hint = ""
     else:
-        count = len(report.clusters)
-        title = f"storydiff: {count} cluster{'' if count == 1 else 's'} in {report.documents} documents"
-        summary = (
-            f"{report.documents} documents: {len(report.clusters)} clusters holding {clustered} documents, "
-            f"{len(report.singletons)} not duplicated, {len(report.skipped)} skipped"
-        ).replace("1 clusters", "1 cluster")
-        hint = " Open a cluster to see how each copy differs from its representative."
-    settings = {"kind": report.kind, "context": options.context, "open_at_load": OPEN_AT_LOAD}
+        title = (
+            f"storydiff: {count(len(report.clusters), 'cluster')} in {count(report.documents, 'document')}"
+        )
+        summary = summary_line(report)
+    settings = {
+        "kind": report.kind,
+        "context": options.context,
+        "open_at_load": OPEN_AT_LOAD,
+        "kind_labels": KIND_LABELS,
+    }
     data = {
         "schema_version": SCHEMA_VERSION,
-        "clusters": [_with_shown_paths(cluster) for cluster in report.clusters],
+        "clusters": [_cluster_data(cluster) for cluster in report.clusters],
     }
     rows = "".join(_overview_row(cluster, index) for index, cluster in enumerate(report.clusters))
     singletons = _path_list(
-        f"{len(report.singletons)} not duplicated", [_attribute(path) for path in report.singletons]
+        f"{count(len(report.singletons), 'document')} without a copy",
+        [_attribute(path) for path in sorted(report.singletons, key=natural_key)],
     )
     skipped = _path_list(
-        f"{len(report.skipped)} skipped",
+        f"{len(report.skipped):,} skipped",
         [f"{_attribute(item.path)}: {_attribute(item.reason)}" for item in report.skipped],
     )
     search = (
-        '<input type="search" id="filter" placeholder="Show clusters with a path containing…" '
-        'aria-label="Filter clusters by path">'
+        '<input type="search" id="filter" placeholder="Show clusters whose headline, text or paths contain…" '
+        'aria-label="Filter clusters by headline, text or path">'
         if len(report.clusters) > 1
         else ""
     )
@@ -454,11 +558,11 @@ def render_html(report: Report, options: RenderOptions) -> str:
         f"<title>{escape(title)}</title><style>{_CSS}</style></head>\n<body>"
         f'<header><h1>{escape(title)}</h1><p class="summary">{escape(summary)}</p>'
         '<p class="legend"><del>deleted</del><ins>inserted</ins><span class="move">moved</span>'
-        f'<mark class="figure">changed figure</mark>{escape(hint)}</p>'
+        f'<mark class="figure">changed figure</mark><span id="hint"></span></p>'
         f"{search}</header>\n<main>"
         '<div class="columns" aria-hidden="true"><span>cluster</span><span>size</span>'
-        '<span class="wide">similarity</span><span class="wide">words</span>'
-        '<span class="wide">figures</span><span>representative</span></div>'
+        '<span class="wide">similarity</span><span class="wide">words ±</span>'
+        '<span class="wide">figures</span><span>headline · copies · representative</span></div>'
         f"{rows}{singletons}{skipped}"
         "<noscript><p>The diffs are drawn by the page's script; with JavaScript off, only the "
         "overview shows.</p></noscript></main>\n"

@@ -1,4 +1,4 @@
-"""JSON and JSON Lines output: the schema scripts rely on (see README, "JSON output").
+"""JSON and JSON Lines output: the schema scripts rely on (see docs/json.md).
 
 Strings from files and file names pass through `json_safe`, so the output is valid UTF-8
 JSON even when a file name is not valid UTF-8 (its undecodable bytes appear as U+FFFD). So
@@ -179,7 +179,8 @@ def report_object(report: Report) -> dict[str, Any]:
 
 
 def _before_clusters(report: Report) -> dict[str, Any]:
-    return {**_header(report), "documents": report.documents}
+    # `documents` is counts["documents"], kept where schema 2 readers look for it.
+    return {**_header(report), "documents": report.documents, "counts": counts(report)}
 
 
 def _after_clusters(report: Report) -> dict[str, Any]:
@@ -340,7 +341,9 @@ def json_pieces(report: Report, encoded: EncodedMembers | None = None) -> Iterat
 
 
 def render_jsonl(report: Report, encoded: EncodedMembers | None = None) -> Iterator[str]:
-    """One record per line: `run`, then each `cluster`, each `skipped`, and a closing `summary`."""
+    """One record per line, each written as soon as it is known: `run`, then each `cluster`,
+    each `singleton` (a document without a copy), each `skipped` file, and a closing `summary`
+    whose numbers are under `counts`, as in the JSON document."""
     yield _line({"type": "run", **_header(report)})
     if encoded is None and not report.diffed:
         encoded = EncodedMembers(diffs=False)
@@ -349,18 +352,23 @@ def render_jsonl(report: Report, encoded: EncodedMembers | None = None) -> Itera
             yield _line({"type": "cluster", **cluster_record(cluster)})
         else:
             yield _cluster_text(cluster, encoded, {"type": "cluster"}) + "\n"
+    for path in report.singletons:
+        yield _line({"type": "singleton", **_path_fields(path)})
     for item in report.skipped:
         yield _line({"type": "skipped", **skipped_record(item)})
-    yield _line(
-        {
-            "type": "summary",
-            "documents": report.documents,
-            "clusters": len(report.clusters),
-            **_path_list("singletons", report.singletons),
-            "skipped": len(report.skipped),
-            "boilerplate": dict(report.boilerplate),
-        }
-    )
+    yield _line({"type": "summary", "counts": counts(report), "boilerplate": dict(report.boilerplate)})
+
+
+def counts(report: Report) -> dict[str, int]:
+    """The report's numbers, each named after what it counts. A plural name alone (`clusters`,
+    `singletons`, `skipped`) is always a list of records; its count is here."""
+    return {
+        "documents": report.documents,
+        "clusters": len(report.clusters),
+        "clustered_documents": sum(len(cluster.members) for cluster in report.clusters),
+        "singletons": len(report.singletons),
+        "skipped": len(report.skipped),
+    }
 
 
 def _escaped(match: re.Match[str]) -> str:

@@ -16,6 +16,7 @@ names get the same treatment, and their tabs and newlines are shown too.
 from __future__ import annotations
 
 import bisect
+import math
 import os
 import re
 from collections.abc import Sequence
@@ -26,12 +27,13 @@ from rich import box
 from rich.cells import cell_len
 from rich.console import Console, Group, RenderableType
 from rich.rule import Rule
+from rich.segment import Segments
 from rich.table import Table
 from rich.text import Text
 
 from ..boilerplate import Rule as BoilerplateRule
 from ..diff import diff_tokens, move_origins
-from ..model import Cluster, MemberDiff, Report, Segment, StrippedFile, StrippedLine
+from ..model import COPY_KINDS, Cluster, MemberDiff, Report, Segment, StrippedFile, StrippedLine
 from ..wording import count
 from . import UNSAFE, UNSAFE_CHARACTERS, Layout, RenderOptions
 
@@ -44,7 +46,10 @@ MOVE_LABEL_STYLE = "italic cyan"
 FIGURES_STYLE = "bold yellow"
 MARKER_STYLE = "dim"
 PREVIEW_WORDS = 6  # words of a moved passage quoted where it used to be
+MIN_HIDDEN = 12  # an unchanged run is hidden only when it has at least this many words more than its context
 STAT_BAR = 30  # widest +/- bar in the stat layout
+HEADLINE_CHARACTERS = 100  # a cluster's header quotes at most this much of its first line
+SINGLETONS_LISTED = 20  # at most this many documents without a copy are listed unasked
 
 
 def _shown(match: re.Match[str]) -> str:
@@ -154,36 +159,60 @@ def _origin(move: Segment, number: int, upward: bool) -> _Event:
 
 
 def _collapsed(old: str, new: str, context: int, first: bool, last: bool) -> list[_Event]:
-    """An unchanged stretch cut down to `context` words on each side that touches an edit."""
-    old_tokens = diff_tokens(old)
-    words = sum(map(_is_word, old_tokens))
-    keep_head = 0 if first else context
+    """An unchanged stretch cut down to `context` words on each side that touches an edit.
+
+    Words are found with the diff's word pattern, not by tokenizing the stretch: most of a
+    corpus's text is in stretches like these, and only their ends are shown."""
+    words = len(_WORD.findall(old))
+    # A text's first line (a headline, mostly) is never hidden: it says which story this is.
+    keep_head = _first_line_words(old) if first else context
     keep_tail = 0 if last else context
-    if words <= keep_head + keep_tail + 3:
+    if words < keep_head + keep_tail + MIN_HIDDEN:
         return [_Event("same", old, new)]
-    new_tokens = old_tokens if new == old else diff_tokens(new)
     events = []
-    head_old, head_new = (_head(tokens, keep_head) for tokens in (old_tokens, new_tokens))
+    head_old, head_new = _head(old, keep_head), _head(new, keep_head)
     if head_old or head_new:
-        events.append(_Event("same", head_old.rstrip(), head_new.rstrip()))
+        if first:  # the first line, then the gap on a line of its own
+            head_old, head_new = head_old.rstrip() + "\n", head_new.rstrip() + "\n"
+        events.append(_Event("same", head_old.rstrip(" "), head_new.rstrip(" ")))
     events.append(_Event("gap", hidden=words - keep_head - keep_tail))
-    tail_old, tail_new = (_tail(tokens, keep_tail) for tokens in (old_tokens, new_tokens))
+    tail_old, tail_new = _tail(old, keep_tail), _tail(new, keep_tail)
     if tail_old or tail_new:
         events.append(_Event("same", tail_old, tail_new))
     return events
 
 
-def _head(tokens: list[str], words: int) -> str:
-    return "".join(tokens[: _take_words(tokens, words)]) if words else ""
+_WORD = re.compile(r"\w+(?:['’]\w+)*")  # a word token of diff.diff_tokens
 
 
-def _tail(tokens: list[str], words: int) -> str:
+def _first_line_words(text: str) -> int:
+    """Words up to the end of the first line that has any; 0 for a text of one line."""
+    first = _WORD.search(text)
+    if first is None:
+        return 0
+    end = text.find("\n", first.end())
+    return 0 if end < 0 else len(_WORD.findall(text, 0, end))
+
+
+def _head(text: str, words: int) -> str:
+    """The text up to the word after its first `words` words."""
     if not words:
         return ""
-    start = len(tokens) - _take_words(list(reversed(tokens)), words)
-    while start < len(tokens) and not _is_word(tokens[start]):
-        start += 1  # start the tail on a word, not on the punctuation before it
-    return "".join(tokens[start:])
+    for number, word in enumerate(_WORD.finditer(text)):
+        if number == words:
+            return text[: word.start()]
+    return text
+
+
+def _tail(text: str, words: int) -> str:
+    """The text from its `words`-th word from the end."""
+    if not words:
+        return ""
+    window = max(0, len(text) - 12 * (words + 2))  # enough for most words; else the whole text
+    starts = [word.start() for word in _WORD.finditer(text, window)]
+    if window and len(starts) <= words:
+        starts = [word.start() for word in _WORD.finditer(text)]
+    return text[starts[-words] :] if len(starts) >= words else text
 
 
 def _move_label(number: int, upward: bool) -> str:
@@ -204,6 +233,11 @@ def _append_marked(text: Text, content: str, opening: str, closing: str, style: 
     text.append(trail)
 
 
+def _ends_with_style(text: Text, style: str) -> bool:
+    """Whether `text` ends in a non-blank stretch styled `style` (an edit it would touch)."""
+    return bool(text.spans) and text.spans[-1].end == len(text) and text.spans[-1].style == style
+
+
 def _append_event(text: Text, event: _Event, side: str, markers: bool) -> None:
     """Add an event to a Text: `side` is "both" (inline), "old" or "new" (a column)."""
     if event.kind == "same":
@@ -212,9 +246,13 @@ def _append_event(text: Text, event: _Event, side: str, markers: bool) -> None:
         text.append(f"⋯ {event.hidden} unchanged words ⋯", style=MARKER_STYLE)
     elif event.kind == "delete" and side != "new":
         if event.old.strip():  # a change of whitespace alone is not marked
+            if not markers and _ends_with_style(text, INSERT_STYLE):
+                text.append(" ")
             _append_marked(text, visible(event.old), "[-", "-]", DELETE_STYLE, markers)
     elif event.kind == "insert" and side != "old":
         if event.new.strip():
+            if not markers and _ends_with_style(text, DELETE_STYLE):
+                text.append(" ")  # colour alone would run "France" and "French" together
             _append_marked(text, visible(event.new), "{+", "+}", INSERT_STYLE, markers)
         elif not text.plain[-1:].isspace():
             text.append(visible(event.new))
@@ -437,7 +475,8 @@ def side_by_side(
         elif event.kind == "same":
             old_lines, new_lines = event.old.split("\n"), event.new.split("\n")
             if len(old_lines) != len(new_lines):
-                old_lines, new_lines = [event.old.replace("\n", " ")], [event.new.replace("\n", " ")]
+                # The texts break lines in different places: each side keeps its own breaks.
+                old_lines, new_lines = [event.old], [event.new]
             for number, (old_line, new_line) in enumerate(zip(old_lines, new_lines, strict=True)):
                 if number:
                     finish()
@@ -453,19 +492,34 @@ def side_by_side(
 
 
 def member_header(member: MemberDiff, title: str | None = None) -> Text:
+    """The member's path, then its kind (when known), similarity and words changed."""
     header = Text()
     header.append(visible_path(title or member.path), style="bold")
+    header.append("\n")
+    if member.kind is not None:
+        header.append(KIND_LABELS[member.kind], style=KIND_STYLE)
+        header.append(" · ", style=MARKER_STYLE)
     header.append(
-        f"\nJaccard {member.jaccard:.2f} · containment {member.containment:.2f} · ", style=MARKER_STYLE
+        f"Jaccard {member.jaccard:.2f} · containment {member.containment:.2f} · ", style=MARKER_STYLE
     )
-    header.append(f"+{member.added_words}", style="green")
+    header.append(f"+{member.added_words:,}", style="green")
     header.append(" / ", style=MARKER_STYLE)
-    header.append(f"−{member.removed_words}", style="red")
+    header.append(f"−{member.removed_words:,}", style="red")
     header.append(" words", style=MARKER_STYLE)
     if member.moved_words:
         header.append(" · ", style=MARKER_STYLE)
-        header.append(f"{member.moved_words} moved", style=MOVE_STYLE)
+        header.append(f"{member.moved_words:,} moved", style=MOVE_STYLE)
     return header
+
+
+KIND_STYLE = "bold magenta"
+# How a copy's kind reads in text and HTML output (see model.CopyKind).
+KIND_LABELS = {
+    "identical": "identical",
+    "reformatted": "reformatted",
+    "figures": "figures changed",
+    "edited": "edited",
+}
 
 
 def changed_figures_line(member: MemberDiff) -> Text | None:
@@ -485,9 +539,10 @@ def _has_edits(member: MemberDiff) -> bool:
     return any(segment.op != "equal" for segment in member.segments)
 
 
-def member_renderable(
+def member_parts(
     member: MemberDiff, representative: str, options: RenderOptions, markers: bool, title: str | None = None
-) -> RenderableType:
+) -> list[RenderableType]:
+    """A member's header, changed figures and diff: Texts, or a Table side by side."""
     parts: list[RenderableType] = [member_header(member, title)]
     figures = changed_figures_line(member)
     if figures is not None:
@@ -503,101 +558,356 @@ def member_renderable(
         parts.append(side_by_side(items, options.context, markers, representative, member.path))
     else:
         parts.append(diff_text(items, options.context, markers))
-    return Group(*parts)
+    return parts
+
+
+def member_renderable(
+    member: MemberDiff, representative: str, options: RenderOptions, markers: bool, title: str | None = None
+) -> RenderableType:
+    return Group(*member_parts(member, representative, options, markers, title))
+
+
+def old_text_start(member: MemberDiff, limit: int = 2000) -> str:
+    """The start of the representative's cleaned text, rebuilt from a member's diff (its
+    equal, deleted and moved stretches in the representative's order)."""
+    pieces = sorted(
+        (segment.a[0], segment.text)
+        for segment in member.segments
+        if segment.op in ("equal", "delete", "move")
+    )
+    text = ""
+    for _, piece in pieces:
+        text += piece
+        if len(text) >= limit or "\n" in text:
+            break
+    return text
+
+
+def headline(cluster: Cluster) -> str | None:
+    """The representative's first non-blank line, from any copy's diff; None for a cluster
+    whose copies carry no diff."""
+    for member in cluster.members:
+        if member.is_representative or not member.segments:
+            continue
+        for line in old_text_start(member).split("\n"):
+            if line.strip():
+                shown = " ".join(line.split())
+                return shown if len(shown) <= HEADLINE_CHARACTERS else shown[: HEADLINE_CHARACTERS - 1] + "…"
+        return None
+    return None
+
+
+def similarity_range(members: Sequence[MemberDiff]) -> str:
+    """ "Jaccard 0.82" or "Jaccard 0.82–0.97" over a cluster's copies."""
+    values = [member.jaccard for member in members]
+    low, high = f"{min(values, default=1.0):.2f}", f"{max(values, default=1.0):.2f}"
+    return f"Jaccard {low}" if low == high else f"Jaccard {low}–{high}"
+
+
+def kinds_summary(members: Sequence[MemberDiff]) -> str | None:
+    """ "2 edited, 1 identical": the copies by kind, most changed first; None while a copy's
+    kind is unknown (a report from before kinds, or kinds not computed)."""
+    if any(member.kind is None for member in members) or not members:
+        return None
+    counts = {kind: sum(member.kind == kind for member in members) for kind in reversed(COPY_KINDS)}
+    return ", ".join(f"{number:,} {KIND_LABELS[kind]}" for kind, number in counts.items() if number)
+
+
+def related_note(cluster: Cluster) -> str | None:
+    if not cluster.related:
+        return None
+    ids = ", ".join(str(number) for number in cluster.related)
+    return f"also close to {'cluster' if len(cluster.related) == 1 else 'clusters'} {ids}"
+
+
+def cluster_title(cluster: Cluster) -> Text:
+    copies = [member for member in cluster.members if not member.is_representative]
+    title = Text(f"Cluster {cluster.id} · {count(len(cluster.members), 'document')}", style="bold")
+    title.append(f" · {similarity_range(copies)}", style="bold")
+    return title
+
+
+def cluster_head(cluster: Cluster) -> Text:
+    """Under the cluster's title: its headline, representative, copies' kinds, related clusters."""
+    copies = [member for member in cluster.members if not member.is_representative]
+    head = Text()
+    first_line = headline(cluster)
+    if first_line is not None:
+        head.append(f"“{visible(first_line)}”\n", style="bold")
+    head.append("representative: ", style=MARKER_STYLE)
+    head.append(visible_path(cluster.representative), style="bold")
+    kinds = kinds_summary(copies)
+    notes = [f"{count(len(copies), 'copy', 'copies')}" + (f": {kinds}" if kinds else "")]
+    related = related_note(cluster)
+    if related is not None:
+        notes.append(related)
+    head.append("\n" + " · ".join(notes), style=MARKER_STYLE)
+    return head
+
+
+class TextWriter:
+    """Prints blocks of output: at a terminal through Rich (wrapped to its width, in colour);
+    otherwise as data for grep: plain lines, never wrapped, padded or ending in spaces.
+
+    At a terminal, consecutive texts are gathered into one Text and printed with one call at
+    `flush` (each `console.print` costs about half a millisecond before it prints anything:
+    at a cluster's dozen prints, most of the cost of showing a corpus)."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.plain = not console.is_terminal
+        self.markers = console.no_color or console.color_system is None
+        self._pending = Text()
+
+    def write_lines(self, text: str) -> None:
+        """Plain lines as they are, less any trailing spaces, and a line break."""
+        if "\n" in text or text.endswith(" "):
+            text = "\n".join(line.rstrip() for line in text.split("\n"))
+        self.console.file.write(text + "\n")
+
+    def text(self, text: Text) -> None:
+        if self.plain:
+            self.write_lines(text.plain)
+        else:
+            self._pending.append_text(text)
+            self._pending.append("\n")
+
+    def rule(self, title: Text) -> None:
+        """A title on a line of its own; at a terminal, followed by a rule to the right edge."""
+        if self.plain:
+            self.write_lines(title.plain)
+            return
+        line = title.copy()
+        line.truncate(self.console.width - 2, overflow="ellipsis")
+        line.append(" " + "─" * max(0, self.console.width - line.cell_len - 1), style="rule.line")
+        self.text(line)
+
+    def block(self, renderable: RenderableType) -> None:
+        """Any renderable; when plain, a table's columns at the console's width, lines stripped."""
+        if isinstance(renderable, Text):
+            self.text(renderable)
+        elif self.plain:
+            with self.console.capture() as captured:
+                self.console.print(renderable)
+            self.write_lines(captured.get().rstrip("\n"))
+        else:
+            self.flush()
+            self.console.print(renderable)
+
+    def blank(self) -> None:
+        if self.plain:
+            self.console.file.write("\n")
+        else:
+            self._pending.append("\n")
+
+    def flush(self) -> None:
+        """Print what was gathered (at a terminal)."""
+        if self._pending:
+            # Rich's word wrapping costs as much as everything else together, and hard-wrapped
+            # text (wire copy) needs none: when every line fits, it is printed as it is.
+            # Segments, not the Text: printing a Text splits it into lines again, for nothing.
+            segments = wrapped(self._pending, self.console.width).render(self.console)
+            self.console.print(Segments(segments), soft_wrap=True)
+            self._pending = Text()
+
+
+_WORDS = re.compile(r"\S+")
+
+
+def wrapped(text: Text, width: int) -> Text:
+    """`text` word-wrapped to `width` columns by turning the space before each word that would
+    cross the edge into a line break: the same length, so its styles stay where they were.
+
+    Rich's own wrapping (Text.wrap) costs more than everything else in showing a corpus; this
+    is a fraction of it. A word wider than the line is left whole, for the terminal to fold.
+    """
+    plain = text.plain
+    characters: list[str] | None = None
+    line_start = 0
+    for line in plain.split("\n"):
+        narrow = line.isascii() or cell_len(line) == len(line)
+        if narrow and len(line) > width:
+            # A column per character: break at the last space that keeps each line in width.
+            position = 0
+            while len(line) - position > width:
+                cut = line.rfind(" ", position + 1, position + width + 1)
+                if cut < 0:
+                    cut = line.find(" ", position + width)  # a word wider than the line
+                    if cut < 0:
+                        break
+                if characters is None:
+                    characters = list(plain)
+                characters[line_start + cut] = "\n"
+                position = cut + 1
+        elif not narrow:  # wide characters (CJK, emoji): measured word by word
+            column, previous_end = 0, 0
+            for word in _WORDS.finditer(line):
+                start, end = word.span()
+                gap, size = cell_len(line[previous_end:start]), cell_len(word.group())
+                if previous_end and column + gap + size > width:
+                    if characters is None:
+                        characters = list(plain)
+                    characters[line_start + previous_end] = "\n"  # the gap's first space
+                    column = gap - 1 + size
+                else:
+                    column += gap + size
+                previous_end = end
+        line_start += len(line) + 1
+    if characters is None:
+        return text
+    return Text("".join(characters), style=text.style, end=text.end, spans=list(text.spans))
 
 
 def cluster_renderable(cluster: Cluster, options: RenderOptions, markers: bool) -> RenderableType:
-    title = Text(f"Cluster {cluster.id} · {len(cluster.members)} documents", style="bold")
-    parts: list[RenderableType] = [Rule(title, align="left")]
-    representative = Text("representative: ", style=MARKER_STYLE)
-    representative.append(visible_path(cluster.representative), style="bold")
-    parts.append(representative)
+    parts: list[RenderableType] = [Rule(cluster_title(cluster), align="left"), cluster_head(cluster)]
     for member in cluster.members:
-        if member.is_representative:
-            continue
-        parts.append(Text())
-        parts.append(member_renderable(member, cluster.representative, options, markers))
+        if not member.is_representative:
+            parts.append(Text())
+            parts.extend(member_parts(member, cluster.representative, options, markers))
     parts.append(Text())
     return Group(*parts)
 
 
-def stat_renderable(report: Report, width: int) -> RenderableType:
-    """A line per member, as git's --stat: path, similarity, words added, removed and moved,
-    and a +/- bar scaled to the largest change and the room left; its changed figures on the
-    line under it."""
+def _write_cluster(writer: TextWriter, cluster: Cluster, options: RenderOptions) -> None:
+    writer.rule(cluster_title(cluster))
+    writer.text(cluster_head(cluster))
+    for member in cluster.members:
+        if member.is_representative:
+            continue
+        writer.blank()
+        for part in member_parts(member, cluster.representative, options, writer.markers):
+            writer.block(part)
+    writer.blank()
+    writer.flush()  # a cluster at a time: the reader sees the first while the rest renders
+
+
+def stat_lines(report: Report, width: int, plain: bool) -> list[Text]:
+    """A line per copy, as git's --stat: path, labelled similarity, words added, removed and
+    moved, and a +/- bar on a log scale (so that small changes still show), under a header
+    that says what the numbers are; changed figures on the line under it. `plain` output is
+    not padded into columns."""
     members = [
         member for cluster in report.clusters for member in cluster.members if not member.is_representative
     ]
     widest = max((member.added_words + member.removed_words for member in members), default=0)
-    lines = {id(member): _stat_line(member) for member in members}
-    path_width = min(max((cell_len(visible_path(member.path)) for member in members), default=0), width // 2)
-    longest = max((line.cell_len for line in lines.values()), default=0)
-    room = min(STAT_BAR, width - 2 - path_width - longest - 2)  # indent, path, figures, gap
-    parts: list[RenderableType] = []
+    numbers = {id(member): _stat_numbers(member) for member in members}
+    path_width = (
+        0 if plain else min(max((cell_len(visible_path(m.path)) for m in members), default=0), width // 2)
+    )
+    longest = max((line.cell_len for line in numbers.values()), default=0)
+    room = STAT_BAR if plain else max(0, min(STAT_BAR, width - 2 - path_width - longest - 2))
+    lines: list[Text] = []
+    if members:
+        key = Text(
+            "J: Jaccard similarity, C: containment, then words added (+), removed (−) and moved (~)",
+            style=MARKER_STYLE,
+        )
+        if widest and room >= 5:
+            key.append("; bars on a log scale", style=MARKER_STYLE)
+        lines.append(key)
     for cluster in report.clusters:
         if report.kind == "clusters":
-            title = Text()
-            title.append(f"Cluster {cluster.id} · {len(cluster.members)} documents · ", style="bold")
-            title.append("representative ", style=MARKER_STYLE)
+            title = cluster_title(cluster)
+            title.append(" · representative ", style=MARKER_STYLE)
             title.append(visible_path(cluster.representative))
-            parts.append(title)
+            lines.append(title)
         for member in cluster.members:
             if member.is_representative:
                 continue
             line = Text("  ")
-            line.append(visible_path(member.path).ljust(path_width), style="bold")
-            line.append_text(lines[id(member)])
-            if widest and room >= 5:
-                scale = min(1.0, room / widest)
-                plus, minus = round(member.added_words * scale), round(member.removed_words * scale)
-                spare = width - line.cell_len - 2  # a path longer than the column leaves less
+            path = visible_path(member.path)
+            line.append(path if plain else path.ljust(path_width), style="bold")
+            line.append_text(numbers[id(member)])
+            spare = room if plain else min(room, width - line.cell_len - 2)
+            if widest and spare >= 5:
+                plus, minus = (
+                    _bar(member.added_words, widest, spare),
+                    _bar(member.removed_words, widest, spare),
+                )
                 if plus + minus > spare:
-                    plus, minus = plus * spare // (plus + minus), minus * spare // (plus + minus)
-                line.append("  ")
-                line.append("+" * plus, style="green")
-                line.append("-" * minus, style="red")
-            parts.append(line)
+                    plus, minus = (plus * spare) // (plus + minus), (minus * spare) // (plus + minus)
+                if plus or minus:
+                    line.append("  ")
+                    line.append("+" * plus, style="green")
+                    line.append("-" * minus, style="red")
+            lines.append(line)
             figures = changed_figures_line(member)
             if figures is not None:
-                parts.append(Text("      ") + figures)
-    return Group(*parts)
+                lines.append(Text("      ") + figures)
+    return lines
 
 
-def _stat_line(member: MemberDiff) -> Text:
-    """The figures of a stat line after the path: "  0.71/0.87  +64 −144 ~10"."""
+def _bar(words: int, widest: int, room: int) -> int:
+    """A bar's length for `words` changed: log-scaled to the corpus's widest change, at least
+    one character for any change."""
+    if words <= 0:
+        return 0
+    return max(1, round(room / 2 * math.log1p(words) / math.log1p(widest)))
+
+
+def stat_renderable(report: Report, width: int) -> RenderableType:
+    return Group(*stat_lines(report, width, plain=False))
+
+
+def _stat_numbers(member: MemberDiff) -> Text:
+    """The figures of a stat line after the path: "  J 0.71  C 0.87  +64 −144 ~10"."""
     line = Text()
-    line.append(f"  {member.jaccard:.2f}/{member.containment:.2f}  ", style=MARKER_STYLE)
-    line.append(f"+{member.added_words}", style="green")
-    line.append(f" −{member.removed_words}", style="red")
+    line.append(f"  J {member.jaccard:.2f}  C {member.containment:.2f}  ", style=MARKER_STYLE)
+    line.append(f"+{member.added_words:,}", style="green")
+    line.append(f" −{member.removed_words:,}", style="red")
     if member.moved_words:
-        line.append(f" ~{member.moved_words}", style=MOVE_STYLE)
+        line.append(f" ~{member.moved_words:,}", style=MOVE_STYLE)
     return line
 
 
+def natural_key(path: str) -> tuple[tuple[int, int | str], ...]:
+    """Sorts "9997.txt" before "10000.txt": digit runs compare as numbers."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in _DIGIT_RUNS.split(path) if part)
+
+
+_DIGIT_RUNS = re.compile(r"(\d+)")
+
+
 def render_text(report: Report, console: Console, options: RenderOptions) -> None:
-    """Print every cluster, then the singletons, to `console`."""
-    markers = console.no_color or console.color_system is None
+    """Every cluster (header, then each copy's diff), the documents without a copy (a count, or
+    listed), and a closing summary, to `console`, cluster by cluster as it goes."""
+    writer = TextWriter(console)
     if options.layout is Layout.STAT:
-        console.print(stat_renderable(report, console.width))
+        for line in stat_lines(report, console.width, writer.plain):
+            writer.text(line)
     elif report.kind == "pair":
         for cluster in report.clusters:
             representative, member = cluster.members
             title = f"{representative.path} → {member.path}"
-            console.print(member_renderable(member, representative.path, options, markers, title))
+            for part in member_parts(member, representative.path, options, writer.markers, title):
+                writer.block(part)
+        writer.flush()
+        return
     else:
         for cluster in report.clusters:
-            console.print(cluster_renderable(cluster, options, markers))
-    if report.singletons and options.layout is not Layout.STAT:
-        console.print(Rule(Text(f"{len(report.singletons)} not duplicated", style="bold"), align="left"))
-        for path in report.singletons:
-            console.print(Text(visible_path(path)))
+            _write_cluster(writer, cluster, options)
+    if report.kind != "clusters":
+        writer.flush()
+        return
+    if report.singletons:
+        listed = options.list_singletons or len(report.singletons) <= SINGLETONS_LISTED
+        heading = Text(f"{count(len(report.singletons), 'document')} without a copy", style="bold")
+        if not listed:
+            heading.append(" (--list-singletons lists them)", style=MARKER_STYLE)
+        writer.rule(heading)
+        if listed:
+            paths = "\n".join(visible_path(path) for path in sorted(report.singletons, key=natural_key))
+            writer.text(Text(paths))
+        writer.blank()
+    writer.text(Text(summary_line(report), style="bold"))
+    writer.flush()
 
 
 def summary_line(report: Report) -> str:
     clustered = sum(len(cluster.members) for cluster in report.clusters)
     return (
         f"{count(report.documents, 'document')}: {count(len(report.clusters), 'cluster')} holding "
-        f"{count(clustered, 'document')}, {len(report.singletons):,} not duplicated, "
+        f"{count(clustered, 'document')}, {len(report.singletons):,} without a copy, "
         f"{len(report.skipped):,} skipped"
     )
 
@@ -634,6 +944,36 @@ def stripped_file_renderable(file: StrippedFile, markers: bool, removed_only: bo
                 rule, str(number), Text(f"[-{content}-]" if markers else content, style=STRUCK_STYLE)
             )
     return Group(Rule(title, align="left"), grid, Text())
+
+
+def print_stripped_file(console: Console, file: StrippedFile, removed_only: bool = False) -> None:
+    """`stripped_file_renderable` at a terminal; piped, the same rows as plain lines that are
+    neither wrapped nor padded (rule, line number, text, separated by spaces)."""
+    writer = TextWriter(console)
+    if not writer.plain:
+        console.print(stripped_file_renderable(file, writer.markers, removed_only))
+        return
+    title = f"{visible_path(file.path)} · {len(file.removed):,} of {count(file.line_count, 'line')} removed"
+    rule_of = {span.line_number: span.rule for span in file.removed}
+    if removed_only:
+        rows = [(span.line_number, span.text) for span in file.removed]
+    else:
+        lines = _LINE_BREAK.split(file.text)
+        if len(lines) > 1 and lines[-1] == "":
+            lines.pop()
+        rows = list(enumerate(lines, start=1))
+    margin = max((len(span.rule) for span in file.removed), default=0)
+    digits = len(str(rows[-1][0])) if rows else 1
+    out = [title]
+    for number, line in rows:
+        rule = rule_of.get(number)
+        content = visible(line) if rule is None else f"[-{visible(line)}-]"
+        out.append(
+            f"{rule or '':>{margin}} {number:>{digits}} {content}"
+            if margin
+            else f"{number:>{digits}} {content}"
+        )
+    writer.write_lines("\n".join(out) + "\n")
 
 
 def strip_summary(files: int, counts: dict[str, int], skipped: int) -> str:
