@@ -1,4 +1,4 @@
-"""From signatures to clusters: LSH candidates, exact verification, union-find, representatives.
+"""From signatures to clusters: LSH candidates, exact verification, star clusters, representatives.
 
 LSH proposes pairs cheaply and leniently; a signature estimate drops the clearly dissimilar
 ones; every pair that remains is checked on the exact shingle sets, so no reported pair
@@ -394,6 +394,23 @@ def connected_components(count: int, pairs: Sequence[Pair]) -> list[list[int]]:
     return sorted((sorted(group) for group in groups.values() if len(group) > 1), key=lambda group: group[0])
 
 
+def keep_rank(
+    policy: KeepPolicy, word_counts: Sequence[int], mtimes: Sequence[int]
+) -> Callable[[int], tuple[int, int]]:
+    """The `--keep` order as a sort key over document indices (in path order): the most
+    preferred document sorts first, ties go to the first path."""
+    rank: dict[KeepPolicy, Callable[[int], int]] = {
+        "first": lambda member: 0,
+        "last": lambda member: -member,
+        "longest": lambda member: -word_counts[member],
+        "shortest": lambda member: word_counts[member],
+        "newest": lambda member: -mtimes[member],
+        "oldest": lambda member: mtimes[member],
+    }
+    by_policy = rank[policy]
+    return lambda member: (by_policy(member), member)
+
+
 def choose_representative(
     members: Sequence[int], policy: KeepPolicy, word_counts: Sequence[int], mtimes: Sequence[int]
 ) -> int:
@@ -402,14 +419,50 @@ def choose_representative(
     `members` are indices in path order; `word_counts` and `mtimes` (nanoseconds) are indexed
     like them.
     """
-    if policy == "first":
-        return min(members)
-    if policy == "last":
-        return max(members)
-    rank: dict[KeepPolicy, Callable[[int], int]] = {
-        "longest": lambda member: -word_counts[member],
-        "shortest": lambda member: word_counts[member],
-        "newest": lambda member: -mtimes[member],
-        "oldest": lambda member: mtimes[member],
-    }
-    return min(members, key=lambda member: (rank[policy](member), member))
+    return min(members, key=keep_rank(policy, word_counts, mtimes))
+
+
+def star_clusters(
+    count: int, pairs: Sequence[Pair], rank: Callable[[int], tuple[int, int]]
+) -> list[list[int]]:
+    """Representative-centred clusters over the verified pairs: each cluster's first index is
+    its representative, the others its members in index order; clusters in representative order.
+
+    The documents that have a verified pair are taken in `rank` order (the `--keep` order,
+    see `keep_rank`); one that is not yet in a cluster and has neighbours not yet in one
+    becomes a representative, and those neighbours join it. So every member is verified
+    against its own representative (is a near-duplicate of it), unlike connected components,
+    where members chain (A like B, B like C, A unlike C). A document whose neighbours were
+    all taken by clusters before its turn stays out of every cluster. Depends only on the
+    pairs and the ranks, not on the pairs' order.
+    """
+    neighbours: dict[int, list[int]] = {}
+    for pair in pairs:
+        neighbours.setdefault(pair.left, []).append(pair.right)
+        neighbours.setdefault(pair.right, []).append(pair.left)
+    assigned = [False] * count
+    clusters: list[list[int]] = []
+    for candidate in sorted(neighbours, key=rank):
+        if assigned[candidate]:
+            continue
+        joining = sorted({other for other in neighbours[candidate] if not assigned[other]})
+        if not joining:
+            continue
+        assigned[candidate] = True
+        for member in joining:
+            assigned[member] = True
+        clusters.append([candidate, *joining])
+    return clusters
+
+
+def related_clusters(clusters: Sequence[Sequence[int]], pairs: Sequence[Pair]) -> list[tuple[int, ...]]:
+    """For each cluster (lists of document indices), the positions in `clusters` of the other
+    clusters that one of its documents has a verified pair with, sorted."""
+    cluster_of = {member: number for number, members in enumerate(clusters) for member in members}
+    related: list[set[int]] = [set() for _ in clusters]
+    for pair in pairs:
+        left, right = cluster_of.get(pair.left), cluster_of.get(pair.right)
+        if left is not None and right is not None and left != right:
+            related[left].add(right)
+            related[right].add(left)
+    return [tuple(sorted(found)) for found in related]

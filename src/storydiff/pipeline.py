@@ -40,7 +40,7 @@ import xxhash
 
 from . import boilerplate, cache, cluster, ingest, shingles, spill
 from .boilerplate import REPEATED_LINE, RepeatedLines
-from .diff import WordDiff, diff_tokens, tokenize, word_diff
+from .diff import WordDiff, copy_kind, diff_tokens, tokenize, word_diff
 from .errors import InputError
 from .ingest import stat_all as _stat_all
 from .model import (
@@ -729,6 +729,7 @@ def _member_diff(
         segments=change.segments,
         moved_words=change.moved_words,
         changed_figures=change.changed_figures,
+        kind=copy_kind(base.text, item.text),
         representative_stripped=(
             on_representative_side(stripped_lines(base), change.segments) if settings.show_stripped else ()
         ),
@@ -1867,7 +1868,7 @@ def repeated_digest(repeated: RepeatedLines) -> str:
     return str(digest.hexdigest())
 
 
-_REPORT_MODULES = ("pipeline", "cluster", "diff", "model", "cache")
+_REPORT_MODULES = ("pipeline", "cluster", "diff", "figures", "model", "cache")
 _CODE_DIGESTS: dict[tuple[str, ...], str] = {}
 
 
@@ -2107,7 +2108,8 @@ def _diff_clusters(
     memo = signature_cache is not None and signature_cache.enabled and set_ids is not None
     context = diff_context(settings, repeated) if memo else ""
     word_counts, mtimes = corpus.word_counts.tolist(), corpus.mtimes.tolist()
-    components = cluster.connected_components(len(corpus.paths), verified)
+    rank = cluster.keep_rank(settings.keep, word_counts, mtimes)
+    components = cluster.star_clusters(len(corpus.paths), verified, rank)
     measured = {(pair.left, pair.right): (pair.jaccard, pair.containment) for pair in verified}
     progress.start("Diffing", sum(len(component) - 1 for component in components))
     vanished: dict[str, Skipped] = {}
@@ -2116,8 +2118,7 @@ def _diff_clusters(
         orders = []
         keys: list[str] = []
         for component in components:
-            representative = cluster.choose_representative(component, settings.keep, word_counts, mtimes)
-            ordered = (representative, *(member for member in component if member != representative))
+            ordered = tuple(component)  # the representative first
             orders.append(ordered)
             if memo and set_ids is not None:
                 keys.append(
@@ -2189,11 +2190,20 @@ def _diff_clusters(
         if fresh and signature_cache is not None:
             signature_cache.put_diffs(fresh)
         remaining = [pair for pair in verified if pair.left in survivors and pair.right in survivors]
-        components = cluster.connected_components(len(corpus.paths), remaining)
+        components = cluster.star_clusters(len(corpus.paths), remaining, rank)
     clusters.sort(key=lambda item: (-len(item[0].members), item[0].members[0].path))
+    row_of = {path: row for row, path in enumerate(corpus.paths)}
+    related = cluster.related_clusters(
+        [[row_of[member.path] for member in item.members] for item, _ in clusters],
+        [
+            pair
+            for pair in verified
+            if corpus.paths[pair.left] not in vanished and corpus.paths[pair.right] not in vanished
+        ],
+    )
     numbered = [
-        Cluster(number, item.representative, item.members)
-        for number, (item, _) in enumerate(clusters, start=1)
+        Cluster(number, item.representative, item.members, tuple(other + 1 for other in linked))
+        for number, ((item, _), linked) in enumerate(zip(clusters, related, strict=True), start=1)
     ]
     return numbered, vanished, [key for _, key in clusters] if memo else []
 

@@ -465,6 +465,8 @@ def member_header(member: MemberDiff, title: str | None = None) -> Text:
     if member.moved_words:
         header.append(" · ", style=MARKER_STYLE)
         header.append(f"{member.moved_words} moved", style=MOVE_STYLE)
+    if member.kind is not None:
+        header.append(f" · {member.kind}", style=MARKER_STYLE)
     return header
 
 
@@ -512,6 +514,9 @@ def cluster_renderable(cluster: Cluster, options: RenderOptions, markers: bool) 
     representative = Text("representative: ", style=MARKER_STYLE)
     representative.append(visible_path(cluster.representative), style="bold")
     parts.append(representative)
+    if cluster.related:
+        numbers = ", ".join(str(number) for number in cluster.related)
+        parts.append(Text(f"near-duplicates also in clusters: {numbers}", style=MARKER_STYLE))
     for member in cluster.members:
         if member.is_representative:
             continue
