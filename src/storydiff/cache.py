@@ -1276,7 +1276,7 @@ class SignatureCache:
             return None
         try:
             summary = json.loads(zlib.decompress(row[0]))
-            members = self.get_diffs([diff_key for _, _, diff_key in summary["clusters"]])
+            members = self.get_diffs([item[2] for item in summary["clusters"]])
             return _report_from_row(summary, row[1:], members)
         except (ValueError, KeyError, TypeError, zlib.error):
             return None

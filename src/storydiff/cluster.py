@@ -423,7 +423,10 @@ def choose_representative(
 
 
 def star_clusters(
-    count: int, pairs: Sequence[Pair], rank: Callable[[int], tuple[int, int]]
+    count: int,
+    pairs: Sequence[Pair],
+    rank: Callable[[int], tuple[int, int]],
+    contents: Sequence[str] | None = None,
 ) -> list[list[int]]:
     """Representative-centred clusters over the verified pairs: each cluster's first index is
     its representative, the others its members in index order; clusters in representative order.
@@ -435,23 +438,44 @@ def star_clusters(
     where members chain (A like B, B like C, A unlike C). A document whose neighbours were
     all taken by clusters before its turn stays out of every cluster. Depends only on the
     pairs and the ranks, not on the pairs' order.
+
+    `contents` (each document's content hash) makes byte-identical documents one node, led by
+    the best ranked of them: LSH pairs the members of a very large bucket (thousands of
+    copies of one text) only with their neighbours by size, so not every copy is verified
+    against every other, yet identical copies are near-duplicates of each other whatever
+    was verified. A group of copies with a verified pair among them is a cluster by itself.
     """
-    neighbours: dict[int, list[int]] = {}
+    leader = list(range(count))
+    twins: dict[int, list[int]] = {}
+    if contents is not None:
+        first_with: dict[str, int] = {}
+        for index in sorted(range(count), key=rank):
+            leader[index] = first_with.setdefault(contents[index], index)
+            if leader[index] != index:
+                twins.setdefault(leader[index], []).append(index)
+    neighbours: dict[int, set[int]] = {}
     for pair in pairs:
-        neighbours.setdefault(pair.left, []).append(pair.right)
-        neighbours.setdefault(pair.right, []).append(pair.left)
+        left, right = leader[pair.left], leader[pair.right]
+        neighbours.setdefault(left, set()).add(right)
+        neighbours.setdefault(right, set()).add(left)
     assigned = [False] * count
     clusters: list[list[int]] = []
     for candidate in sorted(neighbours, key=rank):
         if assigned[candidate]:
             continue
-        joining = sorted({other for other in neighbours[candidate] if not assigned[other]})
-        if not joining:
+        joining = sorted(
+            other for other in neighbours[candidate] if not assigned[other] and other != candidate
+        )
+        if not joining and candidate not in neighbours[candidate]:
             continue
         assigned[candidate] = True
-        for member in joining:
-            assigned[member] = True
-        clusters.append([candidate, *joining])
+        for node in joining:
+            assigned[node] = True
+        members = [
+            *twins.get(candidate, ()),
+            *(item for node in joining for item in (node, *twins.get(node, ()))),
+        ]
+        clusters.append([candidate, *sorted(members)])
     return clusters
 
 

@@ -2109,7 +2109,7 @@ def _diff_clusters(
     context = diff_context(settings, repeated) if memo else ""
     word_counts, mtimes = corpus.word_counts.tolist(), corpus.mtimes.tolist()
     rank = cluster.keep_rank(settings.keep, word_counts, mtimes)
-    components = cluster.star_clusters(len(corpus.paths), verified, rank)
+    components = cluster.star_clusters(len(corpus.paths), verified, rank, corpus.content_hashes)
     measured = {(pair.left, pair.right): (pair.jaccard, pair.containment) for pair in verified}
     progress.start("Diffing", sum(len(component) - 1 for component in components))
     vanished: dict[str, Skipped] = {}
@@ -2190,7 +2190,7 @@ def _diff_clusters(
         if fresh and signature_cache is not None:
             signature_cache.put_diffs(fresh)
         remaining = [pair for pair in verified if pair.left in survivors and pair.right in survivors]
-        components = cluster.star_clusters(len(corpus.paths), remaining, rank)
+        components = cluster.star_clusters(len(corpus.paths), remaining, rank, corpus.content_hashes)
     clusters.sort(key=lambda item: (-len(item[0].members), item[0].members[0].path))
     row_of = {path: row for row, path in enumerate(corpus.paths)}
     related = cluster.related_clusters(
