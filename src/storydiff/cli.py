@@ -22,6 +22,7 @@ from . import __version__
 from .boilerplate import DEFAULT_PACK, PACK_DESCRIPTIONS, PACKS
 from .config import RulesConfig, find_config, load_config
 from .errors import StorydiffError
+from .model import COPY_KINDS, CopyKind
 from .render import RENDERERS, Layout, ManifestFormat, OutputFormat, RenderOptions, output_environment
 from .settings import (
     DEFAULT_CONTAINMENT,
@@ -666,6 +667,16 @@ SIMILARITY_OPTIONS = (
 )
 @click.option("--dry-run", is_flag=True, help="Print the plan and what would be written; write nothing.")
 @click.option(
+    "--drop",
+    "drop_kinds",
+    metavar="KINDS",
+    default=",".join(COPY_KINDS),
+    show_default=True,
+    callback=lambda _ctx, _param, value: _copy_kinds(value),
+    help="Which copies to drop, by how they differ from the kept one: a comma list of "
+    "identical, reformatted, figures (only numbers, amounts, dates changed), edited.",
+)
+@click.option(
     "--keep",
     type=click.Choice(KEEP_POLICIES),
     default=None,
@@ -683,6 +694,7 @@ def dedup(
     manifest_format: str | None,
     move_to: str | None,
     dry_run: bool,
+    drop_kinds: tuple[CopyKind, ...],
     keep: str | None,
     pack: str | None,
     config_path: str | None,
@@ -703,6 +715,7 @@ def dedup(
       storydiff cluster corpus/ --format json > report.json
       storydiff dedup --from report.json --out deduped/ --manifest deduped.json
       storydiff dedup corpus/ --move-dropped-to duplicates/
+      storydiff dedup corpus/ --drop identical,reformatted --out deduped/
 
     \b
     Exit codes: 0 done, 2 usage or input error, or a refusal (a file changed
@@ -716,7 +729,7 @@ def dedup(
     with _progress(errors) as progress:
         rules = (pack, config_path)
         report, root = _dedup_input(directory, from_report, keep, jobs, similarity, rules, progress)
-        plan = core.build_plan(report, root)
+        plan = core.build_plan(report, root, drop_kinds)
         core.check_destinations(plan, out_dir, move_to, manifest)
         core.check_unchanged(plan, progress)
         if dry_run:
@@ -731,6 +744,15 @@ def dedup(
     for line in done:
         _chatter(errors, line)
     _chatter(errors, core.summary_line(plan))
+
+
+def _copy_kinds(value: str) -> tuple[CopyKind, ...]:
+    from .dedup import parse_kinds
+
+    try:
+        return parse_kinds(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 def _check_dedup_usage(
