@@ -27,7 +27,7 @@ from itertools import accumulate, repeat
 from operator import add
 from typing import cast
 
-from .figures import CURRENCY_SIGNS, FIGURE_PHRASE, FIGURE_TOKEN, FIGURE_TOKEN_PATTERN, NUMBER_WORDS
+from .figures import CURRENCY_SIGNS, FIGURE_PHRASE, FIGURE_TOKEN, FIGURE_TOKEN_PATTERN, is_figure_token
 from .model import ChangedFigure, CopyKind, Segment, Span
 
 # The word alternatives of _TOKEN: a figure token (kept whole, see figures.py) or a word.
@@ -63,8 +63,8 @@ def copy_kind(representative: str, copy: str) -> CopyKind:
     """How a copy's cleaned text differs from its representative's, from least to most:
     `identical`; `reformatted` (the same words under the comparison key: case, quotes,
     punctuation, whitespace and line breaks aside); `figures` (the same once every figure
-    token, figures.FIGURE_TOKEN or a spelled-out number, is masked: only figures were
-    replaced); else `edited`.
+    token, figures.is_figure_token, is masked: only numbers, amounts, percentages and dates
+    were replaced); else `edited`.
 
     Decided from the two texts alone, without the word diff, so commands that need no diff
     still know it; it agrees with the diff (tests/test_figures.py checks it on the labelled set).
@@ -80,10 +80,8 @@ def copy_kind(representative: str, copy: str) -> CopyKind:
 
 
 def _masked(words: list[str]) -> list[str]:
-    return [
-        _FIGURE_MASK if word in NUMBER_WORDS or FIGURE_TOKEN.fullmatch(word) is not None else word
-        for word in words
-    ]
+    """Comparison words with every figure token (figures.is_figure_token) masked."""
+    return [_FIGURE_MASK if is_figure_token(word) else word for word in words]
 
 
 # A text cut into lines, each with the whole whitespace run after its newline: the `\s+` token
@@ -1051,6 +1049,11 @@ def changed_figures(
     changes = []
     for old_index, new_index in sorted(pairs):
         old_figure, new_figure = old_figures[old_index], new_figures[new_index]
+        value = figure_value(old_figure.text)
+        if value is not None and value == figure_value(new_figure.text):
+            continue  # "eight" → "8": the same figure, written another way
+        if not _same_context(_context(old_text, old_figure), _context(new_text, new_figure)):
+            continue  # in a rewritten phrase: which figure replaced which is a guess
         changes.append(
             ChangedFigure(
                 old_figure.text,
@@ -1062,6 +1065,102 @@ def changed_figures(
             )
         )
     return changes
+
+
+# A figure counts as replaced when the words next to it (one on each side) and the opening
+# words of its sentence are the same in both texts, figures masked. The opening catches a
+# wrong alignment: "Cattle slaughter is guesstimated at about 120,000" against an inserted
+# "Saturday's hog slaughter is guesstimated at about 40,000" is no replaced figure, while
+# "rose by 300 mln marks in the third week" → "rose by 200 mln marks in the fourth week" is.
+_CONTEXT_WORDS = 1
+_OPENING_WORDS = 2
+_CONTEXT_REACH = 200  # characters searched on each side for the sentence's bounds
+# Where a figure's sentence starts: after a sentence end or a blank line; the words next to
+# it stop there too, and at the end of a short line (a table row: wrapped prose fills its
+# lines, so a short line there is only where a copy's line breaks fell).
+_SENTENCE_BREAK = re.compile(r"[.!?][\"')\]]?\s+|\n[ \t]*\n")
+_ROW_BREAK = re.compile(r"[.!?][\"')\]]?\s+|\n[ \t]*\n|(?<![^\n]{50})\n")
+
+_Context = tuple[list[str], list[str], list[str]]
+
+
+def _context(text: str, figure: _Figure) -> _Context:
+    """The opening words of a figure's sentence and the words next to it (after its unit, when
+    it has one: "24 hours" → "10 days" is a figure replaced), figures masked and a plural "s"
+    dropped ("1 day" → "31 days" is one figure replaced)."""
+    start, end = figure.span
+    if figure.unit:
+        unit_at = text.find(figure.unit, end, end + _CONTEXT_REACH)
+        end = end if unit_at < 0 else unit_at + len(figure.unit)
+    window_start = sentence_start = max(0, start - _CONTEXT_REACH)
+    for match in _SENTENCE_BREAK.finditer(text, window_start, start):
+        sentence_start = match.end()
+    row_start = sentence_start
+    for match in _ROW_BREAK.finditer(text, sentence_start, start):
+        row_start = match.end()
+    stop = _ROW_BREAK.search(text, end, end + _CONTEXT_REACH)
+    row_end = min(len(text), end + _CONTEXT_REACH) if stop is None else stop.start()
+    before = [word.rstrip("s") for word in _masked(comparison_words(text[sentence_start:start]))]
+    next_to = [word.rstrip("s") for word in _masked(comparison_words(text[row_start:start]))]
+    after = [word.rstrip("s") for word in _masked(comparison_words(text[end:row_end]))]
+    # A sentence that starts out of reach has no opening to compare: the window's first
+    # words fall mid-sentence, in different places in the two texts.
+    opening = before[:_OPENING_WORDS] if sentence_start > window_start or window_start == 0 else []
+    return opening, next_to[-_CONTEXT_WORDS:], after[:_CONTEXT_WORDS]
+
+
+def _same_context(old: _Context, new: _Context) -> bool:
+    """Whether two contexts agree wherever both have words (a line break may end a table row
+    on one side only, a sentence may start out of reach)."""
+    return all(
+        not old_part or not new_part or old_part == new_part
+        for old_part, new_part in zip(old, new, strict=True)
+    )
+
+
+_WORD_VALUES = {
+    word: value
+    for value, word in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+            "twenty",
+        ]
+    )
+}
+
+
+def figure_value(text: str) -> tuple[object, ...] | None:
+    """What a figure phrase says, whatever the writing: "ten pct" and "10 pct", "747.0 mln"
+    and "747 mln", "eight" and "8" say the same. None for a phrase with no plain number."""
+    currency = text[:1] if text[:1] in CURRENCY_SIGNS else ""
+    parts: list[object] = [currency]
+    for word in text.casefold()[len(currency) :].split():
+        if word in _WORD_VALUES:
+            parts.append(float(_WORD_VALUES[word]))
+        elif re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?", word):
+            parts.append(float(word.replace(",", "")))
+        else:
+            parts.append(word)
+    return tuple(parts) if any(isinstance(part, float) for part in parts) else None
 
 
 def pair_in_order(
@@ -1096,12 +1195,10 @@ def pair_in_order(
 def _figures_touching(text: str, spans: Sequence[Span]) -> list[_Figure]:
     found: dict[Span, _Figure] = {}
     for start, end in spans:
-        line_start = text.rfind("\n", 0, start) + 1
-        scan_from = max(line_start, start - _FIGURE_REACH)
-        while scan_from > line_start and not text[scan_from - 1].isspace():
+        scan_from = max(0, start - _FIGURE_REACH)
+        while scan_from > 0 and not text[scan_from - 1].isspace():
             scan_from -= 1  # never from inside a token: its tail would not be a figure
-        line_end = text.find("\n", end)
-        scan_to = min(len(text) if line_end < 0 else line_end, end + _FIGURE_WINDOW)
+        scan_to = min(len(text), end + _FIGURE_WINDOW)
         for match in FIGURE_PHRASE.finditer(text, scan_from, scan_to):
             if match.start() >= end or match.end() <= start or match.span() in found:
                 continue
