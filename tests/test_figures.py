@@ -208,7 +208,8 @@ def test_the_fed_reports_of_the_issue() -> None:
     old = (
         "The Federal Reserve entered the U.S.\nGovernment securities market to arrange one billion dlrs of\n"
         "customer repurchase agreements, a Fed spokesman said.\n    Dealers said Federal funds were trading "
-        "at 6-1/8 pct when\nthe Fed began its temporary and indirect supply of reserves to\nthe banking system.\n"
+        "at 6-1/8 pct when\nthe Fed began its temporary and indirect supply of reserves to\n"
+        "the banking system.\n"
     )
     new = old.replace("one billion", "two billion").replace("6-1/8", "6-3/8")
     change = word_diff(old, new)

@@ -1052,8 +1052,13 @@ def changed_figures(
         value = figure_value(old_figure.text)
         if value is not None and value == figure_value(new_figure.text):
             continue  # "eight" → "8": the same figure, written another way
-        if not _same_context(_context(old_text, old_figure), _context(new_text, new_figure)):
-            continue  # in a rewritten phrase: which figure replaced which is a guess
+        rewritten = _sentence_inside(old_text, old_figure.span, deleted) and _sentence_inside(
+            new_text, new_figure.span, inserted
+        )
+        if not rewritten and not _same_context(
+            _context(old_text, old_figure), _context(new_text, new_figure)
+        ):
+            continue  # a wrong alignment: the words around the two figures differ
         changes.append(
             ChangedFigure(
                 old_figure.text,
@@ -1107,6 +1112,25 @@ def _context(text: str, figure: _Figure) -> _Context:
     # words fall mid-sentence, in different places in the two texts.
     opening = before[:_OPENING_WORDS] if sentence_start > window_start or window_start == 0 else []
     return opening, next_to[-_CONTEXT_WORDS:], after[:_CONTEXT_WORDS]
+
+
+def _sentence_inside(text: str, span: Span, changed: Sequence[Span]) -> bool:
+    """Whether the sentence holding a figure lies inside the changed text (a sentence
+    rewritten whole: "190 of its soldiers would arrive ... within 24 hours" → "plans to
+    deploy 900 soldiers within 10 days"), where its figures pair by kind and unit alone."""
+    start, end = span
+    window_start = sentence_start = max(0, start - _CONTEXT_REACH)
+    for match in _SENTENCE_BREAK.finditer(text, window_start, start):
+        sentence_start = match.end()
+    if sentence_start == window_start and window_start > 0:
+        return False  # a sentence longer than the reach: not known to be rewritten whole
+    stop = _SENTENCE_BREAK.search(text, end, end + _CONTEXT_REACH)
+    if stop is None and end + _CONTEXT_REACH < len(text):
+        return False
+    sentence_end = len(text) if stop is None else stop.start()
+    body = text[sentence_start:sentence_end].rstrip(".!?\"')] ")
+    body_end = sentence_start + len(body)
+    return any(low <= sentence_start and high >= body_end for low, high in changed)
 
 
 def _same_context(old: _Context, new: _Context) -> bool:

@@ -10,7 +10,7 @@ slaughter guesstimates, discount note rates ...) whose whitespace-token diff is 
 for at most three other edits, and each cluster member against its representative whose diff
 replaces figures. Labels: every replaced whitespace token pair that are both figures (digits,
 spelled-out numbers, month names) and say different values, found by difflib, not by
-storydiff; and the changes listed in CHECKED_BY_EYE, which difflib could not label (a
+storydiff; and the changes listed in checked-by-eye.json, which difflib could not label (a
 replaced run of a different length) and which were read in both texts and found to be figure
 replacements.
 """
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import difflib
+import itertools
 import json
 import os
 import re
@@ -119,9 +120,8 @@ VALUES = {
 }
 FIGURE = re.compile(r"^[$€£¥]?(\d[\d,./-]*\d|\d)%?$")
 
-CHECKED_BY_EYE: dict[str, list[list[str]]] = json.loads(
-    """{"96.txt>4918.txt": [["260,500","200,500"],["6.4 pct","5.0 pct"],["370,500","260,500"],["9.2 pct","6.4 pct"]],"11704.txt>14579.txt": [["14.85 billion","25.55 billion"]],"1325.txt>9037.txt": [["Feb 28","March 21"]],"17512.txt>17990.txt": [["275,000","265,000"],["285,000","275,000"]],"19607.txt>20196.txt": [["265,000","325,000"]],"9787.txt>12801.txt": [["5.4 billion","300 mln"]],"12880.txt>12919.txt": [["5.92 pct","5.90 pct"],["5.83 pct","5.92 pct"],["90-100","274-294"]],"12919.txt>13827.txt": [["5.90 pct","5.83 pct"],["5.92 pct","5.90 pct"]],"15560.txt>15610.txt": [["5.85 pct","5.88 pct"],["5.82 pct","5.85 pct"],["88-103","175-190"]],"13909.txt>15579.txt": [["5.95 pct","6.00 pct"]],"12081.txt>14360.txt": [["2","1"]],"12796.txt>13526.txt": [["21","one"]],"13697.txt>16236.txt": [["69.35","70.03"],["69.25","69.87"]],"14015.txt>14246.txt": [["2-1/2","2-1/4"],["2-1/4","1"],["3-1/2","2"]],"12010.txt>13909.txt": [["1","31"]],"12010.txt>15579.txt": [["1","33"]],"12215.txt>14476.txt": [["0.25","0.50"]],"12215.txt>14499.txt": [["0.25","0.50"]],"15999.txt>12711.txt": [["2,825,600","2.65 mln"],["April 2","March 26"]],"12711.txt>15999.txt": [["2.65 mln","2,825,600"]],"17005.txt>5439.txt": [["TWO","THREE"],["two","three"]]}"""
-)
+with open(os.path.join(os.path.dirname(__file__), "checked-by-eye.json"), encoding="utf-8") as _handle:
+    CHECKED_BY_EYE: dict[str, list[list[str]]] = json.load(_handle)
 
 
 def _clean(token: str) -> str:
@@ -176,7 +176,7 @@ def main(corpus: str, report_path: str) -> None:
             by_headline[headline].append(name)
     pairs: list[tuple[str, str, list[list[str]]]] = []
     for group in by_headline.values():
-        for old, new in zip(group, group[1:], strict=False):
+        for old, new in itertools.pairwise(group):
             before, after = texts[old].split(), texts[new].split()
             if abs(len(before) - len(after)) > 0.3 * max(len(before), len(after)):
                 continue
