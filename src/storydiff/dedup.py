@@ -81,7 +81,7 @@ class DedupPlan:
     @property
     def dropped_by_kind(self) -> dict[str, int]:
         """How many copies of each kind are dropped, every kind named (in COPY_KINDS order)."""
-        counts = dict.fromkeys(COPY_KINDS, 0)
+        counts: dict[str, int] = dict.fromkeys(COPY_KINDS, 0)
         for item in self.dropped:
             if item.kind is not None:
                 counts[item.kind] += 1
