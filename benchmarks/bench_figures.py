@@ -31,14 +31,28 @@ TEMPLATES = (
     "The FHLBB set rates of {decimal} pct for notes of {days}-{days} days, against {decimal} pct before, and "
     "sold ${money} billion of bills, {percent}% of the total, in the week ended {date}.",
 )
-SPELLED = "one two three four five six seven eight nine ten".split()
-MONTHS = "January February March April May June July August September October November December".split()
+FRACTIONS = ("1/8", "1/4", "3/8", "1/2", "5/8", "3/4")
+SPELLED = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 
 def _figures(generator: random.Random) -> dict[str, str]:
     return {
         "spelled": generator.choice(SPELLED),
-        "fraction": f"{generator.randint(4, 9)}-{generator.choice(['1/8', '1/4', '3/8', '1/2', '5/8', '3/4'])}",
+        "fraction": f"{generator.randint(4, 9)}-{generator.choice(FRACTIONS)}",
         "thousands": f"{generator.randint(100, 400)},{generator.randint(0, 999):03d}",
         "decimal": f"{generator.randint(4, 8)}.{generator.randint(0, 99):02d}",
         "days": str(generator.randint(30, 360)),
@@ -90,7 +104,9 @@ def _other(figure: str, generator: random.Random) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--megabytes", type=float, default=8.0)
     options = parser.parse_args()
     old, new = texts(options.megabytes)
