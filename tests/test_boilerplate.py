@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.conftest import SEED_000, SEED_001, SEED_002
+from tests.conftest import SEED_000, SEED_001, SEED_002, SEEDS
 
 from storydiff import boilerplate
 from storydiff.boilerplate import NEWS_RULES, RepeatedLines, Rule
@@ -346,3 +346,33 @@ def test_candidate_search_matches_a_plain_per_line_test(lines: list[str]) -> Non
         found = set(proposed.get(index, []))
         assert found <= set(hinted), rule.name
         assert {number for number in found if matches(number)} == set(filter(matches, hinted)), rule.name
+
+
+COPYRIGHT = "Copyright 2013 Cable News Network. All rights reserved."
+
+
+def test_a_copyright_sentence_glued_to_a_paragraph_leaves_the_paragraph(tmp_path: Path) -> None:
+    """A reflowed copy carries the copyright sentence on its first paragraph's line: the rule
+    keeps that line (it once took the paragraph with it), and the copy still clusters with
+    its original, whose copyright line is removed."""
+    from storydiff.pipeline import run_cluster
+    from storydiff.settings import Settings
+
+    lines = (SEEDS / SEED_000).read_text(encoding="utf-8").split("\n")
+    first, second = lines[84], lines[16]  # the United Nations paragraph, then a short one
+    original = f"{COPYRIGHT}\n\n{first}\n\n{second}\n"
+    reflowed = f"{COPYRIGHT} {first}\n{second}\n"
+    assert boilerplate.strip(original, NEWS_RULES).text == f"{first}\n{second}"
+    stripped = boilerplate.strip(reflowed, NEWS_RULES)
+    assert (stripped.text, stripped.removals) == (f"{COPYRIGHT} {first}\n{second}", ())
+    (tmp_path / "original.txt").write_text(original, encoding="utf-8")
+    (tmp_path / "reflowed.txt").write_text(reflowed, encoding="utf-8")
+
+    report = run_cluster([str(tmp_path)], Settings(keep="first"))
+
+    (found,) = report.clusters
+    assert [member.path for member in found.members] == [
+        str(tmp_path / "original.txt"),
+        str(tmp_path / "reflowed.txt"),
+    ]
+    assert found.members[1].kind == "edited"  # the copyright sentence stays in the copy's text

@@ -287,6 +287,7 @@ def test_no_diffs_json_holds_the_same_clusters_and_similarities_without_word_dif
         "path": str(seeds_dir / SEED_001),
         "jaccard": 0.7062,
         "containment": 0.8674,
+        "kind": "edited",
     }
 
 
@@ -299,9 +300,10 @@ def test_no_diffs_jsonl_clusters_carry_similarities_only(seeds_dir: Path) -> Non
         "type": "cluster",
         "id": 1,
         "representative": str(seeds_dir / SEED_000),
+        "related": [],
         "members": [
             {"path": str(seeds_dir / SEED_000), "jaccard": 1.0, "containment": 1.0},
-            {"path": str(seeds_dir / SEED_001), "jaccard": 0.7062, "containment": 0.8674},
+            {"path": str(seeds_dir / SEED_001), "jaccard": 0.7062, "containment": 0.8674, "kind": "edited"},
         ],
     }
 

@@ -13,7 +13,7 @@ from tests.conftest import CORRECTED, SEED_000, SEED_001, SEED_002, WIRE, tree_f
 from storydiff.cli import cli
 
 CLUSTER = (SEED_000, SEED_001, CORRECTED, WIRE)
-SUMMARY = "5 documents in, 2 out: 1 cluster, 3 copies dropped, 19,132 bytes saved\n"
+SUMMARY = "5 documents in, 2 out: 1 cluster, 3 copies dropped (3 edited), 19,132 bytes saved\n"
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -94,7 +94,8 @@ def test_manifest_as_csv_beside_the_copies(dedup_corpus: Path, tmp_path: Path) -
         ("keep", SEED_002, "", "2478"),
     ]
     assert (
-        rows[3]["reason"] == f"near-duplicate of {dedup_corpus / CORRECTED} (Jaccard 0.95, containment 0.99)"
+        rows[3]["reason"]
+        == f"edited near-duplicate of {dedup_corpus / CORRECTED} (Jaccard 0.95, containment 0.99)"
     )
     assert tree_fingerprint(dedup_corpus) == before
 
@@ -126,11 +127,11 @@ def test_dry_run_prints_the_plan_and_writes_nothing(dedup_corpus: Path, tmp_path
     corrected = dedup_corpus / CORRECTED
     assert stdout.splitlines() == [
         f"keep  {corrected}  (cluster 1: the longest of 4 near-duplicates)",
-        f"drop  {dedup_corpus / SEED_000}  (cluster 1: near-duplicate of {corrected} "
+        f"drop  {dedup_corpus / SEED_000}  (cluster 1: edited near-duplicate of {corrected} "
         "(Jaccard 0.96, containment 0.99))",
-        f"drop  {dedup_corpus / SEED_001}  (cluster 1: near-duplicate of {corrected} "
+        f"drop  {dedup_corpus / SEED_001}  (cluster 1: edited near-duplicate of {corrected} "
         "(Jaccard 0.69, containment 0.87))",
-        f"drop  {dedup_corpus / WIRE}  (cluster 1: near-duplicate of {corrected} "
+        f"drop  {dedup_corpus / WIRE}  (cluster 1: edited near-duplicate of {corrected} "
         "(Jaccard 0.95, containment 0.99))",
         f"keep  {dedup_corpus / SEED_002}  (no near-duplicate)",
     ]
@@ -160,7 +161,7 @@ def test_from_a_saved_report_gives_what_a_fresh_run_gives(
     assert (code, stdout) == (0, "")
     assert stderr == (
         "copied 2 files to out\nwrote the manifest plan.json\n"
-        "5 documents in, 2 out: 1 cluster, 3 copies dropped, 20,544 bytes saved\n"
+        "5 documents in, 2 out: 1 cluster, 3 copies dropped (3 edited), 20,544 bytes saved\n"
     )
     assert tree_fingerprint(tmp_path / "out") == {name: before[name] for name in (SEED_001, SEED_002)}
     plan = json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))
@@ -296,3 +297,26 @@ def test_help_has_examples() -> None:
     assert "storydiff dedup examples/seeds --out deduped/" in out
     assert "storydiff dedup --from report.json" in out
     assert "Exit codes: 0 done, 2 usage or input error, or a refusal" in out
+
+
+def test_drop_chooses_the_kinds_of_copies_dropped(dedup_corpus: Path, tmp_path: Path) -> None:
+    """Kept by path, 000 stands for the cluster: the wire copy changed only a figure (1,700 →
+    2,500 troops) and goes with --drop figures; the corrected and 001 copies were edited and stay."""
+    out = tmp_path / "out"
+    code, stdout, stderr = run(
+        "dedup", str(dedup_corpus), "--keep", "first", "--drop", "identical,figures", "--out", str(out)
+    )
+    assert (code, stdout) == (0, "")
+    assert stderr.splitlines()[-1] == (
+        "5 documents in, 4 out: 1 cluster, 1 copy dropped (1 figures), 6,798 bytes saved"
+    )
+    assert sorted(tree_fingerprint(out)) == sorted([SEED_000, SEED_001, SEED_002, CORRECTED])
+    code, stdout, _ = run("dedup", str(dedup_corpus), "--keep", "first", "--drop", "figures", "--dry-run")
+    assert code == 0
+    assert (
+        f"keep  {dedup_corpus / CORRECTED}  (cluster 1: edited copy of {dedup_corpus / SEED_000}, kept "
+        in (stdout)
+    )
+    code, _, stderr = run("dedup", str(dedup_corpus), "--drop", "figures,typos", "--dry-run")
+    assert code == 2
+    assert "typos: expected a comma list of identical, reformatted, figures, edited" in stderr

@@ -22,7 +22,7 @@ def test_different_texts_exit_1_and_show_the_edits(seeds_dir: Path, monkeypatch:
     code, out, err = run("diff", first, second)
     assert code == 1 and err == ""
     flat = " ".join(out.split())
-    assert flat.startswith(f"{first} → {second} Jaccard 0.71")
+    assert flat.startswith(f"{first} → {second} edited · Jaccard 0.71")
     assert "Changed figures: 190 → 900 soldiers · 24 hours → 10 days" in flat
     assert "{+The Nigerian army said it plans to deploy 900 soldiers" in flat
     assert "Story highlights" not in flat  # cleaned as cluster cleans

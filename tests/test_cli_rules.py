@@ -19,8 +19,15 @@ def test_lists_every_pack_and_rule_with_its_description(tmp_path: Path) -> None:
     assert code == 0
     lines = [line.rstrip() for line in out.splitlines()]
     assert lines[0].startswith("Pack news (default) · News furniture: captions, credits, links")
+    words = " ".join(out.split())  # a description with a word limit wraps in its column
     for rule in NEWS_RULES:
-        assert f"{rule.name:18}{rule.description}" in lines
+        if not rule.max_words:
+            assert f"{rule.name:18}{rule.description}" in lines
+        assert f"{rule.name} {' '.join(rule.summary.split())}" in words
+    assert (
+        'copyright Copyright lines: "Copyright 2013 CNN", "© 2013 ..." and "All rights reserved". Only lines '
+        "of at most 20 words: a longer line that opens or ends with it is body text and is kept whole."
+    ) in words
     assert any(line.startswith("Pack none · Strips nothing.") for line in lines)
     assert (
         "repeated-line  A line of 4 or more words found in 5 or more groups of documents and in 1% of all "

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import random
+
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 
 from storydiff import cluster, shingles
 from storydiff.model import Pair
@@ -217,3 +221,59 @@ def test_the_banding_follows_the_permutations_and_keeps_recall() -> None:
         bands, rows = lsh_banding(n, 0.5, 0.8)
         assert bands * rows <= n and rows == n // bands
         assert candidate_probability(jaccard, bands, rows) >= 0.9
+
+
+def _first(member: int) -> tuple[int, int]:
+    return (0, member)
+
+
+def test_star_clusters_do_not_chain() -> None:
+    """0 is like 1, 1 like 2, 2 like 3: 0 takes 1, then 2 takes 3; 2 is not in 0's cluster."""
+    pairs = [Pair(0, 1, 0.6, 0.7), Pair(1, 2, 0.6, 0.7), Pair(2, 3, 0.6, 0.7)]
+    assert cluster.star_clusters(4, pairs, _first) == [[0, 1], [2, 3]]
+    assert cluster.related_clusters([[0, 1], [2, 3]], pairs) == [(1,), (0,)]
+
+
+def test_star_clusters_follow_the_keep_order() -> None:
+    """The longest text is taken first: it represents its neighbours, whatever their paths."""
+    pairs = [Pair(0, 1, 0.6, 0.7), Pair(1, 2, 0.6, 0.7), Pair(0, 3, 0.9, 0.9)]
+    rank = cluster.keep_rank("longest", [10, 50, 20, 10], [0, 0, 0, 0])
+    assert cluster.star_clusters(4, pairs, rank) == [[1, 0, 2]]  # 3's only neighbour, 0, is taken
+
+
+def test_identical_copies_are_one_node_whatever_was_verified() -> None:
+    """Copies 0, 2 and 4 of one text were verified only in a chain (a windowed LSH bucket):
+    they still form one cluster, and the text like copy 4 joins it through the group."""
+    contents = ["same", "other", "same", "lone", "same", "near"]
+    pairs = [Pair(0, 2, 1.0, 1.0), Pair(2, 4, 1.0, 1.0), Pair(4, 5, 0.8, 0.9)]
+    assert cluster.star_clusters(6, pairs, _first, contents) == [[0, 2, 4, 5]]
+    assert cluster.star_clusters(6, pairs, _first) == [[0, 2], [4, 5]]
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 14), st.integers(0, 14)), max_size=60),
+    st.lists(st.integers(0, 5), min_size=15, max_size=15),
+    st.randoms(use_true_random=False),
+)
+def test_every_member_has_a_verified_pair_with_its_representative(
+    edges: list[tuple[int, int]], words: list[int], shuffler: random.Random
+) -> None:
+    pairs = [Pair(min(a, b), max(a, b), 0.6, 0.6) for a, b in dict.fromkeys(edges) if a != b]
+    rank = cluster.keep_rank("longest", words, [0] * 15)
+    found = cluster.star_clusters(15, pairs, rank)
+    linked = {(pair.left, pair.right) for pair in pairs}
+    seen: set[int] = set()
+    for representative, *members in found:
+        assert members and members == sorted(members)
+        for member in members:
+            assert (min(representative, member), max(representative, member)) in linked
+        assert not seen & {representative, *members}
+        seen |= {representative, *members}
+    shuffled = list(pairs)
+    shuffler.shuffle(shuffled)
+    assert cluster.star_clusters(15, shuffled, rank) == found
+    # A document left out has every neighbour in some cluster (it came too late to take one).
+    for pair in pairs:
+        for document, other in ((pair.left, pair.right), (pair.right, pair.left)):
+            if document not in seen:
+                assert other in seen

@@ -119,8 +119,8 @@ def test_a_user_rule_replaces_the_pack_rule_of_its_name() -> None:
         (
             '[[rules]]\nname = "footer"\ndescription = "A footer."\npatern = "x"\n',
             "{file}: rule 'footer': unknown key 'patern' (expected one of: name, description, pattern, "
-            "hints, first-line-only, last-line-only, min-words, takes-title-above, block-max-words, end, "
-            "block-max-lines)",
+            "hints, first-line-only, last-line-only, min-words, max-words, takes-title-above, "
+            "block-max-words, end, block-max-lines)",
         ),
         (
             '[[rules]]\nname = "footer"\ndescription = "A footer."\npattern = "x"\nhints = ["Footer"]\n',

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from tests.conftest import CORRECTED, SEED_000, SEED_001, SEED_002, WIRE, tree_fingerprint
 
-from storydiff import dedup
+from storydiff import cluster, dedup, shingles
 from storydiff.errors import ChangedFilesError, DestinationError, InputError
 from storydiff.pipeline import run_cluster
 from storydiff.render import ManifestFormat
@@ -57,7 +58,7 @@ def test_the_plan_says_what_happens_to_each_file_and_why(dedup_corpus: Path) -> 
     plan = plan_for(dedup_corpus)
     root = str(dedup_corpus)
     corrected = os.path.join(root, CORRECTED)
-    copy_of = f"cluster 1: near-duplicate of {corrected}"
+    copy_of = f"cluster 1: edited near-duplicate of {corrected}"
     assert dedup.plan_lines(plan) == [
         f"keep  {corrected}  (cluster 1: the longest of 4 near-duplicates)",
         f"drop  {root}/{SEED_000}  ({copy_of} (Jaccard 0.96, containment 0.99))",
@@ -66,7 +67,7 @@ def test_the_plan_says_what_happens_to_each_file_and_why(dedup_corpus: Path) -> 
         f"keep  {root}/{SEED_002}  (no near-duplicate)",
     ]
     assert dedup.summary_line(plan) == (
-        "5 documents in, 2 out: 1 cluster, 3 copies dropped, 19,132 bytes saved"
+        "5 documents in, 2 out: 1 cluster, 3 copies dropped (3 edited), 19,132 bytes saved"
     )
 
 
@@ -195,6 +196,7 @@ def manifest_rows(corpus: Path) -> list[dict[str, object]]:
             "path": os.path.join(root, name),
             "relative_path": name,
             "cluster": cluster,
+            "kind": "edited" if action == "drop" else None,
             "kept_copy": kept,
             "reason": reason,
             "bytes": len(data),
@@ -204,12 +206,26 @@ def manifest_rows(corpus: Path) -> list[dict[str, object]]:
     return [
         row("keep", CORRECTED, 1, corrected, "the longest of 4 near-duplicates"),
         row(
-            "drop", SEED_000, 1, corrected, f"near-duplicate of {corrected} (Jaccard 0.96, containment 0.99)"
+            "drop",
+            SEED_000,
+            1,
+            corrected,
+            f"edited near-duplicate of {corrected} (Jaccard 0.96, containment 0.99)",
         ),
         row(
-            "drop", SEED_001, 1, corrected, f"near-duplicate of {corrected} (Jaccard 0.69, containment 0.87)"
+            "drop",
+            SEED_001,
+            1,
+            corrected,
+            f"edited near-duplicate of {corrected} (Jaccard 0.69, containment 0.87)",
         ),
-        row("drop", WIRE, 1, corrected, f"near-duplicate of {corrected} (Jaccard 0.95, containment 0.99)"),
+        row(
+            "drop",
+            WIRE,
+            1,
+            corrected,
+            f"edited near-duplicate of {corrected} (Jaccard 0.95, containment 0.99)",
+        ),
         row("keep", SEED_002, None, str(corpus / SEED_002), "no near-duplicate"),
     ]
 
@@ -226,13 +242,16 @@ def test_json_manifest_lists_every_file_with_the_totals(dedup_corpus: Path) -> N
         "clusters": 1,
         "dropped": 3,
         "bytes_saved": 19132,
+        "dropped_by_kind": {"identical": 0, "reformatted": 0, "figures": 0, "edited": 3},
     }
     assert files == manifest_rows(dedup_corpus)
 
 
 def test_csv_manifest_has_one_row_per_file(dedup_corpus: Path) -> None:
     text = dedup.render_manifest(plan_for(dedup_corpus), ManifestFormat.CSV)
-    assert text.splitlines()[0] == "action,path,relative_path,cluster,kept_copy,reason,bytes,content_hash"
+    assert (
+        text.splitlines()[0] == "action,path,relative_path,cluster,kind,kept_copy,reason,bytes,content_hash"
+    )
     expected = [
         {key: "" if value is None else str(value) for key, value in row.items()}
         for row in manifest_rows(dedup_corpus)
@@ -312,3 +331,35 @@ def test_a_move_that_cannot_remove_the_old_name_leaves_no_new_one(
         dedup._move_without_overwriting(str(source), str(target))
     assert not target.exists()
     assert tree_fingerprint(dedup_corpus) == before
+
+
+def test_a_member_below_both_thresholds_in_a_saved_report_is_kept(dedup_corpus: Path) -> None:
+    """A report saved when clusters were connected components could chain a member that is no
+    near-duplicate of the representative: dedup keeps it and says why."""
+    report = run_cluster([str(dedup_corpus)], Settings())
+    (found,) = report.clusters
+    chained = dataclasses.replace(found.members[2], jaccard=0.30, containment=0.70)
+    members = (*found.members[:2], chained, *found.members[3:])
+    report = dataclasses.replace(report, clusters=(dataclasses.replace(found, members=members),))
+    plan = dedup.build_plan(report, str(dedup_corpus))
+    (kept,) = [item for item in plan.files if item.path == chained.path]
+    assert kept.action == "keep"
+    assert kept.reason == (f"not a near-duplicate of {found.representative} (Jaccard 0.30, containment 0.70)")
+    assert len(plan.dropped) == 2
+
+
+def test_every_dropped_file_is_a_near_duplicate_of_the_file_kept_in_its_place(tmp_path: Path) -> None:
+    """On copies that drift from each other (each a near-duplicate of the last only), every
+    dropped file meets a threshold against its kept copy, measured on the shingle sets."""
+    from tests.test_pipeline import _edited_copies
+
+    corpus = tmp_path / "edited"
+    _edited_copies(corpus)
+    settings = Settings(strip=False)
+    plan = dedup.build_plan(run_cluster([str(corpus)], settings), str(corpus))
+    assert plan.dropped
+    for item in plan.dropped:
+        texts = [Path(path).read_text(encoding="utf-8") for path in (item.kept_copy, item.path)]
+        kept_set, dropped_set = shingles.shingle_sets(texts, settings.ngram, settings.seed)
+        jaccard, containment = cluster.similarity(kept_set, dropped_set)
+        assert cluster.is_near_duplicate(jaccard, containment, min(len(kept_set), len(dropped_set)), settings)

@@ -202,8 +202,16 @@ def test_amounts_percentages_and_dates() -> None:
 
 
 def test_figures_unchanged_inside_a_rewrite_are_not_listed() -> None:
+    """2012 is in both; 3 → 5 towns sits in a sentence rewritten in part ("In 2012, rebels"
+    → "Rebels", "and the army lost" → "in 2012 as the army"), where which figure replaced
+    which is a guess: not listed (figures.py's rule; a whole rewritten sentence pairs by unit)."""
     old = "In 2012, rebels seized 3 towns and the army lost ground quickly."
     new = "Rebels seized 5 towns in 2012 as the army retreated."
+    assert [f.label for f in word_diff(old, new).changed_figures] == []
+    old, new = (
+        "Rebels seized 3 towns in 2012, officials said.",
+        "Rebels seized 5 towns in 2012, officials said.",
+    )
     assert [f.label for f in word_diff(old, new).changed_figures] == ["3 → 5 towns"]
 
 

@@ -151,8 +151,17 @@ def test_generated_corpus_gives_the_same_output_as_the_local_engine(
     report = json.loads(dask)
     assert report["documents"] == 1500 + len(planted) > 2000
     cluster_of = {member["path"]: item["id"] for item in report["clusters"] for member in item["members"]}
+    related = {item["id"]: set(item["related"]) for item in report["clusters"]}
+    stranded = 0
     for original, copy in planted:
-        assert cluster_of[str(corpus / original)] == cluster_of[str(corpus / copy)]
+        # Star clusters: a planted copy is in its original's cluster or a related one, or one
+        # of the two was left out (its near-duplicates were placed before its turn).
+        first, second = cluster_of.get(str(corpus / original)), cluster_of.get(str(corpus / copy))
+        if first is None or second is None:
+            stranded += 1
+            continue
+        assert first == second or second in related[first]
+    assert stranded <= len(planted) // 50
 
 
 def test_scheduler_needs_the_dask_engine() -> None:

@@ -228,8 +228,8 @@ def test_an_interrupted_dedup_out_says_so_and_a_rerun_completes_it(
     code, out, err = run("dedup", "corpus", "--out", "deduped")
     assert (code, out) == (0, "")
     assert (
-        err
-        == "copied 2 files to deduped\n3 documents in, 2 out: 1 cluster, 1 copy dropped, 448 bytes saved\n"
+        err == "copied 2 files to deduped\n"
+        "3 documents in, 2 out: 1 cluster, 1 copy dropped (1 edited), 448 bytes saved\n"
     )
     assert sorted(os.listdir("deduped")) == ["a.txt", "c.txt"]
     for name in ("a.txt", "c.txt"):

@@ -338,10 +338,10 @@ def test_the_repeated_line_pass_verifies_only_pairs_touching_a_document_signed_a
     assert 0 < sum(verified_counts) - first_pass_pairs < first_pass_pairs
 
 
-def test_a_member_joined_through_another_is_measured_against_the_representative(tmp_path: Path) -> None:
-    """Verification measured the representative against the middle text but not against the
-    far one (too little in common): the diff stage measures that member from the sets itself,
-    and takes the middle one's from verification; both as the shingle sets give them."""
+def test_a_text_like_a_member_but_not_like_the_representative_stays_out(tmp_path: Path) -> None:
+    """a is like b and b like c, but a is not like c: connected components chained all three
+    into a's cluster (the issue's bug); the cluster is a and b, measured against each other,
+    c is a singleton, and nothing in the report says it is a near-duplicate of a."""
     words = (SEEDS / SEED_000).read_text(encoding="utf-8").split()
     texts = {"a.txt": words[0:620], "b.txt": words[150:750], "c.txt": words[300:900]}
     for name, chosen in texts.items():
@@ -357,12 +357,12 @@ def test_a_member_joined_through_another_is_measured_against_the_representative(
     report = pipeline.run_cluster([str(tmp_path)], settings)
 
     (found,) = report.clusters
-    assert [member.path for member in found.members] == [
-        str(tmp_path / name) for name in ("a.txt", "b.txt", "c.txt")
-    ]
-    for member in found.members[1:]:
-        name = Path(member.path).name
-        assert (member.jaccard, member.containment) == cluster.similarity(sets["a.txt"], sets[name])
+    assert [member.path for member in found.members] == [str(tmp_path / name) for name in ("a.txt", "b.txt")]
+    assert (found.members[1].jaccard, found.members[1].containment) == cluster.similarity(
+        sets["a.txt"], sets["b.txt"]
+    )
+    assert report.singletons == (str(tmp_path / "c.txt"),)
+    assert found.related == ()
     # A warm run with another threshold takes the pairs from the cache, which keeps no sets,
     # and diffs again: the representative's and the far member's sets are read again.
     cache_file = str(tmp_path / "cache.sqlite")
@@ -412,3 +412,60 @@ def test_without_diffs_members_get_the_same_similarities_and_no_word_diff(
     ]
     assert all(member.segments == () and member.added_words == 0 for member in bare.clusters[0].members)
     assert (bare.singletons, bare.files) == (diffed.singletons, diffed.files)
+
+
+def _edited_copies(root: Path, stories: int = 6, copies: int = 4, seed: int = 7) -> None:
+    """Stories cut from the seeds, each followed by copies edited one from the last (about a fifth
+    of the shingles lost each time), so that the later copies drift far from the first."""
+    generator = np.random.default_rng(seed)
+    words = " ".join((SEEDS / name).read_text(encoding="utf-8") for name in (SEED_000, SEED_001)).split()
+    vocabulary = sorted(set(words))
+    root.mkdir()
+    for story in range(stories):
+        text = words[story * 160 : story * 160 + 160]
+        (root / f"s{story}_0.txt").write_text(" ".join(text) + "\n", encoding="utf-8")
+        for copy in range(1, copies + 1):
+            text = list(text)
+            for position in generator.choice(len(text), size=len(text) // 25, replace=False):
+                text[position] = vocabulary[int(generator.integers(len(vocabulary)))]
+            (root / f"s{story}_{copy}.txt").write_text(" ".join(text) + "\n", encoding="utf-8")
+
+
+def test_every_member_is_a_near_duplicate_of_its_representative(tmp_path: Path) -> None:
+    corpus = tmp_path / "edited"
+    _edited_copies(corpus)
+    settings = Settings(strip=False)
+    names = sorted(path.name for path in corpus.iterdir())
+    texts = [(corpus / name).read_text(encoding="utf-8") for name in names]
+    sets = dict(zip(names, shingles.shingle_sets(texts, settings.ngram, settings.seed), strict=True))
+    chained = [
+        (first, second)
+        for first in names
+        for second in names
+        if first < second
+        and first.split("_")[0] == second.split("_")[0]
+        and not cluster.is_near_duplicate(
+            *cluster.similarity(sets[first], sets[second]), min(len(sets[first]), len(sets[second])), settings
+        )
+    ]
+    assert chained  # copies of one story that are no near-duplicates of each other
+
+    report = pipeline.run_cluster([str(corpus)], settings)
+
+    assert report.clusters
+    for found in report.clusters:
+        representative = Path(found.representative).name
+        for member in found.members[1:]:
+            name = Path(member.path).name
+            jaccard, containment = cluster.similarity(sets[representative], sets[name])
+            assert (member.jaccard, member.containment) == (jaccard, containment)
+            assert cluster.is_near_duplicate(
+                jaccard, containment, min(len(sets[representative]), len(sets[name])), settings
+            )
+    assert any(found.related for found in report.clusters)
+    one_job = run("cluster", str(corpus), "--no-strip", "--format", "json", "--no-cache", "--jobs", "1")
+    two_jobs = run("cluster", str(corpus), "--no-strip", "--format", "json", "--no-cache", "--jobs", "2")
+    cache_file = str(tmp_path / "cache.sqlite")
+    cold = run("cluster", str(corpus), "--no-strip", "--format", "json", "--cache", cache_file)
+    warm = run("cluster", str(corpus), "--no-strip", "--format", "json", "--cache", cache_file)
+    assert one_job == two_jobs == cold == warm

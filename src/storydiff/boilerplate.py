@@ -38,7 +38,10 @@ class Rule:
     A line rule removes each line its `pattern` matches (searched, case-insensitive; use
     `(?-i:...)` for a case-sensitive part). `first_line_only` and `last_line_only` look only
     at the first or last non-blank line (a photo caption leads a page, a wire sign-off ends
-    a story). Lines of fewer than `min_words` words are never matched. With
+    a story). Lines of fewer than `min_words` words are never matched, nor lines of more than
+    `max_words` (when set): furniture that can be glued to a paragraph ("Copyright 2013 CNN.
+    All rights reserved." at the head of a reflowed first paragraph) is a short line of its
+    own, and a longer line that opens or ends with it is body text, kept whole. With
     `takes_title_above` the rule also removes a short title line just above the match (a
     video's title above its "04:19 - Source: CNN" slug).
 
@@ -67,6 +70,7 @@ class Rule:
     first_line_only: bool = False
     last_line_only: bool = False
     min_words: int = 0
+    max_words: int = 0
     takes_title_above: bool = False
     block_max_words: int = 0
     end: str = ""
@@ -96,6 +100,7 @@ class Rule:
             raise ValueError("a block with an end marker needs block_max_lines of 1 or more")
         for label, number in (
             ("min_words", self.min_words),
+            ("max_words", self.max_words),
             ("block_max_words", self.block_max_words),
             ("block_max_lines", self.block_max_lines),
         ):
@@ -106,6 +111,19 @@ class Rule:
     def engine(self) -> RuleEngine:
         """Which regular-expression engine runs the patterns."""
         return "python"
+
+    @property
+    def summary(self) -> str:
+        """The description, and the longest line the rule takes when it has a limit."""
+        if not self.max_words:
+            return self.description
+        return (
+            f"{self.description} Only lines of at most {self.max_words} words: a longer line"
+            " that opens or ends with it is body text and is kept whole."
+        )
+
+    def too_long(self, line: str) -> bool:
+        return bool(self.max_words) and len(line.split()) > self.max_words
 
     @property
     def _syntax_note(self) -> str:
@@ -188,6 +206,7 @@ NEWS_RULES: tuple[Rule, ...] = (
             "photo/",
             "/getty images",
         ),
+        max_words=60,
     ),
     Rule(
         "video-source",
@@ -201,6 +220,7 @@ NEWS_RULES: tuple[Rule, ...] = (
         '"NEW:" teaser bullets at the head of an article.',
         r"^\s*new:\s*\S",
         hints=("^new:",),
+        max_words=40,
     ),
     Rule(
         "story-highlights",
@@ -214,6 +234,7 @@ NEWS_RULES: tuple[Rule, ...] = (
         'Links to other stories: "Read more: ...", "READ MORE ...".',
         r"^\s*read more\s*(?::|»|›|>|\.\.\.|…|[-–—]|$)|^\s*(?-i:READ MORE)\b",
         hints=("^read more",),
+        max_words=20,
     ),
     Rule(
         "related",
@@ -221,18 +242,21 @@ NEWS_RULES: tuple[Rule, ...] = (
         r"^\s*(?:related(?:\s+(?:stories|story|articles?|content|coverage|links?|videos?|news|reading))?"
         r"|see also|also read|more on this(?:\s+story)?)\s*:",
         hints=("^related", "^see also", "^also read", "^more on this"),
+        max_words=40,
     ),
     Rule(
         "click-here",
         '"Click here ..." link lines.',
         r"^\s*\(?click here\b",
         hints=("^click here", "^(click here"),
+        max_words=25,
     ),
     Rule(
         "archive-note",
         '"This article is from the archive of our partner ..." notes.',
         r"^\s*this article is from the archive of our partner\b",
         hints=("^this article is from the archive",),
+        max_words=25,
     ),
     Rule(
         "byline",
@@ -245,6 +269,7 @@ NEWS_RULES: tuple[Rule, ...] = (
         '"CNN\'s ... contributed to this report." and "... contributed reporting." lines.',
         r"^.{0,300}\bcontributed\s+(?:to\s+this\s+(?:report|story|article)|reporting\b[^.]{0,100})\W*$",
         hints=("contributed",),
+        max_words=25,
     ),
     Rule(
         "wire-credit",
@@ -263,6 +288,7 @@ NEWS_RULES: tuple[Rule, ...] = (
             "^additional reporting",
             "^compiled by",
         ),
+        max_words=40,
     ),
     Rule(
         "copyright",
@@ -270,6 +296,7 @@ NEWS_RULES: tuple[Rule, ...] = (
         r"^\s*(?:copyright\s*(?:©|\(c\))?\s*(?:\d{4}|©|\(c\))|©\s*(?:\d{4}|\w)|\(c\)\s*\d{4}"
         r"|all rights reserved\b)",
         hints=("^copyright", "^©", "^(c)", "^all rights reserved"),
+        max_words=20,
     ),
     Rule(
         "newsletter",
@@ -297,6 +324,7 @@ NEWS_RULES: tuple[Rule, ...] = (
         hints=("correct", "^adds", "^(adds", "^(updates", "^(recasts", "^(repeats", "^(rewrites"),
         end=r"[.)]\s*$",
         block_max_lines=3,
+        max_words=40,
     ),
     Rule(
         "cross-reference",
@@ -480,6 +508,8 @@ def _apply(
                 continue
             line = lines[index]
             if rule.min_words and len(line.split()) < rule.min_words:
+                continue
+            if rule.too_long(line):
                 continue
             if (rule.first_line_only or rule.last_line_only) and rule.hints and not _holds_hint(line, rule):
                 continue

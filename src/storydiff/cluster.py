@@ -1,4 +1,4 @@
-"""From signatures to clusters: LSH candidates, exact verification, union-find, representatives.
+"""From signatures to clusters: LSH candidates, exact verification, star clusters, representatives.
 
 LSH proposes pairs cheaply and leniently; a signature estimate drops the clearly dissimilar
 ones; every pair that remains is checked on the exact shingle sets, so no reported pair
@@ -441,6 +441,23 @@ def connected_components(count: int, pairs: Sequence[Pair]) -> list[list[int]]:
     return sorted((sorted(group) for group in groups.values() if len(group) > 1), key=lambda group: group[0])
 
 
+def keep_rank(
+    policy: KeepPolicy, word_counts: Sequence[int], mtimes: Sequence[int]
+) -> Callable[[int], tuple[int, int]]:
+    """The `--keep` order as a sort key over document indices (in path order): the most
+    preferred document sorts first, ties go to the first path."""
+    rank: dict[KeepPolicy, Callable[[int], int]] = {
+        "first": lambda member: 0,
+        "last": lambda member: -member,
+        "longest": lambda member: -word_counts[member],
+        "shortest": lambda member: word_counts[member],
+        "newest": lambda member: -mtimes[member],
+        "oldest": lambda member: mtimes[member],
+    }
+    by_policy = rank[policy]
+    return lambda member: (by_policy(member), member)
+
+
 def choose_representative(
     members: Sequence[int], policy: KeepPolicy, word_counts: Sequence[int], mtimes: Sequence[int]
 ) -> int:
@@ -449,14 +466,74 @@ def choose_representative(
     `members` are indices in path order; `word_counts` and `mtimes` (nanoseconds) are indexed
     like them.
     """
-    if policy == "first":
-        return min(members)
-    if policy == "last":
-        return max(members)
-    rank: dict[KeepPolicy, Callable[[int], int]] = {
-        "longest": lambda member: -word_counts[member],
-        "shortest": lambda member: word_counts[member],
-        "newest": lambda member: -mtimes[member],
-        "oldest": lambda member: mtimes[member],
-    }
-    return min(members, key=lambda member: (rank[policy](member), member))
+    return min(members, key=keep_rank(policy, word_counts, mtimes))
+
+
+def star_clusters(
+    count: int,
+    pairs: Sequence[Pair],
+    rank: Callable[[int], tuple[int, int]],
+    contents: Sequence[str] | None = None,
+) -> list[list[int]]:
+    """Representative-centred clusters over the verified pairs: each cluster's first index is
+    its representative, the others its members in index order; clusters in representative order.
+
+    The documents that have a verified pair are taken in `rank` order (the `--keep` order,
+    see `keep_rank`); one that is not yet in a cluster and has neighbours not yet in one
+    becomes a representative, and those neighbours join it. So every member is verified
+    against its own representative (is a near-duplicate of it), unlike connected components,
+    where members chain (A like B, B like C, A unlike C). A document whose neighbours were
+    all taken by clusters before its turn stays out of every cluster. Depends only on the
+    pairs and the ranks, not on the pairs' order.
+
+    `contents` (each document's content hash) makes byte-identical documents one node, led by
+    the best ranked of them: LSH pairs the members of a very large bucket (thousands of
+    copies of one text) only with their neighbours by size, so not every copy is verified
+    against every other, yet identical copies are near-duplicates of each other whatever
+    was verified. A group of copies with a verified pair among them is a cluster by itself.
+    """
+    leader = list(range(count))
+    twins: dict[int, list[int]] = {}
+    if contents is not None:
+        first_with: dict[str, int] = {}
+        for index in sorted(range(count), key=rank):
+            leader[index] = first_with.setdefault(contents[index], index)
+            if leader[index] != index:
+                twins.setdefault(leader[index], []).append(index)
+    neighbours: dict[int, set[int]] = {}
+    for pair in pairs:
+        left, right = leader[pair.left], leader[pair.right]
+        neighbours.setdefault(left, set()).add(right)
+        neighbours.setdefault(right, set()).add(left)
+    assigned = [False] * count
+    clusters: list[list[int]] = []
+    for candidate in sorted(neighbours, key=rank):
+        if assigned[candidate]:
+            continue
+        joining = sorted(
+            other for other in neighbours[candidate] if not assigned[other] and other != candidate
+        )
+        if not joining and candidate not in neighbours[candidate]:
+            continue
+        assigned[candidate] = True
+        for node in joining:
+            assigned[node] = True
+        members = [
+            *twins.get(candidate, ()),
+            *(item for node in joining for item in (node, *twins.get(node, ()))),
+        ]
+        clusters.append([candidate, *sorted(members)])
+    return clusters
+
+
+def related_clusters(clusters: Sequence[Sequence[int]], pairs: Sequence[Pair]) -> list[tuple[int, ...]]:
+    """For each cluster (lists of document indices), the positions in `clusters` of the other
+    clusters that one of its documents has a verified pair with, sorted."""
+    cluster_of = {member: number for number, members in enumerate(clusters) for member in members}
+    related: list[set[int]] = [set() for _ in clusters]
+    for pair in pairs:
+        left, right = cluster_of.get(pair.left), cluster_of.get(pair.right)
+        if left is not None and right is not None and left != right:
+            related[left].add(right)
+            related[right].add(left)
+    return [tuple(sorted(found)) for found in related]

@@ -51,6 +51,7 @@ _RULE_KEYS = {
     "first_line_only": bool,
     "last_line_only": bool,
     "min_words": int,
+    "max_words": int,
     "takes_title_above": bool,
     "block_max_words": int,
     "end": str,

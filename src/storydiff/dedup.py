@@ -20,11 +20,11 @@ import os
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 from . import __version__, ingest, safe_paths
 from .errors import ChangedFilesError, DestinationError, InputError
-from .model import Cluster, FileRecord, Report, Skipped
+from .model import COPY_KINDS, Cluster, CopyKind, FileRecord, Report, Skipped
 from .pipeline import Progress
 from .render import ManifestFormat
 from .render.json import json_safe, report_from_object
@@ -51,7 +51,8 @@ class PlannedFile:
 
     `relative_path` is the path below the input directory: where the file lands under OUTDIR
     (kept) or under --move-dropped-to (dropped). `kept_copy` is the file kept in its place
-    (itself when kept); `cluster` is None for a file with no near-duplicate.
+    (itself when kept); `cluster` is None for a file with no near-duplicate. `kind` is how a
+    cluster member differs from the representative (None for representatives and singletons).
     """
 
     path: str
@@ -62,17 +63,29 @@ class PlannedFile:
     reason: str
     content_hash: str
     size_bytes: int
+    kind: CopyKind | None = None
 
 
 @dataclass(frozen=True)
 class DedupPlan:
-    """Every document of a report, kept or dropped, in report order (clusters, then the rest)."""
+    """Every document of a report, kept or dropped, in report order (clusters, then the rest);
+    `drop`: the kinds of copies dropped (see `build_plan`)."""
 
     root: str
     keep: str
     clusters: int
     files: tuple[PlannedFile, ...]
     skipped: tuple[Skipped, ...] = ()
+    drop: tuple[CopyKind, ...] = COPY_KINDS
+
+    @property
+    def dropped_by_kind(self) -> dict[str, int]:
+        """How many copies of each kind are dropped, every kind named (in COPY_KINDS order)."""
+        counts: dict[str, int] = dict.fromkeys(COPY_KINDS, 0)
+        for item in self.dropped:
+            if item.kind is not None:
+                counts[item.kind] += 1
+        return counts
 
     @property
     def kept(self) -> tuple[PlannedFile, ...]:
@@ -121,32 +134,78 @@ def read_report(path: str) -> Report:
     return report
 
 
-def build_plan(report: Report, root: str) -> DedupPlan:
-    """Keep each cluster's representative and every singleton; drop the other members."""
+def parse_kinds(text: str) -> tuple[CopyKind, ...]:
+    """A comma list of copy kinds ("identical,reformatted"), in COPY_KINDS order; ValueError
+    naming the kinds there are when one is not."""
+    named = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [part for part in named if part not in COPY_KINDS]
+    if unknown or not named:
+        raise ValueError(
+            f"{', '.join(unknown) or 'no kind'}: expected a comma list of {', '.join(COPY_KINDS)}"
+        )
+    return tuple(kind for kind in COPY_KINDS if kind in named)
+
+
+def build_plan(report: Report, root: str, drop: Sequence[CopyKind] = COPY_KINDS) -> DedupPlan:
+    """Keep each cluster's representative and every singleton; drop the other members whose
+    kind (how they differ from the representative) is in `drop`, keep the rest.
+
+    Every dropped member is a near-duplicate of the representative kept in its place: the
+    pipeline's clusters are centred on their representative (cluster.star_clusters), and
+    this is checked again here against the report's own similarities and settings.
+    """
     records = {item.path: item for item in report.files}
     keep = str(report.settings.get("keep", "longest"))
-    planned = [item for cluster in report.clusters for item in _cluster_plan(cluster, records, root, keep)]
+    chosen = tuple(kind for kind in COPY_KINDS if kind in drop)
+    planned = [
+        item
+        for cluster in report.clusters
+        for item in _cluster_plan(cluster, records, root, keep, chosen, report.settings)
+    ]
     for path in report.singletons:
         planned.append(_planned(_record(records, path), root, "keep", None, path, "no near-duplicate"))
-    return DedupPlan(root, keep, len(report.clusters), tuple(planned), report.skipped)
+    return DedupPlan(root, keep, len(report.clusters), tuple(planned), report.skipped, chosen)
 
 
 def _cluster_plan(
-    cluster: Cluster, records: dict[str, FileRecord], root: str, keep: str
+    cluster: Cluster,
+    records: dict[str, FileRecord],
+    root: str,
+    keep: str,
+    drop: tuple[CopyKind, ...],
+    settings: dict[str, object],
 ) -> list[PlannedFile]:
+    threshold = float(cast(float, settings.get("threshold", 0.0)))
+    containment = float(cast(float, settings.get("containment", 0.0)))
     planned = []
     for member in cluster.members:
+        kind = None if member.is_representative else member.kind
         if member.is_representative:
             action: Action = "keep"
             reason = f"{_POLICY_WORDS.get(keep, keep)} of {len(cluster.members)} near-duplicates"
+        elif member.jaccard < threshold and member.containment < containment:
+            # A report saved before clusters were centred on their representative chained members.
+            action = "keep"
+            reason = (
+                f"not a near-duplicate of {cluster.representative} "
+                f"(Jaccard {member.jaccard:.2f}, containment {member.containment:.2f})"
+            )
+        elif kind is None and drop != COPY_KINDS:
+            raise InputError(
+                f"{member.path}: the report does not say how this copy differs (made by an older "
+                "storydiff); make a new one with storydiff cluster DIR --format json, or drop all kinds"
+            )
+        elif kind is not None and kind not in drop:
+            action = "keep"
+            reason = f"{kind} copy of {cluster.representative}, kept (--drop {','.join(drop)})"
         else:
             action = "drop"
             reason = (
-                f"near-duplicate of {cluster.representative} "
+                f"{kind + ' ' if kind else ''}near-duplicate of {cluster.representative} "
                 f"(Jaccard {member.jaccard:.2f}, containment {member.containment:.2f})"
             )
         record = _record(records, member.path)
-        planned.append(_planned(record, root, action, cluster.id, cluster.representative, reason))
+        planned.append(_planned(record, root, action, cluster.id, cluster.representative, reason, kind))
     return planned
 
 
@@ -158,7 +217,13 @@ def _record(records: dict[str, FileRecord], path: str) -> FileRecord:
 
 
 def _planned(
-    record: FileRecord, root: str, action: Action, cluster: int | None, kept_copy: str, reason: str
+    record: FileRecord,
+    root: str,
+    action: Action,
+    cluster: int | None,
+    kept_copy: str,
+    reason: str,
+    kind: CopyKind | None = None,
 ) -> PlannedFile:
     return PlannedFile(
         path=record.path,
@@ -169,6 +234,7 @@ def _planned(
         reason=reason,
         content_hash=record.content_hash,
         size_bytes=record.size_bytes,
+        kind=kind,
     )
 
 
@@ -422,6 +488,7 @@ MANIFEST_FIELDS = (
     "path",
     "relative_path",
     "cluster",
+    "kind",
     "kept_copy",
     "reason",
     "bytes",
@@ -452,6 +519,7 @@ def manifest_rows(plan: DedupPlan) -> list[dict[str, str | int | None]]:
             "path": json_safe(item.path),
             "relative_path": json_safe(item.relative_path),
             "cluster": item.cluster,
+            "kind": item.kind,
             "kept_copy": json_safe(item.kept_copy),
             "reason": json_safe(item.reason),
             "bytes": item.size_bytes,
@@ -474,6 +542,7 @@ def _manifest_json(plan: DedupPlan) -> str:
         "input": json_safe(plan.root),
         "keep": plan.keep,
         **summary_counts(plan),
+        "dropped_by_kind": plan.dropped_by_kind,
         "files": rows,
     }
     return escape_unsafe(json.dumps(document, ensure_ascii=False, indent=1)) + "\n"
@@ -517,10 +586,11 @@ def summary_counts(plan: DedupPlan) -> dict[str, int]:
 
 def summary_line(plan: DedupPlan) -> str:
     counts = summary_counts(plan)
+    by_kind = ", ".join(f"{number:,} {kind}" for kind, number in plan.dropped_by_kind.items() if number)
     return (
         f"{count(counts['documents_in'], 'document')} in, {counts['documents_out']:,} out: "
-        f"{count(counts['clusters'], 'cluster')}, {count(counts['dropped'], 'copy', 'copies')} dropped, "
-        f"{counts['bytes_saved']:,} bytes saved"
+        f"{count(counts['clusters'], 'cluster')}, {count(counts['dropped'], 'copy', 'copies')} dropped"
+        f"{f' ({by_kind})' if by_kind else ''}, {counts['bytes_saved']:,} bytes saved"
     )
 
 

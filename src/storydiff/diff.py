@@ -19,19 +19,23 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import accumulate, repeat
 from operator import add
 from typing import cast
 
-from .model import ChangedFigure, Segment, Span
+from .figures import CURRENCY_SIGNS, FIGURE_PHRASE, FIGURE_TOKEN, FIGURE_TOKEN_PATTERN, is_figure_token
+from .model import ChangedFigure, CopyKind, Segment, Span
 
-_WORD = re.compile(r"\w+(?:['’]\w+)*")  # the word alternative of _TOKEN
-# Whitespace first: the alternatives start with different characters, so their order does not
-# change the tokens, and this order makes findall a third faster on news text.
-_TOKEN = re.compile(r"\s+|\w+(?:['’]\w+)*|\.{2,}|[^\w\s]")
+# The word alternatives of _TOKEN: a figure token (kept whole, see figures.py) or a word.
+_WORD = re.compile(rf"{FIGURE_TOKEN_PATTERN}|\w+(?:['’]\w+)*")
+# Whitespace first: it starts with different characters from the others, and this order
+# makes findall a third faster on news text. A figure comes before a word, so "6-1/2" and
+# "1,250,000" are one token each; where no figure fits ("1st", "COVID-19") the word does.
+_TOKEN = re.compile(rf"\s+|{FIGURE_TOKEN_PATTERN}|\w+(?:['’]\w+)*|\.{{2,}}|[^\w\s]")
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "‟": '"'})
 _SURROGATES = range(0xD800, 0xE000)
 _LAST_CODE = 0x10FFFF
@@ -40,6 +44,44 @@ _LAST_CODE = 0x10FFFF
 def diff_tokens(text: str) -> list[str]:
     """The text cut into words, single punctuation marks and whitespace runs (lossless)."""
     return _TOKEN.findall(text)
+
+
+# The comparison key of `copy_kind`: words (figure tokens whole), case-folded; whitespace,
+# line breaks, quote marks and other punctuation fall between them and do not count.
+_KIND_WORD = re.compile(rf"{FIGURE_TOKEN_PATTERN}|[^\W_]+")
+_FIGURE_MASK = "#"  # never a _KIND_WORD
+
+
+def comparison_words(text: str) -> list[str]:
+    """A text's words under the comparison key of `copy_kind`."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    return _KIND_WORD.findall(text.casefold())
+
+
+def copy_kind(representative: str, copy: str) -> CopyKind:
+    """How a copy's cleaned text differs from its representative's, from least to most:
+    `identical`; `reformatted` (the same words under the comparison key: case, quotes,
+    punctuation, whitespace and line breaks aside); `figures` (the same once every figure
+    token, figures.is_figure_token, is masked: only numbers, amounts, percentages and dates
+    were replaced); else `edited`.
+
+    Decided from the two texts alone, without the word diff, so commands that need no diff
+    still know it; it agrees with the diff (tests/test_figures.py checks it on the labelled set).
+    """
+    if representative == copy:
+        return "identical"
+    old_words, new_words = comparison_words(representative), comparison_words(copy)
+    if old_words == new_words:
+        return "reformatted"
+    if len(old_words) == len(new_words) and _masked(old_words) == _masked(new_words):
+        return "figures"
+    return "edited"
+
+
+def _masked(words: list[str]) -> list[str]:
+    """Comparison words with every figure token (figures.is_figure_token) masked."""
+    return [_FIGURE_MASK if is_figure_token(word) else word for word in words]
 
 
 # A text cut into lines, each with the whole whitespace run after its newline: the `\s+` token
@@ -82,9 +124,7 @@ class _CodeTable(dict[str, str]):
             canonical = unicodedata.normalize("NFKC", token).translate(_QUOTES)
         code = self.by_canonical.get(canonical)
         if code is None:
-            code = self.by_canonical[canonical] = self._fresh(
-                word=canonical[:1].isalnum() or canonical[:1] == "_"
-            )
+            code = self.by_canonical[canonical] = self._fresh(word=_is_word(canonical))
             if canonical[-1] in _SENTENCE_ENDS:
                 self.sentence_ends.add(code)
                 self._pattern = None
@@ -770,8 +810,17 @@ def _counts_as_passage(
     )
 
 
+_FIGURE_OPENERS = frozenset(CURRENCY_SIGNS + ".")
+
+
 def _is_word(token: str) -> bool:
-    return token[:1].isalnum() or token[:1] == "_"
+    """A word or a figure token ("$1.5", ".75" are words to the diff)."""
+    first = token[:1]
+    return (
+        first.isalnum()
+        or first == "_"
+        or (first in _FIGURE_OPENERS and FIGURE_TOKEN.fullmatch(token) is not None)
+    )
 
 
 def _whole_sentences(text: Tokenized, start: int, end: int) -> bool:
@@ -924,25 +973,8 @@ def move_origins(segments: Sequence[Segment]) -> dict[int, list[int]]:
     return origins
 
 
-# Changed figures: numbers, amounts, dates and percentages in the text a replaced stretch
-# deleted, paired with those in the text it inserted.
-_MONTH = (
-    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
-    r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
-)
-_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
-_NUMBER = r"\d+(?:[.,]\d+)*(?!\w)"
-_SCALE = r"(?:\s(?:million|billion|trillion|thousand|bn|mln|bln)\b)?"
-# Matched from a given start (see `_figures_touching`), so no alternative needs a lookbehind.
-_FIGURE = re.compile(
-    rf"(?P<date>{_MONTH}\s{_DAY}(?:,?\s\d{{4}})?(?!\w)|{_DAY}\s{_MONTH}(?:,?\s\d{{4}})?(?!\w)"
-    rf"|{_MONTH}\s\d{{4}}(?!\w))"
-    rf"|(?P<amount>[$€£¥] ?{_NUMBER}{_SCALE})"
-    rf"|(?P<number>{_NUMBER}(?P<percent>\s?%|\s(?:percent|per cent|pct)\b)?{_SCALE})"
-)
-_DIGIT = re.compile(r"\d")
-_CURRENCY = frozenset("$€£¥")
-_DIGITS = re.compile(r"\d+")
+# Changed figures: the figure phrases (figures.FIGURE_PHRASE) that a replaced stretch's
+# deleted text touches, paired with those its inserted text touches.
 _NEXT_WORD = re.compile(r"[ \t-]*([^\W\d_][\w'’-]*)")
 # Words between a figure and its unit ("190 of its soldiers"), and words that are no unit.
 _UNIT_SKIP = frozenset(
@@ -954,8 +986,8 @@ _NOT_UNIT = frozenset(
         "will would could should may might when after before per it them they we he she us you"
     ).split()
 )
-_FIGURE_REACH = 25  # a figure touching a change has a digit this close to it ("September 15th, 2013")
-_FIGURE_WINDOW = 40  # and ends this close to it
+_FIGURE_REACH = 40  # a phrase touching a change starts this close before it ("September 15th, 2013")
+_FIGURE_WINDOW = 60  # and ends this close after it
 
 
 @dataclass(frozen=True)
@@ -975,12 +1007,14 @@ def changed_figures(
 ) -> list[ChangedFigure]:
     """The figures one replaced stretch changed, paired old to new.
 
-    A figure counts when it overlaps the changed text, so "1,[-700-]{+900+}" gives
-    1,700 → 1,900; an empty span (the place of a pure insertion or deletion) touches the
-    figure around it. Figures equal on both sides are not changes; the others pair in order,
-    of the same kind (date, amount, percentage, number) and unit first, then of the same
-    kind: "190 of its soldiers … within 24 hours" against "900 soldiers within 10 days"
-    gives 190 → 900 soldiers and 24 hours → 10 days.
+    A figure counts when its phrase overlaps the changed text, so "[-one-]{+two+} billion
+    dlrs" gives one billion → two billion dlrs; an empty span (the place of a pure insertion
+    or deletion) touches the phrase around it. Figures equal on both sides (the same text
+    and unit) are not changes; the others pair in order, of the same kind (date, amount,
+    percentage, number) and unit first, then of the same kind: "190 of its soldiers …
+    within 24 hours" against "900 soldiers within 10 days" gives 190 → 900 soldiers and
+    24 hours → 10 days. A figure left without a partner is not reported: it was dropped or
+    added, not replaced. Each round of pairing is one pass over each side (`pair_in_order`).
     """
     # The side with less changed text first: when it has no figure (a sentence dropped or
     # added), the other side need not be read at all.
@@ -992,32 +1026,39 @@ def changed_figures(
         old_figures = _figures_touching(old_text, deleted) if new_figures else []
     if not old_figures or not new_figures:
         return []
-    pairs: dict[int, int] = {}
-    taken: set[int] = set()
-
-    def pair(matches: Callable[[_Figure, _Figure], bool]) -> None:
-        for old_index, old_figure in enumerate(old_figures):
-            if old_index in pairs:
-                continue
-            for new_index, new_figure in enumerate(new_figures):
-                if (
-                    new_index not in taken
-                    and old_figure.kind == new_figure.kind
-                    and matches(old_figure, new_figure)
-                ):
-                    pairs[old_index] = new_index
-                    taken.add(new_index)
-                    break
-
-    pair(lambda old, new: old.text == new.text and old.unit_key == new.unit_key)
-    unchanged = set(pairs)
-    pair(lambda old, new: bool(old.unit) and old.unit_key == new.unit_key)
-    pair(lambda old, new: True)
+    old_done: set[int] = set()
+    new_done: set[int] = set()
+    pair_in_order(
+        [(figure.kind, figure.text, figure.unit_key) for figure in old_figures],
+        [(figure.kind, figure.text, figure.unit_key) for figure in new_figures],
+        old_done,
+        new_done,
+    )
+    pairs = pair_in_order(
+        [(figure.kind, figure.unit_key) if figure.unit else None for figure in old_figures],
+        [(figure.kind, figure.unit_key) for figure in new_figures],
+        old_done,
+        new_done,
+    )
+    pairs += pair_in_order(
+        [(figure.kind,) for figure in old_figures],
+        [(figure.kind,) for figure in new_figures],
+        old_done,
+        new_done,
+    )
     changes = []
-    for old_index, new_index in sorted(pairs.items()):
-        if old_index in unchanged:
-            continue
+    for old_index, new_index in sorted(pairs):
         old_figure, new_figure = old_figures[old_index], new_figures[new_index]
+        value = figure_value(old_figure.text)
+        if value is not None and value == figure_value(new_figure.text):
+            continue  # "eight" → "8": the same figure, written another way
+        rewritten = _sentence_inside(old_text, old_figure.span, deleted) and _sentence_inside(
+            new_text, new_figure.span, inserted
+        )
+        if not rewritten and not _same_context(
+            _context(old_text, old_figure), _context(new_text, new_figure)
+        ):
+            continue  # a wrong alignment: the words around the two figures differ
         changes.append(
             ChangedFigure(
                 old_figure.text,
@@ -1031,12 +1072,159 @@ def changed_figures(
     return changes
 
 
+# A figure counts as replaced when the words next to it (one on each side) and the opening
+# words of its sentence are the same in both texts, figures masked. The opening catches a
+# wrong alignment: "Cattle slaughter is guesstimated at about 120,000" against an inserted
+# "Saturday's hog slaughter is guesstimated at about 40,000" is no replaced figure, while
+# "rose by 300 mln marks in the third week" → "rose by 200 mln marks in the fourth week" is.
+_CONTEXT_WORDS = 1
+_OPENING_WORDS = 2
+_CONTEXT_REACH = 200  # characters searched on each side for the sentence's bounds
+# Where a figure's sentence starts: after a sentence end or a blank line; the words next to
+# it stop there too, and at the end of a short line (a table row: wrapped prose fills its
+# lines, so a short line there is only where a copy's line breaks fell).
+_SENTENCE_BREAK = re.compile(r"[.!?][\"')\]]?\s+|\n[ \t]*\n")
+_ROW_BREAK = re.compile(r"[.!?][\"')\]]?\s+|\n[ \t]*\n|(?<![^\n]{50})\n")
+
+_Context = tuple[list[str], list[str], list[str]]
+
+
+def _context(text: str, figure: _Figure) -> _Context:
+    """The opening words of a figure's sentence and the words next to it (after its unit, when
+    it has one: "24 hours" → "10 days" is a figure replaced), figures masked and a plural "s"
+    dropped ("1 day" → "31 days" is one figure replaced)."""
+    start, end = figure.span
+    if figure.unit:
+        unit_at = text.find(figure.unit, end, end + _CONTEXT_REACH)
+        end = end if unit_at < 0 else unit_at + len(figure.unit)
+    window_start = sentence_start = max(0, start - _CONTEXT_REACH)
+    for match in _SENTENCE_BREAK.finditer(text, window_start, start):
+        sentence_start = match.end()
+    row_start = sentence_start
+    for match in _ROW_BREAK.finditer(text, sentence_start, start):
+        row_start = match.end()
+    stop = _ROW_BREAK.search(text, end, end + _CONTEXT_REACH)
+    row_end = min(len(text), end + _CONTEXT_REACH) if stop is None else stop.start()
+    before = [word.rstrip("s") for word in _masked(comparison_words(text[sentence_start:start]))]
+    next_to = [word.rstrip("s") for word in _masked(comparison_words(text[row_start:start]))]
+    after = [word.rstrip("s") for word in _masked(comparison_words(text[end:row_end]))]
+    # A sentence that starts out of reach has no opening to compare: the window's first
+    # words fall mid-sentence, in different places in the two texts.
+    opening = before[:_OPENING_WORDS] if sentence_start > window_start or window_start == 0 else []
+    return opening, next_to[-_CONTEXT_WORDS:], after[:_CONTEXT_WORDS]
+
+
+def _sentence_inside(text: str, span: Span, changed: Sequence[Span]) -> bool:
+    """Whether the sentence holding a figure lies inside the changed text (a sentence
+    rewritten whole: "190 of its soldiers would arrive ... within 24 hours" → "plans to
+    deploy 900 soldiers within 10 days"), where its figures pair by kind and unit alone."""
+    start, end = span
+    window_start = sentence_start = max(0, start - _CONTEXT_REACH)
+    for match in _SENTENCE_BREAK.finditer(text, window_start, start):
+        sentence_start = match.end()
+    if sentence_start == window_start and window_start > 0:
+        return False  # a sentence longer than the reach: not known to be rewritten whole
+    stop = _SENTENCE_BREAK.search(text, end, end + _CONTEXT_REACH)
+    if stop is None and end + _CONTEXT_REACH < len(text):
+        return False
+    sentence_end = len(text) if stop is None else stop.start()
+    body = text[sentence_start:sentence_end].rstrip(".!?\"')] ")
+    body_end = sentence_start + len(body)
+    return any(low <= sentence_start and high >= body_end for low, high in changed)
+
+
+def _same_context(old: _Context, new: _Context) -> bool:
+    """Whether two contexts agree wherever both have words (a line break may end a table row
+    on one side only, a sentence may start out of reach)."""
+    return all(
+        not old_part or not new_part or old_part == new_part
+        for old_part, new_part in zip(old, new, strict=True)
+    )
+
+
+_WORD_VALUES = {
+    word: value
+    for value, word in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+            "twenty",
+        ]
+    )
+}
+
+
+def figure_value(text: str) -> tuple[object, ...] | None:
+    """What a figure phrase says, whatever the writing: "ten pct" and "10 pct", "747.0 mln"
+    and "747 mln", "eight" and "8" say the same. None for a phrase with no plain number."""
+    currency = text[:1] if text[:1] in CURRENCY_SIGNS else ""
+    parts: list[object] = [currency]
+    for word in text.casefold()[len(currency) :].split():
+        if word in _WORD_VALUES:
+            parts.append(float(_WORD_VALUES[word]))
+        elif re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?", word):
+            parts.append(float(word.replace(",", "")))
+        else:
+            parts.append(word)
+    return tuple(parts) if any(isinstance(part, float) for part in parts) else None
+
+
+def pair_in_order(
+    old_keys: Sequence[Hashable | None],
+    new_keys: Sequence[Hashable | None],
+    old_done: set[int],
+    new_done: set[int],
+) -> list[tuple[int, int]]:
+    """Each old item not in `old_done`, in order, paired with the first new item not in
+    `new_done` with an equal key (None pairs with nothing); both sets grow with the pairs.
+
+    A queue of new positions per key makes this linear in the number of items, where trying
+    every new item for every old one was quadratic (191 s for two texts of 43,000 figures).
+    """
+    waiting: dict[Hashable, deque[int]] = {}
+    for index, key in enumerate(new_keys):
+        if key is not None and index not in new_done:
+            waiting.setdefault(key, deque()).append(index)
+    pairs = []
+    for index, key in enumerate(old_keys):
+        if key is None or index in old_done:
+            continue
+        queue = waiting.get(key)
+        if queue:
+            partner = queue.popleft()
+            old_done.add(index)
+            new_done.add(partner)
+            pairs.append((index, partner))
+    return pairs
+
+
 def _figures_touching(text: str, spans: Sequence[Span]) -> list[_Figure]:
     found: dict[Span, _Figure] = {}
     for start, end in spans:
-        scan_from, scan_to = max(0, start - _FIGURE_REACH), min(len(text), end + _FIGURE_REACH)
-        for match in _figures_near(text, scan_from, scan_to, min(len(text), end + _FIGURE_WINDOW)):
-            if match.end() <= start or match.start() >= end or match.span() in found:
+        scan_from = max(0, start - _FIGURE_REACH)
+        while scan_from > 0 and not text[scan_from - 1].isspace():
+            scan_from -= 1  # never from inside a token: its tail would not be a figure
+        scan_to = min(len(text), end + _FIGURE_WINDOW)
+        for match in FIGURE_PHRASE.finditer(text, scan_from, scan_to):
+            if match.start() >= end or match.end() <= start or match.span() in found:
                 continue
             figure_text = " ".join(match.group().split())
             if match.group("date"):
@@ -1051,47 +1239,6 @@ def _figures_touching(text: str, spans: Sequence[Span]) -> list[_Figure]:
                 kind, unit = "number", _unit_after(text, match.end())
             found[match.span()] = _Figure(kind, figure_text, unit, match.span())
     return [found[span] for span in sorted(found)]
-
-
-def _figures_near(text: str, start: int, end: int, limit: int) -> Iterator[re.Match[str]]:
-    """Figures with a digit in text[start:end] (and ending by `limit`). Every figure holds a
-    digit, so only the places around digits are tried: scanning all of the text with
-    `_FIGURE` is a hundred times slower."""
-    position = start
-    while (digit := _DIGIT.search(text, position, end)) is not None:
-        at = digit.start()
-        for candidate in _figure_starts(text, at, position):
-            match = _FIGURE.match(text, candidate, limit)
-            if match is not None and match.end() > at and _stands_alone(text, candidate):
-                yield match
-                position = match.end()
-                break
-        else:
-            position = _DIGITS.match(text, at).end()  # type: ignore[union-attr]
-
-
-def _figure_starts(text: str, digit: int, floor: int) -> list[int]:
-    """Where a figure holding the digit at `digit` can start: a month name before it, a
-    currency sign, or the digit itself; none before `floor`."""
-    starts = []
-    before = text[max(floor, digit - 2) : digit]
-    if before.endswith(" ") and digit >= 2:
-        word = digit - 1
-        while word > floor and (text[word - 1].isalpha() or text[word - 1] == "."):
-            word -= 1
-        if word < digit - 1 and text[word] in "JFMASOND":
-            starts.append(word)
-    if before[-1:] in _CURRENCY:
-        starts.append(digit - 1)
-    elif before[:1] in _CURRENCY and before[-1:] == " ":
-        starts.append(digit - 2)
-    starts.append(digit)
-    return starts
-
-
-def _stands_alone(text: str, start: int) -> bool:
-    """Whether a figure starting here is not the tail of a word or number ("COVID-19" is fine)."""
-    return start == 0 or not (text[start - 1].isalnum() or text[start - 1] in "._")
 
 
 def _unit_after(text: str, position: int) -> str:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..model import COPY_KINDS, CopyKind
 from ..render import ManifestFormat
 from ..settings import (
     KEEP_POLICIES,
@@ -66,6 +67,16 @@ from .options import (
 )
 @click.option("--dry-run", is_flag=True, help="Print the plan and what would be written; write nothing.")
 @click.option(
+    "--drop",
+    "drop_kinds",
+    metavar="KINDS",
+    default=",".join(COPY_KINDS),
+    show_default=True,
+    callback=lambda _ctx, _param, value: _copy_kinds(value),
+    help="Which copies to drop, by how they differ from the kept one: a comma list of "
+    "identical, reformatted, figures (only numbers, amounts, dates changed), edited.",
+)
+@click.option(
     "--keep",
     type=click.Choice(KEEP_POLICIES),
     default=None,
@@ -83,6 +94,7 @@ def dedup(
     manifest_format: str | None,
     move_to: str | None,
     dry_run: bool,
+    drop_kinds: tuple[CopyKind, ...],
     keep: str | None,
     pack: str | None,
     config_path: str | None,
@@ -103,6 +115,7 @@ def dedup(
       storydiff cluster corpus/ --format json > report.json
       storydiff dedup --from report.json --out deduped/ --manifest deduped.json
       storydiff dedup corpus/ --move-dropped-to duplicates/
+      storydiff dedup corpus/ --drop identical,reformatted --out deduped/
 
     \b
     Exit codes: 0 done, 2 usage or input error, or a refusal (a file changed
@@ -116,7 +129,7 @@ def dedup(
     with _progress(errors) as progress:
         rules = (pack, config_path)
         report, root = _dedup_input(directory, from_report, keep, jobs, similarity, rules, progress)
-        plan = core.build_plan(report, root)
+        plan = core.build_plan(report, root, drop_kinds)
         core.check_destinations(plan, out_dir, move_to, manifest)
         core.check_unchanged(plan, progress)
         if dry_run:
@@ -131,6 +144,15 @@ def dedup(
     for line in done:
         _chatter(errors, line)
     _chatter(errors, core.summary_line(plan))
+
+
+def _copy_kinds(value: str) -> tuple[CopyKind, ...]:
+    from ..dedup import parse_kinds
+
+    try:
+        return parse_kinds(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 def _check_dedup_usage(

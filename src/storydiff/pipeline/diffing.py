@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from .. import cluster, ingest, shingles, spill
 from ..boilerplate import RepeatedLines
-from ..diff import WordDiff, diff_tokens, tokenize, word_diff
+from ..diff import WordDiff, copy_kind, diff_tokens, tokenize, word_diff
 from ..errors import InputError
 from ..model import (
     CleanedDocument,
@@ -68,12 +68,9 @@ def diff_batch(
     """Read each cluster's texts again and diff every member against the representative.
 
     The first item of each result is the representative (or why it could not be read again).
-    Without `diffs`, no file is read: each member gets its similarity to the representative
-    only (what dedup and `--no-diffs` need), and word diffs, most of this stage, are skipped.
+    Without `diffs`, each member gets its similarity to the representative and its kind only
+    (what dedup and `--no-diffs` need): word diffs, most of this stage, are skipped.
     """
-    if not diffs:
-        with spill.SetReader() as reader:
-            return [_similarities_only(task, reader) for task in tasks]
     with spill.SetReader() as reader:
         results: list[list[MemberDiff | Skipped]] = []
         listed = [(task.representative, *task.members) for task in tasks]
@@ -97,7 +94,7 @@ def diff_batch(
             if isinstance(base, Skipped):
                 results.append([base])
                 continue
-            base_tokens = tokenize(base.text, representative=True)
+            base_tokens = tokenize(base.text, representative=True) if diffs else None
             outcome: list[MemberDiff | Skipped] = [
                 MemberDiff(base.document.path, 1.0, 1.0, 0, 0, (), is_representative=True)
             ]
@@ -113,6 +110,10 @@ def diff_batch(
                         base_set, reader.read(*cast(tuple[str, int, int], location))
                     )
                 jaccard, containment = similarity
+                if base_tokens is None:
+                    kind = copy_kind(base.text, item.text)
+                    outcome.append(MemberDiff(item.document.path, jaccard, containment, 0, 0, (), kind=kind))
+                    continue
                 outcome.append(
                     _member_diff(
                         base, item, jaccard, containment, word_diff(base_tokens, item.text), settings
@@ -120,23 +121,6 @@ def diff_batch(
                 )
             results.append(outcome)
     return results
-
-
-def _similarities_only(task: DiffTask, reader: spill.SetReader) -> list[MemberDiff | Skipped]:
-    """A cluster's members with their similarity to the representative and no word diff."""
-    outcome: list[MemberDiff | Skipped] = [
-        MemberDiff(task.representative[0], 1.0, 1.0, 0, 0, (), is_representative=True)
-    ]
-    base_set = None
-    for (path, _, _), similarity, location in zip(
-        task.members, task.similarities, task.sets[1:], strict=True
-    ):
-        if similarity is None:
-            if base_set is None:
-                base_set = reader.read(*cast(tuple[str, int, int], task.sets[0]))
-            similarity = cluster.similarity(base_set, reader.read(*cast(tuple[str, int, int], location)))
-        outcome.append(MemberDiff(path, similarity[0], similarity[1], 0, 0, ()))
-    return outcome
 
 
 def _member_diff(
@@ -158,6 +142,7 @@ def _member_diff(
         segments=change.segments,
         moved_words=change.moved_words,
         changed_figures=change.changed_figures,
+        kind=copy_kind(base.text, item.text),
         representative_stripped=(
             on_representative_side(stripped_lines(base), change.segments) if settings.show_stripped else ()
         ),
@@ -284,7 +269,8 @@ def _diff_clusters(
     memo = diffs and signature_cache is not None and signature_cache.enabled and set_ids is not None
     context = diff_context(settings, repeated) if memo else ""
     word_counts, mtimes = corpus.word_counts.tolist(), corpus.mtimes.tolist()
-    components = cluster.connected_components(len(corpus.paths), verified)
+    rank = cluster.keep_rank(settings.keep, word_counts, mtimes)
+    components = cluster.star_clusters(len(corpus.paths), verified, rank, corpus.content_hashes)
     measured = {(pair.left, pair.right): (pair.jaccard, pair.containment) for pair in verified}
     progress.start("Diffing", sum(len(component) - 1 for component in components))
     vanished: dict[str, Skipped] = {}
@@ -293,8 +279,7 @@ def _diff_clusters(
         orders = []
         keys: list[str] = []
         for component in components:
-            representative = cluster.choose_representative(component, settings.keep, word_counts, mtimes)
-            ordered = (representative, *(member for member in component if member != representative))
+            ordered = tuple(component)  # the representative first
             orders.append(ordered)
             if memo and set_ids is not None:
                 keys.append(
@@ -368,11 +353,20 @@ def _diff_clusters(
         if fresh and signature_cache is not None:
             signature_cache.put_diffs(fresh)
         remaining = [pair for pair in verified if pair.left in survivors and pair.right in survivors]
-        components = cluster.connected_components(len(corpus.paths), remaining)
+        components = cluster.star_clusters(len(corpus.paths), remaining, rank, corpus.content_hashes)
     clusters.sort(key=lambda item: (-len(item[0].members), item[0].members[0].path))
+    row_of = {path: row for row, path in enumerate(corpus.paths)}
+    related = cluster.related_clusters(
+        [[row_of[member.path] for member in item.members] for item, _ in clusters],
+        [
+            pair
+            for pair in verified
+            if corpus.paths[pair.left] not in vanished and corpus.paths[pair.right] not in vanished
+        ],
+    )
     numbered = [
-        Cluster(number, item.representative, item.members)
-        for number, (item, _) in enumerate(clusters, start=1)
+        Cluster(number, item.representative, item.members, tuple(other + 1 for other in linked))
+        for number, ((item, _), linked) in enumerate(zip(clusters, related, strict=True), start=1)
     ]
     return numbered, vanished, [key for _, key in clusters] if memo else []
 

@@ -336,7 +336,8 @@ _SCRIPT = r"""
     const stats = el("p", "stats num",
       `Jaccard ${member.jaccard.toFixed(2)} · containment ${member.containment.toFixed(2)} · ` +
       `+${member.added_words} / −${member.removed_words} words` +
-      (member.moved_words ? ` · ${member.moved_words} moved` : ""));
+      (member.moved_words ? ` · ${member.moved_words} moved` : "") +
+      (member.kind ? ` · ${member.kind}` : ""));
     view.appendChild(stats);
     if (member.changed_figures.length) {
       const figures = el("p", "figures", "Changed figures: ");
@@ -369,6 +370,9 @@ _SCRIPT = r"""
         }
         body.appendChild(note);
       }
+    }
+    if (cluster.related && cluster.related.length) {
+      body.appendChild(el("p", "note", "near-duplicates also in clusters: " + cluster.related.join(", ")));
     }
     cluster.members.forEach((member, i) => {
       if (i === 0) return;

@@ -18,13 +18,15 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import fields
-from typing import Any
+from typing import Any, cast
 
 from .. import __version__
 from ..boilerplate import Rule
 from ..model import (
+    COPY_KINDS,
     ChangedFigure,
     Cluster,
+    CopyKind,
     FileRecord,
     MemberDiff,
     Report,
@@ -122,6 +124,7 @@ def member_record(member: MemberDiff, diffs: bool = True) -> dict[str, Any]:
             **_path_fields(member.path),
             "jaccard": round(member.jaccard, _DIGITS),
             "containment": round(member.containment, _DIGITS),
+            **({} if member.is_representative or member.kind is None else {"kind": member.kind}),
         }
     record = {
         **_path_fields(member.path),
@@ -130,6 +133,7 @@ def member_record(member: MemberDiff, diffs: bool = True) -> dict[str, Any]:
         "added_words": member.added_words,
         "removed_words": member.removed_words,
         "moved_words": member.moved_words,
+        **({} if member.is_representative or member.kind is None else {"kind": member.kind}),
         "changed_figures": [figure_record(figure) for figure in member.changed_figures],
         "diff": [segment_record(segment) for segment in member.segments],
     }
@@ -148,6 +152,7 @@ def cluster_record(cluster: Cluster) -> dict[str, Any]:
     return {
         "id": cluster.id,
         "representative": json_safe(cluster.representative),
+        "related": list(cluster.related),
         "members": [member_record(member) for member in cluster.members],
     }
 
@@ -224,7 +229,14 @@ def _encoded(record: Any) -> str:
 
 def _cluster_text(cluster: Cluster, encoded: EncodedMembers, first: dict[str, Any] | None = None) -> str:
     """`cluster_record` (after the `first` fields) as JSON, its members' records from `encoded`."""
-    head = _encoded({**(first or {}), "id": cluster.id, "representative": json_safe(cluster.representative)})
+    head = _encoded(
+        {
+            **(first or {}),
+            "id": cluster.id,
+            "representative": json_safe(cluster.representative),
+            "related": list(cluster.related),
+        }
+    )
     return f'{head[:-1]},"members":[{",".join(map(encoded.text, cluster.members))}]}}'
 
 
@@ -308,6 +320,7 @@ def _cluster_from(record: dict[str, Any]) -> Cluster:
             is_representative=member["path"] == record["representative"],
             moved_words=int(member.get("moved_words", 0)),
             changed_figures=tuple(_figure(figure) for figure in member.get("changed_figures", ())),
+            kind=_kind(member.get("kind")),
             representative_stripped=_stripped(member.get("stripped", {}).get("representative", ())),
             member_stripped=_stripped(member.get("stripped", {}).get("member", ())),
         )
@@ -316,7 +329,16 @@ def _cluster_from(record: dict[str, Any]) -> Cluster:
     # The representative's own record has its exact name when the `representative` string is lossy.
     exact = [member.path for member in members if member.is_representative]
     representative = exact[0] if exact else str(record["representative"])
-    return Cluster(id=int(record["id"]), representative=representative, members=members)
+    related = tuple(int(number) for number in record.get("related", ()))
+    return Cluster(id=int(record["id"]), representative=representative, members=members, related=related)
+
+
+def _kind(value: Any) -> CopyKind | None:
+    if value is None:
+        return None
+    if value not in COPY_KINDS:
+        raise ValueError(f"unknown copy kind {value!r}; expected one of {', '.join(COPY_KINDS)}")
+    return cast(CopyKind, value)
 
 
 def render_json(report: Report, encoded: EncodedMembers | None = None) -> str:

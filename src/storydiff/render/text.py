@@ -994,7 +994,7 @@ def rules_renderable(
         title = Text(f"Pack {name}" + (" (default)" if name == default_pack else ""), style="bold")
         title.append(f" · {description}", style=MARKER_STYLE)
         parts.append(Rule(title, align="left"))
-        parts.append(_rule_table([(rule.name, rule.description, "") for rule in rules]))
+        parts.append(_rule_table([(rule.name, rule.summary, "") for rule in rules]))
         parts.append(Text())
     parts.append(Rule(Text("Corpus-wide", style="bold"), align="left"))
     parts.append(_rule_table([("repeated-line", repeated_description, "")]))

@@ -1354,7 +1354,7 @@ class SignatureCache:
             return None
         try:
             summary = json.loads(zlib.decompress(row[0]))
-            members = self.get_diffs([diff_key for _, _, diff_key in summary["clusters"]])
+            members = self.get_diffs([item[2] for item in summary["clusters"]])
             return _report_from_row(summary, row[1:], members)
         except (ValueError, KeyError, TypeError, zlib.error):
             return None
@@ -1508,13 +1508,13 @@ def _lookup(
 
 def _report_row(report: Report, cluster_keys: Sequence[str]) -> tuple[bytes, bytes, bytes, bytes, bytes]:
     """The `reports` row of a report, without its key: everything but the file lists as JSON,
-    each cluster as [id, representative, key of its diffs]; then the files' paths, content
+    each cluster as [id, representative, key of its diffs, related ids]; then the files' paths, content
     hashes and sizes, and the singletons, as joined strings and an array."""
     summary = {
         "settings": report.settings,
         "documents": report.documents,
         "clusters": [
-            [cluster.id, cluster.representative, diff_key]
+            [cluster.id, cluster.representative, diff_key, list(cluster.related)]
             for cluster, diff_key in zip(report.clusters, cluster_keys, strict=True)
         ],
         "skipped": [[item.path, item.reason] for item in report.skipped],
@@ -1550,6 +1550,7 @@ def member_to_json(member: MemberDiff) -> list[Any]:
         ],
         [[item.offset, item.rule, item.text] for item in member.representative_stripped],
         [[item.offset, item.rule, item.text] for item in member.member_stripped],
+        member.kind,
     ]
 
 
@@ -1561,11 +1562,12 @@ def _report_from_row(
     paths, content_hashes, sizes, singletons = files
     size_values = np.frombuffer(sizes, dtype=np.int64).tolist()
     clusters = []
-    for number, representative, diff_key in summary["clusters"]:
+    for number, representative, diff_key, *related in summary["clusters"]:
         cluster_members = members[diff_key]
         if not cluster_members or cluster_members[0].path != representative:
             raise ValueError("stored diffs that are not the cluster's")
-        clusters.append(Cluster(id=number, representative=representative, members=cluster_members))
+        linked = tuple(related[0]) if related else ()
+        clusters.append(Cluster(number, representative, cluster_members, linked))
     return Report(
         settings=summary["settings"],
         documents=summary["documents"],
@@ -1599,6 +1601,7 @@ def _member_from_json(member: list[Any]) -> MemberDiff:
         figures,
         representative_stripped,
         member_stripped,
+        kind,
     ) = member
     return MemberDiff(
         path=path,
@@ -1618,6 +1621,7 @@ def _member_from_json(member: list[Any]) -> MemberDiff:
         ),
         representative_stripped=tuple(StrippedLine(*line) for line in representative_stripped),
         member_stripped=tuple(StrippedLine(*line) for line in member_stripped),
+        kind=kind,
     )
 
 

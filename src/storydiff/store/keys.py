@@ -141,6 +141,7 @@ _REPORT_MODULES = (
     *(f"pipeline.{module}" for module in _PIPELINE_MODULES),
     "cluster",
     "diff",
+    "figures",
     "model",
     "store.cache",
     "store.keys",
