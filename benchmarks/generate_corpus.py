@@ -1,13 +1,28 @@
 """Write a benchmark corpus of N news documents with known near-duplicates, and its ground truth.
 
     python benchmarks/generate_corpus.py ../shared/corpora/reuters-21578 /tmp/corpus-100k --documents 100000
+    python benchmarks/generate_corpus.py ../shared/corpora/onestopenglish-adv \
+        ../shared/corpora/reuters-21578 /tmp/storydiff-heavy-100k --documents 100000 --mode heavy
 
-Base documents are 1-3 real source articles (every *.txt under SOURCE_DIR, read in sorted
-order) joined by blank lines. About --duplicate-rate of the documents are variants: copies of
-a base with 1-3 recorded edits (dropped or inserted sentences, changed figures, other quote
-marks, boilerplate lines, a trimmed end). Speed benchmarks run on docs/; recall and precision
-benchmarks compare against truth_pairs.tsv (see `load_truth_pairs`). The same arguments and
---seed give the same corpus.
+Two modes. Source articles are every *.txt under each SOURCE_DIR, read in sorted order.
+
+easy (the default, the corpora of the earlier benchmarks): base documents are 1-3 source
+articles joined by blank lines (~1.6 KB from Reuters). About --duplicate-rate of the documents
+are variants: copies of a base with 1-3 recorded edits (dropped or inserted sentences, changed
+figures, other quote marks, boilerplate lines, a trimmed end).
+
+heavy (the corpus that shows the diff cost): about --in-clusters (0.8) of the documents are in
+groups of 2 to --max-cluster (20) members, sizes weighted 1 / (size - 1) ** 1.5 (a mean of 4.4).
+Base documents are news length (--words, 500-1,000): a source article of that length on its own
+(each such article in one document only; the OneStopEnglish articles), else several shorter
+articles (Reuters stories), each at most 35% of the document, no pair of articles in two
+documents (see HeavyComposer). Variants take 3-6 kinds of edit at first, larger ones: up to 4
+sentences dropped, 3 inserted and 2 moved, 5 figures changed, boilerplate glued to the start or end
+of a paragraph line, boilerplate lines added, a trimmed end, other quote marks, lines reflowed
+(wrapped at 60-80 columns, or wrapped lines joined).
+
+Speed benchmarks run on docs/; recall and precision benchmarks compare against truth_pairs.tsv
+(see `load_truth_pairs`). The same arguments and --seed give the same corpus.
 
 OUT_DIR receives:
 
@@ -39,6 +54,10 @@ or containment (of the smaller set in the larger) >= 0.85. The truth stays clean
    first, in rounds. Two plain documents therefore share at most one article that is at most half
    of each: containment ~0.5 and Jaccard ~1/3 at most (plus chance phrases in common), far from
    near-duplicate. Such partial overlaps are common, though; the summary counts them.
+4. In heavy mode articles are always reused (100,000 news-length documents are ~25 times the
+   Reuters text), under the rules of point 3 with shares of at most 35%; group bases take the
+   same kind of composed text. Every variant is still checked against its base and its earlier
+   siblings as in point 2.
 """
 
 from __future__ import annotations
@@ -326,7 +345,9 @@ class VariantMaker:
                 glued.append(dateline.strip())
             else:
                 if kind == "credit":
-                    line = f"(Reporting by {self.rng.choice(REPORTERS)}; Editing by {self.rng.choice(EDITORS)})"
+                    line = (
+                        f"(Reporting by {self.rng.choice(REPORTERS)}; Editing by {self.rng.choice(EDITORS)})"
+                    )
                     index = body[-1]
                 else:
                     line = f"Read more: {self.other_article(exclude).headline}"
@@ -346,7 +367,9 @@ class VariantMaker:
         for block in rest.split("\n\n"):
             lines = block.split("\n")
             if any(len(line) > LONG_LINE for line in lines):
-                blocks.append("\n".join(textwrap.fill(line, width) if line.strip() else line for line in lines))
+                blocks.append(
+                    "\n".join(textwrap.fill(line, width) if line.strip() else line for line in lines)
+                )
             else:
                 blocks.append(" ".join(line.strip() for line in lines if line.strip()))
         reflowed = headline + "\n" + "\n\n".join(blocks)
@@ -767,7 +790,9 @@ class HeavyComposer:
             target = self.rng.randint(self.min_words, self.max_words)
             stop = bisect.bisect_right(self.sizes, MAX_ARTICLE_SHARE * target)
             if stop < 3:
-                raise SystemExit(f"the sources hold too few short articles to compose {target}-word documents")
+                raise SystemExit(
+                    f"the sources hold too few short articles to compose {target}-word documents"
+                )
             chosen: list[int] = []
             total = misses = 0
             while total < target and misses < COMPOSE_TRIES:
