@@ -20,7 +20,8 @@ Rows, each its own process on a warm page cache, one after the other:
   --no-cache --timings`, and the default text output (`cluster --no-cache --timings`, stdout to a
   file, not a terminal).
 
-Each row gives wall time, CPU time, and the peak over 20 ms samples of the resident (RSS) and
+Each row gives wall time, CPU time, the 1-minute load average as it ended (on a shared machine
+the ratios are only as good as the load was even), and the peak over 20 ms samples of the resident (RSS) and
 proportional (PSS) set sizes summed over the whole process tree (see bench_cluster.py). Accuracy:
 pair recall and precision against truth_pairs.tsv (a pair is found when both documents are in one
 cluster, or are an LSH candidate pair), and drop recall and precision for deduplication: a group of
@@ -211,6 +212,7 @@ def main() -> None:
     total_bytes = int(subprocess.run(floor_command, capture_output=True, check=True, text=True).stdout)
     documents = sum(len(names) for _, _, names in os.walk(docs))
     rows: dict[str, tuple[str, Measurement, tuple[float, float] | None, tuple[float, float]]] = {}
+    loads: dict[str, float] = {}  # the 1-minute load average as each row ended: others' work shows here
 
     def row(
         key: str, name: str, result: Measurement, pairs: set[tuple[str, str]] | None, drops: set[str]
@@ -221,10 +223,12 @@ def main() -> None:
             None if pairs is None else pair_score(pairs, truth),
             drop_score(drops, groups),
         )
+        loads[key] = os.getloadavg()[0]
         print(f"{name}: {result.seconds:.1f} s", file=sys.stderr)
 
     floor = run_checked("read floor", floor_command, work / "floor.out", work / "floor.err")
     rows["floor"] = ("read floor (plain Python)", floor, None, (0.0, 1.0))
+    loads["floor"] = os.getloadavg()[0]
 
     for index, threshold in enumerate(args.rensa_thresholds):
         rensa_out = work / f"rensa-{threshold}.tsv"
@@ -262,6 +266,7 @@ def main() -> None:
     command = [*storydiff, "cluster", str(docs), "--no-cache", "--timings"]
     result = run_checked("storydiff cluster text", command, text, work / "text.err")
     rows["text"] = ("storydiff cluster (text, to a file)", result, rows["json"][2], rows["json"][3])
+    loads["text"] = os.getloadavg()[0]
 
     startup = help_seconds()
 
@@ -271,7 +276,7 @@ def main() -> None:
     )
     print(
         f"{'':<40}{'wall s':>8}{'CPU s':>8}{'RSS MB':>8}{'PSS MB':>8}"
-        f"{'pair R':>8}{'pair P':>8}{'drop R':>8}{'drop P':>8}{'× floor':>9}"
+        f"{'pair R':>8}{'pair P':>8}{'drop R':>8}{'drop P':>8}{'× floor':>9}{'load':>6}"
     )
     for key, (name, measured, pair_figures, drop_figures) in rows.items():
         pair_text = "".join(f"{value:>8.4f}" for value in pair_figures) if pair_figures else f"{'-':>8}" * 2
@@ -279,6 +284,7 @@ def main() -> None:
         print(
             f"{name:<40}{measured.seconds:>8.1f}{measured.cpu_seconds:>8.1f}{measured.peak_rss_mb:>8.0f}"
             f"{measured.peak_pss_mb:>8.0f}{pair_text}{drop_text}{measured.seconds / floor.seconds:>9.1f}"
+            f"{loads[key]:>6.1f}"
         )
     print("targets (issue 18):")
     for label, numerator, denominator, bound, kind in TARGETS:
