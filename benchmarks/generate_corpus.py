@@ -1,13 +1,28 @@
 """Write a benchmark corpus of N news documents with known near-duplicates, and its ground truth.
 
     python benchmarks/generate_corpus.py ../shared/corpora/reuters-21578 /tmp/corpus-100k --documents 100000
+    python benchmarks/generate_corpus.py ../shared/corpora/onestopenglish-adv \
+        ../shared/corpora/reuters-21578 /tmp/storydiff-heavy-100k --documents 100000 --mode heavy
 
-Base documents are 1-3 real source articles (every *.txt under SOURCE_DIR, read in sorted
-order) joined by blank lines. About --duplicate-rate of the documents are variants: copies of
-a base with 1-3 recorded edits (dropped or inserted sentences, changed figures, other quote
-marks, boilerplate lines, a trimmed end). Speed benchmarks run on docs/; recall and precision
-benchmarks compare against truth_pairs.tsv (see `load_truth_pairs`). The same arguments and
---seed give the same corpus.
+Two modes. Source articles are every *.txt under each SOURCE_DIR, read in sorted order.
+
+easy (the default, the corpora of the earlier benchmarks): base documents are 1-3 source
+articles joined by blank lines (~1.6 KB from Reuters). About --duplicate-rate of the documents
+are variants: copies of a base with 1-3 recorded edits (dropped or inserted sentences, changed
+figures, other quote marks, boilerplate lines, a trimmed end).
+
+heavy (the corpus that shows the diff cost): about --in-clusters (0.8) of the documents are in
+groups of 2 to --max-cluster (20) members, sizes weighted 1 / (size - 1) ** 1.5 (a mean of 4.4).
+Base documents are news length (--words, 500-1,000): a source article of that length on its own
+(each such article in one document only; the OneStopEnglish articles), else several shorter
+articles (Reuters stories), each at most 35% of the document, no pair of articles in two
+documents (see HeavyComposer). Variants take 3-6 kinds of edit at first, larger ones: up to 4
+sentences dropped, 3 inserted and 2 moved, 5 figures changed, boilerplate glued to the start or end
+of a paragraph line, boilerplate lines added, a trimmed end, other quote marks, lines reflowed
+(wrapped at 60-80 columns, or wrapped lines joined).
+
+Speed benchmarks run on docs/; recall and precision benchmarks compare against truth_pairs.tsv
+(see `load_truth_pairs`). The same arguments and --seed give the same corpus.
 
 OUT_DIR receives:
 
@@ -39,6 +54,10 @@ or containment (of the smaller set in the larger) >= 0.85. The truth stays clean
    first, in rounds. Two plain documents therefore share at most one article that is at most half
    of each: containment ~0.5 and Jaccard ~1/3 at most (plus chance phrases in common), far from
    near-duplicate. Such partial overlaps are common, though; the summary counts them.
+4. In heavy mode articles are always reused (100,000 news-length documents are ~25 times the
+   Reuters text), under the rules of point 3 with shares of at most 35%; group bases take the
+   same kind of composed text. Every variant is still checked against its base and its earlier
+   siblings as in point 2.
 """
 
 from __future__ import annotations
@@ -48,6 +67,7 @@ import bisect
 import json
 import re
 import sys
+import textwrap
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -103,6 +123,22 @@ EDIT_ORDER = (
     "swap_quotes",
     "add_boilerplate",
 )
+# Heavy variants also move sentences, glue boilerplate to paragraphs and reflow lines; reflowing
+# comes last so that it also wraps what the other edits added.
+HEAVY_EDIT_ORDER = (
+    "trim_end",
+    "drop_sentences",
+    "insert_sentence",
+    "move_sentences",
+    "change_figures",
+    "glue_boilerplate",
+    "add_boilerplate",
+    "swap_quotes",
+    "reflow",
+)
+DATELINES = ("LONDON", "NEW YORK", "TOKYO", "FRANKFURT", "WASHINGTON", "PARIS", "SYDNEY")
+REFLOW_WIDTHS = (60, 80)
+LONG_LINE = 100
 
 Edit = dict[str, Any]
 
@@ -140,17 +176,22 @@ class Article:
         return self.text.split("\n", 1)[0].strip()
 
 
-def load_articles(source_dir: Path) -> tuple[list[Article], int]:
-    """Every *.txt under source_dir in sorted order, and how many were too short to use."""
+def load_articles(source_dirs: list[Path]) -> tuple[list[Article], int]:
+    """Every *.txt under each source directory in sorted order, and how many were too short to use.
+
+    With several directories, article names start with their directory's name.
+    """
     articles = []
     too_short = 0
-    for path in sorted(source_dir.rglob("*.txt")):
-        text = path.read_text(encoding="utf-8", errors="replace").strip()
-        shingles = shingle_set(text)
-        if len(shingles) < MIN_SOURCE_SHINGLES:
-            too_short += 1
-            continue
-        articles.append(Article(path.relative_to(source_dir).as_posix(), text, shingles))
+    for source_dir in source_dirs:
+        prefix = f"{source_dir.name}/" if len(source_dirs) > 1 else ""
+        for path in sorted(source_dir.rglob("*.txt")):
+            text = path.read_text(encoding="utf-8", errors="replace").strip()
+            shingles = shingle_set(text)
+            if len(shingles) < MIN_SOURCE_SHINGLES:
+                too_short += 1
+                continue
+            articles.append(Article(prefix + path.relative_to(source_dir).as_posix(), text, shingles))
     return articles, too_short
 
 
@@ -203,9 +244,12 @@ class VariantError(RuntimeError):
 class VariantMaker:
     """Applies recorded edits to a base text; each edit returns None where it cannot apply."""
 
-    def __init__(self, articles: list[Article], rng: Random) -> None:
+    def __init__(self, articles: list[Article], rng: Random, heavy: bool = False) -> None:
         self.articles = articles
         self.rng = rng
+        # Heavy variants (the --mode heavy corpus) take more and larger edits, of more kinds.
+        self.heavy = heavy
+        self.order = HEAVY_EDIT_ORDER if heavy else EDIT_ORDER
         # Light edits (used after failed attempts) trim less, drop and change less, add one line.
         self.light = False
 
@@ -227,7 +271,13 @@ class VariantMaker:
         if len(sentences) < 4:
             return None
         # The first piece holds the headline; keep it.
-        dropped = set(self.rng.sample(range(1, len(sentences)), 1 if self.light else self.rng.randint(1, 2)))
+        if self.light:
+            count = 1
+        elif self.heavy:
+            count = self.rng.randint(1, min(4, len(sentences) // 4))
+        else:
+            count = self.rng.randint(1, 2)
+        dropped = set(self.rng.sample(range(1, len(sentences)), count))
         kept = "".join(sentence for index, sentence in enumerate(sentences) if index not in dropped)
         return kept, {"type": "drop_sentences", "count": len(dropped)}
 
@@ -235,7 +285,9 @@ class VariantMaker:
         sentences = split_sentences(text)
         if len(sentences) < 2:
             return None
-        for _ in range(5):
+        wanted = self.rng.randint(1, 3) if self.heavy and not self.light else 1
+        sources = []
+        for _ in range(5 * wanted):
             source = self.other_article(exclude)
             candidates = [
                 " ".join(sentence.split())
@@ -246,15 +298,94 @@ class VariantMaker:
                 position = self.rng.randrange(1, len(sentences))
                 inserted = self.rng.choice(candidates)
                 sentences.insert(position, inserted + " ")
-                return "".join(sentences), {"type": "insert_sentence", "source": source.name}
-        return None
+                sources.append(source.name)
+                if len(sources) == wanted:
+                    break
+        if not sources:
+            return None
+        if not self.heavy:
+            return "".join(sentences), {"type": "insert_sentence", "source": sources[0]}
+        return "".join(sentences), {"type": "insert_sentence", "count": len(sources), "sources": sources}
+
+    def move_sentences(self, text: str, exclude: set[int]) -> tuple[str, Edit] | None:
+        """Moves 1-2 sentences (never the first piece, which holds the headline) elsewhere."""
+        sentences = split_sentences(text)
+        if len(sentences) < 5:
+            return None
+        moves = []
+        for _ in range(1 if self.light else self.rng.randint(1, 2)):
+            origin = self.rng.randrange(1, len(sentences))
+            moved = sentences.pop(origin)
+            if not moved[-1:].isspace():
+                moved += " "
+            target = self.rng.randrange(1, len(sentences) + 1)
+            while target == origin:
+                target = self.rng.randrange(1, len(sentences) + 1)
+            sentences.insert(target, moved)
+            moves.append([origin, target])
+        moved_text = "".join(sentences)
+        if not moved_text.endswith("\n"):
+            moved_text = moved_text.rstrip() + "\n"
+        return moved_text, {"type": "move_sentences", "count": len(moves), "moves": moves}
+
+    def glue_boilerplate(self, text: str, exclude: set[int]) -> tuple[str, Edit] | None:
+        """Boilerplate on the same line as article text: a dateline before the first body line,
+        a credit or a read-more line after the last words of a paragraph."""
+        lines = text.split("\n")
+        body = [index for index, line in enumerate(lines) if index > 0 and len(line.split()) >= 6]
+        if not body:
+            return None
+        glued = []
+        kinds = ["dateline", "credit", "read_more"]
+        for kind in self.rng.sample(kinds, 1 if self.light else self.rng.randint(1, 2)):
+            if kind == "dateline":
+                index = body[0]
+                dateline = f"{self.rng.choice(DATELINES)} (Example News) - "
+                lines[index] = dateline + lines[index].lstrip()
+                glued.append(dateline.strip())
+            else:
+                if kind == "credit":
+                    line = (
+                        f"(Reporting by {self.rng.choice(REPORTERS)}; Editing by {self.rng.choice(EDITORS)})"
+                    )
+                    index = body[-1]
+                else:
+                    line = f"Read more: {self.other_article(exclude).headline}"
+                    index = self.rng.choice(body)
+                lines[index] = lines[index].rstrip() + " " + line
+                glued.append(line)
+        return "\n".join(lines), {"type": "glue_boilerplate", "lines": glued}
+
+    def reflow(self, text: str, exclude: set[int]) -> tuple[str, Edit] | None:
+        """Other line breaks, the same words: long lines are wrapped at 60-80 columns, blocks of
+        short (wrapped) lines are joined into one line each. The headline line stays."""
+        headline, _, rest = text.partition("\n")
+        if not rest.strip():
+            return None
+        width = self.rng.randint(*REFLOW_WIDTHS)
+        blocks = []
+        for block in rest.split("\n\n"):
+            lines = block.split("\n")
+            if any(len(line) > LONG_LINE for line in lines):
+                blocks.append(
+                    "\n".join(textwrap.fill(line, width) if line.strip() else line for line in lines)
+                )
+            else:
+                blocks.append(" ".join(line.strip() for line in lines if line.strip()))
+        reflowed = headline + "\n" + "\n\n".join(blocks)
+        if not reflowed.endswith("\n"):
+            reflowed += "\n"
+        if reflowed == text:
+            return None
+        return reflowed, {"type": "reflow", "width": width}
 
     def change_figures(self, text: str, exclude: set[int]) -> tuple[str, Edit] | None:
         numbers = list(_NUMBER.finditer(text))
         if not numbers:
             return None
+        most = 5 if self.heavy else 3
         chosen = sorted(
-            self.rng.sample(numbers, min(len(numbers), 1 if self.light else self.rng.randint(1, 3))),
+            self.rng.sample(numbers, min(len(numbers), 1 if self.light else self.rng.randint(1, most))),
             key=lambda m: m.start(),
         )
         changes = []
@@ -303,7 +434,7 @@ class VariantMaker:
         """The text after the given kinds of edit, in EDIT_ORDER; None if one cannot apply."""
         wanted = set(kinds)
         edits = []
-        for kind in EDIT_ORDER:
+        for kind in self.order:
             if kind in wanted:
                 result = getattr(self, kind)(text, exclude)
                 if result is None:
@@ -325,8 +456,12 @@ class VariantMaker:
         for attempt in range(VARIANT_TRIES + len(last_resorts)):
             self.light = attempt >= VARIANT_TRIES // 2
             if attempt < VARIANT_TRIES:
-                most = 3 if attempt < 4 else 2 if attempt < 8 else 1
-                kinds = self.rng.sample(EDIT_ORDER, self.rng.randint(1, most))
+                if self.heavy:
+                    fewest, most = (3, 6) if attempt < 4 else (2, 4) if attempt < 8 else (1, 2)
+                    kinds = self.rng.sample(self.order, self.rng.randint(fewest, most))
+                else:
+                    most = 3 if attempt < 4 else 2 if attempt < 8 else 1
+                    kinds = self.rng.sample(EDIT_ORDER, self.rng.randint(1, most))
             else:
                 kinds = last_resorts[attempt - VARIANT_TRIES]
             result = self.edit(base, kinds, exclude)
@@ -387,6 +522,7 @@ class CorpusWriter:
         self.records: list[dict[str, Any] | None] = [None] * total
         self.written = 0
         self.bytes = 0
+        self.words: list[int] = []
         self.shards: set[int] = set()
 
     def add(
@@ -408,6 +544,7 @@ class CorpusWriter:
         data = text.encode("utf-8")
         (self.out_dir / path).write_bytes(data)
         self.bytes += len(data)
+        self.words.append(len(_WORD.findall(text)))
         self.records[doc_id] = {
             "path": path,
             "group": group,
@@ -506,6 +643,7 @@ class Summary:
     plain: int = 0
     reuse: bool = False
     reuse_counts: list[int] = field(default_factory=list)
+    solo: int = 0
 
 
 def generate(
@@ -581,6 +719,144 @@ def generate(
     return group_paths, summary
 
 
+# Heavy mode: most documents in clusters of 2 to --max-cluster, news-length bases, heavy edits.
+# Cluster sizes are drawn with weights 1 / (size - 1) ** 1.5: a mean of 4.4 members up to 20.
+CLUSTER_SIZE_EXPONENT = 1.5
+# Each article is at most this share of a composed base: two bases share at most one article, so
+# at most ~35% of either, and a variant that keeps >= 60% of its base stays far from other bases.
+MAX_ARTICLE_SHARE = 0.35
+COMPOSE_TRIES = 40
+BASE_TRIES = 3
+
+
+def plan_heavy_groups(documents: int, in_clusters: float, max_cluster: int, rng: Random) -> list[int]:
+    """The number of variants of each group (its size minus one), about in_clusters * documents
+    documents in groups of 2 to max_cluster."""
+    wanted = round(documents * in_clusters)
+    sizes = range(2, max_cluster + 1)
+    weights = [(size - 1) ** -CLUSTER_SIZE_EXPONENT for size in sizes]
+    variant_counts: list[int] = []
+    total = 0
+    while wanted - total >= 2:
+        size = min(rng.choices(sizes, weights)[0], wanted - total)
+        variant_counts.append(size - 1)
+        total += size
+    return variant_counts
+
+
+@dataclass
+class HeavyComposer:
+    """Chooses the articles of each news-length base document so that documents stay apart.
+
+    Articles of min_words to max_words stand alone, each in one document only (the OneStopEnglish
+    articles, the longest Reuters stories). Shorter ones are combined: random articles, the least
+    used first, until the document reaches a length drawn from [min_words, max_words], each
+    article at most MAX_ARTICLE_SHARE of it and no pair of articles used twice. Two documents
+    therefore share at most one article, at most a third of either. Lengths are counted in
+    5-word shingles, about the word count.
+    """
+
+    articles: list[Article]
+    rng: Random
+    min_words: int
+    max_words: int
+    used_pairs: set[tuple[int, int]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        sizes = [len(article.shingles) for article in self.articles]
+        self.solo = [index for index, size in enumerate(sizes) if self.min_words <= size <= self.max_words]
+        self.rng.shuffle(self.solo)
+        solo = set(self.solo)
+        cap = MAX_ARTICLE_SHARE * self.max_words
+        self.combinable = sorted(
+            (index for index, size in enumerate(sizes) if index not in solo and size <= cap),
+            key=lambda index: (sizes[index], index),
+        )
+        self.sizes = [sizes[index] for index in self.combinable]
+        self.uses = [0] * len(self.articles)
+        self.most_uses = 1
+        self.solo_used = 0
+
+    def next_base(self) -> list[int]:
+        if self.solo:
+            self.solo_used += 1
+            index = self.solo.pop()
+            self.uses[index] += 1
+            return [index]
+        return self.compose()
+
+    def compose(self) -> list[int]:
+        while True:
+            target = self.rng.randint(self.min_words, self.max_words)
+            stop = bisect.bisect_right(self.sizes, MAX_ARTICLE_SHARE * target)
+            if stop < 3:
+                raise SystemExit(
+                    f"the sources hold too few short articles to compose {target}-word documents"
+                )
+            chosen: list[int] = []
+            total = misses = 0
+            while total < target and misses < COMPOSE_TRIES:
+                index = self.combinable[self.rng.randrange(stop)]
+                if (
+                    self.uses[index] >= self.most_uses
+                    or index in chosen
+                    or any((min(index, other), max(index, other)) in self.used_pairs for other in chosen)
+                ):
+                    misses += 1
+                    continue
+                chosen.append(index)
+                total += len(self.articles[index].shingles) + (NGRAM - 1)
+            if total >= target:
+                for left, right in combinations(sorted(chosen), 2):
+                    self.used_pairs.add((left, right))
+                for index in chosen:
+                    self.uses[index] += 1
+                return chosen
+            if self.most_uses > 1000:
+                raise SystemExit("the sources are too few to compose more documents without repeating a pair")
+            self.most_uses += 1
+
+
+def generate_heavy(
+    articles: list[Article],
+    writer: CorpusWriter,
+    documents: int,
+    in_clusters: float,
+    max_cluster: int,
+    words: tuple[int, int],
+    rng: Random,
+) -> tuple[list[list[str]], Summary]:
+    """Writes all documents of a heavy corpus; returns the paths of each group and the summary."""
+    variant_counts = plan_heavy_groups(documents, in_clusters, max_cluster, rng)
+    plain_count = documents - sum(count + 1 for count in variant_counts)
+    composer = HeavyComposer(articles, rng, *words)
+    variant_maker = VariantMaker(articles, rng, heavy=True)
+    group_paths = []
+    for group, variant_count in enumerate(variant_counts):
+        for attempt in range(BASE_TRIES):
+            chosen = composer.next_base()
+            base = join_articles(articles, chosen)
+            try:
+                variants = make_group_variants(variant_maker, base, variant_count, set(chosen))
+                break
+            except VariantError:
+                if attempt == BASE_TRIES - 1:
+                    raise
+                if plain_count > 0:  # a base that failed stays, as a plain document
+                    writer.add(base, None, True, [])
+                    plain_count -= 1
+        paths = [writer.add(base, group, True, [])]
+        for text, edits, jaccard, containment in variants:
+            paths.append(writer.add(text, group, False, edits, jaccard, containment))
+        group_paths.append(paths)
+    for _ in range(plain_count):
+        writer.add(join_articles(articles, composer.next_base()), None, True, [])
+    summary = Summary(plain=plain_count, reuse=True)
+    summary.reuse_counts = [uses for uses in composer.uses if uses]
+    summary.solo = composer.solo_used
+    return group_paths, summary
+
+
 def write_truth(out_dir: Path, writer: CorpusWriter, group_paths: list[list[str]]) -> int:
     """Writes truth.jsonl and truth_pairs.tsv; returns the number of expected pairs."""
     with (out_dir / "truth.jsonl").open("w", encoding="utf-8") as truth:
@@ -617,17 +893,58 @@ def log(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+def _words_range(text: str) -> tuple[int, int]:
+    low, _, high = text.partition("-")
+    try:
+        bounds = (int(low), int(high))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected MIN-MAX words, e.g. 500-1000, got {text}") from None
+    if not 20 <= bounds[0] <= bounds[1]:
+        raise argparse.ArgumentTypeError(f"expected 20 <= MIN <= MAX, got {text}")
+    return bounds
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "source_dir", type=Path, help="directory of source articles (*.txt, searched recursively)"
+        "source_dirs",
+        type=Path,
+        nargs="+",
+        metavar="SOURCE_DIR",
+        help="directories of source articles (*.txt, searched recursively)",
     )
     parser.add_argument("out_dir", type=Path, help="where docs/, truth.jsonl and truth_pairs.tsv go")
     parser.add_argument("--documents", type=int, required=True, help="number of documents to write")
     parser.add_argument(
-        "--duplicate-rate", type=_fraction, default=0.1, help="share of documents that are variants"
+        "--mode",
+        choices=("easy", "heavy"),
+        default="easy",
+        help="easy: a few light variants of wire-length bases; heavy: most documents in clusters of "
+        "2 to --max-cluster heavily edited news-length copies [default: easy]",
+    )
+    parser.add_argument(
+        "--duplicate-rate",
+        type=_fraction,
+        default=0.1,
+        help="easy mode: share of documents that are variants [default: 0.1]",
+    )
+    parser.add_argument(
+        "--in-clusters",
+        type=_fraction,
+        default=0.8,
+        help="heavy mode: share of documents in clusters (bases and variants) [default: 0.8]",
+    )
+    parser.add_argument(
+        "--max-cluster", type=int, default=20, help="heavy mode: largest cluster [default: 20]"
+    )
+    parser.add_argument(
+        "--words",
+        type=_words_range,
+        default=(500, 1000),
+        metavar="MIN-MAX",
+        help="heavy mode: length of the base documents in words [default: 500-1000]",
     )
     parser.add_argument(
         "--seed", type=int, default=7, help="random seed; the same seed gives the same corpus"
@@ -635,12 +952,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.documents < 1:
         parser.error("--documents must be at least 1")
+    if args.max_cluster < 2:
+        parser.error("--max-cluster must be at least 2")
     if (args.out_dir / "docs").exists() or (args.out_dir / "truth.jsonl").exists():
         parser.error(f"{args.out_dir} already holds a corpus; remove it or choose another OUT_DIR")
 
     started = time.perf_counter()
     rng = Random(args.seed)
-    loaded, too_short = load_articles(args.source_dir)
+    loaded, too_short = load_articles(args.source_dirs)
     articles = drop_near_duplicate_sources(loaded)
     log(
         f"sources: {len(loaded) + too_short} files, {too_short} dropped as too short "
@@ -652,7 +971,12 @@ def main(argv: list[str] | None = None) -> None:
 
     args.out_dir.mkdir(parents=True, exist_ok=True)
     writer = CorpusWriter(args.out_dir, args.documents, rng)
-    group_paths, summary = generate(articles, writer, args.documents, args.duplicate_rate, rng)
+    if args.mode == "heavy":
+        group_paths, summary = generate_heavy(
+            articles, writer, args.documents, args.in_clusters, args.max_cluster, args.words, rng
+        )
+    else:
+        group_paths, summary = generate(articles, writer, args.documents, args.duplicate_rate, rng)
     pair_count = write_truth(args.out_dir, writer, group_paths)
 
     variants = sum(len(paths) - 1 for paths in group_paths)
@@ -661,15 +985,31 @@ def main(argv: list[str] | None = None) -> None:
         f"{variants} variants)"
     )
     log(f"bytes: {writer.bytes:,} ({writer.bytes / max(writer.written, 1):,.0f} per document)")
-    log(f"groups: {len(group_paths)}, expected pairs: {pair_count}")
+    words = sorted(writer.words)
+    if words:
+        quartiles = [words[len(words) * share // 4] for share in (1, 2, 3)]
+        log(
+            f"words per document: mean {sum(words) / len(words):,.0f}, quartiles "
+            f"{quartiles[0]:,} / {quartiles[1]:,} / {quartiles[2]:,}, "
+            f"{sum(1 for count in words if 500 <= count <= 1000) / len(words):.0%} within 500-1,000"
+        )
+    in_groups = sum(len(paths) for paths in group_paths)
+    largest = max((len(paths) for paths in group_paths), default=0)
+    log(
+        f"groups: {len(group_paths)} ({in_groups} documents, {in_groups / max(writer.written, 1):.0%}; "
+        f"largest {largest}), expected pairs: {pair_count}"
+    )
     if summary.reuse:
         counts = summary.reuse_counts
         overlapping = sum(count * (count - 1) // 2 for count in counts)
+        sharing = "plain-document" if args.mode == "easy" else "base-document"
         log(
-            f"reuse: {len(counts)} articles in plain documents, used {min(counts)}-{max(counts)} times "
-            f"(mean {sum(counts) / len(counts):.1f}); {overlapping:,} plain-document pairs share one "
-            f"article (containment <= ~{MAX_SHARE})"
+            f"reuse: {len(counts)} articles, used {min(counts)}-{max(counts)} times "
+            f"(mean {sum(counts) / len(counts):.1f}); {overlapping:,} {sharing} pairs share one "
+            f"article (containment <= ~{MAX_SHARE if args.mode == 'easy' else MAX_ARTICLE_SHARE})"
         )
+        if args.mode == "heavy":
+            log(f"single-article bases: {summary.solo} (each article in that one document only)")
     else:
         log("reuse: none; every source article is in at most one document")
     log(f"seconds: {time.perf_counter() - started:.1f}")
