@@ -7,12 +7,12 @@ same stage functions run in one process, in a process pool or as Dask tasks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
     from .store.cache import CacheUpdate
 
 DiffOp = Literal["equal", "insert", "delete", "move"]
@@ -23,6 +23,13 @@ ReportKind = Literal["clusters", "pair"]
 CopyKind = Literal["identical", "reformatted", "figures", "edited"]
 COPY_KINDS: tuple[CopyKind, ...] = ("identical", "reformatted", "figures", "edited")
 Span = tuple[int, int]  # [start, end) in a text, in code points (Python string indices)
+
+
+def _zeros(length: int, dtype: str) -> Any:
+    """An empty or zero array, numpy imported only when a stage makes one (not for --help)."""
+    import numpy
+
+    return numpy.zeros(length, dtype)
 
 
 @dataclass(frozen=True)
@@ -113,14 +120,14 @@ class SignedBatch:
     shingle_counts: npt.NDArray[np.int64]
     signatures: npt.NDArray[np.uint32] = field(repr=False)
     set_file: str = ""  # where the batch's exact shingle sets were spilled (see spill.py)
-    set_offsets: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(1, np.int64), repr=False)
+    set_offsets: npt.NDArray[np.int64] = field(default_factory=lambda: _zeros(1, "int64"), repr=False)
     skipped: tuple[Skipped, ...] = ()
     boilerplate: tuple[tuple[str, int], ...] = ()  # (rule name, lines removed) over the batch
     cache_update: CacheUpdate | None = None  # what the signature cache lacked (see cache.py)
     # Each document's distinct line keys (boilerplate.line_key), for repeated-line detection:
     # document i's are line_keys[line_key_offsets[i]:line_key_offsets[i + 1]].
-    line_keys: npt.NDArray[np.uint64] = field(default_factory=lambda: np.zeros(0, np.uint64), repr=False)
-    line_key_offsets: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(1, np.int64), repr=False)
+    line_keys: npt.NDArray[np.uint64] = field(default_factory=lambda: _zeros(0, "uint64"), repr=False)
+    line_key_offsets: npt.NDArray[np.int64] = field(default_factory=lambda: _zeros(1, "int64"), repr=False)
     # Rows taken from the signature cache without their exact set (spilled empty; see
     # pipeline.load_sets), or None when every row's set was spilled.
     without_set: npt.NDArray[np.bool_] | None = field(default=None, repr=False)
