@@ -298,3 +298,23 @@ def test_a_closed_or_failing_stdout_is_one_line(
         subprocess.run(["bash", "-c", f"{command} > /dev/null"], check=True, capture_output=True, timeout=60)
     result = subprocess.run(["bash", "-c", f"{command} {redirect}"], capture_output=True, timeout=60)
     assert (result.returncode, result.stderr.decode()) == (2, message + "\n")
+
+
+def test_ctrl_c_caught_after_leaving_code_run_by_exec(tmp_path: Path, seeds_dir: Path) -> None:
+    """Ctrl-C that lands in code run by `exec` of a string (a dataclass or namedtuple being made
+    while a module is imported): CPython remembers it as unhandled even though the command line
+    caught it, and killed the process with SIGINT at exit (returncode -2) instead of exit 130."""
+    (tmp_path / "interrupted_in_exec.py").write_text(
+        "import sys\n"
+        "import storydiff.entry\n"
+        "import storydiff.pipeline.signing\n"
+        "def interrupted(*args, **kwargs):\n"
+        "    exec('raise KeyboardInterrupt')\n"
+        "storydiff.pipeline.signing.sign_batch = interrupted\n"
+        f"sys.argv = ['storydiff', 'cluster', {str(seeds_dir.resolve())!r}, '--jobs', '1', '--no-cache']\n"
+        "storydiff.entry.main()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "interrupted_in_exec"], cwd=tmp_path, capture_output=True, timeout=60
+    )
+    assert (result.returncode, result.stdout, result.stderr.decode()) == (130, b"", INTERRUPTED)

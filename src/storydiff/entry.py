@@ -9,16 +9,23 @@ traceback, so this module, which imports nothing heavy, installs the handlers fi
 - SIGTERM and SIGHUP raise `Terminated`, so the run unwinds: the pool is shut down and the
   temporary files are removed; then the exit is quiet, with 128 + the signal (143, 129).
 - A stdout that is closed (`>&-`) or fails (`> /dev/full`): one line on stderr, exit 2.
+
+After Ctrl-C the process ends with `os._exit(130)` once the run has unwound: CPython
+(3.10 to 3.13 at least) remembers a KeyboardInterrupt that left code run by `exec` or `eval` of
+a string, as dataclasses and namedtuples do while a module is imported, even when it was then
+caught, and at exit killed itself with SIGINT instead of exiting with 130.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 import os
 import signal
 import sys
 from types import FrameType
+from typing import NoReturn
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -56,6 +63,15 @@ def _say(line: str) -> None:
         os.write(2, (line + "\n").encode("utf-8", "replace"))
 
 
+def _exit_interrupted() -> NoReturn:
+    """Exit 130 after the exit handlers, bypassing the interpreter's SIGINT exit (see above)."""
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(EXIT_INTERRUPTED)
+
+
 def _discard_stdout() -> None:
     """Point descriptor 1 at /dev/null, so the flush at exit cannot fail once more."""
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -79,12 +95,16 @@ def main() -> None:
 
         signal.signal(signal.SIGINT, signal.default_int_handler)
         cli_main()
+    except SystemExit as exiting:
+        if exiting.code == EXIT_INTERRUPTED:
+            _exit_interrupted()
+        raise
     except Terminated as terminated:
         _discard_stdout()
         sys.exit(terminated.exit_code)
     except KeyboardInterrupt:  # between the handler swap and the command line's own handling
         _say("\nstorydiff: interrupted")
-        sys.exit(EXIT_INTERRUPTED)
+        _exit_interrupted()
     except OSError as error:
         if not is_output_error(error):
             raise
