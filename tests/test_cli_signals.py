@@ -247,7 +247,9 @@ def test_ctrl_c_while_starting(delay: float, tmp_path: Path) -> None:
     """Ctrl-C while Python imports the command line (about half a second), as soon as storydiff's
     own first lines have run (or 0.1 s after Python set up its own Ctrl-C handling): one line,
     exit 130, no traceback."""
-    corpus = generated_corpus(tmp_path / "corpus", 200, 40)
+    corpus = generated_corpus(
+        tmp_path / "corpus", 2000, 40
+    )  # still running at 0.3 s, even with the compiled core
     process = storydiff("cluster", str(corpus), "--jobs", "1", "--no-cache")
     try:
         python_ready = None
