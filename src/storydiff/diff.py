@@ -27,7 +27,14 @@ from itertools import accumulate, repeat
 from operator import add
 from typing import cast
 
-from .figures import CURRENCY_SIGNS, FIGURE_PHRASE, FIGURE_TOKEN, FIGURE_TOKEN_PATTERN, is_figure_token
+from .figures import (
+    CURRENCY_SIGNS,
+    FIGURE_PHRASE,
+    FIGURE_TOKEN,
+    FIGURE_TOKEN_PATTERN,
+    WORD_VALUES,
+    is_figure_token,
+)
 from .model import ChangedFigure, CopyKind, Segment, Span
 
 # The word alternatives of _TOKEN: a figure token (kept whole, see figures.py) or a word.
@@ -1142,44 +1149,14 @@ def _same_context(old: _Context, new: _Context) -> bool:
     )
 
 
-_WORD_VALUES = {
-    word: value
-    for value, word in enumerate(
-        [
-            "zero",
-            "one",
-            "two",
-            "three",
-            "four",
-            "five",
-            "six",
-            "seven",
-            "eight",
-            "nine",
-            "ten",
-            "eleven",
-            "twelve",
-            "thirteen",
-            "fourteen",
-            "fifteen",
-            "sixteen",
-            "seventeen",
-            "eighteen",
-            "nineteen",
-            "twenty",
-        ]
-    )
-}
-
-
 def figure_value(text: str) -> tuple[object, ...] | None:
     """What a figure phrase says, whatever the writing: "ten pct" and "10 pct", "747.0 mln"
     and "747 mln", "eight" and "8" say the same. None for a phrase with no plain number."""
     currency = text[:1] if text[:1] in CURRENCY_SIGNS else ""
     parts: list[object] = [currency]
     for word in text.casefold()[len(currency) :].split():
-        if word in _WORD_VALUES:
-            parts.append(float(_WORD_VALUES[word]))
+        if word in WORD_VALUES:
+            parts.append(float(WORD_VALUES[word]))
         elif re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?", word):
             parts.append(float(word.replace(",", "")))
         else:

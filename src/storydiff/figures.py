@@ -64,6 +64,8 @@ _UNITS = [
     "nineteen",
 ]
 _TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+# The value of each spelled-out number up to twenty, for telling a rewrite ("eight" -> "8") from a change.
+WORD_VALUES = {word: value for value, word in enumerate([*_UNITS, "twenty"])}
 _SCALES = ["hundred", "thousand", "million", "billion", "trillion"]
 # Spelled-out numbers, as lower-case words ("twenty-one" is one word here, three diff tokens).
 NUMBER_WORDS: frozenset[str] = frozenset(
