@@ -469,3 +469,23 @@ def test_every_member_is_a_near_duplicate_of_its_representative(tmp_path: Path) 
     cold = run("cluster", str(corpus), "--no-strip", "--format", "json", "--cache", cache_file)
     warm = run("cluster", str(corpus), "--no-strip", "--format", "json", "--cache", cache_file)
     assert one_job == two_jobs == cold == warm
+
+
+def test_a_near_duplicate_of_a_member_only_is_unplaced_not_a_document_without_a_copy(
+    chained_corpus: Path,
+) -> None:
+    report = pipeline.run_cluster([str(chained_corpus)], Settings())
+
+    def names(paths: Any) -> list[str]:
+        return [Path(path).name for path in paths]
+
+    assert [names(member.path for member in found.members) for found in report.clusters] == [
+        ["a.txt", "b.txt"]
+    ]
+    assert [(Path(path).name, related) for path, related in report.unplaced] == [("c.txt", (1,))]
+    assert names(report.singletons) == ["d.txt"]
+    assert names(item.path for item in report.files) == ["a.txt", "b.txt", "c.txt", "d.txt"]
+    one_job = run("cluster", str(chained_corpus), "--format", "json", "--no-cache", "--jobs", "1")
+    two_jobs = run("cluster", str(chained_corpus), "--format", "json", "--no-cache", "--jobs", "2")
+    assert one_job == two_jobs
+    assert one_job["unplaced"] == [{"path": str(chained_corpus / "c.txt"), "related": [1]}]
