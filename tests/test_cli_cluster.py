@@ -45,6 +45,7 @@ def test_json_has_the_documented_schema(seeds_dir: Path) -> None:
         "counts",
         "clusters",
         "singletons",
+        "unplaced",
         "skipped",
         "boilerplate",
         "inputs",
@@ -56,6 +57,7 @@ def test_json_has_the_documented_schema(seeds_dir: Path) -> None:
         "clusters": 1,
         "clustered_documents": 2,
         "singletons": 1,
+        "unplaced": 0,
         "skipped": 0,
     }
     assert data["inputs"] == [str(seeds_dir)]
