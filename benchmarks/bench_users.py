@@ -72,7 +72,7 @@ keep = dedup.add_pairs((str(i), text.split()) for i, text in enumerate(documents
 for path, kept in zip(paths, keep):
     print("keep" if kept else "drop", os.path.relpath(path, root), sep="\\t")
 """
-_PLAN_LINE = re.compile(r"^(keep|drop)  (.+?)  \((?:cluster (\d+):|no near-duplicate)")
+_PLAN_LINE = re.compile(r"^(keep|drop)  (.+?)  \((?:cluster (\d+):|no near-duplicate|near-duplicate of)")
 TARGETS = (
     # (label, numerator row, denominator row, bound, the ratio must be at least / at most the bound)
     ("rensa / storydiff dedup --dry-run (target >= 10)", "rensa", "dedup", 10.0, "min"),

@@ -93,3 +93,17 @@ def tree_fingerprint(root: Path) -> dict[str, tuple[str, int]]:
         for path in sorted(root.rglob("*"))
         if path.is_file()
     }
+
+
+@pytest.fixture
+def chained_corpus(tmp_path: Path) -> Path:
+    """Three overlapping windows of a seed, a ~ b ~ c with c no near-duplicate of a (Jaccard
+    0.35), and a story of its own: a, the longest, takes b into its cluster, and c, a
+    near-duplicate of b only, is left out of it."""
+    words = (SEEDS / SEED_000).read_text(encoding="utf-8").split()
+    root = tmp_path / "chained"
+    root.mkdir()
+    for name, (start, end) in {"a": (150, 355), "b": (200, 400), "c": (250, 450)}.items():
+        (root / f"{name}.txt").write_text(" ".join(words[start:end]) + "\n", encoding="utf-8")
+    shutil.copyfile(SEEDS / SEED_002, root / "d.txt")
+    return root

@@ -809,3 +809,15 @@ def test_a_first_run_signs_without_asking_the_empty_cache(
         sources, _ = ingest.discover([str(corpus)])
         pipeline.sign_batch(("a", sources), Settings(), spill_to, cache_spec=spec)
     assert opened == [str(cache_file)]  # a cache that held them is asked
+
+
+def test_a_stored_report_keeps_the_documents_left_out_of_every_cluster(
+    chained_corpus: Path, tmp_path: Path
+) -> None:
+    cache_file = str(tmp_path / "c.sqlite")
+    with cache.SignatureCache.open(cache_file) as signature_cache:
+        cold = pipeline.run_cluster([str(chained_corpus)], Settings(), signature_cache=signature_cache)
+    with cache.SignatureCache.open(cache_file) as signature_cache:
+        warm = pipeline.run_cluster([str(chained_corpus)], Settings(), signature_cache=signature_cache)
+    assert cold.unplaced == ((str(chained_corpus / "c.txt"), (1,)),)
+    assert warm == cold

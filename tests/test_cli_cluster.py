@@ -45,6 +45,7 @@ def test_json_has_the_documented_schema(seeds_dir: Path) -> None:
         "counts",
         "clusters",
         "singletons",
+        "unplaced",
         "skipped",
         "boilerplate",
         "inputs",
@@ -56,6 +57,7 @@ def test_json_has_the_documented_schema(seeds_dir: Path) -> None:
         "clusters": 1,
         "clustered_documents": 2,
         "singletons": 1,
+        "unplaced": 0,
         "skipped": 0,
     }
     assert data["inputs"] == [str(seeds_dir)]
@@ -312,3 +314,42 @@ def test_no_diffs_needs_json_output(seeds_dir: Path) -> None:
     code, _, err = run("cluster", str(seeds_dir), "--no-diffs")
     assert code == 2
     assert "--no-diffs needs --format json or jsonl (and no --html)" in err
+
+
+def test_a_near_duplicate_of_a_member_only_is_not_called_a_document_without_a_copy(
+    chained_corpus: Path, tmp_path: Path
+) -> None:
+    a, b, c, d = (chained_corpus / f"{name}.txt" for name in "abcd")
+    code, out, _ = run("cluster", str(chained_corpus), "--no-cache")
+    assert code == 0
+    assert out.endswith(
+        f"1 document without a copy\n{d}\n\n"
+        "1 document is a near-duplicate of a copy in a cluster but not of its representative\n"
+        f"{c}  (near-duplicate of a copy in cluster 1)\n\n"
+        "4 documents: 1 cluster holding 2 documents, 1 without a copy, "
+        "1 near-duplicate of a copy in a cluster, 0 skipped\n"
+    )
+    code, out, _ = run("cluster", str(chained_corpus), "--no-cache", "--format", "json")
+    data = json.loads(out)
+    assert [[member["path"] for member in found["members"]] for found in data["clusters"]] == [
+        [str(a), str(b)]
+    ]
+    assert (data["singletons"], data["unplaced"]) == ([str(d)], [{"path": str(c), "related": [1]}])
+    assert data["counts"] == {
+        "documents": 4,
+        "clusters": 1,
+        "clustered_documents": 2,
+        "singletons": 1,
+        "unplaced": 1,
+        "skipped": 0,
+    }
+    code, out, _ = run("cluster", str(chained_corpus), "--no-cache", "--format", "jsonl")
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [record["type"] for record in records] == ["run", "cluster", "singleton", "unplaced", "summary"]
+    assert records[3] == {"type": "unplaced", "path": str(c), "related": [1]}
+    assert records[4]["counts"] == data["counts"]
+    code, out, _ = run("cluster", str(chained_corpus), "--no-cache", "--format", "html")
+    assert (
+        '<details class="list"><summary>1 document is a near-duplicate of a copy in a cluster but not of '
+        f'its representative</summary><ul class="paths"><li>{c} (near-duplicate of a copy in cluster 1)</li>'
+    ) in out

@@ -320,3 +320,28 @@ def test_drop_chooses_the_kinds_of_copies_dropped(dedup_corpus: Path, tmp_path: 
     code, _, stderr = run("dedup", str(dedup_corpus), "--drop", "figures,typos", "--dry-run")
     assert code == 2
     assert "typos: expected a comma list of identical, reformatted, figures, edited" in stderr
+
+
+def test_a_near_duplicate_of_a_member_only_is_kept_and_the_plan_says_why(
+    chained_corpus: Path, tmp_path: Path
+) -> None:
+    a, b, c, d = (chained_corpus / f"{name}.txt" for name in "abcd")
+    plan = [
+        f"keep  {a}  (cluster 1: the longest of 2 near-duplicates)",
+        f"drop  {b}  (cluster 1: edited near-duplicate of {a} (Jaccard 0.62, containment 0.78))",
+        f"keep  {d}  (no near-duplicate)",
+        f"keep  {c}  (near-duplicate of a copy in cluster 1, not of its representative)",
+    ]
+    code, stdout, _ = run("dedup", str(chained_corpus), "--dry-run")
+    assert (code, stdout.splitlines()) == (0, plan)
+    report = tmp_path / "report.json"
+    code, stdout, _ = run("cluster", str(chained_corpus), "--format", "json")
+    report.write_text(stdout, encoding="utf-8")
+    code, stdout, _ = run("dedup", "--from", str(report), "--dry-run")
+    assert (code, stdout.splitlines()) == (0, plan)
+    out = tmp_path / "out"
+    code, _, stderr = run("dedup", str(chained_corpus), "--out", str(out))
+    assert code == 0 and stderr.endswith(
+        "4 documents in, 3 out: 1 cluster, 1 copy dropped (1 edited), 1,323 bytes saved\n"
+    )
+    assert sorted(path.name for path in out.iterdir()) == ["a.txt", "c.txt", "d.txt"]

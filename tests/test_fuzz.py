@@ -72,9 +72,9 @@ def test_any_files_whatever_their_names(files: list[tuple[bytes, bytes]]) -> Non
         data = json.loads(out.decode("utf-8"))  # strict UTF-8, valid JSON
         assert not UNSAFE.search(out.decode("utf-8"))
         members = [member for item in data["clusters"] for member in item["members"]]
-        assert len(members) + len(data["singletons"]) == data["documents"]
+        assert len(members) + len(data["singletons"]) + len(data["unplaced"]) == data["documents"]
         assert data["documents"] + len(data["skipped"]) == len(files)  # nothing lost
-        for record in [*members, *data["skipped"]]:
+        for record in [*members, *data["unplaced"], *data["skipped"]]:
             if "path_bytes" in record:
                 assert os.path.lexists(base64.b64decode(record["path_bytes"]))
         for raw in data.get("singletons_path_bytes", []):

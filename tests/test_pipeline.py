@@ -341,7 +341,7 @@ def test_the_repeated_line_pass_verifies_only_pairs_touching_a_document_signed_a
 def test_a_text_like_a_member_but_not_like_the_representative_stays_out(tmp_path: Path) -> None:
     """a is like b and b like c, but a is not like c: connected components chained all three
     into a's cluster (the issue's bug); the cluster is a and b, measured against each other,
-    c is a singleton, and nothing in the report says it is a near-duplicate of a."""
+    and c is left out of it: not a singleton, a near-duplicate of a copy in cluster 1."""
     words = (SEEDS / SEED_000).read_text(encoding="utf-8").split()
     texts = {"a.txt": words[0:620], "b.txt": words[150:750], "c.txt": words[300:900]}
     for name, chosen in texts.items():
@@ -361,7 +361,8 @@ def test_a_text_like_a_member_but_not_like_the_representative_stays_out(tmp_path
     assert (found.members[1].jaccard, found.members[1].containment) == cluster.similarity(
         sets["a.txt"], sets["b.txt"]
     )
-    assert report.singletons == (str(tmp_path / "c.txt"),)
+    assert report.singletons == ()
+    assert report.unplaced == ((str(tmp_path / "c.txt"), (1,)),)
     assert found.related == ()
     # A warm run with another threshold takes the pairs from the cache, which keeps no sets,
     # and diffs again: the representative's and the far member's sets are read again.
@@ -469,3 +470,23 @@ def test_every_member_is_a_near_duplicate_of_its_representative(tmp_path: Path) 
     cold = run("cluster", str(corpus), "--no-strip", "--format", "json", "--cache", cache_file)
     warm = run("cluster", str(corpus), "--no-strip", "--format", "json", "--cache", cache_file)
     assert one_job == two_jobs == cold == warm
+
+
+def test_a_near_duplicate_of_a_member_only_is_unplaced_not_a_document_without_a_copy(
+    chained_corpus: Path,
+) -> None:
+    report = pipeline.run_cluster([str(chained_corpus)], Settings())
+
+    def names(paths: Any) -> list[str]:
+        return [Path(path).name for path in paths]
+
+    assert [names(member.path for member in found.members) for found in report.clusters] == [
+        ["a.txt", "b.txt"]
+    ]
+    assert [(Path(path).name, related) for path, related in report.unplaced] == [("c.txt", (1,))]
+    assert names(report.singletons) == ["d.txt"]
+    assert names(item.path for item in report.files) == ["a.txt", "b.txt", "c.txt", "d.txt"]
+    one_job = run("cluster", str(chained_corpus), "--format", "json", "--no-cache", "--jobs", "1")
+    two_jobs = run("cluster", str(chained_corpus), "--format", "json", "--no-cache", "--jobs", "2")
+    assert one_job == two_jobs
+    assert one_job["unplaced"] == [{"path": str(chained_corpus / "c.txt"), "related": [1]}]

@@ -28,7 +28,7 @@ from .model import COPY_KINDS, Cluster, CopyKind, FileRecord, Report, Skipped
 from .pipeline import Progress
 from .render import ManifestFormat
 from .render.json import json_safe, report_from_object
-from .wording import count
+from .wording import count, near_duplicate_in
 
 Action = Literal["keep", "drop"]
 
@@ -147,7 +147,8 @@ def parse_kinds(text: str) -> tuple[CopyKind, ...]:
 
 
 def build_plan(report: Report, root: str, drop: Sequence[CopyKind] = COPY_KINDS) -> DedupPlan:
-    """Keep each cluster's representative and every singleton; drop the other members whose
+    """Keep each cluster's representative, every singleton and every document in no cluster
+    that is a near-duplicate of a member (`Report.unplaced`); drop the other members whose
     kind (how they differ from the representative) is in `drop`, keep the rest.
 
     Every dropped member is a near-duplicate of the representative kept in its place: the
@@ -164,6 +165,10 @@ def build_plan(report: Report, root: str, drop: Sequence[CopyKind] = COPY_KINDS)
     ]
     for path in report.singletons:
         planned.append(_planned(_record(records, path), root, "keep", None, path, "no near-duplicate"))
+    for path, related in report.unplaced:
+        representatives = "its representative" if len(related) == 1 else "their representatives"
+        reason = f"{near_duplicate_in(related)}, not of {representatives}"
+        planned.append(_planned(_record(records, path), root, "keep", None, path, reason))
     return DedupPlan(root, keep, len(report.clusters), tuple(planned), report.skipped, chosen)
 
 

@@ -262,5 +262,9 @@ class Report:
     boilerplate: tuple[tuple[str, int], ...] = ()
     kind: ReportKind = "clusters"  # "pair": `storydiff diff`, one cluster of the two files given
     inputs: tuple[str, ...] = ()  # the paths the run was given, as display paths
-    files: tuple[FileRecord, ...] = ()  # every document in `clusters` and `singletons`, in path order
+    files: tuple[FileRecord, ...] = ()  # every document of the report (all three lists), in path order
     diffed: bool = True  # False: members carry similarities only, no word diffs (`--no-diffs`)
+    # Documents in no cluster that are near-duplicates of a cluster member but not of its
+    # representative (star clusters take each document once): each path, in corpus order, with
+    # the ids of the clusters holding its near-duplicates, sorted. Not in `singletons`.
+    unplaced: tuple[tuple[str, tuple[int, ...]], ...] = ()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -10,6 +10,7 @@ import numpy as np
 from .. import cluster, ingest, spill
 from ..boilerplate import RepeatedLines
 from ..model import (
+    Cluster,
     FileRecord,
     MemberDiff,
     Pair,
@@ -144,11 +145,16 @@ def run_cluster(
         vanished.setdefault(path, Skipped(path, "changed while storydiff was reading it (run again)"))
     skipped = [*first_skipped, *vanished.values()]
     clustered = {path for item in clusters for path in (member.path for member in item.members)}
+    unplaced = _unplaced(clusters, verified, corpus, vanished)
     report = Report(
         settings=settings.as_dict(),
         documents=len(corpus.paths) - len(vanished),
         clusters=tuple(clusters),
-        singletons=tuple(path for path in corpus.paths if path not in clustered and path not in vanished),
+        singletons=tuple(
+            path
+            for path in corpus.paths
+            if path not in clustered and path not in vanished and path not in unplaced
+        ),
         skipped=tuple(sorted(skipped, key=lambda item: item.path)),
         boilerplate=tuple(sorted(totals.items())),
         inputs=tuple(ingest.display_path(path) for path in paths),
@@ -158,6 +164,7 @@ def run_cluster(
             if path not in vanished
         ),
         diffed=diffs,
+        unplaced=tuple((path, unplaced[path]) for path in corpus.paths if path in unplaced),
     )
     if (
         memo_key is not None
@@ -169,3 +176,25 @@ def run_cluster(
     if signature_cache is not None:
         signature_cache.checkpoint()  # (the run's writes are queued: see checkpoint)
     return report
+
+
+def _unplaced(
+    clusters: Sequence[Cluster], verified: Sequence[Pair], corpus: Corpus, vanished: Mapping[str, Skipped]
+) -> dict[str, tuple[int, ...]]:
+    """The documents in no cluster that have a verified pair with a cluster's member (star
+    clusters take each document once), each with the ids of those clusters, sorted. A
+    byte-identical copy of such a document is one too, whatever pairs were verified for it."""
+    cluster_of = {member.path: item.id for item in clusters for member in item.members}
+    related: dict[str, set[int]] = {}  # by content hash
+    for pair in verified:
+        left, right = corpus.paths[pair.left], corpus.paths[pair.right]
+        if left in vanished or right in vanished:
+            continue
+        for row, path, other in ((pair.left, left, right), (pair.right, right, left)):
+            if path not in cluster_of and other in cluster_of:
+                related.setdefault(corpus.content_hashes[row], set()).add(cluster_of[other])
+    return {
+        path: tuple(sorted(related[content_hash]))
+        for path, content_hash in zip(corpus.paths, corpus.content_hashes, strict=True)
+        if content_hash in related and path not in cluster_of and path not in vanished
+    }

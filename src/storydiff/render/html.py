@@ -21,7 +21,7 @@ from html import escape
 from typing import Any
 
 from ..model import Cluster, Report
-from ..wording import count
+from ..wording import count, near_duplicate_in
 from . import RenderOptions
 from .json import SCHEMA_VERSION, cluster_record, escape_unsafe
 from .text import (
@@ -32,6 +32,7 @@ from .text import (
     related_note,
     similarity_range,
     summary_line,
+    unplaced_heading,
     visible,
     visible_path,
 )
@@ -542,6 +543,13 @@ def render_html(report: Report, options: RenderOptions) -> str:
         f"{count(len(report.singletons), 'document')} without a copy",
         [_attribute(path) for path in sorted(report.singletons, key=natural_key)],
     )
+    unplaced = _path_list(
+        unplaced_heading(len(report.unplaced)),
+        [
+            f"{_attribute(path)} ({escape(near_duplicate_in(related))})"
+            for path, related in sorted(report.unplaced, key=lambda item: natural_key(item[0]))
+        ],
+    )
     skipped = _path_list(
         f"{len(report.skipped):,} skipped",
         [f"{_attribute(item.path)}: {_attribute(item.reason)}" for item in report.skipped],
@@ -567,7 +575,7 @@ def render_html(report: Report, options: RenderOptions) -> str:
         '<div class="columns" aria-hidden="true"><span>cluster</span><span>size</span>'
         '<span class="wide">similarity</span><span class="wide">words ±</span>'
         '<span class="wide">figures</span><span>headline · copies · representative</span></div>'
-        f"{rows}{singletons}{skipped}"
+        f"{rows}{singletons}{unplaced}{skipped}"
         "<noscript><p>The diffs are drawn by the page's script; with JavaScript off, only the "
         "overview shows.</p></noscript></main>\n"
         f'<script type="application/json" id="storydiff-settings">{_script_json(settings)}</script>\n'

@@ -161,6 +161,11 @@ def skipped_record(item: Skipped) -> dict[str, Any]:
     return {**_path_fields(item.path), "reason": json_safe(item.reason)}
 
 
+def unplaced_record(path: str, related: Sequence[int]) -> dict[str, Any]:
+    """A document in no cluster that is a near-duplicate of a member of the `related` clusters."""
+    return {**_path_fields(path), "related": list(related)}
+
+
 def file_record(item: FileRecord) -> dict[str, Any]:
     return {**_path_fields(item.path), "content_hash": item.content_hash, "bytes": item.size_bytes}
 
@@ -191,6 +196,7 @@ def _before_clusters(report: Report) -> dict[str, Any]:
 def _after_clusters(report: Report) -> dict[str, Any]:
     return {
         **_path_list("singletons", report.singletons),
+        "unplaced": [unplaced_record(path, related) for path, related in report.unplaced],
         "skipped": [skipped_record(item) for item in report.skipped],
         "boilerplate": dict(report.boilerplate),
         "files": [file_record(item) for item in report.files],
@@ -263,6 +269,10 @@ def report_from_object(data: Any) -> Report:
                 for item in data.get("files", ())
             ),
             diffed=data.get("diffs", True) is not False,
+            unplaced=tuple(
+                (_path_of(item), tuple(int(number) for number in item["related"]))
+                for item in data.get("unplaced", ())
+            ),
         )
     except KeyError as error:
         raise ValueError(f"malformed storydiff report: no {error} field") from None
@@ -364,7 +374,8 @@ def json_pieces(report: Report, encoded: EncodedMembers | None = None) -> Iterat
 
 def render_jsonl(report: Report, encoded: EncodedMembers | None = None) -> Iterator[str]:
     """One record per line, each written as soon as it is known: `run`, then each `cluster`,
-    each `singleton` (a document without a copy), each `skipped` file, and a closing `summary`
+    each `singleton` (a document without a copy), each `unplaced` document (a near-duplicate of a
+    cluster's member but not of its representative), each `skipped` file, and a closing `summary`
     whose numbers are under `counts`, as in the JSON document."""
     yield _line({"type": "run", **_header(report)})
     if encoded is None and not report.diffed:
@@ -376,6 +387,8 @@ def render_jsonl(report: Report, encoded: EncodedMembers | None = None) -> Itera
             yield _cluster_text(cluster, encoded, {"type": "cluster"}) + "\n"
     for path in report.singletons:
         yield _line({"type": "singleton", **_path_fields(path)})
+    for path, related in report.unplaced:
+        yield _line({"type": "unplaced", **unplaced_record(path, related)})
     for item in report.skipped:
         yield _line({"type": "skipped", **skipped_record(item)})
     yield _line({"type": "summary", "counts": counts(report), "boilerplate": dict(report.boilerplate)})
@@ -383,12 +396,13 @@ def render_jsonl(report: Report, encoded: EncodedMembers | None = None) -> Itera
 
 def counts(report: Report) -> dict[str, int]:
     """The report's numbers, each named after what it counts. A plural name alone (`clusters`,
-    `singletons`, `skipped`) is always a list of records; its count is here."""
+    `singletons`, `unplaced`, `skipped`) is always a list of records; its count is here."""
     return {
         "documents": report.documents,
         "clusters": len(report.clusters),
         "clustered_documents": sum(len(cluster.members) for cluster in report.clusters),
         "singletons": len(report.singletons),
+        "unplaced": len(report.unplaced),
         "skipped": len(report.skipped),
     }
 

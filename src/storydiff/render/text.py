@@ -34,7 +34,7 @@ from rich.text import Text
 from ..boilerplate import Rule as BoilerplateRule
 from ..diff import diff_tokens, move_origins
 from ..model import COPY_KINDS, Cluster, MemberDiff, Report, Segment, StrippedFile, StrippedLine
-from ..wording import count
+from ..wording import count, near_duplicate_in
 from . import UNSAFE, UNSAFE_CHARACTERS, Layout, RenderOptions
 
 _UNSAFE_IN_NAMES = re.compile(f"[\t\n{UNSAFE_CHARACTERS}]")
@@ -899,8 +899,26 @@ def render_text(report: Report, console: Console, options: RenderOptions) -> Non
             paths = "\n".join(visible_path(path) for path in sorted(report.singletons, key=natural_key))
             writer.text(Text(paths))
         writer.blank()
+    if report.unplaced:
+        writer.rule(Text(unplaced_heading(len(report.unplaced)), style="bold"))
+        writer.text(
+            Text(
+                "\n".join(
+                    f"{visible_path(path)}  ({near_duplicate_in(related)})"
+                    for path, related in sorted(report.unplaced, key=lambda item: natural_key(item[0]))
+                )
+            )
+        )
+        writer.blank()
     writer.text(Text(summary_line(report), style="bold"))
     writer.flush()
+
+
+def unplaced_heading(number: int) -> str:
+    """The heading over the documents star clustering left out (`Report.unplaced`)."""
+    if number == 1:
+        return "1 document is a near-duplicate of a copy in a cluster but not of its representative"
+    return f"{number:,} documents are near-duplicates of a copy in a cluster but not of its representative"
 
 
 def summary_line(report: Report) -> str:
@@ -908,7 +926,12 @@ def summary_line(report: Report) -> str:
     return (
         f"{count(report.documents, 'document')}: {count(len(report.clusters), 'cluster')} holding "
         f"{count(clustered, 'document')}, {len(report.singletons):,} without a copy, "
-        f"{len(report.skipped):,} skipped"
+        + (
+            f"{count(len(report.unplaced), 'near-duplicate')} of a copy in a cluster, "
+            if report.unplaced
+            else ""
+        )
+        + f"{len(report.skipped):,} skipped"
     )
 
 

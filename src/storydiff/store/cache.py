@@ -82,7 +82,8 @@ from ..model import ChangedFigure, Cluster, FileRecord, MemberDiff, Report, Segm
 # rowid; 7: line keys from token hashes; 6: corpus snapshots for check, verified pairs and
 # cluster diffs for cluster; 5: stored reports hold diff positions, moves, changed figures, kind
 # 10: entries carry a checksum of their signature (see signature_checksums);
-FORMAT_VERSION = 10
+# 11: reports list the documents star clustering left out of a cluster (`unplaced`);
+FORMAT_VERSION = 11
 KEPT_REPORTS = 4  # finished reports kept for re-runs of an unchanged corpus (see put_report)
 KEPT_SNAPSHOTS = 2  # corpus snapshots kept for `check` (see put_snapshot)
 KEPT_PASSES = 4  # `cluster` passes kept, two per run (see put_pass)
@@ -1521,6 +1522,7 @@ def _report_row(report: Report, cluster_keys: Sequence[str]) -> tuple[bytes, byt
         "boilerplate": [list(item) for item in report.boilerplate],
         "kind": report.kind,
         "inputs": list(report.inputs),
+        "unplaced": [[path, list(related)] for path, related in report.unplaced],
     }
     return (
         zlib.compress(json.dumps(summary).encode("ascii"), 1),
@@ -1585,6 +1587,7 @@ def _report_from_row(
                 size_values,
             )
         ),
+        unplaced=tuple((path, tuple(related)) for path, related in summary["unplaced"]),
     )
 
 
